@@ -1,0 +1,214 @@
+package telnet
+
+import "bytes"
+
+// DefaultMaxSubnegotiation is the largest subnegotiation payload a Decoder
+// keeps unless told otherwise. Longer ones are discarded whole.
+const DefaultMaxSubnegotiation = 64 << 10
+
+// Event is a telnet command found in the byte stream.
+//
+// Cmd is the command byte. For DO, DONT, WILL and WONT, Opt is the option;
+// for every other command it is NOOPT. A subnegotiation yields two events:
+// Cmd SB where it begins and Cmd SE where it ends, when its payload
+// (option byte first, IAC IAC undoubled) is available from
+// Decoder.Subnegotiation.
+type Event struct {
+	Cmd byte
+	Opt byte
+	// Overflow is set on an SE event whose subnegotiation was longer than
+	// the decoder's limit; its payload was discarded.
+	Overflow bool
+}
+
+// String names the event for logs, as NegotiationName does.
+func (e Event) String() string { return NegotiationName(e.Cmd, e.Opt) }
+
+type decoderState uint8
+
+const (
+	stData  decoderState = iota
+	stIAC                // after IAC
+	stOpt                // after IAC DO/DONT/WILL/WONT
+	stSB                 // inside a subnegotiation
+	stSBIAC              // after IAC inside a subnegotiation
+)
+
+// A Decoder separates a telnet byte stream into cooked data and commands.
+// It does no I/O and keeps its state across calls, so the stream may be
+// split anywhere: the result does not depend on where.
+//
+// Cooked data is the stream without commands, with IAC IAC turned into one
+// 255 byte and, unless Binary is set, the NUL of each CR NUL pair removed
+// (RFC 854: CR NUL is a bare carriage return). Every other byte passes
+// unchanged.
+//
+// A subnegotiation ends only at IAC SE. An IAC followed by any command
+// other than IAC or SE inside one ends it without an SE event (the peer
+// broke the framing), and the command is then decoded as usual, so an
+// unterminated subnegotiation cannot swallow the rest of the session.
+//
+// The zero Decoder is ready to use, with DefaultMaxSubnegotiation.
+type Decoder struct {
+	// Binary turns off CR NUL handling: set it while the peer sends in
+	// BINARY mode (RFC 856). It takes effect from the next byte decoded.
+	Binary bool
+	// MaxSubnegotiation caps a subnegotiation's payload; 0 means
+	// DefaultMaxSubnegotiation.
+	MaxSubnegotiation int
+
+	state    decoderState
+	cmd      byte // the verb of a negotiation in progress
+	cr       bool // the last data byte was CR
+	overflow bool
+	sb       []byte
+}
+
+// Decode appends cooked data from src to dst until it meets a command.
+// It returns the extended dst, the number of bytes of src consumed and,
+// when ok is true, the event that stopped it. Call it again with
+// src[n:] until it returns ok == false, which means all of src was
+// consumed.
+//
+// Decode does not allocate except to grow dst and its subnegotiation
+// buffer.
+func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool) {
+	i := 0
+	for i < len(src) {
+		switch d.state {
+		case stData:
+			rest := src[i:]
+			k := bytes.IndexByte(rest, IAC)
+			if k < 0 {
+				return d.appendData(dst, rest), len(src), Event{}, false
+			}
+			dst = d.appendData(dst, rest[:k])
+			i += k + 1
+			d.state = stIAC
+		case stIAC:
+			c := src[i]
+			i++
+			switch c {
+			case IAC:
+				dst = append(dst, IAC)
+				d.cr = false
+				d.state = stData
+			case DO, DONT, WILL, WONT:
+				d.cmd = c
+				d.state = stOpt
+			case SB:
+				d.sb = d.sb[:0]
+				d.overflow = false
+				d.state = stSB
+				return dst, i, Event{Cmd: SB, Opt: NOOPT}, true
+			default:
+				d.state = stData
+				return dst, i, Event{Cmd: c, Opt: NOOPT}, true
+			}
+		case stOpt:
+			d.state = stData
+			return dst, i + 1, Event{Cmd: d.cmd, Opt: src[i]}, true
+		case stSB:
+			rest := src[i:]
+			k := bytes.IndexByte(rest, IAC)
+			if k < 0 {
+				d.appendSB(rest)
+				return dst, len(src), Event{}, false
+			}
+			d.appendSB(rest[:k])
+			i += k + 1
+			d.state = stSBIAC
+		case stSBIAC:
+			c := src[i]
+			switch c {
+			case IAC:
+				d.appendSB(src[i : i+1])
+				d.state = stSB
+				i++
+			case SE:
+				d.state = stData
+				ev := Event{Cmd: SE, Opt: NOOPT, Overflow: d.overflow}
+				if d.overflow {
+					d.sb = d.sb[:0]
+				}
+				return dst, i + 1, ev, true
+			default:
+				// Framing broken: drop the subnegotiation and decode
+				// c as the command it is.
+				d.sb = d.sb[:0]
+				d.state = stIAC
+			}
+		}
+	}
+	return dst, len(src), Event{}, false
+}
+
+// appendData appends a run of data bytes (no IAC among them), removing the
+// NUL of each CR NUL pair unless in binary mode.
+func (d *Decoder) appendData(dst, run []byte) []byte {
+	if len(run) == 0 {
+		return dst
+	}
+	if d.Binary {
+		d.cr = false
+		return append(dst, run...)
+	}
+	if d.cr && run[0] == 0 {
+		run = run[1:]
+		d.cr = false
+		if len(run) == 0 {
+			return dst
+		}
+	}
+	for {
+		j := bytes.IndexByte(run, '\r')
+		if j < 0 || j+1 >= len(run) {
+			d.cr = j >= 0
+			return append(dst, run...)
+		}
+		if run[j+1] == 0 {
+			dst = append(dst, run[:j+1]...)
+			run = run[j+2:]
+		} else {
+			dst = append(dst, run[:j+1]...)
+			run = run[j+1:]
+		}
+		if len(run) == 0 {
+			d.cr = false
+			return dst
+		}
+	}
+}
+
+func (d *Decoder) appendSB(p []byte) {
+	if d.overflow {
+		return
+	}
+	limit := d.MaxSubnegotiation
+	if limit <= 0 {
+		limit = DefaultMaxSubnegotiation
+	}
+	if len(d.sb)+len(p) > limit {
+		d.overflow = true
+		d.sb = d.sb[:0]
+		return
+	}
+	d.sb = append(d.sb, p...)
+}
+
+// Subnegotiation returns the payload of the subnegotiation that the last
+// SE event ended, option byte first. It is valid until the next call to
+// Decode.
+func (d *Decoder) Subnegotiation() []byte { return d.sb }
+
+// InSubnegotiation reports whether the decoder is inside a subnegotiation.
+func (d *Decoder) InSubnegotiation() bool { return d.state == stSB || d.state == stSBIAC }
+
+// Reset forgets any partial command or subnegotiation, as at the start of
+// a new connection. Binary and MaxSubnegotiation are kept.
+func (d *Decoder) Reset() {
+	d.state = stData
+	d.cr = false
+	d.overflow = false
+	d.sb = d.sb[:0]
+}

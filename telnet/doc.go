@@ -1,0 +1,121 @@
+// Package telnet is a telnet client (RFC 854) with the API of Python's
+// telnetlib, rendered in Go: exact where telnetlib is right, correct where
+// it is wrong, and fast.
+//
+// A script logs in and runs a command:
+//
+//	t, err := telnet.Dial("router.example", 23, 10*time.Second)
+//	if err != nil { ... }
+//	defer t.Close()
+//	t.ReadUntil([]byte("login: "), 5*time.Second)
+//	t.Write([]byte("admin\r\n"))
+//	t.ReadUntil([]byte("Password: "), 5*time.Second)
+//	t.Write([]byte(password + "\r\n"))
+//	t.Write([]byte("show version\r\nexit\r\n"))
+//	out, err := t.ReadAll()
+//
+// # From telnetlib to Go
+//
+//	telnetlib                          telnet
+//	Telnet()                           New()
+//	Telnet(host, port, timeout)        Dial(host, port, timeout)
+//	open(host, port, timeout)          (*Telnet).Open, OpenContext
+//	read_until(expected, timeout)      ReadUntil(match, timeout)
+//	read_all()                         ReadAll()
+//	read_some()                        ReadSome()
+//	read_very_eager()                  ReadVeryEager()
+//	read_eager()                       ReadEager()
+//	read_lazy()                        ReadLazy()
+//	read_very_lazy()                   ReadVeryLazy()
+//	read_sb_data()                     ReadSBData()
+//	expect(list, timeout)              Expect(patterns, timeout)
+//	write(buffer)                      Write(p)
+//	set_option_negotiation_callback()  SetOptionNegotiationCallback(cb)
+//	set_debuglevel(level)              SetDebugLevel(level)
+//	msg(msg, *args)                    Msg(format, args...)
+//	close()                            Close()
+//	get_socket()                       Conn()
+//	fileno()                           Fileno()
+//	interact()                         Interact(in, out)
+//	mt_interact()                      MtInteract(in, out)
+//	EOFError                           io.EOF
+//	socket.timeout from a read         (no equivalent: see Timeouts)
+//
+// The constants keep telnetlib's names (IAC, DO, SB, NAWS, TTYPE, ...),
+// with one addition: EOR is the option (25), as in telnetlib, and EOR_CMD
+// the End of Record command (239). CommandName, OptionName and
+// NegotiationName name them for logs ("DO NAWS", "WILL 200").
+//
+// Added for Go users and for the gateway built on this package: Read (an
+// io.Reader of cooked data, the fastest way to read), NewConn (a Telnet
+// over any net.Conn), DialContext and OpenContext, SendCommand (IAC BRK and
+// the other commands, which Write cannot send because it escapes IAC),
+// SendNegotiation, SendSubnegotiation and WriteRaw, SetDebugOutput,
+// SetReceiveBinary, SetMaxSubnegotiation; a Decoder with no I/O; a
+// Negotiator implementing RFC 1143's Q method with NAWS, TTYPE and BINARY;
+// encoders for NAWS and TTYPE frames; LineEnding and AppendLineEndings for
+// a terminal's Enter key.
+//
+// # Timeouts
+//
+// A timeout of 0 means none (block), as with net.Dialer; a positive one is
+// a deadline for the whole call; a negative one means "do not wait",
+// telnetlib's timeout=0. ReadUntil and Expect return what they have when
+// the timeout passes, with a nil error, as telnetlib does. Do not set
+// deadlines on Conn(): the package reads the connection on its own
+// goroutine and a deadline error ends the stream.
+//
+// # Where this package differs from telnetlib
+//
+//   - NUL bytes: telnetlib drops every NUL and every DC1 (0x11), in data
+//     and inside subnegotiations, so a NAWS payload loses its zero bytes.
+//     Here no byte is dropped except the NUL of a CR NUL pair (RFC 854's
+//     bare carriage return), and that only while the peer is not sending
+//     in BINARY mode. Subnegotiation payloads are kept whole.
+//   - Default negotiation: with no callback both answer DO with WONT and
+//     WILL with DONT, but telnetlib also answers DONT with WONT and WONT
+//     with DONT for options that are already off, which RFC 854 forbids
+//     and which loops against a peer that does the same. Here those get
+//     no answer.
+//   - Callback timing: telnetlib adds the data of a received chunk to the
+//     cooked queue only after the whole chunk is parsed, so a callback sees
+//     none of the data that came before its command in the same chunk.
+//     Here data before a command is decoded before the callback runs.
+//   - The callback receives the Telnet, not the socket, so it can answer
+//     with SendNegotiation and SendSubnegotiation (which escape IAC)
+//     instead of raw socket writes.
+//   - Subnegotiations: telnetlib processes commands found inside a
+//     subnegotiation and stays in it, so one that never ends swallows the
+//     rest of the session. Here a command other than IAC IAC and IAC SE
+//     inside a subnegotiation ends it (discarding its payload, without an
+//     SE callback) and is then handled as usual. A payload longer than
+//     SetMaxSubnegotiation's limit (64 KiB by default) is discarded up to
+//     its IAC SE, never leaked into the data, and not reported. A partial
+//     payload is not visible through ReadSBData before its IAC SE.
+//   - Expect: telnetlib stops matching once it has seen EOF, even when the
+//     data it holds contains a match. Here data held at EOF is matched.
+//   - Reads: telnetlib receives 50 bytes per call and parses byte by byte;
+//     its read_all is quadratic. Here reads take up to 32 KiB, runs of
+//     plain data are copied at once, and every read is linear.
+//   - Backpressure: at most two 32 KiB chunks wait for a reader; when a
+//     peer sends while nobody reads, TCP flow control stops it.
+//   - Urgent data: connections are set to SO_OOBINLINE, so an IAC DM sent
+//     as TCP urgent data (BSD telnetd after an interrupt) stays in the
+//     stream and is decoded as a command.
+//   - Writes are whole units that never interleave, and writes made from
+//     the callback are queued so the reader never waits for the peer.
+//   - Interact and MtInteract are byte-transparent (telnetlib's decode and
+//     encode ASCII and fail on any other byte) and are one implementation.
+//   - ReadLazy equals ReadVeryLazy: chunks are decoded as they are taken
+//     from the connection, so no raw bytes wait to be parsed.
+//   - Open refuses a Telnet that is already connected (telnetlib's doc
+//     says not to do it; its code lets you).
+//   - Errors: a read error other than EOF (a reset, say) ends the stream
+//     like EOF, and the reads that would raise EOFError return it instead,
+//     wrapped; ReadAll returns the data together with it.
+//
+// # Speed
+//
+// See the package's benchmarks (go test -bench . ./telnet) and the figures
+// in the project's README.
+package telnet

@@ -1,0 +1,47 @@
+package telnet
+
+import (
+	"regexp"
+	"time"
+)
+
+// Expect reads until one of patterns matches the cooked data, the timeout
+// passes or the connection closes.
+//
+// Patterns are tried in list order against all unread data; the first
+// pattern that matches anywhere wins, not the earliest match (as in
+// telnetlib). On a match it returns the pattern's index, its submatches as
+// regexp.FindSubmatch gives them, and the text up to and including the
+// match; the rest stays unread. Otherwise it returns -1, nil and the text
+// read so far: on timeout with a nil error, and at the end of the stream
+// with io.EOF only when no text was read. Unlike telnetlib, data already
+// read when the connection closed is still matched.
+//
+// A pattern ending in a greedy repetition, or two patterns that can match
+// the same input, give results that depend on how the data arrived. Go's
+// regexp (RE2) has no backreferences or lookaround, unlike Python's re.
+// A timeout of 0 means none; a negative one means "do not wait".
+func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
+	deadline, mode := deadlineFor(timeout)
+	for {
+		for i, re := range patterns {
+			loc := re.FindSubmatchIndex(t.unread())
+			if loc == nil {
+				continue
+			}
+			text := t.take(loc[1])
+			match := make([][]byte, len(loc)/2)
+			for j := range match {
+				if loc[2*j] >= 0 {
+					match[j] = text[loc[2*j]:loc[2*j+1]:loc[2*j+1]]
+				}
+			}
+			return i, match, text, nil
+		}
+		if t.eof || !t.fill(mode, deadline) || mode == poll {
+			break
+		}
+	}
+	text, err = t.ReadVeryLazy()
+	return -1, nil, text, err
+}

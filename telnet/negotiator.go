@@ -1,0 +1,393 @@
+package telnet
+
+import (
+	"fmt"
+	"sync"
+)
+
+// A Policy says which options a Negotiator agrees to.
+type Policy struct {
+	// Local holds the options we enable on our side when the peer asks
+	// (DO gets WILL); DO for any other option gets WONT.
+	Local OptionSet
+	// Remote holds the options we let the peer enable (WILL gets DO);
+	// WILL for any other option gets DONT.
+	Remote OptionSet
+}
+
+// qstate is one side of one option in RFC 1143's Q method.
+type qstate uint8
+
+const (
+	qNo qstate = iota
+	qYes
+	qWantNo
+	qWantYes
+)
+
+// qopt is an option's state on one side plus the queue bit.
+type qopt struct {
+	state    qstate
+	opposite bool // the OPPOSITE queue bit: a reversal is queued
+}
+
+// A Negotiator negotiates options by RFC 1143's Q method, so that no
+// exchange of requests can loop: it never acknowledges a request for the
+// state an option is already in, and answers every DO TIMING-MARK (RFC
+// 860) without keeping state for it. Use its Callback as a Telnet's option
+// negotiation callback.
+//
+// Beside the state machine it implements what a terminal client needs:
+// NAWS (RFC 1073: the window size is sent when the peer enables the option
+// and again on every SetWindowSize, never before DO NAWS), TTYPE (RFC 1091:
+// each SEND is answered with the next configured type, the last one
+// repeated to mark the end of the list, then from the first again) and
+// BINARY (the Telnet's decoder follows the peer's sending mode).
+//
+// A Negotiator serves one connection. Its methods are safe for concurrent
+// use; replies are queued, never written while holding its lock, so the
+// reading goroutine never waits for the peer.
+type Negotiator struct {
+	mu        sync.Mutex
+	policy    Policy
+	us, him   [256]qopt
+	cols      int
+	rows      int
+	sizeKnown bool
+	ttypes    []string
+	ttypeNext int
+	onChange  func(opt byte, local, enabled bool)
+	next      func(t *Telnet, cmd, opt byte)
+	onError   func(err error)
+}
+
+// NewNegotiator returns a Negotiator that accepts what p allows. TIMING-MARK
+// is answered WILL when p.Local has TM, WONT otherwise.
+func NewNegotiator(p Policy) *Negotiator {
+	return &Negotiator{policy: p}
+}
+
+// SetTerminalTypes sets the types answered to TTYPE SEND, in order. With no
+// types, TTYPE is answered "UNKNOWN".
+func (n *Negotiator) SetTerminalTypes(types ...string) {
+	n.mu.Lock()
+	n.ttypes = append([]string(nil), types...)
+	n.ttypeNext = 0
+	n.mu.Unlock()
+}
+
+// OnChange sets a function called, with the Negotiator's lock released,
+// whenever an option becomes enabled or disabled: local for our side,
+// otherwise the peer's. It runs on the goroutine that caused the change.
+func (n *Negotiator) OnChange(f func(opt byte, local, enabled bool)) {
+	n.mu.Lock()
+	n.onChange = f
+	n.mu.Unlock()
+}
+
+// OnOther sets a function that receives the commands the Negotiator does
+// not consume: commands other than negotiations and subnegotiations it does
+// not handle (SE events with their payload still readable by ReadSBData).
+func (n *Negotiator) OnOther(f func(t *Telnet, cmd, opt byte)) {
+	n.mu.Lock()
+	n.next = f
+	n.mu.Unlock()
+}
+
+// OnError sets a function told of protocol errors the Q method detects
+// (for example a peer answering DONT with WILL). They are not fatal.
+func (n *Negotiator) OnError(f func(err error)) {
+	n.mu.Lock()
+	n.onError = f
+	n.mu.Unlock()
+}
+
+// Local reports whether opt is enabled on our side.
+func (n *Negotiator) Local(opt byte) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.us[opt].state == qYes
+}
+
+// Remote reports whether the peer has enabled opt.
+func (n *Negotiator) Remote(opt byte) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.him[opt].state == qYes
+}
+
+// actions collects what a transition decided, to be done after unlocking.
+type actions struct {
+	frames  []byte
+	changes []change
+	errs    []error
+}
+
+type change struct {
+	opt            byte
+	local, enabled bool
+}
+
+func (a *actions) send(b ...byte) { a.frames = append(a.frames, b...) }
+
+// Callback is a Telnet option negotiation callback.
+func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
+	var a actions
+	var other bool
+	n.mu.Lock()
+	switch cmd {
+	case WILL:
+		n.receiveEnable(&a, &n.him[opt], opt, false)
+	case WONT:
+		n.receiveDisable(&a, &n.him[opt], opt, false)
+	case DO:
+		if opt == TM {
+			if n.policy.Local.Has(TM) {
+				a.send(IAC, WILL, TM)
+			} else {
+				a.send(IAC, WONT, TM)
+			}
+			break
+		}
+		n.receiveEnable(&a, &n.us[opt], opt, true)
+	case DONT:
+		if opt == TM {
+			break
+		}
+		n.receiveDisable(&a, &n.us[opt], opt, true)
+	case SE:
+		other = !n.subnegotiation(&a, t)
+	case SB:
+		// wait for SE
+	default:
+		other = true
+	}
+	next := n.next
+	n.mu.Unlock()
+	n.apply(t, &a)
+	if other && next != nil {
+		next(t, cmd, opt)
+	}
+}
+
+// receiveEnable handles WILL (for the peer's side) or DO (for ours).
+func (n *Negotiator) receiveEnable(a *actions, q *qopt, opt byte, local bool) {
+	yes, no := verbs(local)
+	switch q.state {
+	case qNo:
+		if n.allowed(opt, local) {
+			q.state = qYes
+			a.send(IAC, yes, opt)
+			n.enabled(a, opt, local, true)
+		} else {
+			a.send(IAC, no, opt)
+		}
+	case qYes:
+		// Already enabled: acknowledging again could loop.
+	case qWantNo:
+		if q.opposite {
+			q.state, q.opposite = qYes, false
+			n.enabled(a, opt, local, true)
+		} else {
+			q.state = qNo
+			a.errs = append(a.errs, fmt.Errorf("telnet: %s answered by %s", NegotiationName(no, opt), NegotiationName(received(local, true), opt)))
+		}
+	case qWantYes:
+		if q.opposite {
+			q.state, q.opposite = qWantNo, false
+			a.send(IAC, no, opt)
+		} else {
+			q.state = qYes
+			n.enabled(a, opt, local, true)
+		}
+	}
+}
+
+// receiveDisable handles WONT (for the peer's side) or DONT (for ours).
+func (n *Negotiator) receiveDisable(a *actions, q *qopt, opt byte, local bool) {
+	yes, no := verbs(local)
+	switch q.state {
+	case qNo:
+		// Already disabled: no answer (RFC 854).
+	case qYes:
+		q.state = qNo
+		a.send(IAC, no, opt)
+		n.enabled(a, opt, local, false)
+	case qWantNo:
+		if q.opposite {
+			q.state, q.opposite = qWantYes, false
+			a.send(IAC, yes, opt)
+		} else {
+			q.state = qNo
+		}
+	case qWantYes:
+		q.state, q.opposite = qNo, false
+	}
+}
+
+// verbs returns what we send to enable and disable an option: WILL/WONT
+// for our side, DO/DONT for the peer's.
+func verbs(local bool) (yes, no byte) {
+	if local {
+		return WILL, WONT
+	}
+	return DO, DONT
+}
+
+// received returns the verb the peer sends for an enable or a disable.
+func received(local, enable bool) byte {
+	switch {
+	case local && enable:
+		return DO
+	case local:
+		return DONT
+	case enable:
+		return WILL
+	}
+	return WONT
+}
+
+func (n *Negotiator) allowed(opt byte, local bool) bool {
+	if local {
+		return n.policy.Local.Has(opt)
+	}
+	return n.policy.Remote.Has(opt)
+}
+
+// enabled records a change of state and what follows from it.
+func (n *Negotiator) enabled(a *actions, opt byte, local, on bool) {
+	a.changes = append(a.changes, change{opt, local, on})
+	if local && on && opt == NAWS && n.sizeKnown {
+		a.frames = AppendNAWS(a.frames, n.cols, n.rows)
+	}
+	if local && opt == TTYPE {
+		n.ttypeNext = 0
+	}
+}
+
+// subnegotiation handles an SE; it reports whether it consumed it.
+func (n *Negotiator) subnegotiation(a *actions, t *Telnet) bool {
+	if len(t.sbdata) == 0 || t.sbdata[0] != TTYPE {
+		return false
+	}
+	data := t.ReadSBData()
+	if len(data) < 2 || data[1] != SubSEND || n.us[TTYPE].state != qYes {
+		return true // not for us: a client ignores TTYPE IS
+	}
+	name := "UNKNOWN"
+	if len(n.ttypes) > 0 {
+		name = n.ttypes[min(n.ttypeNext, len(n.ttypes)-1)]
+		n.ttypeNext++
+		if n.ttypeNext > len(n.ttypes) {
+			n.ttypeNext = 0
+		}
+	}
+	a.frames = AppendTTypeIs(a.frames, name)
+	return true
+}
+
+// apply sends the frames and reports the changes and errors of a
+// transition, with the lock released.
+func (n *Negotiator) apply(t *Telnet, a *actions) {
+	for _, c := range a.changes {
+		if c.opt == BINARY && !c.local {
+			t.SetReceiveBinary(c.enabled)
+		}
+	}
+	if len(a.frames) > 0 {
+		_ = t.out.enqueue(a.frames)
+	}
+	n.mu.Lock()
+	onChange, onError := n.onChange, n.onError
+	n.mu.Unlock()
+	if onChange != nil {
+		for _, c := range a.changes {
+			onChange(c.opt, c.local, c.enabled)
+		}
+	}
+	if onError != nil {
+		for _, err := range a.errs {
+			onError(err)
+		}
+	}
+}
+
+// EnableLocal asks to enable opt on our side (sends WILL), as RFC 1143
+// prescribes for the option's current state.
+func (n *Negotiator) EnableLocal(t *Telnet, opt byte) error {
+	return n.request(t, opt, true, true)
+}
+
+// DisableLocal asks to disable opt on our side (sends WONT).
+func (n *Negotiator) DisableLocal(t *Telnet, opt byte) error {
+	return n.request(t, opt, true, false)
+}
+
+// EnableRemote asks the peer to enable opt (sends DO).
+func (n *Negotiator) EnableRemote(t *Telnet, opt byte) error {
+	return n.request(t, opt, false, true)
+}
+
+// DisableRemote asks the peer to disable opt (sends DONT).
+func (n *Negotiator) DisableRemote(t *Telnet, opt byte) error {
+	return n.request(t, opt, false, false)
+}
+
+func (n *Negotiator) request(t *Telnet, opt byte, local, enable bool) error {
+	var a actions
+	n.mu.Lock()
+	q := &n.him[opt]
+	if local {
+		q = &n.us[opt]
+		if enable && !n.policy.Local.Has(opt) {
+			n.policy.Local.Add(opt)
+		}
+	} else if enable && !n.policy.Remote.Has(opt) {
+		n.policy.Remote.Add(opt)
+	}
+	yes, no := verbs(local)
+	var err error
+	name := NegotiationName(yes, opt)
+	if !enable {
+		name = NegotiationName(no, opt)
+	}
+	switch {
+	case enable && q.state == qNo:
+		q.state = qWantYes
+		a.send(IAC, yes, opt)
+	case !enable && q.state == qYes:
+		q.state = qWantNo
+		a.send(IAC, no, opt)
+	case enable && q.state == qYes, !enable && q.state == qNo:
+		// Already there.
+	case q.state == qWantNo && enable, q.state == qWantYes && !enable:
+		if q.opposite {
+			err = fmt.Errorf("telnet: %s: already queued", name)
+		} else {
+			q.opposite = true
+		}
+	default: // negotiating towards the requested state
+		if q.opposite {
+			q.opposite = false
+		} else {
+			err = fmt.Errorf("telnet: %s: already negotiating", name)
+		}
+	}
+	n.mu.Unlock()
+	n.apply(t, &a)
+	return err
+}
+
+// SetWindowSize records the terminal's size and, when NAWS is enabled on
+// our side, sends it. Before the peer enables NAWS nothing is sent; the
+// size goes out when it does.
+func (n *Negotiator) SetWindowSize(t *Telnet, cols, rows int) {
+	var a actions
+	n.mu.Lock()
+	n.cols, n.rows, n.sizeKnown = cols, rows, true
+	if n.us[NAWS].state == qYes {
+		a.frames = AppendNAWS(a.frames, cols, rows)
+	}
+	n.mu.Unlock()
+	n.apply(t, &a)
+}

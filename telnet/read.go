@@ -1,0 +1,340 @@
+package telnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"time"
+)
+
+// waitMode says how long fill may wait for the connection.
+type waitMode uint8
+
+const (
+	poll  waitMode = iota // only what the pump has already read
+	block                 // until data, EOF or the deadline
+)
+
+// deadlineFor turns a method's timeout into a deadline: zero time means
+// none. A negative timeout means "do not wait", as telnetlib's timeout=0.
+func deadlineFor(timeout time.Duration) (time.Time, waitMode) {
+	switch {
+	case timeout > 0:
+		return time.Now().Add(timeout), block
+	case timeout < 0:
+		return time.Time{}, poll
+	}
+	return time.Time{}, block
+}
+
+// unread returns the cooked data not yet returned to the caller.
+func (t *Telnet) unread() []byte { return t.cooked[t.coff:] }
+
+// take returns a copy of the first n unread cooked bytes and consumes them.
+func (t *Telnet) take(n int) []byte {
+	out := make([]byte, n)
+	copy(out, t.cooked[t.coff:])
+	t.consume(n)
+	return out
+}
+
+func (t *Telnet) consume(n int) {
+	t.coff += n
+	if t.coff == len(t.cooked) {
+		t.cooked, t.coff = t.cooked[:0], 0
+	}
+}
+
+// fill receives one chunk from the connection and decodes it into the
+// cooked buffer, running the callback for each command. It reports whether
+// it got a chunk; false means the wait ended first (or EOF was already
+// seen).
+func (t *Telnet) fill(mode waitMode, deadline time.Time) bool {
+	c, ok := t.receive(mode, deadline)
+	if !ok {
+		return false
+	}
+	if t.coff > 0 && t.coff >= len(t.cooked)/2 {
+		// Move the unread tail down rather than let the buffer creep.
+		n := copy(t.cooked, t.cooked[t.coff:])
+		t.cooked, t.coff = t.cooked[:n], 0
+	}
+	t.cooked = t.decode(t.cooked, c)
+	return true
+}
+
+// receive waits for the pump's next chunk. At EOF or on error it records
+// the end of the stream and returns the chunk with what data came with it.
+func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
+	if t.eof || t.pump == nil {
+		return chunk{}, false
+	}
+	p := t.pump
+	var c chunk
+	switch {
+	case mode == poll || (!deadline.IsZero() && !time.Now().Before(deadline)):
+		select {
+		case c = <-p.full:
+		default:
+			// Give a pump that has just been woken a chance to deliver.
+			runtime.Gosched()
+			select {
+			case c = <-p.full:
+			default:
+				return chunk{}, false
+			}
+		}
+	case deadline.IsZero():
+		select {
+		case c = <-p.full:
+		case <-p.done:
+			c = chunk{err: net.ErrClosed}
+		}
+	default:
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		select {
+		case c = <-p.full:
+		case <-p.done:
+			c = chunk{err: net.ErrClosed}
+		case <-timer.C:
+			return chunk{}, false
+		}
+	}
+	return t.noteEnd(c), true
+}
+
+// noteEnd records the end of the stream when a chunk carries an error.
+func (t *Telnet) noteEnd(c chunk) chunk {
+	if c.err != nil {
+		t.eof = true
+		switch {
+		case errors.Is(c.err, io.EOF), t.closed.Load():
+			t.readErr = io.EOF
+		default:
+			t.readErr = fmt.Errorf("telnet: read: %w", c.err)
+		}
+	}
+	return c
+}
+
+// decode runs a chunk through the decoder, appending cooked data to dst,
+// and gives the chunk's buffer back to the pump.
+func (t *Telnet) decode(dst []byte, c chunk) []byte {
+	if t.debugging() {
+		t.Msg("recv %s", pyBytes(c.buf))
+	}
+	src := c.buf
+	for len(src) > 0 {
+		t.dec.Binary = t.binaryRecv.Load()
+		var ev Event
+		var n int
+		var ok bool
+		dst, n, ev, ok = t.dec.Decode(dst, src)
+		src = src[n:]
+		if ok {
+			t.handle(ev)
+		}
+	}
+	if c.err != nil {
+		t.dec.Reset()
+	}
+	t.pump.recycle(c.buf)
+	return dst
+}
+
+// handle acts on one command: through the callback when one is set, by
+// telnetlib's refuse-everything default otherwise.
+func (t *Telnet) handle(ev Event) {
+	switch ev.Cmd {
+	case DO, DONT, WILL, WONT:
+		t.Msg("IAC %s %d", CommandName(ev.Cmd), ev.Opt)
+		if t.cb != nil {
+			t.callback(ev.Cmd, ev.Opt)
+			return
+		}
+		switch ev.Cmd {
+		case DO:
+			_ = t.reply(IAC, WONT, ev.Opt)
+		case WILL:
+			_ = t.reply(IAC, DONT, ev.Opt)
+		}
+		// An option we never enable is already off: answering DONT or
+		// WONT would acknowledge a mode we are in (RFC 854) and can
+		// loop against a peer that does the same.
+		return
+	case SB:
+		t.sbdata = t.sbdata[:0]
+	case SE:
+		if ev.Overflow {
+			t.Msg("subnegotiation longer than %d bytes discarded", t.maxSB())
+			return
+		}
+		t.sbdata = append(t.sbdata, t.dec.Subnegotiation()...)
+	}
+	if t.cb != nil {
+		t.callback(ev.Cmd, NOOPT)
+	} else {
+		t.Msg("IAC %d not recognized", ev.Cmd)
+	}
+}
+
+func (t *Telnet) callback(cmd, opt byte) {
+	t.inCallback.Store(true)
+	defer t.inCallback.Store(false)
+	t.cb(t, cmd, opt)
+}
+
+func (t *Telnet) maxSB() int {
+	if t.dec.MaxSubnegotiation > 0 {
+		return t.dec.MaxSubnegotiation
+	}
+	return DefaultMaxSubnegotiation
+}
+
+// SetMaxSubnegotiation caps the payload of one subnegotiation (default
+// DefaultMaxSubnegotiation). A longer one is discarded up to its IAC SE and
+// not reported to the callback. Call it before reading.
+func (t *Telnet) SetMaxSubnegotiation(n int) { t.dec.MaxSubnegotiation = n }
+
+// endErr is what a read at the end of the stream returns: io.EOF after a
+// clean close, the read error otherwise.
+func (t *Telnet) endErr() error {
+	if t.readErr != nil {
+		return t.readErr
+	}
+	return io.EOF
+}
+
+// Read reads cooked data into p, implementing io.Reader: it blocks until at
+// least one byte is available and returns what is, up to len(p). At the
+// end of the stream it returns io.EOF (or the read error). It is the
+// fastest way to read: when nothing is buffered it decodes straight into p.
+func (t *Telnet) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for len(t.unread()) == 0 {
+		if t.eof || t.pump == nil {
+			return 0, t.endErr()
+		}
+		c, ok := t.receive(block, time.Time{})
+		if !ok {
+			return 0, t.endErr()
+		}
+		if len(c.buf) <= len(p) {
+			// Cooked data is never longer than the raw chunk.
+			if n := len(t.decode(p[:0], c)); n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		t.cooked = t.decode(t.cooked, c)
+	}
+	n := copy(p, t.unread())
+	t.consume(n)
+	return n, nil
+}
+
+// ReadUntil reads until match is found, the timeout passes or the
+// connection closes, and returns the data through the end of the match.
+// Without a match it returns what was read, possibly nothing, with a nil
+// error, as telnetlib does; only when the connection closed and nothing was
+// read does it return io.EOF. A timeout of 0 means no timeout; a negative
+// one means "do not wait" (telnetlib's timeout=0). The timeout bounds the
+// whole call, not each read.
+func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) {
+	n := len(match)
+	if i := bytes.Index(t.unread(), match); i >= 0 {
+		return t.take(i + n), nil
+	}
+	deadline, mode := deadlineFor(timeout)
+	for !t.eof {
+		start := max(0, len(t.unread())-n+1)
+		if !t.fill(mode, deadline) {
+			break
+		}
+		if i := bytes.Index(t.unread()[start:], match); i >= 0 {
+			return t.take(start + i + n), nil
+		}
+		if mode == poll {
+			break
+		}
+	}
+	return t.ReadVeryLazy()
+}
+
+// ReadAll reads until the connection closes and returns all cooked data.
+// It returns a nil error at a clean end of stream, and the data with the
+// error when the connection failed.
+func (t *Telnet) ReadAll() ([]byte, error) {
+	for !t.eof && t.fill(block, time.Time{}) {
+	}
+	data := t.take(len(t.unread()))
+	if t.readErr != nil && !errors.Is(t.readErr, io.EOF) {
+		return data, t.readErr
+	}
+	return data, nil
+}
+
+// ReadSome blocks until cooked data is available and returns all of it
+// (at least one byte). At the end of the stream it returns an empty slice
+// and io.EOF (or the read error).
+func (t *Telnet) ReadSome() ([]byte, error) {
+	for len(t.unread()) == 0 && !t.eof && t.fill(block, time.Time{}) {
+	}
+	if len(t.unread()) == 0 {
+		return []byte{}, t.endErr()
+	}
+	return t.take(len(t.unread())), nil
+}
+
+// ReadVeryEager returns everything that can be read without waiting for
+// the network: all cooked data after decoding every chunk already
+// received. It may return an empty slice when the connection is open
+// (negotiation alone produces no data). It returns io.EOF when the
+// connection closed and no cooked data is left.
+func (t *Telnet) ReadVeryEager() ([]byte, error) {
+	for !t.eof && t.fill(poll, time.Time{}) {
+	}
+	return t.ReadVeryLazy()
+}
+
+// ReadEager is ReadVeryEager, but stops decoding received chunks as soon
+// as some cooked data is available.
+func (t *Telnet) ReadEager() ([]byte, error) {
+	for len(t.unread()) == 0 && !t.eof && t.fill(poll, time.Time{}) {
+	}
+	return t.ReadVeryLazy()
+}
+
+// ReadLazy returns the data already decoded, without reading. telnetlib's
+// read_lazy first decodes raw bytes already received; this package decodes
+// every chunk as it takes it from the connection, so there are none, and
+// ReadLazy is ReadVeryLazy.
+func (t *Telnet) ReadLazy() ([]byte, error) { return t.ReadVeryLazy() }
+
+// ReadVeryLazy returns the cooked data already decoded and never reads.
+// It returns io.EOF when the connection closed and no cooked data is left.
+func (t *Telnet) ReadVeryLazy() ([]byte, error) {
+	if len(t.unread()) == 0 && t.eof {
+		return []byte{}, t.endErr()
+	}
+	return t.take(len(t.unread())), nil
+}
+
+// ReadSBData returns the payload of the last subnegotiation (option byte
+// first, IAC IAC undoubled) and clears it. Call it from the callback when
+// it receives SE. It never reads.
+func (t *Telnet) ReadSBData() []byte {
+	out := make([]byte, len(t.sbdata))
+	copy(out, t.sbdata)
+	t.sbdata = t.sbdata[:0]
+	return out
+}
+
+// EOF reports whether the end of the stream has been seen.
+func (t *Telnet) EOF() bool { return t.eof }

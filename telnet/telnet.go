@@ -1,0 +1,255 @@
+package telnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Errors returned by this package. They are wrapped with context; test for
+// them with errors.Is.
+var (
+	// ErrNotConnected is returned by operations on a Telnet that has no
+	// connection: never opened, or closed.
+	ErrNotConnected = errors.New("telnet: not connected")
+	// ErrAlreadyOpen is returned by Open on a Telnet that is connected.
+	ErrAlreadyOpen = errors.New("telnet: already connected")
+	// ErrOutputBacklog is returned when the peer stopped reading while
+	// more than MaxOutputBacklog bytes of replies queued up; the
+	// connection is closed.
+	ErrOutputBacklog = errors.New("telnet: peer does not read its replies")
+)
+
+// MaxOutputBacklog bounds the bytes of negotiation replies and writes made
+// from the option callback that may wait for a peer that does not read.
+const MaxOutputBacklog = 256 << 10
+
+// A Telnet is a client connection to a telnet server, in the manner of
+// Python's telnetlib.Telnet.
+//
+// # Goroutines
+//
+// Reading is done by one goroutine at a time: the read methods (the
+// Read* family, Read, Expect, Interact) and the option callback, which runs
+// on the goroutine that is reading, inside the read call that met the
+// command. Write, WriteRaw, the Send* methods, SetReceiveBinary and Close
+// may be called from any goroutine at any time, also concurrently with a
+// read and from inside the callback.
+//
+// A writer goroutine never waits for the reader, and the reader never waits
+// for the peer to accept a write: writes made from inside the option
+// callback (negotiation replies, subnegotiations) are queued and sent in
+// order by a short-lived goroutine, so a peer that stops reading cannot
+// stall the reader.
+//
+// Each write call puts its bytes on the wire as one unit: frames of
+// different calls never interleave.
+type Telnet struct {
+	host string
+	port int
+
+	conn net.Conn
+	pump *pump
+
+	// Reader state: touched only by the reading goroutine.
+	dec     Decoder
+	cooked  []byte
+	coff    int // cooked[coff:] is unread
+	sbdata  []byte
+	eof     bool
+	readErr error
+
+	cb         func(t *Telnet, cmd, opt byte)
+	inCallback atomic.Bool
+	binaryRecv atomic.Bool
+
+	out output
+
+	debugMu  sync.Mutex
+	debug    int
+	debugOut io.Writer
+
+	closed atomic.Bool
+}
+
+// New returns an unconnected Telnet. Connect it with Open.
+func New() *Telnet {
+	t := &Telnet{debugOut: os.Stdout}
+	t.out.t = t
+	t.out.idle.L = &t.out.mu
+	return t
+}
+
+// Dial connects to host on port (0 means 23). A timeout of 0 means none;
+// any positive value bounds the connection attempt.
+func Dial(host string, port int, timeout time.Duration) (*Telnet, error) {
+	t := New()
+	if err := t.Open(host, port, timeout); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// DialContext is Dial with a context bounding the connection attempt.
+func DialContext(ctx context.Context, host string, port int) (*Telnet, error) {
+	t := New()
+	if err := t.OpenContext(ctx, host, port); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// NewConn returns a Telnet speaking over an established connection, for
+// example one made by a custom dialer, a TLS client or net.Pipe.
+func NewConn(conn net.Conn) *Telnet {
+	t := New()
+	t.attach(conn, "", 0)
+	if addr := conn.RemoteAddr(); addr != nil {
+		if h, p, err := net.SplitHostPort(addr.String()); err == nil {
+			t.host = h
+			t.port, _ = strconv.Atoi(p)
+		}
+	}
+	return t
+}
+
+// Open connects an unconnected Telnet to host on port (0 means 23). A
+// timeout of 0 means none; any positive value bounds the connection
+// attempt. Unlike telnetlib, Open refuses a Telnet that is connected.
+func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return t.OpenContext(ctx, host, port)
+}
+
+// OpenContext is Open with a context bounding the connection attempt.
+func (t *Telnet) OpenContext(ctx context.Context, host string, port int) error {
+	if t.conn != nil {
+		return ErrAlreadyOpen
+	}
+	if port == 0 {
+		port = TelnetPort
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("telnet: %w", err)
+	}
+	t.attach(conn, host, port)
+	return nil
+}
+
+func (t *Telnet) attach(conn net.Conn, host string, port int) {
+	t.host, t.port = host, port
+	setOOBInline(conn)
+	t.conn = conn
+	t.eof = false
+	t.readErr = nil
+	t.closed.Store(false)
+	t.pump = startPump(conn)
+}
+
+// setOOBInline keeps TCP urgent data in the normal stream. BSD-derived
+// telnet daemons, inetutils-telnetd among them, send the DM of IAC DM as
+// urgent data after an interrupt; without SO_OOBINLINE Linux removes that
+// byte from the stream and leaves a dangling IAC that eats the next byte.
+func setOOBInline(conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_OOBINLINE, 1)
+	})
+}
+
+// Close closes the connection. Blocked reads and writes return; cooked
+// data already received can still be read (then the reads report EOF).
+// Calling it again does nothing.
+func (t *Telnet) Close() error {
+	if t.conn == nil || t.closed.Swap(true) {
+		return nil
+	}
+	err := t.conn.Close()
+	t.pump.stop()
+	if err != nil {
+		return fmt.Errorf("telnet: close: %w", err)
+	}
+	return nil
+}
+
+// Conn returns the underlying connection (telnetlib's get_socket), or nil
+// when not connected. Reading from it directly bypasses the decoder.
+func (t *Telnet) Conn() net.Conn {
+	if t.conn == nil || t.closed.Load() {
+		return nil
+	}
+	return t.conn
+}
+
+// Fileno returns the connection's file descriptor, for use with poll or
+// select. It fails when not connected or when the connection has no
+// descriptor (net.Pipe, for example).
+func (t *Telnet) Fileno() (uintptr, error) {
+	c := t.Conn()
+	if c == nil {
+		return 0, ErrNotConnected
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return 0, fmt.Errorf("telnet: %T has no file descriptor", c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("telnet: %w", err)
+	}
+	var fd uintptr
+	if err := raw.Control(func(f uintptr) { fd = f }); err != nil {
+		return 0, fmt.Errorf("telnet: %w", err)
+	}
+	return fd, nil
+}
+
+// SetOptionNegotiationCallback sets the function called for every command
+// received: DO, DONT, WILL and WONT with their option, SB where a
+// subnegotiation begins and SE where it ends (read its payload with
+// ReadSBData), and every other command (NOP, DM, BRK, IP, AO, AYT, EC, EL,
+// GA, EOR and unknown ones) with NOOPT. Once a callback is set the package
+// answers nothing itself. A nil callback restores the default: refuse
+// every option (DO gets WONT, WILL gets DONT), answer nothing to DONT and
+// WONT, ignore other commands.
+//
+// The callback runs on the reading goroutine and may call every method
+// that is safe concurrently with reading, as well as ReadSBData.
+// Negotiator.Callback is a ready-made callback.
+func (t *Telnet) SetOptionNegotiationCallback(cb func(t *Telnet, cmd, opt byte)) {
+	t.cb = cb
+}
+
+// SetReceiveBinary tells the decoder whether the peer sends in BINARY mode
+// (RFC 856). In binary mode a NUL after CR is data; otherwise it is
+// removed. A Negotiator calls it when BINARY changes; callers that
+// negotiate BINARY with their own callback must call it themselves.
+func (t *Telnet) SetReceiveBinary(on bool) { t.binaryRecv.Store(on) }
+
+// Host and Port return where the Telnet is connected.
+func (t *Telnet) Host() string { return t.host }
+
+// Port returns the port the Telnet is connected to.
+func (t *Telnet) Port() int { return t.port }

@@ -1,0 +1,213 @@
+package telnet
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+)
+
+// output serialises everything written to the connection. Writes from a
+// goroutine that may block (a caller's Write) go straight to the
+// connection once earlier queued bytes are out; writes made from the
+// option callback are queued and sent by a short-lived goroutine, so that
+// the reading goroutine never waits for the peer.
+type output struct {
+	t       *Telnet
+	mu      sync.Mutex
+	idle    sync.Cond // signalled when writing becomes false
+	writing bool      // someone owns the connection's write side
+	queue   []byte    // bytes waiting to be written, in order
+	spare   []byte    // the other half of a double buffer for queue
+	err     error     // the first write error; every later write fails
+}
+
+// send writes one frame, already escaped, as a unit. From the callback it
+// only queues the frame.
+func (o *output) send(frame []byte) error {
+	if o.t.inCallback.Load() {
+		return o.enqueue(frame)
+	}
+	o.mu.Lock()
+	for o.writing && o.err == nil {
+		o.idle.Wait()
+	}
+	if o.err != nil {
+		err := o.err
+		o.mu.Unlock()
+		return err
+	}
+	o.writing = true
+	queued := o.takeQueue()
+	o.mu.Unlock()
+
+	err := o.write(queued)
+	if err == nil {
+		err = o.write(frame)
+	}
+	o.release(queued)
+	return err
+}
+
+// enqueue adds a frame to the queue and makes sure a goroutine sends it.
+func (o *output) enqueue(frame []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	if len(o.queue)+len(frame) > MaxOutputBacklog {
+		o.fail(ErrOutputBacklog)
+		go o.t.Close()
+		return ErrOutputBacklog
+	}
+	o.queue = append(o.queue, frame...)
+	if !o.writing {
+		o.writing = true
+		go o.drain()
+	}
+	return nil
+}
+
+// drain writes the queue until it is empty.
+func (o *output) drain() {
+	o.mu.Lock()
+	queued := o.takeQueue()
+	o.mu.Unlock()
+	err := o.write(queued)
+	_ = err // recorded by write
+	o.release(queued)
+}
+
+// takeQueue swaps the queue out; o.mu is held.
+func (o *output) takeQueue() []byte {
+	q := o.queue
+	o.queue = o.spare[:0]
+	o.spare = nil
+	return q
+}
+
+// release gives up the write side after writing buf (the queue taken
+// earlier), or hands it to a new drain when more was queued meanwhile.
+func (o *output) release(buf []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.spare == nil && cap(buf) <= 4<<10 {
+		o.spare = buf[:0] // small buffers are worth keeping
+	}
+	if len(o.queue) > 0 && o.err == nil {
+		go o.drain()
+		return
+	}
+	o.queue = o.queue[:0]
+	o.writing = false
+	o.idle.Broadcast()
+}
+
+func (o *output) write(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	conn := o.t.conn
+	if conn == nil {
+		return ErrNotConnected
+	}
+	if _, err := conn.Write(p); err != nil {
+		err = fmt.Errorf("telnet: write: %w", err)
+		o.mu.Lock()
+		o.fail(err)
+		o.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// fail records the first write error; o.mu is held.
+func (o *output) fail(err error) {
+	if o.err == nil {
+		o.err = err
+	}
+}
+
+// reply sends a short command sequence from the reading goroutine.
+func (t *Telnet) reply(seq ...byte) error {
+	return t.out.enqueue(seq)
+}
+
+// Write writes data, doubling every IAC byte, and returns len(p) on
+// success (the io.Writer contract: counts are in the caller's bytes).
+// It does no end-of-line translation; see NVTWriter for that.
+func (t *Telnet) Write(p []byte) (int, error) {
+	if t.conn == nil {
+		return 0, ErrNotConnected
+	}
+	frame := p
+	if bytes.IndexByte(p, IAC) >= 0 {
+		frame = AppendEscaped(make([]byte, 0, len(p)+8), p)
+	}
+	if t.debugging() {
+		t.Msg("send %s", pyBytes(frame))
+	}
+	if err := t.out.send(frame); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteRaw writes p as it is, without doubling IAC, as one unit: for
+// command sequences this package has no helper for.
+func (t *Telnet) WriteRaw(p []byte) error {
+	if t.conn == nil {
+		return ErrNotConnected
+	}
+	return t.out.send(p)
+}
+
+// SendCommand sends IAC cmd: BRK, IP, AO, AYT, EC, EL, GA, NOP, DM or
+// EOR_CMD. Write cannot send these, since it escapes IAC.
+func (t *Telnet) SendCommand(cmd byte) error {
+	if t.conn == nil {
+		return ErrNotConnected
+	}
+	return t.out.send([]byte{IAC, cmd})
+}
+
+// SendNegotiation sends IAC cmd opt, with cmd one of DO, DONT, WILL, WONT.
+// It sends what it is told; Negotiator keeps the state that decides what
+// should be sent.
+func (t *Telnet) SendNegotiation(cmd, opt byte) error {
+	if t.conn == nil {
+		return ErrNotConnected
+	}
+	return t.out.send([]byte{IAC, cmd, opt})
+}
+
+// SendSubnegotiation sends IAC SB opt payload IAC SE, doubling every IAC
+// in payload.
+func (t *Telnet) SendSubnegotiation(opt byte, payload []byte) error {
+	if t.conn == nil {
+		return ErrNotConnected
+	}
+	return t.out.send(AppendSubnegotiation(nil, opt, payload))
+}
+
+// AppendEscaped appends p to dst with every IAC byte doubled.
+func AppendEscaped(dst, p []byte) []byte {
+	for {
+		i := bytes.IndexByte(p, IAC)
+		if i < 0 {
+			return append(dst, p...)
+		}
+		dst = append(dst, p[:i+1]...)
+		dst = append(dst, IAC)
+		p = p[i+1:]
+	}
+}
+
+// AppendSubnegotiation appends the frame IAC SB opt payload IAC SE to dst,
+// doubling every IAC in opt and payload.
+func AppendSubnegotiation(dst []byte, opt byte, payload []byte) []byte {
+	dst = append(dst, IAC, SB)
+	dst = AppendEscaped(dst, []byte{opt})
+	dst = AppendEscaped(dst, payload)
+	return append(dst, IAC, SE)
+}
