@@ -214,6 +214,18 @@ func (t *Telnet) endErr() error {
 // end of the stream it returns io.EOF (or the read error). It is the
 // fastest way to read: when nothing is buffered it decodes straight into p.
 func (t *Telnet) Read(p []byte) (int, error) {
+	return t.readInto(p, block)
+}
+
+// TryRead is Read that never waits for the network: it returns what cooked
+// data is already available, or 0 and a nil error when there is none. At
+// the end of the stream it returns io.EOF (or the read error). A relay
+// calls it after a Read to gather what else has arrived into one write.
+func (t *Telnet) TryRead(p []byte) (int, error) {
+	return t.readInto(p, poll)
+}
+
+func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -221,8 +233,11 @@ func (t *Telnet) Read(p []byte) (int, error) {
 		if t.eof || t.pump == nil {
 			return 0, t.endErr()
 		}
-		c, ok := t.receive(block, time.Time{})
+		c, ok := t.receive(mode, time.Time{})
 		if !ok {
+			if mode == poll && !t.eof {
+				return 0, nil
+			}
 			return 0, t.endErr()
 		}
 		if len(c.buf) <= len(p) {
