@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+)
+
+// Defaults for Options' zero values.
+const (
+	DefaultTerm           = "xterm-256color"
+	DefaultDialTimeout    = 10 * time.Second
+	DefaultPingInterval   = 30 * time.Second
+	DefaultWriteTimeout   = 60 * time.Second
+	DefaultMaxMessageSize = 256 << 10
+)
+
+// Options configure a Gateway. Zero values mean the defaults above, and
+// no idle timeout or session limit.
+type Options struct {
+	Targets []Target
+	Log     zerolog.Logger
+
+	DialTimeout time.Duration
+	// IdleTimeout closes a session with no traffic either way for this
+	// long; 0 means never.
+	IdleTimeout time.Duration
+	// MaxDuration closes a session this long after it started; 0 means
+	// never.
+	MaxDuration time.Duration
+	// PingInterval is how often the browser is pinged; a browser that
+	// does not answer within two intervals is taken for gone.
+	PingInterval time.Duration
+	// WriteTimeout bounds one write to the browser.
+	WriteTimeout time.Duration
+	// MaxMessageSize bounds one message from the browser; a larger one
+	// closes the session with close code 1009 (message too big).
+	MaxMessageSize int64
+	// Dial connects to a target; net.Dialer's DialContext by default.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// ErrShuttingDown is returned for sessions started after Shutdown.
+var ErrShuttingDown = errors.New("gateway: shutting down")
+
+// A Gateway pairs browsers with telnet hosts: each Serve call runs one
+// session. It is safe for concurrent use.
+type Gateway struct {
+	opts    Options
+	targets map[string]Target
+	order   []Target
+
+	ctx    context.Context // ends every session when canceled
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+// New returns a Gateway for the given targets.
+func New(opts Options) (*Gateway, error) {
+	if len(opts.Targets) == 0 {
+		return nil, errors.New("gateway: no targets")
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = DefaultDialTimeout
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if opts.Dial == nil {
+		var d net.Dialer
+		opts.Dial = d.DialContext
+	}
+	g := &Gateway{opts: opts, targets: map[string]Target{}, sessions: map[*session]struct{}{}}
+	for _, t := range opts.Targets {
+		if _, dup := g.targets[t.Name]; dup {
+			return nil, fmt.Errorf("gateway: duplicate target %q", t.Name)
+		}
+		g.targets[t.Name] = t
+		g.order = append(g.order, t)
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	return g, nil
+}
+
+// Targets returns the configured targets in configuration order.
+func (g *Gateway) Targets() []Target { return append([]Target(nil), g.order...) }
+
+// Target looks a target up by name. With an empty name and exactly one
+// target configured, it returns that target.
+func (g *Gateway) Target(name string) (Target, bool) {
+	if name == "" && len(g.order) == 1 {
+		return g.order[0], true
+	}
+	t, ok := g.targets[name]
+	return t, ok
+}
+
+// Request describes a session a browser asked for.
+type Request struct {
+	Target Target
+	Cols   int    // initial window size, clamped to MinWindow..MaxWindow
+	Rows   int    //
+	Term   string // the browser's terminal type; "" means DefaultTerm
+	Remote string // the browser's address, for logs
+	User   string // the authenticated user, for logs; "" when none
+}
+
+// Serve runs one session on an upgraded WebSocket until either side ends
+// it, then closes the WebSocket. It returns when the session's goroutines
+// have ended.
+func (g *Gateway) Serve(ws *websocket.Conn, req Request) {
+	s := newSession(g, ws, req)
+	if !g.track(s) {
+		s.reason.set(ReasonShutdown)
+		s.finish()
+		return
+	}
+	defer g.untrack(s)
+	s.run()
+}
+
+func (g *Gateway) track(s *session) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.sessions[s] = struct{}{}
+	g.wg.Add(1)
+	return true
+}
+
+func (g *Gateway) untrack(s *session) {
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+	g.wg.Done()
+}
+
+// Active returns the number of sessions running.
+func (g *Gateway) Active() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sessions)
+}
+
+// Shutdown ends every session, telling each browser why, refuses new
+// ones, and waits until the sessions are gone or ctx ends.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
+	g.cancel()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gateway: shutdown: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"telgate/telnet"
+)
+
+// Control messages of WebSocket protocol v1, browser to gateway, sent in
+// text frames:
+//
+//	{"type":"resize","cols":C,"rows":R}
+//	{"type":"command","name":N}
+//
+// Status messages, gateway to browser, in text frames:
+//
+//	{"type":"connected","target":T,"description":D}
+//	{"type":"closed","reason":R}
+//	{"type":"error","message":M}
+//
+// Binary frames carry terminal bytes both ways.
+
+// Window sizes are clamped to this range.
+const (
+	MinWindow = 1
+	MaxWindow = 1000
+)
+
+// Commands maps the names of protocol v1's command message to the telnet
+// command each sends.
+var commands = map[string]byte{
+	"break":         telnet.BRK,
+	"interrupt":     telnet.IP,
+	"abort-output":  telnet.AO,
+	"are-you-there": telnet.AYT,
+	"erase-char":    telnet.EC,
+	"erase-line":    telnet.EL,
+	"go-ahead":      telnet.GA,
+	"nop":           telnet.NOP,
+}
+
+// CommandByte returns the telnet command a protocol command name sends.
+func CommandByte(name string) (byte, bool) {
+	c, ok := commands[name]
+	return c, ok
+}
+
+// ErrBadControl is wrapped by every error about a malformed control
+// message. Such messages are answered with an error message; they do not
+// end the session.
+var ErrBadControl = errors.New("bad control message")
+
+// Control is a decoded control message.
+type Control struct {
+	Type string `json:"type"`
+	Cols int    `json:"cols,omitempty"`
+	Rows int    `json:"rows,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// ParseControl decodes and checks a control message. Sizes are clamped
+// to MinWindow..MaxWindow.
+func ParseControl(data []byte) (Control, error) {
+	var raw struct {
+		Type string           `json:"type"`
+		Cols *json.RawMessage `json:"cols"`
+		Rows *json.RawMessage `json:"rows"`
+		Name *string          `json:"name"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Control{}, fmt.Errorf("%w: not a JSON object", ErrBadControl)
+	}
+	switch raw.Type {
+	case "resize":
+		cols, err := sizeField("cols", raw.Cols)
+		if err != nil {
+			return Control{}, err
+		}
+		rows, err := sizeField("rows", raw.Rows)
+		if err != nil {
+			return Control{}, err
+		}
+		return Control{Type: "resize", Cols: cols, Rows: rows}, nil
+	case "command":
+		if raw.Name == nil {
+			return Control{}, fmt.Errorf("%w: command without name", ErrBadControl)
+		}
+		if _, ok := commands[*raw.Name]; !ok {
+			return Control{}, fmt.Errorf("%w: unknown command %q", ErrBadControl, truncate(*raw.Name, 40))
+		}
+		return Control{Type: "command", Name: *raw.Name}, nil
+	case "":
+		return Control{}, fmt.Errorf("%w: no type", ErrBadControl)
+	}
+	return Control{}, fmt.Errorf("%w: unknown type %q", ErrBadControl, truncate(raw.Type, 40))
+}
+
+func sizeField(name string, raw *json.RawMessage) (int, error) {
+	if raw == nil {
+		return 0, fmt.Errorf("%w: resize without %s", ErrBadControl, name)
+	}
+	var f float64
+	if err := json.Unmarshal(*raw, &f); err != nil {
+		return 0, fmt.Errorf("%w: %s is not a number", ErrBadControl, name)
+	}
+	return ClampWindow(int(max(min(f, 1e6), -1e6))), nil
+}
+
+// ClampWindow clamps a window dimension to MinWindow..MaxWindow.
+func ClampWindow(v int) int { return min(max(v, MinWindow), MaxWindow) }
+
+// ParseWindow parses a window dimension from a query parameter, clamped;
+// empty means def.
+func ParseWindow(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a whole number: %q", truncate(s, 20))
+	}
+	return ClampWindow(v), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// Status messages.
+type connectedMsg struct {
+	Type        string `json:"type"`
+	Target      string `json:"target"`
+	Description string `json:"description,omitempty"`
+}
+
+type closedMsg struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}

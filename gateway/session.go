@@ -1,0 +1,362 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"telgate/telnet"
+)
+
+// Relay buffer sizes: a host read is decoded straight into the frame
+// buffer; what else has already arrived is gathered into the same frame,
+// so bulk output leaves in large frames while a lone echo leaves at once.
+const (
+	frameSize   = 64 << 10
+	minReadRoom = 4 << 10
+)
+
+// closeGrace bounds the last writes to a browser when a session ends.
+const closeGrace = 2 * time.Second
+
+// sessionPolicy is what a browser terminal agrees to: our window size,
+// terminal type, suppress-go-ahead, binary and timing marks; the host's
+// echo, suppress-go-ahead and binary. Everything else is refused.
+var sessionPolicy = telnet.Policy{
+	Local:  telnet.NewOptionSet(telnet.NAWS, telnet.TTYPE, telnet.SGA, telnet.BINARY, telnet.TM),
+	Remote: telnet.NewOptionSet(telnet.ECHO, telnet.SGA, telnet.BINARY),
+}
+
+// A session is one browser paired with one telnet connection.
+//
+// Goroutines: run (on the caller of Gateway.Serve) dials, then relays host
+// output to the browser and is the only writer of data frames; readBrowser
+// relays browser input to the host. Status messages are written under
+// wmu. Pings use WriteControl, which may run concurrently with both.
+type session struct {
+	g   *Gateway
+	ws  *websocket.Conn
+	req Request
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	tn  *telnet.Telnet
+	neg *telnet.Negotiator
+
+	wmu    sync.Mutex // serialises writes of messages to the browser
+	reason onceString
+
+	start    time.Time
+	activity atomic.Int64 // unix nanoseconds of the last traffic
+	bytesIn  atomic.Int64 // browser to host
+	bytesOut atomic.Int64 // host to browser
+}
+
+// onceString keeps the first value set.
+type onceString struct {
+	mu  sync.Mutex
+	val string
+}
+
+func (o *onceString) set(v string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.val != "" {
+		return false
+	}
+	o.val = v
+	return true
+}
+
+func (o *onceString) get() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.val
+}
+
+func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
+	s := &session{g: g, ws: ws, req: req, start: time.Now()}
+	s.ctx, s.cancel = context.WithCancel(g.ctx)
+	s.touch()
+	return s
+}
+
+func (s *session) touch() { s.activity.Store(time.Now().UnixNano()) }
+
+// stop ends the session for reason (the first reason given wins): it
+// closes the telnet connection, which ends the relay of host output.
+func (s *session) stop(reason string) {
+	s.reason.set(reason)
+	s.cancel()
+	_ = s.tn.Close()
+	// A relay blocked on a browser that does not read must not hold the
+	// session open: cut its pending write short.
+	_ = s.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+}
+
+func (s *session) run() {
+	defer s.cancel()
+	log := s.g.opts.Log.With().
+		Str("target", s.req.Target.Name).
+		Str("remote", s.req.Remote).
+		Str("user", s.req.User).Logger()
+	log.Info().Int("cols", s.req.Cols).Int("rows", s.req.Rows).Msg("session start")
+
+	s.ws.SetReadLimit(s.g.opts.MaxMessageSize)
+	if err := s.dial(); err != nil {
+		s.reason.set(DialReason(err))
+		log.Warn().Err(err).Msg("dial failed")
+		s.finish()
+	} else {
+		stopOnCancel := context.AfterFunc(s.ctx, func() { s.stop(ReasonShutdown) })
+		browserDone := make(chan struct{})
+		go func() {
+			defer close(browserDone)
+			s.readBrowser()
+		}()
+		stopTimers := s.startTimers()
+		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description}
+		if err := s.send(connected); err != nil {
+			s.stop(browserWriteReason(err))
+		} else {
+			s.relayHost()
+		}
+		stopTimers()
+		stopOnCancel()
+		s.finish()
+		<-browserDone
+	}
+	log.Info().
+		Int64("bytes_in", s.bytesIn.Load()).
+		Int64("bytes_out", s.bytesOut.Load()).
+		Dur("duration", time.Since(s.start)).
+		Str("reason", s.reason.get()).
+		Msg("session end")
+}
+
+// dial connects to the target and prepares negotiation.
+func (s *session) dial() error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.g.opts.DialTimeout)
+	defer cancel()
+	conn, err := s.g.opts.Dial(ctx, "tcp", s.req.Target.Address)
+	if err != nil {
+		return err
+	}
+	tn := telnet.NewConn(conn)
+	neg := telnet.NewNegotiator(sessionPolicy)
+	term := s.req.Term
+	if s.req.Target.Term != "" {
+		term = s.req.Target.Term
+	}
+	if term == "" {
+		term = DefaultTerm
+	}
+	neg.SetTerminalTypes(term)
+	neg.SetWindowSize(tn, s.req.Cols, s.req.Rows)
+	tn.SetOptionNegotiationCallback(neg.Callback)
+	s.tn, s.neg = tn, neg
+	return nil
+}
+
+// relayHost copies host output to the browser until either side ends.
+func (s *session) relayHost() {
+	buf := make([]byte, frameSize)
+	for {
+		n, err := s.tn.Read(buf[:frameSize/2])
+		for err == nil && n > 0 && len(buf)-n >= minReadRoom {
+			m, err2 := s.tn.TryRead(buf[n:])
+			if m == 0 {
+				err = err2
+				break
+			}
+			n += m
+		}
+		if n > 0 {
+			s.touch()
+			if werr := s.writeFrame(websocket.BinaryMessage, buf[:n], s.g.opts.WriteTimeout); werr != nil {
+				s.stop(browserWriteReason(werr))
+				return
+			}
+			s.bytesOut.Add(int64(n))
+		}
+		if err != nil {
+			s.stop(hostReason(err))
+			return
+		}
+	}
+}
+
+// readBrowser relays browser input to the host until the browser goes or
+// the session ends.
+func (s *session) readBrowser() {
+	pongWait := 2*s.g.opts.PingInterval + s.g.opts.WriteTimeout
+	_ = s.ws.SetReadDeadline(time.Now().Add(pongWait))
+	s.ws.SetPongHandler(func(string) error {
+		return s.ws.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	var out []byte
+	for {
+		typ, r, err := s.ws.NextReader()
+		if err != nil {
+			s.stop(browserReadReason(err))
+			return
+		}
+		_ = s.ws.SetReadDeadline(time.Now().Add(pongWait))
+		data, err := io.ReadAll(r)
+		if err != nil {
+			s.stop(browserReadReason(err))
+			return
+		}
+		s.touch()
+		switch typ {
+		case websocket.BinaryMessage:
+			if s.neg.Local(telnet.BINARY) {
+				out = append(out[:0], data...)
+			} else {
+				out = telnet.AppendLineEndings(out[:0], data, s.req.Target.Enter)
+			}
+			if _, err := s.tn.Write(out); err != nil {
+				s.stop(hostReason(err))
+				return
+			}
+			s.bytesIn.Add(int64(len(data)))
+		case websocket.TextMessage:
+			if err := s.control(data); err != nil {
+				s.stop(hostReason(err))
+				return
+			}
+		}
+	}
+}
+
+// control acts on a control message. A malformed one is answered with an
+// error message; only a failure to write to the host is returned.
+func (s *session) control(data []byte) error {
+	c, err := ParseControl(data)
+	if err != nil {
+		_ = s.send(errorMsg{Type: "error", Message: err.Error()})
+		return nil
+	}
+	switch c.Type {
+	case "resize":
+		s.neg.SetWindowSize(s.tn, c.Cols, c.Rows)
+	case "command":
+		cmd, _ := CommandByte(c.Name)
+		return s.tn.SendCommand(cmd)
+	}
+	return nil
+}
+
+// send writes a status message.
+func (s *session) send(msg any) error {
+	return s.sendWithin(msg, s.g.opts.WriteTimeout)
+}
+
+func (s *session) sendWithin(msg any, d time.Duration) error {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	return s.writeFrame(websocket.TextMessage, data, d)
+}
+
+func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = s.ws.SetWriteDeadline(time.Now().Add(d))
+	return s.ws.WriteMessage(typ, data)
+}
+
+// finish tells the browser why the session ended and closes the
+// WebSocket, which ends readBrowser.
+func (s *session) finish() {
+	reason := s.reason.get()
+	if reason == "" {
+		reason = ReasonHostClosed
+	}
+	code := websocket.CloseNormalClosure
+	if reason == ReasonShutdown {
+		code = websocket.CloseGoingAway
+	}
+	_ = s.sendWithin(closedMsg{Type: "closed", Reason: reason}, closeGrace)
+	_ = s.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(code, truncate(reason, 100)), time.Now().Add(closeGrace))
+	_ = s.ws.Close()
+}
+
+// startTimers arms the ping, idle and duration timers; the returned
+// function disarms them. Timers, not goroutines, so an idle session costs
+// no stack for them.
+func (s *session) startTimers() (stop func()) {
+	var mu sync.Mutex // orders the timers' assignment before their use
+	mu.Lock()
+	defer mu.Unlock()
+	stopped := false
+	var ping, idle, limit *time.Timer
+	interval := s.g.opts.PingInterval
+	ping = time.AfterFunc(interval, func() {
+		deadline := time.Now().Add(s.g.opts.WriteTimeout)
+		if err := s.ws.WriteControl(websocket.PingMessage, nil, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			s.stop(ReasonBrowserLost)
+			return
+		}
+		mu.Lock()
+		if !stopped {
+			ping.Reset(interval)
+		}
+		mu.Unlock()
+	})
+	if d := s.g.opts.IdleTimeout; d > 0 {
+		idle = time.AfterFunc(d, func() {
+			quiet := time.Since(time.Unix(0, s.activity.Load()))
+			if quiet >= d {
+				s.stop(ReasonIdle)
+				return
+			}
+			mu.Lock()
+			if !stopped {
+				idle.Reset(d - quiet)
+			}
+			mu.Unlock()
+		})
+	}
+	if d := s.g.opts.MaxDuration; d > 0 {
+		limit = time.AfterFunc(d, func() { s.stop(ReasonMaxDuration) })
+	}
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		for _, t := range []*time.Timer{ping, idle, limit} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+	}
+}
+
+func browserReadReason(err error) string {
+	var ce *websocket.CloseError
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		return ReasonMessageTooBig
+	case errors.As(err, &ce):
+		return ReasonBrowserClosed
+	}
+	return ReasonBrowserLost
+}
+
+func browserWriteReason(err error) string {
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ReasonBrowserStalled
+	}
+	return ReasonBrowserLost
+}

@@ -1,0 +1,464 @@
+// telgate browser client.
+//
+// Picks a target, opens an xterm.js terminal and bridges it to the gateway
+// over a WebSocket at /ws. Protocol:
+//
+//   gateway -> browser  binary frame: host output bytes
+//                       text frame:   {"type":"connected",...}
+//                                     {"type":"closed","reason":"..."}
+//                                     {"type":"error","message":"..."}
+//   browser -> gateway  binary frame: keyboard input bytes
+//                       text frame:   {"type":"resize","cols":C,"rows":R}
+//                                     {"type":"command","name":N}
+//
+// This file is loaded with <script defer> and uses the globals defined by
+// the vendored UMD bundles: Terminal, FitAddon.FitAddon and
+// WebLinksAddon.WebLinksAddon. It contains no inline handlers, so the page
+// runs under a Content-Security-Policy of script-src 'self'.
+//
+// Test hooks (kept stable on purpose): #terminal, #status[data-state],
+// #reconnect, button[data-command], #target-picker a.target and
+// window.telgate = { term, socket, state }.
+(function () {
+  "use strict";
+
+  var STATE_LABELS = {
+    connecting: "Connecting\u2026",
+    connected: "Connected",
+    closed: "Closed",
+  };
+  var RESIZE_DEBOUNCE_MS = 100;
+  var NOTICE_MS = 6000;
+  var TERM_TYPE = "xterm-256color";
+  var DEFAULT_TITLE = "telgate";
+  var FALLBACK_FONT = '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace';
+
+  // Written before a new session so that modes left behind by the previous
+  // host (mouse tracking, bracketed paste, odd charsets or scroll regions)
+  // do not leak into it, while keeping the scrollback. Leaving the
+  // alternate screen is done separately, only when it is active, because
+  // it also restores the saved cursor position.
+  var LEAVE_ALT_SCREEN = "\x1b[?1049l";
+  var SESSION_RESET =
+    "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l" + // mouse tracking off
+    "\x1b[?2004l" + // bracketed paste off
+    "\x1b[!p"; // DECSTR soft reset
+
+  var el = {
+    status: document.getElementById("status"),
+    notice: document.getElementById("notice"),
+    reconnect: document.getElementById("reconnect"),
+    toolbar: document.getElementById("toolbar"),
+    targetName: document.getElementById("target-name"),
+    terminal: document.getElementById("terminal"),
+    picker: document.getElementById("target-picker"),
+    pickerMessage: document.getElementById("picker-message"),
+    targetList: document.getElementById("target-list"),
+    commands: Array.prototype.slice.call(document.querySelectorAll("button[data-command]")),
+  };
+
+  var term = null;
+  var fitAddon = null;
+  var socket = null;
+  var state = "connecting";
+  var target = null;
+  var lastSize = null; // last {cols, rows} the gateway was told about
+  var fitTimer = 0;
+  var noticeTimer = 0;
+  var encoder = new TextEncoder();
+
+  window.telgate = Object.freeze({
+    get term() { return term; },
+    get socket() { return socket; },
+    get state() { return state; },
+    get target() { return target; },
+  });
+
+  // ---- UI state -----------------------------------------------------------
+
+  // setState updates the badge, the Reconnect button and the toolbar.
+  // opts.reason is the close reason; opts.label overrides the label.
+  function setState(next, opts) {
+    opts = opts || {};
+    state = next;
+    var text = opts.label || STATE_LABELS[next];
+    if (next === "closed" && opts.reason) {
+      text += ": " + opts.reason;
+    }
+    el.status.dataset.state = next;
+    el.status.textContent = text;
+    el.status.title = text;
+    el.reconnect.hidden = next !== "closed" || !target;
+    el.commands.forEach(function (btn) {
+      btn.disabled = next !== "connected";
+    });
+  }
+
+  function showNotice(text) {
+    el.notice.textContent = text;
+    el.notice.title = text;
+    el.notice.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(function () {
+      el.notice.hidden = true;
+    }, NOTICE_MS);
+  }
+
+  // printable removes control characters so that text coming from the
+  // gateway cannot inject escape sequences when echoed into the terminal.
+  function printable(s) {
+    return String(s).replace(/[\x00-\x1f\x7f-\x9f]+/g, " ").trim();
+  }
+
+  // ---- Target selection ---------------------------------------------------
+
+  function loadTargets() {
+    return fetch("/api/targets", {
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+      credentials: "same-origin",
+    }).then(function (resp) {
+      if (!resp.ok) {
+        throw new Error("HTTP " + resp.status);
+      }
+      return resp.json();
+    }).then(function (body) {
+      if (!body || !Array.isArray(body.targets)) {
+        throw new Error("malformed response");
+      }
+      return body.targets.filter(function (t) {
+        return t && typeof t.name === "string" && t.name !== "";
+      });
+    });
+  }
+
+  function showPicker(targets, err) {
+    target = null;
+    el.terminal.hidden = true;
+    el.toolbar.hidden = true;
+    el.picker.hidden = false;
+    el.targetName.textContent = "no target selected";
+    setState("closed", { label: "Not connected" });
+
+    el.targetList.textContent = "";
+    if (err) {
+      el.pickerMessage.textContent = "Could not load the list of targets (" + err.message + ").";
+      el.pickerMessage.classList.add("error");
+      return;
+    }
+    if (targets.length === 0) {
+      el.pickerMessage.textContent = "No targets are configured on this gateway.";
+      return;
+    }
+    el.pickerMessage.textContent = "Select the host to open a terminal session on.";
+    targets.forEach(function (t) {
+      var a = document.createElement("a");
+      a.className = "target";
+      a.href = "?target=" + encodeURIComponent(t.name);
+      var name = document.createElement("span");
+      name.className = "name";
+      name.textContent = t.name;
+      a.appendChild(name);
+      if (t.description) {
+        var desc = document.createElement("span");
+        desc.className = "description";
+        desc.textContent = t.description;
+        desc.title = t.description;
+        a.appendChild(desc);
+      }
+      var li = document.createElement("li");
+      li.appendChild(a);
+      el.targetList.appendChild(li);
+    });
+    var first = el.targetList.querySelector("a.target");
+    if (first) {
+      first.focus();
+    }
+  }
+
+  // ---- Terminal -----------------------------------------------------------
+
+  function monoFont() {
+    var f = getComputedStyle(document.documentElement).getPropertyValue("--mono-font").trim();
+    return f || FALLBACK_FONT;
+  }
+
+  function createTerminal() {
+    term = new Terminal({
+      scrollback: 5000,
+      cursorBlink: true,
+      convertEol: false, // the host sends CR LF itself
+      fontFamily: monoFont(),
+      fontSize: 14,
+      theme: {
+        background: "#0d1117",
+        foreground: "#c9d1d9",
+        cursor: "#c9d1d9",
+        cursorAccent: "#0d1117",
+        selectionBackground: "rgba(56, 139, 253, 0.35)",
+        black: "#484f58",
+        red: "#ff7b72",
+        green: "#3fb950",
+        yellow: "#d29922",
+        blue: "#58a6ff",
+        magenta: "#bc8cff",
+        cyan: "#39c5cf",
+        white: "#b1bac4",
+        brightBlack: "#6e7681",
+        brightRed: "#ffa198",
+        brightGreen: "#56d364",
+        brightYellow: "#e3b341",
+        brightBlue: "#79c0ff",
+        brightMagenta: "#d2a8ff",
+        brightCyan: "#56d4dd",
+        brightWhite: "#f0f6fc",
+      },
+    });
+    fitAddon = new FitAddon.FitAddon();
+    term.loadAddon(fitAddon);
+    term.loadAddon(new WebLinksAddon.WebLinksAddon());
+    term.open(el.terminal);
+
+    term.onData(function (data) {
+      // While closed, Enter starts a new session; other keys are ignored.
+      if (state === "closed") {
+        if (data === "\r") {
+          reconnect();
+        }
+        return;
+      }
+      send(encoder.encode(data));
+    });
+
+    // onBinary carries non-UTF-8 input (e.g. some mouse reports): one byte
+    // per character.
+    term.onBinary(function (data) {
+      var bytes = new Uint8Array(data.length);
+      for (var i = 0; i < data.length; i++) {
+        bytes[i] = data.charCodeAt(i) & 0xff;
+      }
+      send(bytes);
+    });
+
+    term.onResize(function (size) {
+      sendResize(size.cols, size.rows);
+    });
+
+    term.onTitleChange(function (title) {
+      title = printable(title);
+      document.title = title ? title + " \u2014 " + DEFAULT_TITLE : target + " \u2014 " + DEFAULT_TITLE;
+    });
+
+    if (typeof ResizeObserver === "function") {
+      new ResizeObserver(scheduleFit).observe(el.terminal);
+    } else {
+      window.addEventListener("resize", scheduleFit);
+    }
+    if (document.fonts && document.fonts.ready) {
+      document.fonts.ready.then(scheduleFit);
+    }
+  }
+
+  function fitNow() {
+    clearTimeout(fitTimer);
+    if (!term || el.terminal.clientWidth === 0 || el.terminal.clientHeight === 0) {
+      return;
+    }
+    try {
+      fitAddon.fit();
+    } catch (e) {
+      console.warn("telgate: fit failed", e);
+    }
+  }
+
+  function scheduleFit() {
+    clearTimeout(fitTimer);
+    fitTimer = setTimeout(fitNow, RESIZE_DEBOUNCE_MS);
+  }
+
+  // ---- WebSocket ----------------------------------------------------------
+
+  function isOpen() {
+    return socket !== null && socket.readyState === WebSocket.OPEN;
+  }
+
+  function send(data) {
+    if (isOpen()) {
+      socket.send(data);
+    }
+  }
+
+  function sendControl(msg) {
+    send(JSON.stringify(msg));
+  }
+
+  // sendResize tells the gateway the terminal size, only when it changed.
+  function sendResize(cols, rows) {
+    if (!isOpen()) {
+      return; // the size goes into the URL of the next connection
+    }
+    if (lastSize && lastSize.cols === cols && lastSize.rows === rows) {
+      return;
+    }
+    lastSize = { cols: cols, rows: rows };
+    sendControl({ type: "resize", cols: cols, rows: rows });
+  }
+
+  function connect() {
+    if (socket) {
+      var old = socket;
+      socket = null;
+      old.onopen = old.onmessage = old.onclose = old.onerror = null;
+      if (old.readyState === WebSocket.CONNECTING || old.readyState === WebSocket.OPEN) {
+        old.close(1000);
+      }
+    }
+
+    fitNow(); // so the URL carries the real size
+    lastSize = { cols: term.cols, rows: term.rows };
+    var query = new URLSearchParams({
+      target: target,
+      cols: String(term.cols),
+      rows: String(term.rows),
+      term: TERM_TYPE,
+    });
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    var url = scheme + "//" + location.host + "/ws?" + query.toString();
+
+    setState("connecting");
+    var ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      sessionClosed(e.message || "cannot connect");
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+
+    ws.onopen = function () {
+      // The window may have been resized while the handshake was running.
+      sendResize(term.cols, term.rows);
+    };
+    ws.onmessage = function (ev) {
+      if (socket !== ws) {
+        return;
+      }
+      if (typeof ev.data === "string") {
+        handleControl(ev.data);
+      } else {
+        term.write(new Uint8Array(ev.data));
+      }
+    };
+    ws.onclose = function (ev) {
+      if (socket !== ws || state === "closed") {
+        return; // stale socket, or already closed by a "closed" message
+      }
+      sessionClosed(printable(ev.reason || "") || "connection lost");
+    };
+  }
+
+  function handleControl(text) {
+    var msg;
+    try {
+      msg = JSON.parse(text);
+    } catch (e) {
+      console.warn("telgate: ignoring malformed control message", text);
+      return;
+    }
+    switch (msg && msg.type) {
+      case "connected":
+        setState("connected");
+        break;
+      case "closed":
+        sessionClosed(printable(msg.reason || "") || "closed by gateway");
+        break;
+      case "error":
+        var message = printable(msg.message || "") || "unknown error";
+        console.error("telgate: gateway error: " + message);
+        showNotice(message);
+        break;
+      default:
+        console.debug("telgate: ignoring control message", msg);
+    }
+  }
+
+  function sessionClosed(reason) {
+    if (state === "closed") {
+      return;
+    }
+    setState("closed", { reason: reason });
+    term.write("\r\n\x1b[0;2m[Connection closed: " + reason + "]\x1b[0m\r\n");
+  }
+
+  function reconnect() {
+    if (!target || state !== "closed") {
+      return;
+    }
+    var reset = term.buffer.active.type === "alternate" ? LEAVE_ALT_SCREEN + SESSION_RESET : SESSION_RESET;
+    term.write(reset + "\r\n\x1b[2m\u2500\u2500\u2500\u2500 reconnecting to " +
+      printable(target) + " \u2500\u2500\u2500\u2500\x1b[0m\r\n");
+    connect();
+    term.focus();
+  }
+
+  // ---- Toolbar ------------------------------------------------------------
+
+  el.commands.forEach(function (btn) {
+    // Keep keyboard focus in the terminal when a button is clicked.
+    btn.addEventListener("mousedown", function (ev) {
+      ev.preventDefault();
+    });
+    btn.addEventListener("click", function () {
+      sendControl({ type: "command", name: btn.dataset.command });
+      if (term) {
+        term.focus();
+      }
+    });
+  });
+
+  el.reconnect.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.reconnect.addEventListener("click", reconnect);
+
+  // ---- Start --------------------------------------------------------------
+
+  function start(name, description) {
+    target = name;
+    el.targetName.textContent = name;
+    el.targetName.title = description ? name + " \u2014 " + description : name;
+    document.title = name + " \u2014 " + DEFAULT_TITLE;
+    el.picker.hidden = true;
+    el.terminal.hidden = false;
+    el.toolbar.hidden = false;
+    createTerminal();
+    connect();
+    term.focus();
+  }
+
+  function main() {
+    if (typeof Terminal !== "function" || typeof FitAddon !== "object" || typeof WebLinksAddon !== "object") {
+      setState("closed", { label: "Failed to load the terminal library" });
+      console.error("telgate: vendored xterm.js bundles did not load");
+      return;
+    }
+    var requested = new URLSearchParams(location.search).get("target");
+    if (requested) {
+      start(requested);
+      return;
+    }
+    loadTargets().then(function (targets) {
+      if (targets.length === 1) {
+        start(targets[0].name, targets[0].description);
+      } else {
+        showPicker(targets, null);
+      }
+    }).catch(function (err) {
+      console.error("telgate: loading targets failed", err);
+      showPicker([], err);
+    });
+  }
+
+  main();
+})();
