@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"os"
 
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 
 	"telgate/telnet"
@@ -52,7 +57,7 @@ func LoadConfig(path string) (*Config, error) {
 
 type rawConfig struct {
 	Listen  string      `yaml:"listen"`
-	Targets []yaml.Node `yaml:"targets"`
+	Targets []rawTarget `yaml:"targets"`
 }
 
 type rawTarget struct {
@@ -63,6 +68,36 @@ type rawTarget struct {
 	Enter       string `yaml:"enter"`
 }
 
+// lineOf finds the line of each target, for errors.
+type lineOf struct {
+	Targets []yaml.Node `yaml:"targets"`
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns a YAML decoding error into a ConfigError with its line.
+func yamlError(name string, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if errors.Is(err, io.EOF) {
+		return &ConfigError{File: name, Msg: "empty file"}
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		text := m[2]
+		if f := unknownField.FindStringSubmatch(text); f != nil {
+			text = fmt.Sprintf("unknown key %q", f[1])
+		}
+		return &ConfigError{File: name, Line: line, Msg: text}
+	}
+	return &ConfigError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+
 // ParseConfig parses configuration data; name is used in errors.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	fail := func(line int, format string, args ...any) error {
@@ -72,46 +107,37 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			return nil, &ConfigError{File: name, Msg: te.Errors[0]}
-		}
-		if err.Error() == "EOF" {
-			return nil, fail(0, "empty file")
-		}
-		return nil, &ConfigError{File: name, Msg: err.Error()}
+		return nil, yamlError(name, err)
 	}
+	var lines lineOf
+	_ = yaml.Unmarshal(data, &lines)
 	cfg := &Config{Listen: raw.Listen}
 	seen := map[string]int{}
-	for _, node := range raw.Targets {
-		var rt rawTarget
-		if err := node.Decode(&rt); err != nil {
-			var te *yaml.TypeError
-			if errors.As(err, &te) && len(te.Errors) > 0 {
-				return nil, &ConfigError{File: name, Msg: te.Errors[0]}
-			}
-			return nil, fail(node.Line, "%v", err)
+	for i, rt := range raw.Targets {
+		line := 0
+		if i < len(lines.Targets) {
+			line = lines.Targets[i].Line
 		}
 		if !targetName.MatchString(rt.Name) {
-			return nil, fail(node.Line, "target name %q: want 1-64 letters, digits, '.', '_' or '-'", rt.Name)
+			return nil, fail(line, "target name %q: want 1-64 letters, digits, '.', '_' or '-'", rt.Name)
 		}
 		if prev, dup := seen[rt.Name]; dup {
-			return nil, fail(node.Line, "duplicate target name %q (first at line %d)", rt.Name, prev)
+			return nil, fail(line, "duplicate target name %q (first at line %d)", rt.Name, prev)
 		}
-		seen[rt.Name] = node.Line
+		seen[rt.Name] = line
 		addr, err := NormalizeAddress(rt.Address)
 		if err != nil {
-			return nil, fail(node.Line, "target %q: %v", rt.Name, err)
+			return nil, fail(line, "target %q: %v", rt.Name, err)
 		}
 		if rt.Term != "" && !ValidTerminalType(rt.Term) {
-			return nil, fail(node.Line, "target %q: term %q: want 1-40 printable ASCII characters", rt.Name, rt.Term)
+			return nil, fail(line, "target %q: term %q: want 1-40 printable ASCII characters", rt.Name, rt.Term)
 		}
 		if rt.Enter == "cr" {
-			return nil, fail(node.Line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
+			return nil, fail(line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
 		}
 		enter, err := telnet.ParseLineEnding(rt.Enter)
 		if err != nil {
-			return nil, fail(node.Line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
+			return nil, fail(line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
 		}
 		cfg.Targets = append(cfg.Targets, Target{
 			Name: rt.Name, Address: addr, Description: rt.Description,

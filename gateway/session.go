@@ -26,10 +26,12 @@ const (
 const closeGrace = 2 * time.Second
 
 // sessionPolicy is what a browser terminal agrees to: our window size,
-// terminal type, suppress-go-ahead, binary and timing marks; the host's
-// echo, suppress-go-ahead and binary. Everything else is refused.
+// terminal type, suppress-go-ahead and binary; the host's echo,
+// suppress-go-ahead and binary. Everything else is refused, TIMING-MARK
+// included: inetutils-telnetd takes WILL TM for a client that does its own
+// line editing (kludge linemode), which a browser terminal does not.
 var sessionPolicy = telnet.Policy{
-	Local:  telnet.NewOptionSet(telnet.NAWS, telnet.TTYPE, telnet.SGA, telnet.BINARY, telnet.TM),
+	Local:  telnet.NewOptionSet(telnet.NAWS, telnet.TTYPE, telnet.SGA, telnet.BINARY),
 	Remote: telnet.NewOptionSet(telnet.ECHO, telnet.SGA, telnet.BINARY),
 }
 
