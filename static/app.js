@@ -28,6 +28,7 @@
     closed: "Closed",
   };
   var RESIZE_DEBOUNCE_MS = 100;
+  var INPUT_FRAME = 16 * 1024;
   var NOTICE_MS = 6000;
   var TERM_TYPE = "xterm-256color";
   var DEFAULT_TITLE = "telgate";
@@ -227,7 +228,7 @@
         }
         return;
       }
-      send(encoder.encode(data));
+      sendInput(encoder.encode(data));
     });
 
     // onBinary carries non-UTF-8 input (e.g. some mouse reports): one byte
@@ -285,6 +286,14 @@
   function send(data) {
     if (isOpen()) {
       socket.send(data);
+    }
+  }
+
+  // sendInput sends keyboard input. A large paste goes in frames of at
+  // most INPUT_FRAME bytes, well under the gateway's message size limit.
+  function sendInput(bytes) {
+    for (var i = 0; i < bytes.length; i += INPUT_FRAME) {
+      send(bytes.subarray(i, i + INPUT_FRAME));
     }
   }
 
