@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"telgate/telnet"
 )
@@ -37,7 +39,7 @@ targets:
 		t.Fatalf("targets %+v", cfg.Targets)
 	}
 	for i := range want {
-		if cfg.Targets[i] != want[i] {
+		if !reflect.DeepEqual(cfg.Targets[i], want[i]) {
 			t.Errorf("target %d = %+v, want %+v", i, cfg.Targets[i], want[i])
 		}
 	}
@@ -57,6 +59,15 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"targets:\n  - name: a\n    address: h\n    enter: lf\n", `c.yaml:2: target "a": enter "lf": want crnul or crlf`},
 		{"targets:\n  - name: a\n    address: h\n    term: \"a b\"\n", `c.yaml:2: target "a": term "a b"`},
 		{"targets: []\n", "c.yaml: no targets configured"},
+		{"tls: {cert: a.pem}\ntargets: [{name: a, address: h}]\n", "c.yaml: tls: cert and key go together"},
+		{"auth: {proxy_header: X-User}\ntargets: [{name: a, address: h}]\n", "c.yaml: auth: proxy_header needs trusted_proxies"},
+		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml: auth: trusted_proxies: "10.0.0.0/33"`},
+		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml: http: "portal.example" is not an origin`},
+		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: max_sessions: -5"},
+		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
+		{"targets: [{name: a, address: h, record: true}]\n", "c.yaml: recording: a target has record: true but recording has no dir"},
+		{"adhoc: [{hosts: [\"*\"]}]\n", `c.yaml: adhoc[0]: hosts: "*"`},
+		{"adhoc: [{hosts: [10.0.0.0/8], ports: \"23,99-20\"}]\n", `c.yaml: adhoc[0]: ports: "99-20"`},
 		{"", "c.yaml: empty file"},
 		{"targets:\n  - name: a\n   address: h\n", "c.yaml:1: did not find expected"},
 	} {
@@ -90,5 +101,48 @@ func TestNormalizeAddress(t *testing.T) {
 		if got, err := NormalizeAddress(in); err == nil {
 			t.Errorf("NormalizeAddress(%q) = %q, want an error", in, got)
 		}
+	}
+}
+
+func TestParseConfigReadsEveryOptionalSection(t *testing.T) {
+	cfg, err := ParseConfig("c.yaml", []byte(`
+listen: 0.0.0.0:8443
+tls: {cert: cert.pem, key: key.pem}
+auth:
+  users_file: users.yaml
+  proxy_header: X-Forwarded-User
+  proxy_groups_header: X-Forwarded-Groups
+  trusted_proxies: [127.0.0.1, 10.0.0.0/8]
+http:
+  allowed_origins: [https://portal.example.com]
+  frame_ancestors: ["https://portal.example.com:8443"]
+limits: {max_sessions: 9000, idle_timeout: 30m, connect_rate: -1, max_message_size: 65536}
+recording: {dir: /var/lib/telgate, max_bytes: 1048576, input: true}
+adhoc:
+  - hosts: ["*.lab.example.com", 10.20.0.0/16]
+    ports: "23,2000-2099"
+    allow_groups: [netops]
+targets:
+  - name: lab
+    address: 10.0.0.5
+    allow_users: [alice]
+    allow_groups: [netops]
+    record: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Limits.WithDefaults()
+	if l.MaxSessions != 9000 || l.IdleTimeout != 30*time.Minute || l.ConnectRate != -1 ||
+		l.MaxMessageSize != 65536 || l.MaxSessionsPerUser != DefaultLimits.MaxSessionsPerUser {
+		t.Errorf("limits %+v", l)
+	}
+	if cfg.TLS.Cert != "cert.pem" || cfg.Auth.ProxyHeader != "X-Forwarded-User" || len(cfg.Auth.TrustedProxies) != 2 ||
+		cfg.HTTP.AllowedOrigins[0] != "https://portal.example.com" || !cfg.Recording.Input || len(cfg.Adhoc) != 1 {
+		t.Errorf("config %+v", cfg)
+	}
+	lab := cfg.Targets[0]
+	if !lab.Record || !lab.Allows("alice", nil) || !lab.Allows("bob", []string{"netops"}) || lab.Allows("bob", []string{"sales"}) {
+		t.Errorf("target %+v", lab)
 	}
 }

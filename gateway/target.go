@@ -24,6 +24,34 @@ type Target struct {
 	// Enter is what the terminal's Enter key (a bare CR) becomes on the
 	// wire while our side does not send in BINARY mode.
 	Enter telnet.LineEnding
+	// AllowUsers and AllowGroups say who may open the target. Both empty
+	// means every authenticated user (or everyone, without
+	// authentication).
+	AllowUsers  []string
+	AllowGroups []string
+	// Record records the target's sessions (see RecordingConfig).
+	Record bool
+}
+
+// Allows reports whether a user with the given groups may open the
+// target.
+func (t Target) Allows(user string, groups []string) bool {
+	if len(t.AllowUsers) == 0 && len(t.AllowGroups) == 0 {
+		return true
+	}
+	for _, u := range t.AllowUsers {
+		if u == user {
+			return true
+		}
+	}
+	for _, g := range t.AllowGroups {
+		for _, have := range groups {
+			if g == have {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
