@@ -117,14 +117,19 @@ type Request struct {
 	Cols   int    // initial window size, clamped to MinWindow..MaxWindow
 	Rows   int    //
 	Term   string // the browser's terminal type; "" means DefaultTerm
-	Remote string // the browser's address, for logs
-	User   string // the authenticated user, for logs; "" when none
+	Remote string   // the browser's address, for logs
+	User   string   // the authenticated user; "" when none
+	Groups []string // the user's groups
+	// Ticket is the slot Admit reserved; Serve releases it. Nil when
+	// the caller did not call Admit.
+	Ticket *Ticket
 }
 
 // Serve runs one session on an upgraded WebSocket until either side ends
 // it, then closes the WebSocket. It returns when the session's goroutines
 // have ended.
 func (g *Gateway) Serve(ws *websocket.Conn, req Request) {
+	defer req.Ticket.Release()
 	s := newSession(g, ws, req)
 	if !g.track(s) {
 		s.reason.set(ReasonShutdown)
