@@ -114,9 +114,9 @@ func (g *Gateway) Target(name string) (Target, bool) {
 // Request describes a session a browser asked for.
 type Request struct {
 	Target Target
-	Cols   int    // initial window size, clamped to MinWindow..MaxWindow
-	Rows   int    //
-	Term   string // the browser's terminal type; "" means DefaultTerm
+	Cols   int      // initial window size, clamped to MinWindow..MaxWindow
+	Rows   int      //
+	Term   string   // the browser's terminal type; "" means DefaultTerm
 	Remote string   // the browser's address, for logs
 	User   string   // the authenticated user; "" when none
 	Groups []string // the user's groups
