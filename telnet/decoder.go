@@ -40,13 +40,15 @@ const (
 //
 // Cooked data is the stream without commands, with IAC IAC turned into one
 // 255 byte and, unless Binary is set, the NUL of each CR NUL pair removed
-// (RFC 854: CR NUL is a bare carriage return). Every other byte passes
-// unchanged.
+// (RFC 854: CR NUL is a bare carriage return). A pair is a NUL data byte
+// whose previous data byte is a CR, both decoded with Binary off: commands
+// between the two do not part them. Every other byte passes unchanged.
 //
 // A subnegotiation ends only at IAC SE. An IAC followed by any command
 // other than IAC or SE inside one ends it without an SE event (the peer
 // broke the framing), and the command is then decoded as usual, so an
-// unterminated subnegotiation cannot swallow the rest of the session.
+// unterminated subnegotiation cannot swallow the rest of the session. An
+// IAC SE outside a subnegotiation is an SE event with an empty payload.
 //
 // The zero Decoder is ready to use, with DefaultMaxSubnegotiation.
 type Decoder struct {
@@ -101,6 +103,12 @@ func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool)
 				d.overflow = false
 				d.state = stSB
 				return dst, i, Event{Cmd: SB, Opt: NOOPT}, true
+			case SE:
+				// An SE outside a subnegotiation ends nothing: its
+				// payload is empty, not the last one's again.
+				d.sb = d.sb[:0]
+				d.state = stData
+				return dst, i, Event{Cmd: SE, Opt: NOOPT}, true
 			default:
 				d.state = stData
 				return dst, i, Event{Cmd: c, Opt: NOOPT}, true
@@ -144,7 +152,9 @@ func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool)
 }
 
 // appendData appends a run of data bytes (no IAC among them), removing the
-// NUL of each CR NUL pair unless in binary mode.
+// NUL of each CR NUL pair unless in binary mode. It looks for NUL rather
+// than CR: text has a CR on every line but seldom a NUL, so a run without
+// NUL is copied after one scan.
 func (d *Decoder) appendData(dst, run []byte) []byte {
 	if len(run) == 0 {
 		return dst
@@ -155,29 +165,31 @@ func (d *Decoder) appendData(dst, run []byte) []byte {
 	}
 	if d.cr && run[0] == 0 {
 		run = run[1:]
-		d.cr = false
-		if len(run) == 0 {
-			return dst
-		}
-	}
-	for {
-		j := bytes.IndexByte(run, '\r')
-		if j < 0 || j+1 >= len(run) {
-			d.cr = j >= 0
-			return append(dst, run...)
-		}
-		if run[j+1] == 0 {
-			dst = append(dst, run[:j+1]...)
-			run = run[j+2:]
-		} else {
-			dst = append(dst, run[:j+1]...)
-			run = run[j+1:]
-		}
 		if len(run) == 0 {
 			d.cr = false
 			return dst
 		}
 	}
+	// From here a NUL at run[0] does not follow a CR: either the last
+	// data byte was not one, or it was and its NUL was just dropped.
+	for {
+		j := bytes.IndexByte(run, 0)
+		if j < 0 {
+			break
+		}
+		if j > 0 && run[j-1] == '\r' {
+			dst = append(dst, run[:j]...)
+		} else {
+			dst = append(dst, run[:j+1]...)
+		}
+		run = run[j+1:]
+		if len(run) == 0 {
+			d.cr = false
+			return dst
+		}
+	}
+	d.cr = run[len(run)-1] == '\r'
+	return append(dst, run...)
 }
 
 func (d *Decoder) appendSB(p []byte) {
@@ -197,8 +209,9 @@ func (d *Decoder) appendSB(p []byte) {
 }
 
 // Subnegotiation returns the payload of the subnegotiation that the last
-// SE event ended, option byte first. It is valid until the next call to
-// Decode.
+// SE event ended, option byte first: empty when that SE ended no
+// subnegotiation or when the payload overflowed. It is valid until the
+// next call to Decode.
 func (d *Decoder) Subnegotiation() []byte { return d.sb }
 
 // InSubnegotiation reports whether the decoder is inside a subnegotiation.

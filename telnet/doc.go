@@ -117,5 +117,5 @@
 // # Speed
 //
 // See the package's benchmarks (go test -bench . ./telnet) and the figures
-// in the project's README.
+// in the README.md beside this package's source.
 package telnet

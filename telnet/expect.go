@@ -19,11 +19,15 @@ import (
 //
 // A pattern ending in a greedy repetition, or two patterns that can match
 // the same input, give results that depend on how the data arrived. Go's
-// regexp (RE2) has no backreferences or lookaround, unlike Python's re.
-// A timeout of 0 means none; a negative one means "do not wait".
+// regexp (RE2) has no backreferences or lookaround, unlike Python's re,
+// and reads the data as UTF-8: a byte that is not valid UTF-8, such as
+// 0xFF, is matched by . or \x{FFFD}, not by \xff (which is "ÿ").
+//
+// A timeout of 0 means none; a positive one bounds the whole call; a
+// negative one means "do not wait": only what has already come is matched.
 func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
 	deadline, mode := deadlineFor(timeout)
-	for {
+	for last := false; ; {
 		for i, re := range patterns {
 			loc := re.FindSubmatchIndex(t.unread())
 			if loc == nil {
@@ -38,9 +42,12 @@ func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index
 			}
 			return i, match, text, nil
 		}
-		if t.eof || !t.fill(mode, deadline) || mode == poll {
+		// What the last fill brought has been matched; stop after a poll
+		// or at the deadline.
+		if last || t.eof || !t.fill(mode, deadline) {
 			break
 		}
+		last = mode == poll || expired(deadline)
 	}
 	text, err = t.ReadVeryLazy()
 	return -1, nil, text, err

@@ -16,9 +16,12 @@ import (
 // error.
 //
 // Interact reads in on a goroutine of its own. When the connection closes
-// first, that goroutine ends at once if in has a SetReadDeadline method (as
-// *os.File for pipes and terminals, net.Conn); otherwise it ends when its
-// pending read of in returns.
+// first and in has a SetReadDeadline method (as *os.File for pipes and
+// terminals, and net.Conn have), Interact ends that goroutine's pending
+// read with a deadline, waits for it, and clears the deadline again before
+// it returns, so in can be read afterwards; otherwise the goroutine ends
+// when its pending read of in returns, and what that read brings is
+// discarded.
 func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 	if t.pump == nil {
 		return ErrNotConnected
@@ -29,6 +32,12 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 		buf := make([]byte, 4096)
 		for {
 			n, err := in.Read(buf)
+			select {
+			case <-stop:
+				inDone <- nil // Interact has returned: n bytes too late
+				return
+			default:
+			}
 			if n > 0 {
 				if _, werr := t.Write(buf[:n]); werr != nil {
 					inDone <- werr
@@ -39,20 +48,21 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 				if errors.Is(err, io.EOF) {
 					err = nil
 				}
-				select {
-				case <-stop:
-					err = nil
-				default:
-				}
 				inDone <- err
 				return
 			}
 		}
 	}()
+	inEnded := false
 	defer func() {
 		close(stop)
-		if d, ok := in.(interface{ SetReadDeadline(time.Time) error }); ok {
-			_ = d.SetReadDeadline(time.Unix(1, 0))
+		d, ok := in.(interface{ SetReadDeadline(time.Time) error })
+		if inEnded || !ok {
+			return
+		}
+		if d.SetReadDeadline(time.Unix(1, 0)) == nil {
+			<-inDone
+			_ = d.SetReadDeadline(time.Time{})
 		}
 	}()
 
@@ -71,18 +81,20 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 			_, err := io.WriteString(out, "*** Connection closed by remote host ***\n")
 			return err
 		}
+		var c chunk
 		select {
-		case c := <-t.pump.full:
-			cooked = t.decode(cooked[:0], t.noteEnd(c))
-			if len(cooked) > 0 {
-				if _, err := out.Write(cooked); err != nil {
-					return fmt.Errorf("telnet: interact: %w", err)
-				}
-			}
+		case c = <-t.pump.full:
 		case <-t.pump.done:
-			t.noteEnd(chunk{err: io.EOF})
+			c = t.pump.stopped()
 		case err := <-inDone:
+			inEnded = true
 			return err
+		}
+		cooked = t.decode(cooked[:0], t.noteEnd(c))
+		if len(cooked) > 0 {
+			if _, err := out.Write(cooked); err != nil {
+				return fmt.Errorf("telnet: interact: %w", err)
+			}
 		}
 	}
 }

@@ -78,7 +78,11 @@ func (n *Negotiator) SetTerminalTypes(types ...string) {
 
 // OnChange sets a function called, with the Negotiator's lock released,
 // whenever an option becomes enabled or disabled: local for our side,
-// otherwise the peer's. It runs on the goroutine that caused the change.
+// otherwise the peer's. An option becomes enabled when the two sides
+// agree on it, and disabled when either side turns it off afterwards (when
+// we turn it off, once the peer acknowledges), so the calls for an option
+// alternate, starting with enabled. It runs on the goroutine that caused
+// the change.
 func (n *Negotiator) OnChange(f func(opt byte, local, enabled bool)) {
 	n.mu.Lock()
 	n.onChange = f
@@ -164,7 +168,7 @@ func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
 	}
 	next := n.next
 	n.mu.Unlock()
-	n.apply(t, &a)
+	_ = n.apply(t, &a) // a reply fails only on a connection that is gone
 	if other && next != nil {
 		next(t, cmd, opt)
 	}
@@ -185,16 +189,20 @@ func (n *Negotiator) receiveEnable(a *actions, q *qopt, opt byte, local bool) {
 	case qYes:
 		// Already enabled: acknowledging again could loop.
 	case qWantNo:
+		// The option is still on until the peer confirms the disable.
 		if q.opposite {
 			q.state, q.opposite = qYes, false
-			n.enabled(a, opt, local, true)
 		} else {
 			q.state = qNo
+			n.enabled(a, opt, local, false)
 			a.errs = append(a.errs, fmt.Errorf("telnet: %s answered by %s", NegotiationName(no, opt), NegotiationName(received(local, true), opt)))
 		}
 	case qWantYes:
 		if q.opposite {
+			// On now, and asked off at once, as queued: no side
+			// effects (such as a NAWS frame) for so short a time.
 			q.state, q.opposite = qWantNo, false
+			a.changes = append(a.changes, change{opt, local, true})
 			a.send(IAC, no, opt)
 		} else {
 			q.state = qYes
@@ -214,6 +222,8 @@ func (n *Negotiator) receiveDisable(a *actions, q *qopt, opt byte, local bool) {
 		a.send(IAC, no, opt)
 		n.enabled(a, opt, local, false)
 	case qWantNo:
+		// The disable we asked for is confirmed.
+		n.enabled(a, opt, local, false)
 		if q.opposite {
 			q.state, q.opposite = qWantYes, false
 			a.send(IAC, yes, opt)
@@ -287,15 +297,16 @@ func (n *Negotiator) subnegotiation(a *actions, t *Telnet) bool {
 }
 
 // apply sends the frames and reports the changes and errors of a
-// transition, with the lock released.
-func (n *Negotiator) apply(t *Telnet, a *actions) {
+// transition, with the lock released. It returns the error of sending.
+func (n *Negotiator) apply(t *Telnet, a *actions) error {
 	for _, c := range a.changes {
 		if c.opt == BINARY && !c.local {
 			t.SetReceiveBinary(c.enabled)
 		}
 	}
+	var err error
 	if len(a.frames) > 0 {
-		_ = t.out.enqueue(a.frames)
+		err = t.out.enqueue(a.frames)
 	}
 	n.mu.Lock()
 	onChange, onError := n.onChange, n.onError
@@ -310,10 +321,12 @@ func (n *Negotiator) apply(t *Telnet, a *actions) {
 			onError(err)
 		}
 	}
+	return err
 }
 
 // EnableLocal asks to enable opt on our side (sends WILL), as RFC 1143
-// prescribes for the option's current state.
+// prescribes for the option's current state. It fails when the request
+// makes no sense in that state or cannot be sent.
 func (n *Negotiator) EnableLocal(t *Telnet, opt byte) error {
 	return n.request(t, opt, true, true)
 }
@@ -374,7 +387,9 @@ func (n *Negotiator) request(t *Telnet, opt byte, local, enable bool) error {
 		}
 	}
 	n.mu.Unlock()
-	n.apply(t, &a)
+	if serr := n.apply(t, &a); err == nil {
+		err = serr
+	}
 	return err
 }
 
@@ -389,5 +404,5 @@ func (n *Negotiator) SetWindowSize(t *Telnet, cols, rows int) {
 		a.frames = AppendNAWS(a.frames, cols, rows)
 	}
 	n.mu.Unlock()
-	n.apply(t, &a)
+	_ = n.apply(t, &a)
 }

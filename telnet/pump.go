@@ -83,3 +83,14 @@ func (p *pump) recycle(buf []byte) {
 // stop ends the pump's goroutine; the connection must be closed first so
 // that a pending read returns.
 func (p *pump) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+
+// stopped is what the reader receives once the pump has been stopped: a
+// chunk the pump delivered before, then the end of the stream.
+func (p *pump) stopped() chunk {
+	select {
+	case c := <-p.full:
+		return c
+	default:
+		return chunk{err: net.ErrClosed}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"runtime"
 	"time"
 )
@@ -75,7 +74,7 @@ func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
 	p := t.pump
 	var c chunk
 	switch {
-	case mode == poll || (!deadline.IsZero() && !time.Now().Before(deadline)):
+	case mode == poll || expired(deadline):
 		select {
 		case c = <-p.full:
 		default:
@@ -83,6 +82,8 @@ func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
 			runtime.Gosched()
 			select {
 			case c = <-p.full:
+			case <-p.done:
+				c = p.stopped()
 			default:
 				return chunk{}, false
 			}
@@ -91,7 +92,7 @@ func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
 		select {
 		case c = <-p.full:
 		case <-p.done:
-			c = chunk{err: net.ErrClosed}
+			c = p.stopped()
 		}
 	default:
 		timer := time.NewTimer(time.Until(deadline))
@@ -99,7 +100,7 @@ func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
 		select {
 		case c = <-p.full:
 		case <-p.done:
-			c = chunk{err: net.ErrClosed}
+			c = p.stopped()
 		case <-timer.C:
 			return chunk{}, false
 		}
@@ -113,12 +114,22 @@ func (t *Telnet) noteEnd(c chunk) chunk {
 		t.eof = true
 		switch {
 		case errors.Is(c.err, io.EOF), t.closed.Load():
-			t.readErr = io.EOF
+			t.readErr = t.closedErr()
 		default:
 			t.readErr = fmt.Errorf("telnet: read: %w", c.err)
 		}
 	}
 	return c
+}
+
+// closedErr is what reads report at the end of a stream that was closed
+// cleanly: io.EOF, or ErrOutputBacklog when the package closed the
+// connection because the peer stopped reading.
+func (t *Telnet) closedErr() error {
+	if err := t.out.failure(); errors.Is(err, ErrOutputBacklog) {
+		return err
+	}
+	return io.EOF
 }
 
 // decode runs a chunk through the decoder, appending cooked data to dst,
@@ -275,11 +286,18 @@ func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) 
 		if i := bytes.Index(t.unread()[start:], match); i >= 0 {
 			return t.take(start + i + n), nil
 		}
-		if mode == poll {
+		if mode == poll || expired(deadline) {
 			break
 		}
 	}
 	return t.ReadVeryLazy()
+}
+
+// expired reports whether a deadline (zero: none) has passed. The reads
+// with a timeout check it after each chunk, so that a peer that keeps
+// sending cannot keep them reading past it.
+func expired(deadline time.Time) bool {
+	return !deadline.IsZero() && !time.Now().Before(deadline)
 }
 
 // ReadAll reads until the connection closes and returns all cooked data.
@@ -333,10 +351,16 @@ func (t *Telnet) ReadEager() ([]byte, error) {
 func (t *Telnet) ReadLazy() ([]byte, error) { return t.ReadVeryLazy() }
 
 // ReadVeryLazy returns the cooked data already decoded and never reads.
-// It returns io.EOF when the connection closed and no cooked data is left.
+// It returns io.EOF when the connection closed (at the peer or by Close)
+// and no cooked data is left.
 func (t *Telnet) ReadVeryLazy() ([]byte, error) {
-	if len(t.unread()) == 0 && t.eof {
-		return []byte{}, t.endErr()
+	if len(t.unread()) == 0 {
+		switch {
+		case t.eof:
+			return []byte{}, t.endErr()
+		case t.closed.Load():
+			return []byte{}, t.closedErr()
+		}
 	}
 	return t.take(len(t.unread())), nil
 }

@@ -23,13 +23,14 @@ var (
 	// ErrAlreadyOpen is returned by Open on a Telnet that is connected.
 	ErrAlreadyOpen = errors.New("telnet: already connected")
 	// ErrOutputBacklog is returned when the peer stopped reading while
-	// more than MaxOutputBacklog bytes of replies queued up; the
-	// connection is closed.
+	// MaxOutputBacklog bytes of replies queued up: the connection is
+	// closed, and the reads and writes that follow return it.
 	ErrOutputBacklog = errors.New("telnet: peer does not read its replies")
 )
 
 // MaxOutputBacklog bounds the bytes of negotiation replies and writes made
-// from the option callback that may wait for a peer that does not read.
+// from the option callback that may wait for a peer that does not read:
+// once that many wait, the next one fails with ErrOutputBacklog.
 const MaxOutputBacklog = 256 << 10
 
 // A Telnet is a client connection to a telnet server, in the manner of
@@ -48,7 +49,8 @@ const MaxOutputBacklog = 256 << 10
 // for the peer to accept a write: writes made from inside the option
 // callback (negotiation replies, subnegotiations) are queued and sent in
 // order by a short-lived goroutine, so a peer that stops reading cannot
-// stall the reader.
+// stall the reader. (A write from another goroutine that comes while the
+// callback runs is queued the same way, and returns before it is sent.)
 //
 // Each write call puts its bytes on the wire as one unit: frames of
 // different calls never interleave.

@@ -2,6 +2,7 @@ package telnet
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -31,8 +32,7 @@ func (o *output) send(frame []byte) error {
 	for o.writing && o.err == nil {
 		o.idle.Wait()
 	}
-	if o.err != nil {
-		err := o.err
+	if err := o.check(); err != nil {
 		o.mu.Unlock()
 		return err
 	}
@@ -49,13 +49,17 @@ func (o *output) send(frame []byte) error {
 }
 
 // enqueue adds a frame to the queue and makes sure a goroutine sends it.
+// A frame is refused, and the connection closed, only when the queue
+// already holds MaxOutputBacklog bytes: one large frame alone (a Write
+// from another goroutine while the callback runs is queued too) is not a
+// backlog.
 func (o *output) enqueue(frame []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.err != nil {
-		return o.err
+	if err := o.check(); err != nil {
+		return err
 	}
-	if len(o.queue)+len(frame) > MaxOutputBacklog {
+	if len(o.queue) >= MaxOutputBacklog {
 		o.fail(ErrOutputBacklog)
 		go o.t.Close()
 		return ErrOutputBacklog
@@ -112,7 +116,11 @@ func (o *output) write(p []byte) error {
 		return ErrNotConnected
 	}
 	if _, err := conn.Write(p); err != nil {
-		err = fmt.Errorf("telnet: write: %w", err)
+		if o.t.closed.Load() {
+			err = fmt.Errorf("%w: %w", ErrNotConnected, err)
+		} else {
+			err = fmt.Errorf("telnet: write: %w", err)
+		}
 		o.mu.Lock()
 		o.fail(err)
 		o.mu.Unlock()
@@ -128,6 +136,26 @@ func (o *output) fail(err error) {
 	}
 }
 
+// check returns why nothing more can be written, if so; o.mu is held.
+// After Close that is ErrNotConnected, unless the package closed the
+// connection itself because of a backlog.
+func (o *output) check() error {
+	switch {
+	case errors.Is(o.err, ErrOutputBacklog):
+		return o.err
+	case o.t.closed.Load():
+		return ErrNotConnected
+	}
+	return o.err
+}
+
+// failure returns the first write error.
+func (o *output) failure() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
+}
+
 // reply sends a short command sequence from the reading goroutine.
 func (t *Telnet) reply(seq ...byte) error {
 	return t.out.enqueue(seq)
@@ -135,7 +163,7 @@ func (t *Telnet) reply(seq ...byte) error {
 
 // Write writes data, doubling every IAC byte, and returns len(p) on
 // success (the io.Writer contract: counts are in the caller's bytes).
-// It does no end-of-line translation; see NVTWriter for that.
+// It does no end-of-line translation; see AppendLineEndings for that.
 func (t *Telnet) Write(p []byte) (int, error) {
 	if t.conn == nil {
 		return 0, ErrNotConnected

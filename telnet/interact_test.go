@@ -1,0 +1,137 @@
+package telnet_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"telgate/telnet"
+	"telgate/telnet/telnettest"
+)
+
+const closedLine = "*** Connection closed by remote host ***\n"
+
+// Interact passes every byte value both ways (B28): 0xFF is escaped to
+// the host and undoubled from it, non-ASCII passes untouched; when the
+// host closes it prints telnetlib's line and returns nil.
+func TestInteractByteTransparent(t *testing.T) {
+	typed := []byte("é\xff\x00ü\r\n")
+	tn := serve(t, func(c *telnettest.Conn) {
+		c.Send(seq("héllo ", telnet.IAC, telnet.IAC, " \x80\x00", telnet.IAC, telnet.NOP, "\r\n"))
+		c.Expect([]byte("é\xff\xff\x00ü\r\n"))
+		c.SendString("bye\n")
+	})
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	defer w.Close()
+	w.Write(typed)
+	var out bytes.Buffer
+	within(t, wait, "Interact", func() { tn.Close() }, func() {
+		if err := tn.Interact(in, &out); err != nil {
+			t.Errorf("Interact: %v", err)
+		}
+	})
+	want := "héllo \xff \x80\x00\r\nbye\n" + closedLine
+	if out.String() != want {
+		t.Errorf("Interact wrote %q, want %q", out.String(), want)
+	}
+
+	// Interact no longer reads in, and left it as it found it.
+	w.Write([]byte("later"))
+	buf := make([]byte, 16)
+	within(t, wait, "reading in", func() { w.Close() }, func() {
+		if n, err := in.Read(buf); string(buf[:n]) != "later" || err != nil {
+			t.Errorf("reading in after Interact = %q, %v", buf[:n], err)
+		}
+	})
+}
+
+// Interact returns nil when its input ends; what was typed reached the
+// host. MtInteract is the same.
+func TestInteractInputEOF(t *testing.T) {
+	for _, name := range []string{"Interact", "MtInteract"} {
+		t.Run(name, func(t *testing.T) {
+			got := make(chan struct{})
+			tn := serve(t, func(c *telnettest.Conn) {
+				c.ExpectString("ls\r\n\xff\xff")
+				close(got)
+				c.ExpectEOF()
+			})
+			run := tn.Interact
+			if name == "MtInteract" {
+				run = tn.MtInteract
+			}
+			var out bytes.Buffer
+			within(t, wait, name, func() { tn.Close() }, func() {
+				if err := run(strings.NewReader("ls\r\n\xff"), &out); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			})
+			select {
+			case <-got:
+			case <-time.After(wait):
+				t.Fatal("the host did not get the input")
+			}
+			if strings.Contains(out.String(), closedLine) {
+				t.Errorf("%s printed %q though the host did not close", name, out.String())
+			}
+		})
+	}
+}
+
+// Data decoded before Interact starts is written first.
+func TestInteractWritesPending(t *testing.T) {
+	tn := serve(t, func(c *telnettest.Conn) {
+		c.SendString("one two")
+	})
+	if _, err := tn.ReadUntil([]byte("one"), wait); err != nil {
+		t.Fatal(err)
+	}
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	defer w.Close()
+	var out bytes.Buffer
+	within(t, wait, "Interact", func() { tn.Close() }, func() {
+		if err := tn.Interact(in, &out); err != nil {
+			t.Errorf("Interact: %v", err)
+		}
+	})
+	if out.String() != " two"+closedLine {
+		t.Errorf("Interact wrote %q", out.String())
+	}
+}
+
+// An error writing out ends Interact with that error.
+func TestInteractOutputError(t *testing.T) {
+	tn := serve(t, func(c *telnettest.Conn) {
+		c.SendString("data")
+		c.ExpectEOF()
+	})
+	in, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	defer w.Close()
+	within(t, wait, "Interact", func() { tn.Close() }, func() {
+		if err := tn.Interact(in, failWriter{}); !errors.Is(err, errOut) {
+			t.Errorf("Interact = %v, want the output's error", err)
+		}
+	})
+	tn.Close()
+}
+
+var errOut = errors.New("output broken")
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errOut }
