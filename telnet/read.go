@@ -34,8 +34,8 @@ func (t *Telnet) unread() []byte { return t.cooked[t.coff:] }
 
 // take returns a copy of the first n unread cooked bytes and consumes them.
 func (t *Telnet) take(n int) []byte {
-	out := make([]byte, n)
-	copy(out, t.cooked[t.coff:])
+	// append, unlike make and copy, does not zero what it overwrites.
+	out := append([]byte{}, t.cooked[t.coff:t.coff+n]...)
 	t.consume(n)
 	return out
 }
