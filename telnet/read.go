@@ -329,9 +329,16 @@ func (t *Telnet) ReadSome() ([]byte, error) {
 // the network: all cooked data after decoding every chunk already
 // received. It may return an empty slice when the connection is open
 // (negotiation alone produces no data). It returns io.EOF when the
-// connection closed and no cooked data is left.
+// connection closed and no cooked data is left. Against a host that sends
+// without pause it still returns: it decodes at most the chunks waiting
+// when it was called (and one that arrives meanwhile), so memory stays
+// bounded.
 func (t *Telnet) ReadVeryEager() ([]byte, error) {
-	for !t.eof && t.fill(poll, time.Time{}) {
+	waiting := 1
+	if t.pump != nil {
+		waiting += len(t.pump.full)
+	}
+	for ; waiting > 0 && !t.eof && t.fill(poll, time.Time{}); waiting-- {
 	}
 	return t.ReadVeryLazy()
 }
