@@ -8,30 +8,45 @@
 //	telgate                          serve the built-in demo host
 //	telgate -target host:port        serve one telnet host
 //	telgate -config telgate.yaml     serve the configured targets
+//	telgate -hash-password           read a password on standard input and
+//	                                 print its bcrypt hash for a users file
 //
 // Flags:
 //
-//	-listen addr      where to serve HTTP (default 127.0.0.1:8080)
-//	-log-level level  debug, info, warn or error (default info)
-//	-log-format fmt   auto, console or json (default auto: console on a
-//	                  terminal, JSON otherwise)
+//	-listen addr          where to serve HTTP (default 127.0.0.1:8080)
+//	-tls-cert file        serve HTTPS with this certificate (PEM, chain first)
+//	-tls-key file         and this private key
+//	-metrics-listen addr  serve /metrics (and /healthz, /readyz) here,
+//	                      without authentication, instead of on -listen
+//	-insecure-no-auth     allow serving a non-loopback address without
+//	                      authentication
+//	-log-level level      debug, info, warn or error (default info)
+//	-log-format fmt       auto, console or json (default auto: console on a
+//	                      terminal, JSON otherwise)
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"telgate/demo"
 	"telgate/gateway"
@@ -44,6 +59,9 @@ const defaultListen = "127.0.0.1:8080"
 // after SIGINT or SIGTERM.
 const shutdownTimeout = 5 * time.Second
 
+// stdin is where -hash-password reads the password.
+var stdin io.Reader = os.Stdin
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -51,6 +69,27 @@ func main() {
 // run is the whole program; it returns the exit status: 0 after a clean
 // shutdown, 1 when serving failed, 2 for bad flags or configuration.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// settings are what the flags and the configuration file decide together.
+type settings struct {
+	addr         string
+	targets      []gateway.Target
+	cfg          *gateway.Config // nil without -config
+	auth         web.Auth
+	trusted      []netip.Prefix
+	tls          *tls.Config
+	insecure     bool
+	metricsAddr  string
+	certFlag     string
+	keyFlag      string
+	configDir    string
+	listenIsFlag bool
+}
+
+// runContext is run, ending (like SIGINT or SIGTERM) when ctx ends.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("telgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", defaultListen, "`address` to serve HTTP on")
@@ -58,6 +97,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "read targets from this YAML `file`")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "auto", "log `format`: auto, console or json")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM); wins over the config's tls")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
+	metricsListen := fs.String("metrics-listen", "", "serve /metrics, /healthz and /readyz on this `address`, without authentication, instead of on -listen")
+	insecure := fs.Bool("insecure-no-auth", false, "allow serving a non-loopback address without authentication")
+	hashPassword := fs.Bool("hash-password", false, "read a password on standard input, print its bcrypt hash for a users file and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -65,89 +109,307 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "telgate: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if *hashPassword {
+		return runHashPassword(stdin, stdout, stderr)
+	}
 	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		fmt.Fprintf(stderr, "telgate: %v\n", err)
 		return 2
 	}
-	listenSet := false
-	fs.Visit(func(f *flag.Flag) { listenSet = listenSet || f.Name == "listen" })
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "telgate: "+format+"\n", a...)
+		return 2
+	}
+	s := settings{addr: *listen, insecure: *insecure, metricsAddr: *metricsListen,
+		certFlag: *tlsCert, keyFlag: *tlsKey}
+	fs.Visit(func(f *flag.Flag) { s.listenIsFlag = s.listenIsFlag || f.Name == "listen" })
 
-	var targets []gateway.Target
-	addr := *listen
 	switch {
 	case *target != "" && *configPath != "":
-		fmt.Fprintln(stderr, "telgate: -target and -config cannot be used together")
-		return 2
+		return fail("-target and -config cannot be used together")
 	case *configPath != "":
 		cfg, err := gateway.LoadConfig(*configPath)
 		if err != nil {
-			fmt.Fprintf(stderr, "telgate: %v\n", err)
-			return 2
+			return fail("%v", err)
 		}
-		targets = cfg.Targets
-		if cfg.Listen != "" && !listenSet {
-			addr = cfg.Listen
+		s.cfg, s.targets, s.configDir = cfg, cfg.Targets, filepath.Dir(*configPath)
+		if cfg.Listen != "" && !s.listenIsFlag {
+			s.addr = cfg.Listen
 		}
 	case *target != "":
 		a, err := gateway.NormalizeAddress(*target)
 		if err != nil {
-			fmt.Fprintf(stderr, "telgate: -target: %v\n", err)
-			return 2
+			return fail("-target: %v", err)
 		}
-		targets = []gateway.Target{{Name: "default", Address: a, Description: a}}
-	default:
+		s.targets = []gateway.Target{{Name: "default", Address: a, Description: "telnet host"}}
+	}
+	if err := s.loadSecurity(); err != nil {
+		return fail("%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "telgate: %v\n", err)
+		return 1
+	}
+	defer ln.Close()
+	if code := s.checkExposure(ln.Addr(), log, stderr); code != 0 {
+		return code
+	}
+
+	if *target == "" && *configPath == "" {
 		host, err := demo.Listen("127.0.0.1:0")
 		if err != nil {
 			fmt.Fprintf(stderr, "telgate: %v\n", err)
 			return 1
 		}
 		defer host.Close()
-		targets = []gateway.Target{{Name: "demo", Address: host.Addr(), Description: "Built-in demo host"}}
+		s.targets = []gateway.Target{{Name: "demo", Address: host.Addr(), Description: "Built-in demo host"}}
 		log.Info().Str("address", host.Addr()).Msg("demo host started")
 	}
-
-	gw, err := gateway.New(gateway.Options{Targets: targets, Log: log})
+	gopts := gateway.Options{Targets: s.targets, Log: log}
+	if s.cfg != nil {
+		gopts.Limits, gopts.Adhoc, gopts.Recording = s.cfg.Limits, s.cfg.Adhoc, s.cfg.Recording
+	}
+	gw, err := gateway.New(gopts)
 	if err != nil {
-		fmt.Fprintf(stderr, "telgate: %v\n", err)
-		return 2
+		return fail("%v", err)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "telgate: %v\n", err)
-		return 1
+	if s.auth.Users != nil && s.tls == nil && !isLoopback(ln.Addr()) {
+		log.Warn().Msg("HTTP Basic authentication without TLS: passwords cross the network in the clear " +
+			"unless a TLS-terminating proxy is in front (see -tls-cert)")
 	}
-	srv := &http.Server{
-		Handler:           web.NewHandler(web.Options{Gateway: gw, Log: log}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          nil,
-	}
-	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "telgate: serving %d target(s) at %s\n", len(targets), url)
-	log.Info().Str("url", url).Int("targets", len(targets)).Msg("listening")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	served := make(chan error, 1)
+	hopts := web.Options{Gateway: gw, Log: log, Auth: s.auth, TrustedProxies: s.trusted,
+		Metrics: s.metricsAddr == ""}
+	if s.cfg != nil {
+		hopts.AllowedOrigins = s.cfg.HTTP.AllowedOrigins
+		hopts.FrameAncestors = s.cfg.HTTP.FrameAncestors
+		hopts.Adhoc = s.cfg.Adhoc
+	}
+	srv := newServer(web.NewHandler(hopts), log)
+	scheme := "http"
+	if s.tls != nil {
+		scheme = "https"
+		srv.TLSConfig = s.tls
+		ln = tls.NewListener(ln, s.tls)
+	}
+	servers := []*http.Server{srv}
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 
+	if s.metricsAddr != "" {
+		mln, err := net.Listen("tcp", s.metricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "telgate: -metrics-listen: %v\n", err)
+			return 1
+		}
+		msrv := newServer(web.NewMetricsHandler(gw), log)
+		servers = append(servers, msrv)
+		go func() { served <- msrv.Serve(mln) }()
+		log.Info().Str("url", "http://"+mln.Addr().String()+"/metrics").Msg("serving metrics")
+		if !isLoopback(mln.Addr()) {
+			log.Warn().Str("listen", mln.Addr().String()).
+				Msg("metrics are served without authentication: keep -metrics-listen on a network only monitoring reaches")
+		}
+	}
+
+	url := scheme + "://" + ln.Addr().String() + "/"
+	fmt.Fprintf(stdout, "telgate: serving %d target(s) at %s\n", len(s.targets), url)
+	log.Info().Str("url", url).Int("targets", len(s.targets)).
+		Bool("auth", s.auth.Enabled()).Bool("tls", s.tls != nil).Msg("listening")
+
+	code := 0
 	select {
 	case err := <-served:
 		log.Error().Err(err).Msg("serving failed")
-		return 1
+		code = 1
 	case <-ctx.Done():
 	}
 	log.Info().Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn().Err(err).Msg("http shutdown")
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Warn().Err(err).Msg("http shutdown")
+		}
 	}
 	if err := gw.Shutdown(sctx); err != nil {
 		log.Warn().Err(err).Int("sessions", gw.Active()).Msg("sessions still open at exit")
 	}
 	log.Info().Msg("stopped")
+	return code
+}
+
+// newServer returns an HTTP/1.1 server for h. WebSockets need HTTP/1.1:
+// HTTP/2 is not offered, in clear or over TLS.
+func newServer(h http.Handler, log zerolog.Logger) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		// TLS handshake failures and the like, at debug level.
+		ErrorLog: stdlog.New(debugWriter{log}, "", 0),
+	}
+}
+
+// debugWriter logs what net/http reports about connections at debug
+// level.
+type debugWriter struct{ log zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// resolve makes a path from the configuration file relative to the
+// file's directory.
+func (s *settings) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || s.configDir == "" {
+		return p
+	}
+	return filepath.Join(s.configDir, p)
+}
+
+// loadSecurity reads the users file, the proxy settings and the TLS
+// certificate, and checks that allow lists have someone to allow.
+func (s *settings) loadSecurity() error {
+	if (s.certFlag == "") != (s.keyFlag == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	certFile, keyFile := s.certFlag, s.keyFlag
+	if s.cfg != nil {
+		a := s.cfg.Auth
+		if a.UsersFile != "" {
+			users, err := web.LoadUsers(s.resolve(a.UsersFile))
+			if err != nil {
+				return err
+			}
+			s.auth.Users = users
+		}
+		s.auth.ProxyHeader, s.auth.ProxyGroupsHeader = a.ProxyHeader, a.ProxyGroupsHeader
+		for _, p := range a.TrustedProxies {
+			pre, err := gateway.ParsePrefix(p)
+			if err != nil {
+				return fmt.Errorf("auth: trusted_proxies: %v", err)
+			}
+			s.trusted = append(s.trusted, pre)
+		}
+		if certFile == "" {
+			certFile, keyFile = s.resolve(s.cfg.TLS.Cert), s.resolve(s.cfg.TLS.Key)
+		}
+		if !s.auth.Enabled() {
+			for _, t := range s.cfg.Targets {
+				if len(t.AllowUsers)+len(t.AllowGroups) > 0 {
+					return fmt.Errorf("target %q has allow_users or allow_groups, but no authentication is configured "+
+						"(auth: users_file or proxy_header): nobody could open it", t.Name)
+				}
+			}
+			for i, r := range s.cfg.Adhoc {
+				if len(r.AllowUsers)+len(r.AllowGroups) > 0 {
+					return fmt.Errorf("adhoc[%d] has allow_users or allow_groups, but no authentication is configured "+
+						"(auth: users_file or proxy_header): nobody could use it", i)
+				}
+			}
+		}
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %v", err)
+		}
+		s.tls = &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"http/1.1"},
+		}
+	}
+	return nil
+}
+
+// checkExposure refuses a listen address other machines can reach when
+// nobody is authenticated, unless -insecure-no-auth says so; it returns an
+// exit status, 0 to go on.
+func (s *settings) checkExposure(addr net.Addr, log zerolog.Logger, stderr io.Writer) int {
+	if s.auth.Enabled() {
+		if s.insecure {
+			log.Warn().Msg("-insecure-no-auth has no effect: authentication is configured")
+		}
+		return 0
+	}
+	if isLoopback(addr) {
+		if s.insecure {
+			log.Warn().Str("listen", addr.String()).Msg("authentication is off (-insecure-no-auth)")
+		}
+		return 0
+	}
+	if !s.insecure {
+		fmt.Fprintf(stderr, "telgate: refusing to serve %s without authentication: anyone who reaches it "+
+			"could open every target. Configure auth (users_file or proxy_header) in the -config file, "+
+			"listen on a loopback address, or pass -insecure-no-auth to accept the risk.\n", s.addr)
+		return 2
+	}
+	log.Warn().Str("listen", addr.String()).
+		Msg("authentication is off on a non-loopback address (-insecure-no-auth): anyone who reaches it can open every target")
+	return 0
+}
+
+// isLoopback reports whether addr accepts connections from this machine
+// only.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// runHashPassword reads a password and prints its bcrypt hash. On a
+// terminal it asks twice without echo; otherwise it reads one line.
+func runHashPassword(in io.Reader, stdout, stderr io.Writer) int {
+	var password string
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		read := func(prompt string) (string, error) {
+			fmt.Fprint(stderr, prompt)
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(stderr)
+			return string(b), err
+		}
+		p1, err := read("Password: ")
+		if err != nil {
+			fmt.Fprintf(stderr, "telgate: %v\n", err)
+			return 1
+		}
+		p2, err := read("Again: ")
+		if err != nil {
+			fmt.Fprintf(stderr, "telgate: %v\n", err)
+			return 1
+		}
+		if p1 != p2 {
+			fmt.Fprintln(stderr, "telgate: the passwords differ")
+			return 2
+		}
+		password = p1
+	} else {
+		line, err := bufio.NewReaderSize(in, 4096).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintf(stderr, "telgate: reading the password: %v\n", err)
+			return 1
+		}
+		password = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	}
+	hash, err := web.HashPassword(password)
+	if err != nil {
+		fmt.Fprintf(stderr, "telgate: -hash-password: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, hash)
 	return 0
 }
 

@@ -1,9 +1,15 @@
 package gateway
 
 import (
-	"context"
+	"container/list"
 	"errors"
-	"net/http"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Errors of admission and ad-hoc targets; test with errors.Is.
@@ -17,48 +23,222 @@ var (
 	ErrNotAllowed = errors.New("not allowed")
 )
 
+// The session limits, each wrapping ErrTooManySessions.
+var (
+	errGatewayFull = fmt.Errorf("%w: the gateway is full", ErrTooManySessions)
+	errUserFull    = fmt.Errorf("%w for this user", ErrTooManySessions)
+	errClientFull  = fmt.Errorf("%w from this address", ErrTooManySessions)
+)
+
+// maxRateClients bounds the client addresses whose connect rate is
+// remembered. Past it, the least recently seen address is forgotten (it
+// starts afresh with a full burst when it comes back), so a flood from
+// many addresses costs bounded memory.
+const maxRateClients = 10000
+
 // A Ticket is a session slot reserved by Admit. Serve releases it when the
 // session ends; a caller that does not reach Serve (a failed upgrade, say)
-// must call Release. Release may be called more than once.
+// must call Release. Release may be called more than once, from any
+// goroutine.
 type Ticket struct {
+	once    sync.Once
 	release func()
 }
 
 // Release gives the slot back.
 func (t *Ticket) Release() {
-	if t != nil && t.release != nil {
-		f := t.release
-		t.release = nil
-		f()
+	if t == nil {
+		return
 	}
+	t.once.Do(func() {
+		if t.release != nil {
+			t.release()
+		}
+	})
 }
 
 // Admit reserves a session slot for a client before its WebSocket is
 // upgraded, so that a refusal can be an HTTP answer (429 for ErrRateLimited,
-// 503 for ErrTooManySessions). clientIP is the client's address without
-// port; user is "" without authentication.
+// 503 for ErrTooManySessions and ErrShuttingDown). clientIP is the client's
+// address without port (a port is ignored); user is "" without
+// authentication, and then no per-user limit applies.
+//
+// Every attempt from a client address counts against its connect rate,
+// refused ones included; then the total, per-user and per-client session
+// counts are checked.
 func (g *Gateway) Admit(clientIP, user string) (*Ticket, error) {
-	return &Ticket{}, nil
+	g.mu.Lock()
+	closing := g.closing
+	g.mu.Unlock()
+	if closing {
+		g.metrics.refused(ErrShuttingDown)
+		return nil, ErrShuttingDown
+	}
+	release, err := g.adm.admit(clientKey(clientIP), user, time.Now())
+	if err != nil {
+		g.metrics.refused(err)
+		return nil, err
+	}
+	return &Ticket{release: release}, nil
 }
 
-// AdhocTarget checks a host:port a user asked for against the ad-hoc
-// rules, resolves it once and returns a Target whose Address is the
-// checked IP address, so that DNS cannot change it between check and
-// dial. Its Name is the host:port asked for. The error wraps ErrNotAllowed
-// when no rule allows it.
-func (g *Gateway) AdhocTarget(ctx context.Context, hostport, user string, groups []string) (Target, error) {
-	return Target{}, ErrNotAllowed
-}
-
-// MetricsHandler serves the gateway's Prometheus metrics.
-func (g *Gateway) MetricsHandler() http.Handler { return http.NotFoundHandler() }
-
-// Ready reports whether the gateway accepts new sessions (nil) or why not.
+// Ready reports whether the gateway accepts new sessions (nil) or why
+// not: ErrShuttingDown once Shutdown has begun, ErrTooManySessions while
+// the total session limit is reached.
 func (g *Gateway) Ready() error {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closing {
+	closing := g.closing
+	g.mu.Unlock()
+	if closing {
 		return ErrShuttingDown
 	}
+	if g.adm.full() {
+		return ErrTooManySessions
+	}
 	return nil
+}
+
+// clientKey normalises a client address: without port or zone, IPv4 in
+// IPv6 as IPv4. Something that is not an address is kept, shortened.
+func clientKey(s string) string {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		s = host
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("").String()
+	}
+	return truncate(s, 64)
+}
+
+// admission counts sessions and limits the connect rate of each client
+// address.
+type admission struct {
+	maxTotal, maxUser, maxClient int // -1: no limit
+	limit                        rate.Limit
+	burst                        int // 0: no rate limit
+
+	mu        sync.Mutex
+	total     int
+	perUser   map[string]int
+	perClient map[string]int
+	rates     map[string]*list.Element // of *rateEntry
+	lru       list.List                // most recently seen first
+	maxRates  int
+}
+
+type rateEntry struct {
+	key string
+	lim *rate.Limiter
+}
+
+func newAdmission(l Limits) *admission {
+	a := &admission{
+		maxTotal: l.MaxSessions, maxUser: l.MaxSessionsPerUser, maxClient: l.MaxSessionsPerClient,
+		perUser: map[string]int{}, perClient: map[string]int{},
+		rates: map[string]*list.Element{}, maxRates: maxRateClients,
+	}
+	if l.ConnectRate > 0 && l.ConnectBurst > 0 {
+		a.limit, a.burst = rate.Limit(l.ConnectRate), l.ConnectBurst
+	}
+	return a
+}
+
+func (a *admission) admit(client, user string, now time.Time) (release func(), err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if wait, ok := a.allow(client, now); !ok {
+		return nil, &rateLimitedError{after: wait}
+	}
+	switch {
+	case a.maxTotal > 0 && a.total >= a.maxTotal:
+		return nil, errGatewayFull
+	case user != "" && a.maxUser > 0 && a.perUser[user] >= a.maxUser:
+		return nil, errUserFull
+	case a.maxClient > 0 && a.perClient[client] >= a.maxClient:
+		return nil, errClientFull
+	}
+	a.total++
+	if user != "" {
+		a.perUser[user]++
+	}
+	a.perClient[client]++
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.total--
+		if user != "" {
+			if a.perUser[user]--; a.perUser[user] <= 0 {
+				delete(a.perUser, user)
+			}
+		}
+		if a.perClient[client]--; a.perClient[client] <= 0 {
+			delete(a.perClient, client)
+		}
+	}, nil
+}
+
+func (a *admission) full() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.maxTotal > 0 && a.total >= a.maxTotal
+}
+
+// allow takes a token from the client's bucket, or says how long until
+// there is one. Called with mu held.
+func (a *admission) allow(client string, now time.Time) (wait time.Duration, ok bool) {
+	if a.burst == 0 {
+		return 0, true
+	}
+	a.forgetIdle(now)
+	var lim *rate.Limiter
+	if el, found := a.rates[client]; found {
+		a.lru.MoveToFront(el)
+		lim = el.Value.(*rateEntry).lim
+	} else {
+		for a.lru.Len() >= a.maxRates {
+			a.remove(a.lru.Back())
+		}
+		lim = rate.NewLimiter(a.limit, a.burst)
+		a.rates[client] = a.lru.PushFront(&rateEntry{key: client, lim: lim})
+	}
+	if lim.AllowN(now, 1) {
+		return 0, true
+	}
+	missing := 1 - lim.TokensAt(now)
+	return time.Duration(missing / float64(a.limit) * float64(time.Second)), false
+}
+
+// rateLimitedError is ErrRateLimited with the time until the client may
+// try again.
+type rateLimitedError struct{ after time.Duration }
+
+func (e *rateLimitedError) Error() string        { return ErrRateLimited.Error() }
+func (e *rateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// RetryAfter says how long until the client may open a session again.
+func (e *rateLimitedError) RetryAfter() time.Duration { return e.after }
+
+// forgetIdle drops the least recently seen clients whose buckets have
+// filled up again: such an entry limits nothing that a new one would not.
+// Each entry is dropped once, so this costs O(1) per admission on average.
+func (a *admission) forgetIdle(now time.Time) {
+	full := float64(a.burst) - 1e-9
+	for el := a.lru.Back(); el != nil; el = a.lru.Back() {
+		if el.Value.(*rateEntry).lim.TokensAt(now) < full {
+			return
+		}
+		a.remove(el)
+	}
+}
+
+func (a *admission) remove(el *list.Element) {
+	delete(a.rates, el.Value.(*rateEntry).key)
+	a.lru.Remove(el)
+}
+
+// rateClients returns how many client addresses the rate limiter holds.
+func (a *admission) rateClients() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lru.Len()
 }

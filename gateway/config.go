@@ -92,7 +92,18 @@ type HTTPConfig struct {
 }
 
 // Limits bound what clients may use. Zero values mean the defaults
-// (DefaultLimits); a negative count or duration means no limit.
+// (DefaultLimits); -1 (any negative duration) means no limit.
+//
+// The session counts and the connect rate are checked by Gateway.Admit;
+// the connect rate is a token bucket per client address (ConnectBurst
+// sessions at once, then ConnectRate a second), and -1 for either turns
+// it off. DialTimeout bounds connecting to a host (and an ad-hoc name's
+// lookup); IdleTimeout closes a session with no traffic either way;
+// MaxDuration closes a session that long after it started; the browser is
+// pinged every PingInterval and taken for gone after two intervals without
+// an answer (-1: no pings, no such check); MaxMessageSize bounds one
+// WebSocket message from the browser; MaxSubnegotiation bounds one
+// subnegotiation from a host (a longer one is discarded).
 type Limits struct {
 	MaxSessions          int           `yaml:"max_sessions"`
 	MaxSessionsPerUser   int           `yaml:"max_sessions_per_user"`
@@ -165,7 +176,7 @@ func (l Limits) WithDefaults() Limits {
 // are recorded, in asciinema's asciicast v2 format, one file per session.
 type RecordingConfig struct {
 	Dir      string `yaml:"dir"`
-	MaxBytes int64  `yaml:"max_bytes"` // per file; 0 means 10 MiB
+	MaxBytes int64  `yaml:"max_bytes"` // per file; 0 means DefaultRecordingMaxBytes
 	// Input records what users type too. It captures passwords.
 	Input bool `yaml:"input"`
 }
@@ -175,12 +186,14 @@ type RecordingConfig struct {
 // addresses or CIDRs) and the port is in Ports ("23,2000-2099"; default
 // 23). Names are resolved once and the address checked and dialled, so DNS
 // cannot rebind; link-local and cloud metadata addresses are refused
-// unless a CIDR lists them explicitly.
+// unless a CIDR lists them explicitly. Record records the sessions it
+// allows (see RecordingConfig). AdhocTarget documents the rules in full.
 type AdhocRule struct {
 	Hosts       []string `yaml:"hosts"`
 	Ports       string   `yaml:"ports"`
 	AllowUsers  []string `yaml:"allow_users"`
 	AllowGroups []string `yaml:"allow_groups"`
+	Record      bool     `yaml:"record"`
 }
 
 // ConfigError is a problem in a configuration file, with where it is.
@@ -356,6 +369,11 @@ func (c *Config) check() error {
 	}
 	if recorded && c.Recording.Dir == "" {
 		return errors.New("recording: a target has record: true but recording has no dir")
+	}
+	for i, r := range c.Adhoc {
+		if r.Record && c.Recording.Dir == "" {
+			return fmt.Errorf("recording: adhoc[%d] has record: true but recording has no dir", i)
+		}
 	}
 	for i, r := range c.Adhoc {
 		if len(r.Hosts) == 0 {

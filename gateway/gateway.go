@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Defaults for Options' zero values.
+// Defaults for Limits' and Options' zero values.
 const (
 	DefaultTerm           = "xterm-256color"
 	DefaultDialTimeout    = 10 * time.Second
@@ -21,29 +22,39 @@ const (
 	DefaultMaxMessageSize = 256 << 10
 )
 
-// Options configure a Gateway. Zero values mean the defaults above, and
-// no idle timeout or session limit.
+// Options configure a Gateway.
 type Options struct {
+	// Targets are the configured targets; there may be none when Adhoc
+	// has rules.
 	Targets []Target
 	Log     zerolog.Logger
 
-	DialTimeout time.Duration
-	// IdleTimeout closes a session with no traffic either way for this
-	// long; 0 means never.
-	IdleTimeout time.Duration
-	// MaxDuration closes a session this long after it started; 0 means
-	// never.
-	MaxDuration time.Duration
-	// PingInterval is how often the browser is pinged; a browser that
-	// does not answer within two intervals is taken for gone.
-	PingInterval time.Duration
-	// WriteTimeout bounds one write to the browser.
+	// Limits bound sessions: counts and connect rate (see Admit),
+	// dial, idle and session timeouts, pings, message and
+	// subnegotiation sizes. Zero fields mean DefaultLimits; -1 means no
+	// limit.
+	Limits Limits
+	// WriteTimeout bounds one write to the browser; 0 means
+	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
-	// MaxMessageSize bounds one message from the browser; a larger one
-	// closes the session with close code 1009 (message too big).
-	MaxMessageSize int64
+
+	// Adhoc are the rules for hosts users name themselves (see
+	// AdhocTarget); none means users can open configured targets only.
+	Adhoc []AdhocRule
+	// Recording says where sessions of targets with Record are
+	// recorded.
+	Recording RecordingConfig
+
+	// Resolver resolves ad-hoc host names; net.DefaultResolver by
+	// default.
+	Resolver Resolver
 	// Dial connects to a target; net.Dialer's DialContext by default.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// A Resolver looks host names up; *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // ErrShuttingDown is returned for sessions started after Shutdown.
@@ -53,8 +64,13 @@ var ErrShuttingDown = errors.New("gateway: shutting down")
 // session. It is safe for concurrent use.
 type Gateway struct {
 	opts    Options
+	limits  Limits // opts.Limits with defaults
 	targets map[string]Target
 	order   []Target
+	adhoc   []adhocRule
+
+	adm     *admission
+	metrics *metrics
 
 	ctx    context.Context // ends every session when canceled
 	cancel context.CancelFunc
@@ -65,35 +81,56 @@ type Gateway struct {
 	wg       sync.WaitGroup
 }
 
-// New returns a Gateway for the given targets.
+// New returns a Gateway for the given targets and rules.
 func New(opts Options) (*Gateway, error) {
-	if len(opts.Targets) == 0 {
+	if len(opts.Targets) == 0 && len(opts.Adhoc) == 0 {
 		return nil, errors.New("gateway: no targets")
-	}
-	if opts.DialTimeout <= 0 {
-		opts.DialTimeout = DefaultDialTimeout
-	}
-	if opts.PingInterval <= 0 {
-		opts.PingInterval = DefaultPingInterval
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	if opts.MaxMessageSize <= 0 {
-		opts.MaxMessageSize = DefaultMaxMessageSize
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
 	}
 	if opts.Dial == nil {
 		var d net.Dialer
 		opts.Dial = d.DialContext
 	}
-	g := &Gateway{opts: opts, targets: map[string]Target{}, sessions: map[*session]struct{}{}}
+	if opts.Recording.MaxBytes <= 0 {
+		opts.Recording.MaxBytes = DefaultRecordingMaxBytes
+	}
+	g := &Gateway{
+		opts:     opts,
+		limits:   opts.Limits.WithDefaults(),
+		targets:  map[string]Target{},
+		sessions: map[*session]struct{}{},
+	}
+	recorded := false
 	for _, t := range opts.Targets {
 		if _, dup := g.targets[t.Name]; dup {
 			return nil, fmt.Errorf("gateway: duplicate target %q", t.Name)
 		}
 		g.targets[t.Name] = t
 		g.order = append(g.order, t)
+		recorded = recorded || t.Record
 	}
+	rules, err := compileAdhoc(opts.Adhoc)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.adhoc = rules
+	for _, r := range rules {
+		recorded = recorded || r.record
+	}
+	if recorded && opts.Recording.Dir == "" {
+		return nil, errors.New("gateway: sessions are to be recorded but Recording.Dir is empty")
+	}
+	if recorded && opts.Recording.Input {
+		opts.Log.Warn().Str("dir", opts.Recording.Dir).
+			Msg("recording input: what users type is written to recordings, passwords included")
+	}
+	g.adm = newAdmission(g.limits)
+	g.metrics = newMetrics(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	return g, nil
 }
@@ -121,7 +158,8 @@ type Request struct {
 	User   string   // the authenticated user; "" when none
 	Groups []string // the user's groups
 	// Ticket is the slot Admit reserved; Serve releases it. Nil when
-	// the caller did not call Admit.
+	// the caller did not call Admit, and then no session count or
+	// connect rate limit applies to the session.
 	Ticket *Ticket
 }
 
@@ -134,6 +172,7 @@ func (g *Gateway) Serve(ws *websocket.Conn, req Request) {
 	if !g.track(s) {
 		s.reason.set(ReasonShutdown)
 		s.finish()
+		g.metrics.sessionClosed(ReasonShutdown)
 		return
 	}
 	defer g.untrack(s)

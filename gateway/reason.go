@@ -14,6 +14,9 @@ import (
 // Close reasons shown to the browser and logged.
 const (
 	ReasonHostClosed     = "Connection closed by foreign host"
+	ReasonHostReset      = "connection reset by host"
+	ReasonHostLost       = "host connection lost"
+	ReasonHostStalled    = "host stopped reading"
 	ReasonBrowserClosed  = "closed by browser"
 	ReasonBrowserLost    = "browser connection lost"
 	ReasonBrowserStalled = "browser stopped reading"
@@ -21,7 +24,17 @@ const (
 	ReasonIdle           = "idle timeout"
 	ReasonMaxDuration    = "session time limit reached"
 	ReasonShutdown       = "server shutting down"
-	ReasonHostStalled    = "host stopped reading"
+)
+
+// Reasons a dial fails, as DialReason gives them.
+const (
+	ReasonNoSuchHost    = "no such host"
+	ReasonLookupFailed  = "name lookup failed"
+	ReasonRefused       = "connection refused"
+	ReasonHostUnreach   = "host unreachable"
+	ReasonNetUnreach    = "network unreachable"
+	ReasonDialTimeout   = "connection timed out"
+	ReasonConnectFailed = "connection failed"
 )
 
 // DialReason turns a dial error into a short reason a user understands.
@@ -29,21 +42,23 @@ func DialReason(err error) string {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return "no such host"
+		return ReasonNoSuchHost
+	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
+		return ReasonDialTimeout
 	case errors.As(err, &dnsErr):
-		return "name lookup failed"
+		return ReasonLookupFailed
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
+		return ReasonRefused
 	case errors.Is(err, syscall.EHOSTUNREACH):
-		return "host unreachable"
+		return ReasonHostUnreach
 	case errors.Is(err, syscall.ENETUNREACH):
-		return "network unreachable"
+		return ReasonNetUnreach
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return "connection timed out"
+		return ReasonDialTimeout
 	case errors.Is(err, context.Canceled):
 		return ReasonShutdown
 	}
-	return "connection failed"
+	return ReasonConnectFailed
 }
 
 // hostReason turns the error that ended reading the host into a reason.
@@ -51,10 +66,42 @@ func hostReason(err error) string {
 	switch {
 	case errors.Is(err, io.EOF):
 		return ReasonHostClosed
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset by host"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return ReasonHostReset
 	case errors.Is(err, telnet.ErrOutputBacklog):
 		return ReasonHostStalled
 	}
-	return "host connection lost"
+	return ReasonHostLost
+}
+
+// reasonLabels maps every reason to a metric label, so that the label
+// set stays bounded whatever a reason's text.
+var reasonLabels = map[string]string{
+	ReasonHostClosed:     "host_closed",
+	ReasonHostReset:      "host_reset",
+	ReasonHostLost:       "host_lost",
+	ReasonHostStalled:    "host_stalled",
+	ReasonBrowserClosed:  "browser_closed",
+	ReasonBrowserLost:    "browser_lost",
+	ReasonBrowserStalled: "browser_stalled",
+	ReasonMessageTooBig:  "message_too_big",
+	ReasonIdle:           "idle_timeout",
+	ReasonMaxDuration:    "max_duration",
+	ReasonShutdown:       "shutdown",
+	ReasonNoSuchHost:     "dial_no_such_host",
+	ReasonLookupFailed:   "dial_lookup_failed",
+	ReasonRefused:        "dial_refused",
+	ReasonHostUnreach:    "dial_unreachable",
+	ReasonNetUnreach:     "dial_unreachable",
+	ReasonDialTimeout:    "dial_timeout",
+	ReasonConnectFailed:  "dial_failed",
+}
+
+// reasonLabel returns the metric label of a close reason; "other" for a
+// reason not in the fixed set.
+func reasonLabel(reason string) string {
+	if l, ok := reasonLabels[reason]; ok {
+		return l
+	}
+	return "other"
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,10 @@ const (
 	frameSize   = 64 << 10
 	minReadRoom = 4 << 10
 )
+
+// noLimit is what -1 (no limit) becomes for a size the telnet package
+// needs as a positive number.
+const noLimit = math.MaxInt32
 
 // closeGrace bounds the last writes to a browser when a session ends.
 const closeGrace = 2 * time.Second
@@ -51,6 +56,7 @@ type session struct {
 
 	tn  *telnet.Telnet
 	neg *telnet.Negotiator
+	rec *recorder // nil when the session is not recorded
 
 	wmu    sync.Mutex // serialises writes of messages to the browser
 	reason onceString
@@ -103,20 +109,32 @@ func (s *session) stop(reason string) {
 	_ = s.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
 }
 
+// run is the whole session. Its log lines say who (user, client
+// address), where to (target and the address dialled), how much (bytes
+// each way), how long and why it ended; never what was typed or shown.
 func (s *session) run() {
 	defer s.cancel()
 	log := s.g.opts.Log.With().
 		Str("target", s.req.Target.Name).
+		Str("address", s.req.Target.Address).
 		Str("remote", s.req.Remote).
 		Str("user", s.req.User).Logger()
 	log.Info().Int("cols", s.req.Cols).Int("rows", s.req.Rows).Msg("session start")
 
-	s.ws.SetReadLimit(s.g.opts.MaxMessageSize)
+	if n := s.g.limits.MaxMessageSize; n > 0 {
+		s.ws.SetReadLimit(n)
+	}
 	if err := s.dial(); err != nil {
 		s.reason.set(DialReason(err))
-		log.Warn().Err(err).Msg("dial failed")
+		log.Warn().Err(err).Str("reason", s.reason.get()).Msg("dial failed")
 		s.finish()
 	} else {
+		if s.req.Target.Record {
+			s.rec = startRecording(s.g, log, s.req.Target, s.req.Cols, s.req.Rows, s.term())
+			if s.rec != nil {
+				log.Info().Str("recording", s.rec.file).Msg("recording session")
+			}
+		}
 		stopOnCancel := context.AfterFunc(s.ctx, func() { s.stop(ReasonShutdown) })
 		browserDone := make(chan struct{})
 		go func() {
@@ -134,7 +152,9 @@ func (s *session) run() {
 		stopOnCancel()
 		s.finish()
 		<-browserDone
+		s.rec.close()
 	}
+	s.g.metrics.sessionClosed(s.reason.get())
 	log.Info().
 		Int64("bytes_in", s.bytesIn.Load()).
 		Int64("bytes_out", s.bytesOut.Load()).
@@ -143,25 +163,42 @@ func (s *session) run() {
 		Msg("session end")
 }
 
+// term is the terminal type sent to the host.
+func (s *session) term() string {
+	switch {
+	case s.req.Target.Term != "":
+		return s.req.Target.Term
+	case s.req.Term != "":
+		return s.req.Term
+	}
+	return DefaultTerm
+}
+
 // dial connects to the target and prepares negotiation.
 func (s *session) dial() error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.g.opts.DialTimeout)
-	defer cancel()
+	ctx := s.ctx
+	if d := s.g.limits.DialTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	began := time.Now()
 	conn, err := s.g.opts.Dial(ctx, "tcp", s.req.Target.Address)
+	s.g.metrics.dialed(time.Since(began), err)
 	if err != nil {
 		return err
 	}
 	tn := telnet.NewConn(conn)
+	switch n := s.g.limits.MaxSubnegotiation; {
+	case n > 0:
+		tn.SetMaxSubnegotiation(n)
+	case n < 0:
+		tn.SetMaxSubnegotiation(noLimit)
+	}
 	neg := telnet.NewNegotiator(sessionPolicy)
-	term := s.req.Term
-	if s.req.Target.Term != "" {
-		term = s.req.Target.Term
-	}
-	if term == "" {
-		term = DefaultTerm
-	}
-	neg.SetTerminalTypes(term)
+	neg.SetTerminalTypes(s.term())
 	neg.SetWindowSize(tn, s.req.Cols, s.req.Rows)
+	neg.OnChange(s.g.metrics.optionChanged)
 	tn.SetOptionNegotiationCallback(neg.Callback)
 	s.tn, s.neg = tn, neg
 	return nil
@@ -182,11 +219,13 @@ func (s *session) relayHost() {
 		}
 		if n > 0 {
 			s.touch()
+			s.rec.output(buf[:n])
 			if werr := s.writeFrame(websocket.BinaryMessage, buf[:n], s.g.opts.WriteTimeout); werr != nil {
 				s.stop(browserWriteReason(werr))
 				return
 			}
 			s.bytesOut.Add(int64(n))
+			s.g.metrics.toBrowser.Add(float64(n))
 		}
 		if err != nil {
 			s.stop(hostReason(err))
@@ -198,11 +237,21 @@ func (s *session) relayHost() {
 // readBrowser relays browser input to the host until the browser goes or
 // the session ends.
 func (s *session) readBrowser() {
-	pongWait := 2*s.g.opts.PingInterval + s.g.opts.WriteTimeout
-	_ = s.ws.SetReadDeadline(time.Now().Add(pongWait))
-	s.ws.SetPongHandler(func(string) error {
-		return s.ws.SetReadDeadline(time.Now().Add(pongWait))
-	})
+	// A browser that answers no ping for two intervals (plus the time
+	// a ping may take to leave) is gone.
+	var pongWait time.Duration
+	if p := s.g.limits.PingInterval; p > 0 {
+		pongWait = 2*p + s.g.opts.WriteTimeout
+	}
+	extend := func() error {
+		if pongWait > 0 {
+			return s.ws.SetReadDeadline(time.Now().Add(pongWait))
+		}
+		return nil
+	}
+	_ = extend()
+	s.ws.SetPongHandler(func(string) error { return extend() })
+	recordInput := s.rec != nil && s.g.opts.Recording.Input
 	var out []byte
 	for {
 		typ, r, err := s.ws.NextReader()
@@ -210,7 +259,7 @@ func (s *session) readBrowser() {
 			s.stop(browserReadReason(err))
 			return
 		}
-		_ = s.ws.SetReadDeadline(time.Now().Add(pongWait))
+		_ = extend()
 		data, err := io.ReadAll(r)
 		if err != nil {
 			s.stop(browserReadReason(err))
@@ -219,6 +268,9 @@ func (s *session) readBrowser() {
 		s.touch()
 		switch typ {
 		case websocket.BinaryMessage:
+			if recordInput {
+				s.rec.input(data)
+			}
 			if s.neg.Local(telnet.BINARY) {
 				out = append(out[:0], data...)
 			} else {
@@ -229,6 +281,7 @@ func (s *session) readBrowser() {
 				return
 			}
 			s.bytesIn.Add(int64(len(data)))
+			s.g.metrics.toHost.Add(float64(len(data)))
 		case websocket.TextMessage:
 			if err := s.control(data); err != nil {
 				s.stop(hostReason(err))
@@ -249,6 +302,7 @@ func (s *session) control(data []byte) error {
 	switch c.Type {
 	case "resize":
 		s.neg.SetWindowSize(s.tn, c.Cols, c.Rows)
+		s.rec.resize(c.Cols, c.Rows)
 	case "command":
 		cmd, _ := CommandByte(c.Name)
 		return s.tn.SendCommand(cmd)
@@ -279,10 +333,8 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 // finish tells the browser why the session ended and closes the
 // WebSocket, which ends readBrowser.
 func (s *session) finish() {
+	s.reason.set(ReasonHostClosed) // unless a reason is set already
 	reason := s.reason.get()
-	if reason == "" {
-		reason = ReasonHostClosed
-	}
 	code := websocket.CloseNormalClosure
 	if reason == ReasonShutdown {
 		code = websocket.CloseGoingAway
@@ -302,20 +354,21 @@ func (s *session) startTimers() (stop func()) {
 	defer mu.Unlock()
 	stopped := false
 	var ping, idle, limit *time.Timer
-	interval := s.g.opts.PingInterval
-	ping = time.AfterFunc(interval, func() {
-		deadline := time.Now().Add(s.g.opts.WriteTimeout)
-		if err := s.ws.WriteControl(websocket.PingMessage, nil, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-			s.stop(ReasonBrowserLost)
-			return
-		}
-		mu.Lock()
-		if !stopped {
-			ping.Reset(interval)
-		}
-		mu.Unlock()
-	})
-	if d := s.g.opts.IdleTimeout; d > 0 {
+	if interval := s.g.limits.PingInterval; interval > 0 {
+		ping = time.AfterFunc(interval, func() {
+			deadline := time.Now().Add(s.g.opts.WriteTimeout)
+			if err := s.ws.WriteControl(websocket.PingMessage, nil, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+				s.stop(ReasonBrowserLost)
+				return
+			}
+			mu.Lock()
+			if !stopped {
+				ping.Reset(interval)
+			}
+			mu.Unlock()
+		})
+	}
+	if d := s.g.limits.IdleTimeout; d > 0 {
 		idle = time.AfterFunc(d, func() {
 			quiet := time.Since(time.Unix(0, s.activity.Load()))
 			if quiet >= d {
@@ -329,7 +382,7 @@ func (s *session) startTimers() (stop func()) {
 			mu.Unlock()
 		})
 	}
-	if d := s.g.opts.MaxDuration; d > 0 {
+	if d := s.g.limits.MaxDuration; d > 0 {
 		limit = time.AfterFunc(d, func() { s.stop(ReasonMaxDuration) })
 	}
 	return func() {

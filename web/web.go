@@ -1,21 +1,33 @@
 // Package web is telgate's HTTP side: the terminal page and its assets,
-// the target list, health checks, response headers, and the WebSocket
-// upgrade that hands each browser to the gateway. It never parses telnet.
+// the target list, health checks, authentication and authorization,
+// response headers, and the WebSocket upgrade that hands each browser to
+// the gateway. It never parses telnet.
 //
 // Routes:
 //
 //	GET /              the terminal page
 //	GET /static/...    its scripts, styles and the vendored xterm.js
-//	GET /api/targets   {"targets":[{"name":...,"description":...}]}
+//	GET /api/targets   {"targets":[{"name":...,"description":...}],"adhoc":true}
 //	GET /healthz       200 "ok" while serving
+//	GET /readyz        200 while new sessions are accepted, else 503
+//	GET /metrics       the gateway's metrics, when Options.Metrics is set
 //	GET /ws            WebSocket protocol v1 (see package gateway)
+//
+// With authentication configured every route but /healthz and /readyz
+// needs it.
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
@@ -24,11 +36,36 @@ import (
 	"telgate/static"
 )
 
-// Options configure a Handler.
+// Options configure a Handler. The zero value of every field but Gateway
+// is the behaviour of telgate without configuration: no authentication,
+// same-origin WebSockets only, no framing.
 type Options struct {
 	Gateway *gateway.Gateway
 	Log     zerolog.Logger
+
+	// Auth says how users are authenticated; its zero value means they
+	// are not.
+	Auth Auth
+	// TrustedProxies are the reverse proxies whose identity headers and
+	// X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host are
+	// believed. From any other peer those headers are ignored.
+	TrustedProxies []netip.Prefix
+	// AllowedOrigins lists origins (scheme://host[:port]), besides the
+	// page's own, whose pages may open WebSockets.
+	AllowedOrigins []string
+	// FrameAncestors lists origins that may show the page in a frame;
+	// empty means none may.
+	FrameAncestors []string
+	// Adhoc are the ad-hoc host rules; with none, ?host= is refused.
+	Adhoc []gateway.AdhocRule
+	// Metrics serves the gateway's metrics at /metrics, behind the same
+	// authentication as the page.
+	Metrics bool
 }
+
+// defaultFrameAncestors is the CSP frame-ancestors source list when no
+// origin may frame the page.
+const defaultFrameAncestors = "'none'"
 
 // contentSecurityPolicy allows the page's own scripts and styles only.
 // xterm.js sets style attributes and injects <style> elements, hence
@@ -36,48 +73,212 @@ type Options struct {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; " +
 	"style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"base-uri 'none'; form-action 'none'; frame-ancestors "
+
+// hstsHeader is sent on every response served over TLS.
+const hstsHeader = "max-age=31536000"
+
+// adhocResolveTimeout bounds the name resolution of an ad-hoc host.
+const adhocResolveTimeout = 10 * time.Second
+
+// maxHostParam bounds ?host=: a 253-byte name, brackets and a port.
+const maxHostParam = 270
 
 // NewHandler returns the HTTP handler serving every route.
-func NewHandler(opts Options) http.Handler {
-	h := &handler{opts: opts}
+func NewHandler(opts Options) http.Handler { return newHandler(opts).root }
+
+func newHandler(opts Options) *handler {
+	h := &handler{opts: opts, proxies: proxies(opts.TrustedProxies), allowed: map[string]bool{}}
+	for _, o := range opts.AllowedOrigins {
+		if n, ok := normalOrigin(o); ok {
+			h.allowed[n] = true
+		}
+	}
+	// Only well-formed origins reach the policy, in their normal form, so
+	// that nothing else can be written into the header.
+	var ancestors []string
+	for _, o := range opts.FrameAncestors {
+		if n, ok := normalOrigin(o); ok {
+			ancestors = append(ancestors, n)
+		}
+	}
+	h.framed = len(ancestors) > 0
+	h.csp = contentSecurityPolicy + defaultFrameAncestors
+	if h.framed {
+		h.csp = contentSecurityPolicy + strings.Join(ancestors, " ")
+	}
+	h.auth = newAuthenticator(opts.Auth, h.proxies.trusted)
+	h.admit = opts.Gateway.Admit
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4 << 10,
 		WriteBufferSize: 32 << 10,
 		// Buffers are shared between sessions and held only while a
 		// message is being written.
 		WriteBufferPool: &sync.Pool{},
+		// The origin was checked before authentication; checked again
+		// here in case the route is ever reached another way.
+		CheckOrigin: h.originAllowed,
 	}
-	mux := http.NewServeMux()
+
+	app := http.NewServeMux()
 	assets := static.Files()
-	mux.HandleFunc("GET /{$}", h.page)
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(assets)))
-	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+	app.HandleFunc("GET /{$}", h.page)
+	app.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(assets)))
+	app.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, assets, "favicon.svg")
 	})
-	mux.HandleFunc("GET /api/targets", h.targets)
+	app.HandleFunc("GET /api/targets", h.targets)
+	app.HandleFunc("GET /ws", h.websocket)
+	if opts.Metrics {
+		app.Handle("GET /metrics", opts.Gateway.MetricsHandler())
+	}
+
+	root := http.NewServeMux()
+	addProbes(root, opts.Gateway)
+	root.Handle("/", h.authenticate(app))
+	h.root = h.headers(root)
+	return h
+}
+
+// NewMetricsHandler serves /metrics, /healthz and /readyz alone, without
+// authentication, for a listener of its own that only monitoring reaches.
+func NewMetricsHandler(gw *gateway.Gateway) http.Handler {
+	mux := http.NewServeMux()
+	addProbes(mux, gw)
+	mux.Handle("GET /metrics", gw.MetricsHandler())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func addProbes(mux *http.ServeMux, gw *gateway.Gateway) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /ws", h.websocket)
-	return securityHeaders(mux)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := gw.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + err.Error() + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
 }
 
 type handler struct {
 	opts     Options
+	proxies  proxies
+	allowed  map[string]bool // normalised AllowedOrigins
+	csp      string
+	framed   bool // some origins may frame the page
+	auth     *authenticator
+	admit    func(clientIP, user string) (*gateway.Ticket, error)
 	upgrader websocket.Upgrader
+	root     http.Handler
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// headers adds the security headers every response carries.
+func (h *handler) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
-		hdr.Set("Content-Security-Policy", contentSecurityPolicy)
+		hdr.Set("Content-Security-Policy", h.csp)
 		hdr.Set("X-Content-Type-Options", "nosniff")
 		hdr.Set("Referrer-Policy", "no-referrer")
-		hdr.Set("X-Frame-Options", "DENY")
+		hdr.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hdr.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if !h.framed {
+			// With frame ancestors configured, X-Frame-Options (which
+			// cannot name several origins) would contradict the CSP in
+			// browsers that prefer it.
+			hdr.Set("X-Frame-Options", "DENY")
+		}
+		if scheme, _, _ := h.proxies.requestOrigin(r, peerAddr(r)); scheme == "https" {
+			hdr.Set("Strict-Transport-Security", hstsHeader)
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// authenticate establishes the request's identity, refusing the request
+// when it has none. A WebSocket upgrade from another origin is refused
+// first, whoever sends it.
+func (h *handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" && !h.originAllowed(r) {
+			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
+				reason: "cross-origin websocket from " + printableLog(r.Header.Get("Origin")),
+				msg:    "origin not allowed"})
+			return
+		}
+		peer := peerAddr(r)
+		id, ref := h.auth.authenticate(r, peer, h.proxies.clientAddr(r, peer))
+		if ref != nil {
+			h.refuse(w, r, Identity{}, ref)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	})
+}
+
+// originAllowed reports whether a WebSocket upgrade may come from the
+// request's Origin: the page's own origin, or one configured. A request
+// without Origin comes from no browser and is allowed.
+func (h *handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return len(r.Header.Values("Origin")) == 0
+	}
+	if n, ok := normalOrigin(origin); ok && h.allowed[n] {
+		return true
+	}
+	scheme, host, known := h.proxies.requestOrigin(r, peerAddr(r))
+	return sameOrigin(origin, scheme, host, known)
+}
+
+// refuse answers a request that is not served and logs why at debug
+// level. Nothing from the Authorization header is logged.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, id Identity, ref *refusal) {
+	peer := peerAddr(r)
+	ev := h.opts.Log.Debug().
+		Int("status", ref.code).
+		Str("remote", r.RemoteAddr).
+		Str("client", h.proxies.clientAddr(r, peer).String()).
+		Str("method", r.Method).
+		Str("path", r.URL.Path).
+		Str("reason", ref.reason)
+	if id.User != "" {
+		ev = ev.Str("user", id.User)
+	}
+	ev.Msg("request refused")
+	if ref.challenge {
+		w.Header().Set("WWW-Authenticate", `Basic realm="telgate", charset="UTF-8"`)
+	}
+	if ref.retryAfter > 0 {
+		secs := int((ref.retryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	}
+	if r.URL.Path == "/ws" || strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSON(w, ref.code, map[string]string{"error": ref.msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(ref.code)
+	_, _ = w.Write([]byte(ref.msg + "\n"))
+}
+
+// printableLog bounds a client-supplied value for the log.
+func printableLog(s string) string {
+	const limit = 200
+	if len(s) > limit {
+		s = s[:limit] + "..."
+	}
+	return strconv.QuoteToASCII(s)
 }
 
 func (h *handler) page(w http.ResponseWriter, r *http.Request) {
@@ -97,50 +298,158 @@ type targetInfo struct {
 	Description string `json:"description,omitempty"`
 }
 
+type targetList struct {
+	Targets []targetInfo `json:"targets"`
+	// Adhoc says the user may name hosts with ?host= (some rule may
+	// allow them).
+	Adhoc bool `json:"adhoc,omitempty"`
+}
+
+// targets lists the targets the user may open.
 func (h *handler) targets(w http.ResponseWriter, r *http.Request) {
-	list := []targetInfo{}
+	id := IdentityFrom(r.Context())
+	list := targetList{Targets: []targetInfo{}, Adhoc: h.adhocFor(id)}
 	for _, t := range h.opts.Gateway.Targets() {
-		list = append(list, targetInfo{Name: t.Name, Description: t.Description})
+		if t.Allows(id.User, id.Groups) {
+			list.Targets = append(list.Targets, targetInfo{Name: t.Name, Description: t.Description})
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"targets": list})
+	writeJSON(w, http.StatusOK, list)
+}
+
+// adhocFor reports whether some ad-hoc rule is open to the user.
+func (h *handler) adhocFor(id Identity) bool {
+	for _, rule := range h.opts.Adhoc {
+		who := gateway.Target{AllowUsers: rule.AllowUsers, AllowGroups: rule.AllowGroups}
+		if who.Allows(id.User, id.Groups) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	refuse := func(code int, reason, msg string) {
+		h.refuse(w, r, id, &refusal{code: code, reason: reason, msg: msg})
+	}
 	q := r.URL.Query()
-	target, ok := h.opts.Gateway.Target(q.Get("target"))
-	if !ok {
-		msg := "unknown target"
-		if q.Get("target") == "" {
-			msg = "no target given"
-		}
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": msg})
+	byHost := q.Has("host")
+	if byHost && q.Has("target") {
+		refuse(http.StatusBadRequest, "both target and host", "give target or host, not both")
 		return
+	}
+	var target gateway.Target
+	if !byHost {
+		var ok bool
+		target, ok = h.opts.Gateway.Target(q.Get("target"))
+		if !ok {
+			msg := "unknown target"
+			if q.Get("target") == "" {
+				msg = "no target given"
+			}
+			refuse(http.StatusNotFound, msg, msg)
+			return
+		}
+		if !target.Allows(id.User, id.Groups) {
+			refuse(http.StatusForbidden, "target "+target.Name+" not allowed",
+				"you are not allowed to open this target")
+			return
+		}
 	}
 	cols, err := gateway.ParseWindow(q.Get("cols"), 80)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cols: " + err.Error()})
+		refuse(http.StatusBadRequest, "bad cols", "cols: "+err.Error())
 		return
 	}
 	rows, err := gateway.ParseWindow(q.Get("rows"), 24)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "rows: " + err.Error()})
+		refuse(http.StatusBadRequest, "bad rows", "rows: "+err.Error())
 		return
 	}
 	term := q.Get("term")
 	if term != "" && !gateway.ValidTerminalType(term) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "term: want 1-40 printable ASCII characters"})
+		refuse(http.StatusBadRequest, "bad term", "term: want 1-40 printable ASCII characters")
+		return
+	}
+	if byHost {
+		var ref *refusal
+		target, ref = h.adhocTarget(r.Context(), q.Get("host"), id)
+		if ref != nil {
+			h.refuse(w, r, id, ref)
+			return
+		}
+	}
+
+	client := h.proxies.clientAddr(r, peerAddr(r))
+	ticket, err := h.admit(client.String(), id.User)
+	switch {
+	case errors.Is(err, gateway.ErrRateLimited):
+		h.refuse(w, r, id, &refusal{code: http.StatusTooManyRequests, reason: "session rate limit",
+			msg: err.Error(), retryAfter: retryAfter(err)})
+		return
+	case errors.Is(err, gateway.ErrTooManySessions):
+		h.refuse(w, r, id, &refusal{code: http.StatusServiceUnavailable, reason: "session limit",
+			msg: err.Error(), retryAfter: retryAfter(err)})
+		return
+	case errors.Is(err, gateway.ErrShuttingDown):
+		refuse(http.StatusServiceUnavailable, "shutting down", "server shutting down")
+		return
+	case err != nil:
+		refuse(http.StatusServiceUnavailable, "admission: "+err.Error(), err.Error())
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		// The upgrader has answered (403 for a cross-origin request,
-		// 400 for a malformed handshake).
-		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade refused")
+		ticket.Release()
+		// The upgrader has answered (400 for a malformed handshake).
+		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
 		return
 	}
+	remote := r.RemoteAddr
+	if peer := peerAddr(r); client != peer {
+		remote = client.String() + " via " + r.RemoteAddr
+	}
 	h.opts.Gateway.Serve(ws, gateway.Request{
-		Target: target, Cols: cols, Rows: rows, Term: term, Remote: r.RemoteAddr,
+		Target: target, Cols: cols, Rows: rows, Term: term, Remote: remote,
+		User: id.User, Groups: id.Groups, Ticket: ticket,
 	})
+}
+
+// adhocTarget checks ?host= against the ad-hoc rules. The gateway's
+// refusals (ErrNotAllowed) carry messages fit for the user.
+func (h *handler) adhocTarget(ctx context.Context, host string, id Identity) (gateway.Target, *refusal) {
+	if host == "" || len(host) > maxHostParam || strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return gateway.Target{}, &refusal{code: http.StatusBadRequest, reason: "bad host",
+			msg: "host: want host[:port]"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, adhocResolveTimeout)
+	defer cancel()
+	t, err := h.opts.Gateway.AdhocTarget(ctx, host, id.User, id.Groups)
+	if err == nil {
+		return t, nil
+	}
+	reason := "ad-hoc host " + printableLog(host) + ": " + err.Error()
+	switch {
+	case errors.Is(err, gateway.ErrNotAllowed):
+		return gateway.Target{}, &refusal{code: http.StatusForbidden, reason: reason, msg: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return gateway.Target{}, &refusal{code: http.StatusGatewayTimeout, reason: reason,
+			msg: "looking up the host timed out"}
+	default:
+		return gateway.Target{}, &refusal{code: http.StatusBadGateway, reason: reason,
+			msg: "cannot open that host"}
+	}
+}
+
+// retryAfter is how long a refused client should wait: what the error
+// says when it says, else a second.
+func retryAfter(err error) time.Duration {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		return ra.RetryAfter()
+	}
+	return time.Second
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"context"
+	"math/rand"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"telgate/telnet"
+	"telgate/telnet/telnettest"
+)
+
+// faultDial dials loopback as usual, except the addresses in faults,
+// which fail with the error given.
+func faultDial(faults map[string]error) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err, ok := faults[addr]; ok {
+			return nil, err
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+// blackHoleDial is a dial to addr that never answers: it waits for the
+// context, as a SYN sent into the void does.
+func blackHoleDial(addr string) func(ctx context.Context, network, a string) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context, network, a string) (net.Conn, error) {
+		if a != addr {
+			return d.DialContext(ctx, network, a)
+		}
+		<-ctx.Done()
+		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+	}
+}
+
+// Each fault at dial time gives its reason, and the gateway goes on
+// serving.
+func TestDialFaultsAreReported(t *testing.T) {
+	host := echoHost(t)
+	unreach := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)}
+	netUnreach := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
+	noHost := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "gone.example", IsNotFound: true}}
+	dnsDown := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "server misbehaving", Name: "x.example"}}
+	tg := newTestGateway(t, Options{
+		Targets: []Target{
+			{Name: "refused", Address: closedPort(t)},
+			{Name: "unreachable", Address: "192.0.2.1:23"},
+			{Name: "net-unreachable", Address: "192.0.2.2:23"},
+			{Name: "gone", Address: "gone.example:23"},
+			{Name: "dns-down", Address: "x.example:23"},
+			{Name: "lab", Address: host.Addr()},
+		},
+		Limits: noRate(Limits{}),
+		Dial: faultDial(map[string]error{
+			"192.0.2.1:23": unreach, "192.0.2.2:23": netUnreach,
+			"gone.example:23": noHost, "x.example:23": dnsDown,
+		}),
+	})
+	for target, want := range map[string]string{
+		"refused":         ReasonRefused,
+		"unreachable":     ReasonHostUnreach,
+		"net-unreachable": ReasonNetUnreach,
+		"gone":            ReasonNoSuchHost,
+		"dns-down":        ReasonLookupFailed,
+	} {
+		b := tg.open("target=" + target)
+		b.expectClosed(want)
+		tg.checkServing("lab")
+	}
+}
+
+func TestHostResetMidStream(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("partial output")
+		c.ExpectData("seen")
+		nc := c.NetConn().(*net.TCPConn)
+		_ = nc.SetLinger(0) // close sends RST
+		_ = nc.Close()
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "reset", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
+	b := tg.open("target=reset")
+	b.expectStatus("connected")
+	b.waitOutput([]byte("partial output"))
+	b.input("seen")
+	b.expectClosed(ReasonHostReset)
+	tg.checkServing("lab")
+}
+
+func TestHostFloodIsRelayedWhileOthersAreServed(t *testing.T) {
+	const total = 16 << 20
+	chunk := []byte(strings.Repeat("0123456789abcdef", 4096)) // 64 KiB
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		for sent := 0; sent < total; sent += len(chunk) {
+			c.Send(chunk)
+		}
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "flood", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
+	b := tg.open("target=flood")
+	b.expectStatus("connected")
+	got := 0
+	served := false
+	for {
+		f := b.next()
+		if f.err != nil || f.typ == websocket.TextMessage {
+			break
+		}
+		for i, c := range f.data {
+			if c != chunk[(got+i)%len(chunk)] {
+				t.Fatalf("byte %d: %q, want %q", got+i, c, chunk[(got+i)%len(chunk)])
+			}
+		}
+		got += len(f.data)
+		if !served && got > total/4 {
+			// Mid-flood, another user is served at once.
+			tg.checkServing("lab")
+			served = true
+		}
+	}
+	if got != total {
+		t.Fatalf("got %d bytes, want %d", got, total)
+	}
+}
+
+// A host that floods negotiation while reading none of the answers is cut
+// off once the answers back up; others are served meanwhile.
+func TestNegotiationFloodFromAHostThatDoesNotRead(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		flood := []byte(strings.Repeat(string([]byte{telnet.IAC, telnet.DO, 99}), 20000))
+		_ = c.NetConn().SetWriteDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if _, err := c.NetConn().Write(flood); err != nil {
+				return // the gateway gave up on us
+			}
+		}
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "flood", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
+	b := tg.open("target=flood")
+	b.wait = 30 * time.Second // megabytes of commands to decode first
+	b.expectStatus("connected")
+	tg.checkServing("lab")
+	b.expectClosed(ReasonHostStalled)
+}
+
+// A host that accepts and then says nothing, answering no negotiation,
+// holds its session only until the idle timeout.
+func TestSilentHostMeetsTheIdleTimeout(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Negotiate(telnet.DO, telnet.TTYPE)
+		c.ExpectNegotiation(telnet.WILL, telnet.TTYPE)
+		// ...and never asks for the type, never says anything again.
+		c.SetTimeout(time.Minute)
+		c.ExpectEOF()
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "silent", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}},
+		Limits: Limits{IdleTimeout: 300 * time.Millisecond}})
+	b := tg.open("target=silent")
+	b.expectStatus("connected")
+	tg.checkServing("lab")
+	b.expectClosed(ReasonIdle)
+}
+
+func TestHostSendingGarbage(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	garbage := make([]byte, 256<<10)
+	rng.Read(garbage)
+	// Plenty of IAC and half commands; then a subnegotiation that never
+	// ends, swallowing the rest up to its cap.
+	for i := 0; i < len(garbage); i += 97 {
+		garbage[i] = telnet.IAC
+	}
+	garbage = append(garbage, telnet.IAC, telnet.SB, telnet.TTYPE)
+	garbage = append(garbage, make([]byte, 128<<10)...)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Send(garbage)
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "garbage", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
+	b := tg.open("target=garbage")
+	b.expectStatus("connected")
+	b.expectClosed(ReasonHostClosed)
+	if len(b.output) == 0 || len(b.output) > len(garbage) {
+		t.Errorf("%d bytes of output from %d of garbage", len(b.output), len(garbage))
+	}
+	tg.checkServing("lab")
+}
+
+// A browser that vanishes without a close frame (it stops reading and
+// answering pings) is noticed and its telnet connection closed.
+func TestVanishedBrowserIsNoticed(t *testing.T) {
+	hostSawEOF := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		c.ExpectEOF()
+		close(hostSawEOF)
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}, {Name: "echo", Address: echo.Addr()}},
+		Limits: Limits{PingInterval: 50 * time.Millisecond}, WriteTimeout: 200 * time.Millisecond})
+	// A client that never reads: it answers no ping.
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	select {
+	case <-hostSawEOF:
+	case <-time.After(waitLimit):
+		t.Fatal("the host's connection was not closed")
+	}
+	tg.waitIdle()
+	tg.checkServing("echo")
+	waitFor(t, "the session's end in the log", func() bool {
+		for _, e := range tg.log.entries("session end") {
+			if e["target"] == "lab" {
+				return e["reason"] == ReasonBrowserLost
+			}
+		}
+		return false
+	})
+}
+
+// A browser that is there but stops reading holds the host back; once a
+// write to it takes longer than WriteTimeout, the session ends.
+func TestBrowserThatStopsReading(t *testing.T) {
+	chunk := []byte(strings.Repeat("z", 64<<10))
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		_ = c.NetConn().SetWriteDeadline(time.Now().Add(waitLimit))
+		for {
+			if _, err := c.NetConn().Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		WriteTimeout: 200 * time.Millisecond})
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	tg.waitIdle()
+	e := tg.log.entries("session end")
+	if len(e) != 1 || e[0]["reason"] != ReasonBrowserStalled {
+		t.Errorf("session end %v, want reason %q", e, ReasonBrowserStalled)
+	}
+}

@@ -1,0 +1,356 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
+
+	"telgate/telnet/telnettest"
+)
+
+// These tests run the gateway behind a small HTTP handler of their own
+// (admission, ad-hoc hosts, upgrade, Serve: what package web does), with a
+// gorilla client in the browser's place and scripted hosts behind it.
+
+const waitLimit = 5 * time.Second
+
+// logBuffer collects the gateway's JSON log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// entries returns the log lines whose message is msg, decoded.
+func (l *logBuffer) entries(msg string) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(l.String()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["message"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+type testGateway struct {
+	t   testing.TB
+	gw  *Gateway
+	srv *httptest.Server
+	log *logBuffer
+}
+
+// newTestGateway serves a gateway with opts on a loopback port. The
+// handler takes ?target=, ?host= (ad-hoc), ?user=, ?group=, ?client= (the
+// client address to admit, else the peer's), ?cols=, ?rows=, ?term=.
+func newTestGateway(t testing.TB, opts Options) *testGateway {
+	t.Helper()
+	tg := &testGateway{t: t, log: &logBuffer{}}
+	opts.Log = zerolog.New(tg.log)
+	gw, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.gw = gw
+	upgrader := websocket.Upgrader{}
+	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var target Target
+		if h := q.Get("host"); h != "" {
+			var err error
+			if target, err = gw.AdhocTarget(r.Context(), h, q.Get("user"), q["group"]); err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+				return
+			}
+		} else {
+			var ok bool
+			if target, ok = gw.Target(q.Get("target")); !ok {
+				http.Error(w, "unknown target", http.StatusNotFound)
+				return
+			}
+		}
+		client := q.Get("client")
+		if client == "" {
+			client, _, _ = net.SplitHostPort(r.RemoteAddr)
+		}
+		ticket, err := gw.Admit(client, q.Get("user"))
+		switch {
+		case errors.Is(err, ErrRateLimited):
+			http.Error(w, err.Error(), http.StatusTooManyRequests)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		cols, _ := ParseWindow(q.Get("cols"), 80)
+		rows, _ := ParseWindow(q.Get("rows"), 24)
+		ws, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			ticket.Release()
+			return
+		}
+		gw.Serve(ws, Request{Target: target, Cols: cols, Rows: rows, Term: q.Get("term"),
+			Remote: r.RemoteAddr, User: q.Get("user"), Groups: q["group"], Ticket: ticket})
+	}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		if err := gw.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		tg.srv.Close()
+	})
+	return tg
+}
+
+func (tg *testGateway) url(query string) string {
+	return "ws" + strings.TrimPrefix(tg.srv.URL, "http") + "/ws?" + query
+}
+
+// tryOpen opens a WebSocket; on a refusal it returns the HTTP status and
+// body.
+func (tg *testGateway) tryOpen(query string) (*browser, int, string) {
+	ws, resp, err := websocket.DefaultDialer.Dial(tg.url(query), nil)
+	if err != nil {
+		if resp == nil {
+			tg.t.Fatalf("dial %s: %v", query, err)
+		}
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		return nil, resp.StatusCode, strings.TrimSpace(body.String())
+	}
+	return startBrowser(tg.t, ws), http.StatusSwitchingProtocols, ""
+}
+
+// open opens a WebSocket, failing the test when it is refused.
+func (tg *testGateway) open(query string) *browser {
+	tg.t.Helper()
+	b, code, body := tg.tryOpen(query)
+	if b == nil {
+		tg.t.Fatalf("open %s: HTTP %d %s", query, code, body)
+	}
+	return b
+}
+
+// waitIdle waits until no session runs.
+func (tg *testGateway) waitIdle() {
+	tg.t.Helper()
+	waitFor(tg.t, "sessions to end", func() bool { return tg.gw.Active() == 0 })
+}
+
+// browser is the WebSocket client, reading every frame on a goroutine.
+type browser struct {
+	t      testing.TB
+	ws     *websocket.Conn
+	frames chan frame
+	output []byte
+	wait   time.Duration // how long to wait for a frame; waitLimit if 0
+}
+
+type frame struct {
+	typ  int
+	data []byte
+	err  error
+}
+
+func startBrowser(t testing.TB, ws *websocket.Conn) *browser {
+	b := &browser{t: t, ws: ws, frames: make(chan frame, 1024)}
+	go func() {
+		defer close(b.frames)
+		for {
+			typ, data, err := ws.ReadMessage()
+			b.frames <- frame{typ, data, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = ws.Close() })
+	return b
+}
+
+func (b *browser) next() frame {
+	b.t.Helper()
+	wait := b.wait
+	if wait == 0 {
+		wait = waitLimit
+	}
+	select {
+	case f, ok := <-b.frames:
+		if !ok {
+			b.t.Fatal("browser: no more frames")
+		}
+		return f
+	case <-time.After(wait):
+		b.t.Fatalf("browser: nothing received for %v; output so far %q", wait, truncate(string(b.output), 200))
+	}
+	return frame{}
+}
+
+// status waits for the next status message, collecting output on the way.
+func (b *browser) status() map[string]any {
+	b.t.Helper()
+	for {
+		f := b.next()
+		switch {
+		case f.err != nil:
+			b.t.Fatalf("browser: connection ended before a status message: %v", f.err)
+		case f.typ == websocket.BinaryMessage:
+			b.output = append(b.output, f.data...)
+		default:
+			var m map[string]any
+			if err := json.Unmarshal(f.data, &m); err != nil {
+				b.t.Fatalf("browser: bad status %q: %v", f.data, err)
+			}
+			return m
+		}
+	}
+}
+
+func (b *browser) expectStatus(typ string) map[string]any {
+	b.t.Helper()
+	m := b.status()
+	if m["type"] != typ {
+		b.t.Fatalf("browser: got status %v, want type %q", m, typ)
+	}
+	return m
+}
+
+// waitOutput reads host output until it holds want.
+func (b *browser) waitOutput(want []byte) []byte {
+	b.t.Helper()
+	for !bytes.Contains(b.output, want) {
+		f := b.next()
+		if f.err != nil {
+			b.t.Fatalf("browser: connection ended waiting for %q: %v; got %q", want, f.err, truncate(string(b.output), 200))
+		}
+		if f.typ == websocket.BinaryMessage {
+			b.output = append(b.output, f.data...)
+		}
+	}
+	return b.output
+}
+
+// waitClose reads until the gateway closes the WebSocket and returns the
+// reason of the closing status message and the close frame.
+func (b *browser) waitClose() (reason string, ce *websocket.CloseError) {
+	b.t.Helper()
+	for {
+		f := b.next()
+		switch {
+		case f.err != nil:
+			if !errors.As(f.err, &ce) {
+				b.t.Fatalf("browser: connection ended without a close frame: %v", f.err)
+			}
+			return reason, ce
+		case f.typ == websocket.TextMessage:
+			var m map[string]any
+			_ = json.Unmarshal(f.data, &m)
+			if m["type"] == "closed" {
+				reason, _ = m["reason"].(string)
+			}
+		default:
+			b.output = append(b.output, f.data...)
+		}
+	}
+}
+
+// expectClosed waits for the session to close with reason.
+func (b *browser) expectClosed(want string) {
+	b.t.Helper()
+	if reason, ce := b.waitClose(); reason != want || ce.Text != want {
+		b.t.Fatalf("closed with %q (close frame %d %q), want %q", reason, ce.Code, ce.Text, want)
+	}
+}
+
+func (b *browser) input(p string) {
+	b.t.Helper()
+	if err := b.ws.WriteMessage(websocket.BinaryMessage, []byte(p)); err != nil {
+		b.t.Fatalf("browser: send: %v", err)
+	}
+}
+
+func (b *browser) control(msg string) {
+	b.t.Helper()
+	if err := b.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		b.t.Fatalf("browser: send: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing after waitLimit.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// echoHost is a host that prompts, then echoes each piece of data until
+// the client closes.
+func echoHost(t testing.TB) *telnettest.Server {
+	return telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		for {
+			ev, err := c.ReadEvent()
+			if err != nil {
+				return
+			}
+			if ev.IsData() {
+				c.Send(ev.Data)
+			}
+		}
+	})
+}
+
+// checkServing proves the gateway still serves: a session to an echo host
+// answers.
+func (tg *testGateway) checkServing(target string) {
+	tg.t.Helper()
+	b := tg.open("target=" + target + "&client=192.0.2.250")
+	b.expectStatus("connected")
+	b.waitOutput([]byte("$ "))
+	b.input("still here")
+	b.waitOutput([]byte("still here"))
+	_ = b.ws.Close()
+}
+
+// closedPort returns a loopback address nobody listens on.
+func closedPort(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}

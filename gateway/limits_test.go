@@ -1,0 +1,332 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"telgate/telnet"
+	"telgate/telnet/telnettest"
+)
+
+// noRate is Limits without a connect rate limit, for tests that open
+// many sessions.
+func noRate(l Limits) Limits {
+	l.ConnectRate = -1
+	return l
+}
+
+func TestLimitsDefaultsAndNoLimit(t *testing.T) {
+	g, err := New(Options{Targets: []Target{{Name: "a", Address: "127.0.0.1:23"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.limits != DefaultLimits {
+		t.Errorf("zero Limits became %+v, want DefaultLimits", g.limits)
+	}
+	g, err = New(Options{Targets: []Target{{Name: "a", Address: "127.0.0.1:23"}},
+		Limits: Limits{MaxSessions: -1, MaxSessionsPerUser: -1, MaxSessionsPerClient: -1, ConnectRate: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3*DefaultLimits.MaxSessionsPerClient; i++ {
+		if _, err := g.Admit("192.0.2.1", "alice"); err != nil {
+			t.Fatalf("admission %d with no limits: %v", i, err)
+		}
+	}
+}
+
+// sessionLimitCase opens sessions until the limit refuses one, checks the
+// refusal, frees a slot and checks that the gateway serves again.
+func TestSessionLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		limits Limits
+		query  func(i int) string // the i-th session's extra query
+		other  string             // a session the limit does not touch
+		want   string
+	}{
+		{"total", Limits{MaxSessions: 2},
+			func(i int) string { return fmt.Sprintf("client=192.0.2.%d&user=u%d", i+1, i) }, "", "gateway is full"},
+		{"per user", Limits{MaxSessionsPerUser: 2},
+			func(i int) string { return fmt.Sprintf("client=192.0.2.%d&user=alice", i+1) }, "user=bob", "for this user"},
+		{"per client", Limits{MaxSessionsPerClient: 2},
+			func(i int) string { return fmt.Sprintf("client=192.0.2.7&user=u%d", i) }, "client=192.0.2.8", "from this address"},
+		{"per client, IPv4 in IPv6", Limits{MaxSessionsPerClient: 2},
+			func(i int) string {
+				return []string{"client=192.0.2.7", "client=::ffff:192.0.2.7", "client=192.0.2.7"}[i]
+			}, "client=2001:db8::7", "from this address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := echoHost(t)
+			tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}, Limits: noRate(tc.limits)})
+			var open []*browser
+			for i := 0; i < 2; i++ {
+				b := tg.open("target=lab&" + tc.query(i))
+				b.expectStatus("connected")
+				open = append(open, b)
+			}
+			b, code, body := tg.tryOpen("target=lab&" + tc.query(2))
+			if b != nil || code != http.StatusServiceUnavailable || !strings.Contains(body, tc.want) {
+				t.Fatalf("third session: HTTP %d %q, want 503 %q", code, body, tc.want)
+			}
+			if tc.other != "" {
+				o := tg.open("target=lab&" + tc.other)
+				o.expectStatus("connected")
+				_ = o.ws.Close()
+				waitFor(t, "other session to end", func() bool { return tg.gw.Active() == 2 })
+			}
+			// A slot comes back when a session ends.
+			_ = open[0].ws.Close()
+			waitFor(t, "slot to be released", func() bool { return tg.gw.Active() == 1 })
+			b = tg.open("target=lab&" + tc.query(2))
+			b.expectStatus("connected")
+			b.waitOutput([]byte("$ "))
+			b.input("again")
+			b.waitOutput([]byte("again"))
+		})
+	}
+}
+
+func TestTicketReleaseIsIdempotent(t *testing.T) {
+	g, err := New(Options{Targets: []Target{{Name: "a", Address: "127.0.0.1:23"}},
+		Limits: Limits{MaxSessions: 1, ConnectRate: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 3; round++ {
+		tk, err := g.Admit("192.0.2.1", "alice")
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if _, err := g.Admit("192.0.2.2", "bob"); !errors.Is(err, ErrTooManySessions) {
+			t.Fatalf("second admission: %v, want ErrTooManySessions", err)
+		}
+		if g.Ready() == nil {
+			t.Error("Ready while full")
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); tk.Release() }()
+		}
+		wg.Wait()
+		tk.Release()
+		if g.adm.total != 0 || len(g.adm.perUser) != 0 || len(g.adm.perClient) != 0 {
+			t.Fatalf("after releases: total %d, users %v, clients %v", g.adm.total, g.adm.perUser, g.adm.perClient)
+		}
+		if err := g.Ready(); err != nil {
+			t.Errorf("Ready after release: %v", err)
+		}
+	}
+	var nilTicket *Ticket
+	nilTicket.Release()
+	(&Ticket{}).Release()
+}
+
+func TestConnectRateLimit(t *testing.T) {
+	a := newAdmission(Limits{MaxSessions: -1, MaxSessionsPerUser: -1, MaxSessionsPerClient: -1, ConnectRate: 2, ConnectBurst: 3})
+	now := time.Unix(1_000_000, 0)
+	for i := 0; i < 3; i++ {
+		if _, err := a.admit("192.0.2.1", "", now); err != nil {
+			t.Fatalf("burst admission %d: %v", i, err)
+		}
+	}
+	_, err := a.admit("192.0.2.1", "", now)
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &ra) || ra.RetryAfter() != 500*time.Millisecond {
+		t.Fatalf("past the burst: %v, want ErrRateLimited with RetryAfter 500ms", err)
+	}
+	if _, err := a.admit("192.0.2.2", "", now); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	if _, err := a.admit("192.0.2.1", "", now.Add(499*time.Millisecond)); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("before a token is back: %v", err)
+	}
+	// That refusal took no token: one is back 500ms after the first
+	// refusal's time.
+	if _, err := a.admit("192.0.2.1", "", now.Add(500*time.Millisecond)); err != nil {
+		t.Fatalf("a token later: %v", err)
+	}
+}
+
+func TestConnectRateLimitThroughTheGateway(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{ConnectRate: 0.001, ConnectBurst: 2}})
+	for i := 0; i < 2; i++ {
+		b := tg.open("target=lab&client=192.0.2.1")
+		b.expectStatus("connected")
+		_ = b.ws.Close()
+	}
+	if b, code, body := tg.tryOpen("target=lab&client=192.0.2.1"); b != nil || code != http.StatusTooManyRequests {
+		t.Fatalf("third session in a row: HTTP %d %q, want 429", code, body)
+	}
+	tg.checkServing("lab")
+}
+
+func TestRateLimiterMemoryIsBounded(t *testing.T) {
+	a := newAdmission(Limits{MaxSessions: -1, MaxSessionsPerUser: -1, MaxSessionsPerClient: -1, ConnectRate: 1, ConnectBurst: 5})
+	a.maxRates = 500
+	now := time.Unix(1_000_000, 0)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	// A flood from 100,000 addresses, each opening and closing a session.
+	for i := 0; i < 100_000; i++ {
+		ip := fmt.Sprintf("2001:db8::%x:%x", i>>16, i&0xffff)
+		release, err := a.admit(ip, "", now)
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		release()
+		if n := len(a.rates); n > a.maxRates || a.lru.Len() != n {
+			t.Fatalf("after %d clients: %d entries (list %d), cap %d", i+1, n, a.lru.Len(), a.maxRates)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 4<<20 {
+		t.Errorf("heap grew %d bytes after the flood", grew)
+	}
+	if len(a.perClient) != 0 {
+		t.Errorf("%d client counts left", len(a.perClient))
+	}
+	// A client that keeps coming back stays limited while the others
+	// flood...
+	for i := 0; i < 5; i++ {
+		_, _ = a.admit("192.0.2.1", "", now)
+	}
+	if _, err := a.admit("192.0.2.1", "", now); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("busy client: %v", err)
+	}
+	// ...and once every bucket has filled up again, the entries go.
+	later := now.Add(10 * time.Second)
+	if _, err := a.admit("192.0.2.9", "", later); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.rateClients(); n != 1 {
+		t.Errorf("%d entries after everyone went idle, want 1", n)
+	}
+}
+
+func TestIdleTimeoutClosesAQuietSession(t *testing.T) {
+	quiet := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("login: ")
+		c.ExpectEOF()
+	})
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{
+		Targets: []Target{{Name: "quiet", Address: quiet.Addr()}, {Name: "lab", Address: host.Addr()}},
+		Limits:  Limits{IdleTimeout: 200 * time.Millisecond}})
+	b := tg.open("target=quiet")
+	b.expectStatus("connected")
+	b.waitOutput([]byte("login: "))
+	b.expectClosed(ReasonIdle)
+	tg.checkServing("lab")
+}
+
+func TestTrafficKeepsAnIdleTimerAway(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{IdleTimeout: 300 * time.Millisecond}})
+	b := tg.open("target=lab")
+	b.expectStatus("connected")
+	b.waitOutput([]byte("$ "))
+	start := time.Now()
+	for i := 0; time.Since(start) < 900*time.Millisecond; i++ {
+		msg := fmt.Sprintf("<%d>", i)
+		b.input(msg)
+		b.waitOutput([]byte(msg))
+		time.Sleep(50 * time.Millisecond)
+	}
+	if tg.gw.Active() != 1 {
+		t.Fatal("a session with traffic was closed as idle")
+	}
+}
+
+func TestMaxDurationEndsASession(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{MaxDuration: 200 * time.Millisecond}})
+	b := tg.open("target=lab")
+	b.expectStatus("connected")
+	b.expectClosed(ReasonMaxDuration)
+	tg.checkServing("lab")
+}
+
+func TestMessageSizeLimit(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{MaxMessageSize: 1024}})
+	b := tg.open("target=lab")
+	b.expectStatus("connected")
+	b.waitOutput([]byte("$ "))
+	b.input(strings.Repeat("x", 1024)) // at the limit: fine
+	b.waitOutput([]byte(strings.Repeat("x", 1024)))
+	b.input(strings.Repeat("y", 1025))
+	_, ce := b.waitClose()
+	if ce.Code != websocket.CloseMessageTooBig {
+		t.Errorf("close code %d, want %d", ce.Code, websocket.CloseMessageTooBig)
+	}
+	tg.checkServing("lab")
+}
+
+func TestDialTimeout(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{
+		Targets: []Target{{Name: "black-hole", Address: "192.0.2.1:23"}, {Name: "lab", Address: host.Addr()}},
+		Limits:  Limits{DialTimeout: 100 * time.Millisecond},
+		Dial:    blackHoleDial("192.0.2.1:23"),
+	})
+	b := tg.open("target=black-hole")
+	b.expectClosed(ReasonDialTimeout)
+	tg.checkServing("lab")
+}
+
+func TestSubnegotiationCap(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Negotiate(telnet.DO, telnet.TTYPE)
+		c.ExpectNegotiation(telnet.WILL, telnet.TTYPE)
+		// Past the cap: discarded whole, not answered, not leaked.
+		c.SendSubnegotiation(telnet.TTYPE, append([]byte{telnet.SubSEND}, strings.Repeat("J", 200)...))
+		c.SendSubnegotiation(telnet.TTYPE, []byte{telnet.SubSEND})
+		if got := c.ExpectSubnegotiation(telnet.TTYPE); string(got[1:]) != "vt100" {
+			t.Errorf("TTYPE IS %q", got)
+		}
+		c.SendString("ok\r\n")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{MaxSubnegotiation: 100}})
+	b := tg.open("target=lab&term=vt100")
+	b.expectStatus("connected")
+	if out := b.waitOutput([]byte("ok\r\n")); string(out) != "ok\r\n" {
+		t.Errorf("output %q", out)
+	}
+}
+
+func TestReadyAndShutdown(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	if err := tg.gw.Ready(); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+	b := tg.open("target=lab")
+	b.expectStatus("connected")
+	go func() { _ = tg.gw.Shutdown(t.Context()) }()
+	b.expectClosed(ReasonShutdown)
+	if err := tg.gw.Ready(); !errors.Is(err, ErrShuttingDown) {
+		t.Errorf("Ready after Shutdown: %v", err)
+	}
+	if _, err := tg.gw.Admit("192.0.2.1", ""); !errors.Is(err, ErrShuttingDown) {
+		t.Errorf("Admit after Shutdown: %v", err)
+	}
+}

@@ -1,0 +1,351 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	"telgate/telnet"
+	"telgate/telnet/telnettest"
+)
+
+type castHeader struct {
+	Version   int               `json:"version"`
+	Width     int               `json:"width"`
+	Height    int               `json:"height"`
+	Timestamp int64             `json:"timestamp"`
+	Env       map[string]string `json:"env"`
+	Title     string            `json:"title"`
+}
+
+type castEvent struct {
+	Time float64
+	Code string
+	Data string
+}
+
+// readCast parses an asciicast v2 file line by line, failing the test on
+// anything that is not valid.
+func readCast(t *testing.T, path string) (castHeader, []castEvent) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(data) {
+		t.Errorf("%s is not valid UTF-8", path)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 16<<20)
+	var hdr castHeader
+	var events []castEvent
+	last := 0.0
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if n == 1 {
+			dec := json.NewDecoder(bytes.NewReader(line))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&hdr); err != nil || hdr.Version != 2 {
+				t.Fatalf("header %s: %v", line, err)
+			}
+			continue
+		}
+		var raw []json.RawMessage
+		if err := json.Unmarshal(line, &raw); err != nil || len(raw) != 3 {
+			t.Fatalf("line %d: %q: %v", n, line, err)
+		}
+		var ev castEvent
+		if json.Unmarshal(raw[0], &ev.Time) != nil || json.Unmarshal(raw[1], &ev.Code) != nil || json.Unmarshal(raw[2], &ev.Data) != nil {
+			t.Fatalf("line %d: %q: want [number, string, string]", n, line)
+		}
+		if ev.Time < last {
+			t.Errorf("line %d: time %v before %v", n, ev.Time, last)
+		}
+		if !strings.Contains("oirm", ev.Code) || len(ev.Code) != 1 {
+			t.Errorf("line %d: event code %q", n, ev.Code)
+		}
+		last = ev.Time
+		events = append(events, ev)
+	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		t.Errorf("%s does not end with a newline", path)
+	}
+	return hdr, events
+}
+
+func joined(events []castEvent, code string) string {
+	var b strings.Builder
+	for _, e := range events {
+		if e.Code == code {
+			b.WriteString(e.Data)
+		}
+	}
+	return b.String()
+}
+
+// asUTF8 converts as asciinema does: each byte not part of valid UTF-8
+// becomes U+FFFD.
+func asUTF8(b []byte) string { return string([]rune(string(b))) }
+
+// onlyFile returns the one file in dir.
+func onlyFile(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("recording dir holds %v (%v), want one file", entries, err)
+	}
+	return filepath.Join(dir, entries[0].Name())
+}
+
+const password = "hunter2-correct-horse"
+
+// recordedHost sends output with a character split across two reads,
+// bytes that are not UTF-8, quotes, backslashes and control characters,
+// then waits for a password that it does not echo.
+func recordedHost(t *testing.T) *telnettest.Server {
+	return telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("caf\xc3")
+		c.ExpectData("1")
+		c.SendString("\xa9 \xe2\x82")
+		c.ExpectData("2")
+		c.SendString("\xac \xf0\x9f\x98\x80 bad:\xfe\x80")
+		c.Send([]byte{telnet.IAC, telnet.IAC}) // a 0xff data byte
+		c.SendString(" \"q\" \\ \x1b[1m\x00\x07\r\nPassword: ")
+		c.ExpectData(password + "\r")
+		c.SendString("\r\nwelcome\r\n")
+	})
+}
+
+func playRecordedSession(t *testing.T, tg *testGateway) *browser {
+	b := tg.open("target=lab&term=vt220")
+	b.expectStatus("connected")
+	b.waitOutput([]byte("caf\xc3"))
+	b.input("1")
+	b.waitOutput([]byte("\xa9 \xe2\x82"))
+	b.control(`{"type":"resize","cols":100,"rows":30}`)
+	b.input("2")
+	b.waitOutput([]byte("Password: "))
+	b.input(password + "\r")
+	b.expectClosed(ReasonHostClosed)
+	tg.waitIdle()
+	return b
+}
+
+func TestRecordingIsAsciicastV2(t *testing.T) {
+	dir := t.TempDir()
+	host := recordedHost(t)
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir},
+	})
+	b := playRecordedSession(t, tg)
+	path := onlyFile(t, dir)
+	if !regexp.MustCompile(`^lab-\d{8}T\d{6}Z-[0-9a-f]{8}\.cast$`).MatchString(filepath.Base(path)) {
+		t.Errorf("file name %s", filepath.Base(path))
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	hdr, events := readCast(t, path)
+	if hdr.Width != 80 || hdr.Height != 24 || hdr.Env["TERM"] != "vt220" || hdr.Title != "lab" ||
+		time.Since(time.Unix(hdr.Timestamp, 0)) > time.Minute {
+		t.Errorf("header %+v", hdr)
+	}
+	if got, want := joined(events, "o"), asUTF8(b.output); got != want {
+		t.Errorf("recorded output\n%q\nwant\n%q", got, want)
+	}
+	if got := joined(events, "r"); got != "100x30" {
+		t.Errorf("resize events %q", got)
+	}
+	if got := joined(events, "i"); got != "" {
+		t.Errorf("input recorded without RecordingConfig.Input: %q", got)
+	}
+	data, _ := os.ReadFile(path)
+	for what, text := range map[string]string{"recording": string(data), "log": tg.log.String()} {
+		if strings.Contains(text, "hunter2") {
+			t.Errorf("the %s holds the password", what)
+		}
+	}
+	if len(tg.log.entries("recording session")) != 1 {
+		t.Errorf("no log line names the recording:\n%s", tg.log)
+	}
+	if strings.Contains(tg.log.String(), "passwords included") {
+		t.Error("input warning without input recording")
+	}
+}
+
+func TestRecordingInputOnlyWhenEnabled(t *testing.T) {
+	dir := t.TempDir()
+	host := recordedHost(t)
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir, Input: true},
+	})
+	if w := tg.log.entries("recording input: what users type is written to recordings, passwords included"); len(w) != 1 || w[0]["level"] != "warn" {
+		t.Errorf("no warning at start about input recording:\n%s", tg.log)
+	}
+	playRecordedSession(t, tg)
+	_, events := readCast(t, onlyFile(t, dir))
+	if got := joined(events, "i"); got != "12"+password+"\r" {
+		t.Errorf("input events %q", got)
+	}
+	if strings.Contains(tg.log.String(), "hunter2") {
+		t.Error("the log holds the password")
+	}
+}
+
+func TestRecordingSizeCap(t *testing.T) {
+	dir := t.TempDir()
+	const total = 1 << 20
+	chunk := strings.Repeat("0123456789abcdef", 1024)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		for sent := 0; sent < total; sent += len(chunk) {
+			c.SendString(chunk)
+		}
+	})
+	echo := echoHost(t)
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}, {Name: "echo", Address: echo.Addr()}},
+		Recording: RecordingConfig{Dir: dir, MaxBytes: 4096},
+	})
+	b := tg.open("target=lab")
+	b.expectStatus("connected")
+	b.expectClosed(ReasonHostClosed)
+	if len(b.output) != total {
+		t.Fatalf("the browser got %d bytes of %d", len(b.output), total)
+	}
+	tg.waitIdle()
+	path := onlyFile(t, dir)
+	if fi, _ := os.Stat(path); fi.Size() > 4096 {
+		t.Errorf("recording is %d bytes, cap 4096", fi.Size())
+	}
+	_, events := readCast(t, path)
+	if last := events[len(events)-1]; last.Code != "m" || last.Data != "recording stopped: size limit reached" {
+		t.Errorf("last event %+v, want the size limit marker", last)
+	}
+	if out := joined(events, "o"); !strings.HasPrefix(chunk, out[:min(len(out), len(chunk))]) || len(out) == 0 {
+		t.Errorf("recorded output does not start the stream: %.40q", out)
+	}
+	if len(tg.log.entries("recording stopped: size limit reached")) != 1 {
+		t.Errorf("no log line about the cap:\n%s", tg.log)
+	}
+	tg.checkServing("echo")
+}
+
+func TestRecordingFailureLeavesTheSessionAlone(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: notADir},
+	})
+	tg.checkServing("lab")
+	tg.waitIdle()
+	if len(tg.log.entries("recording not started")) != 1 {
+		t.Errorf("no log line about the failed recording:\n%s", tg.log)
+	}
+}
+
+// newTestRecorder records to a file in a temporary directory.
+func newTestRecorder(t *testing.T, max int64) (*recorder, string) {
+	dir := t.TempDir()
+	g, err := New(Options{Adhoc: []AdhocRule{{Hosts: []string{"192.0.2.1"}}}, Recording: RecordingConfig{Dir: dir, MaxBytes: max}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	if r == nil {
+		t.Fatal("recording not started")
+	}
+	return r, filepath.Join(dir, r.file)
+}
+
+// However output is split into reads, the recording holds it converted
+// as a whole, and so does input.
+func TestRecordingKeepsCharactersSplitAcrossReads(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	pieces := []string{"a", "é", "€", "😀", "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\x80", "\"", "\\", "\x1b", "\n", "\u2028", "\xed\xa0\x80"}
+	for round := 0; round < 50; round++ {
+		var out, in []byte
+		for i := 0; i < 200; i++ {
+			out = append(out, pieces[rng.Intn(len(pieces))]...)
+			in = append(in, pieces[rng.Intn(len(pieces))]...)
+		}
+		r, path := newTestRecorder(t, 1<<20)
+		for p, q := out, in; len(p) > 0 || len(q) > 0; {
+			n := min(len(p), 1+rng.Intn(5))
+			r.output(p[:n])
+			p = p[n:]
+			m := min(len(q), 1+rng.Intn(5))
+			r.input(q[:m])
+			q = q[m:]
+		}
+		r.close()
+		_, events := readCast(t, path)
+		if got, want := joined(events, "o"), asUTF8(out); got != want {
+			t.Fatalf("round %d: output\n%q\nwant\n%q", round, got, want)
+		}
+		if got, want := joined(events, "i"), asUTF8(in); got != want {
+			t.Fatalf("round %d: input\n%q\nwant\n%q", round, got, want)
+		}
+	}
+}
+
+func TestAppendJSONTextIsValidJSON(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, rng.Intn(40))
+		rng.Read(b)
+		enc := append(append([]byte{'"'}, appendJSONText(nil, b)...), '"')
+		var s string
+		if err := json.Unmarshal(enc, &s); err != nil || s != asUTF8(b) || !utf8.Valid(enc) {
+			t.Fatalf("%q encoded as %s: %q, %v", b, enc, s, err)
+		}
+	}
+}
+
+// An idle recorded session holds no buffer, and what it recorded reaches
+// the file without waiting for the session to end.
+func TestIdleRecordingHoldsNoBuffer(t *testing.T) {
+	r, path := newTestRecorder(t, 1<<20)
+	defer r.close()
+	r.output([]byte("prompt$ "))
+	waitFor(t, "the recording to be flushed", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.buf == nil && !r.writing
+	})
+	data, _ := os.ReadFile(path)
+	if !bytes.Contains(data, []byte(`"o", "prompt$ "]`)) {
+		t.Errorf("file holds %q", data)
+	}
+}
+
+func TestSafeFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"lab":                   "lab",
+		"sw1.lab.example:2001":  "sw1.lab.example_2001",
+		"[2001:db8::1]:23":      "_2001_db8__1__23",
+		"../../etc/passwd":      "_._.._etc_passwd",
+		".hidden":               "_hidden",
+		"":                      "session",
+		strings.Repeat("x", 99): strings.Repeat("x", 64),
+	} {
+		if got := safeFileName(in); got != want {
+			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

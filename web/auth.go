@@ -1,0 +1,356 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"math"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Auth configures authentication. The zero value authenticates nobody and
+// lets everyone in.
+type Auth struct {
+	// Users checks HTTP Basic credentials; nil means no Basic
+	// authentication.
+	Users *Users
+	// ProxyHeader names a header carrying the user's name, set by an
+	// authenticating reverse proxy. It is believed only from
+	// Options.TrustedProxies; from anyone else it is ignored.
+	ProxyHeader string
+	// ProxyGroupsHeader names a header carrying the user's groups,
+	// separated by commas, from the same proxies.
+	ProxyGroupsHeader string
+}
+
+// Enabled reports whether any authentication is configured.
+func (a Auth) Enabled() bool { return a.Users != nil || a.ProxyHeader != "" }
+
+// Identity is who a request comes from.
+type Identity struct {
+	User   string   // "" without authentication
+	Groups []string // the user's groups
+	// Method is how the user was authenticated: "basic", "proxy", or ""
+	// when authentication is off.
+	Method string
+}
+
+type identityKey struct{}
+
+// IdentityFrom returns the identity the handler established for a
+// request.
+func IdentityFrom(ctx context.Context) Identity {
+	id, _ := ctx.Value(identityKey{}).(Identity)
+	return id
+}
+
+// Brute-force limits of HTTP Basic authentication: each client address
+// (an IPv6 client's /64) may fail loginBurst times, then once per
+// loginRefill. Verified credentials are remembered for credentialTTL so
+// that a page's dozen requests cost one bcrypt comparison, not twelve.
+const (
+	loginBurst      = 10
+	loginRefill     = 15 * time.Second
+	limiterMaxKeys  = 1 << 16
+	credentialTTL   = 5 * time.Minute
+	credentialCache = 4096
+	// maxIdentityLen bounds a user name or groups header from a proxy.
+	maxIdentityLen = 4096
+)
+
+// refusal is why a request is not served: the status, what the client is
+// told, and what the access log says.
+type refusal struct {
+	code       int
+	reason     string // for the log; never a credential
+	msg        string // for the client
+	retryAfter time.Duration
+	challenge  bool // add WWW-Authenticate: Basic
+}
+
+// authenticator checks requests against Auth.
+type authenticator struct {
+	auth    Auth
+	trusted func(netip.Addr) bool
+	limiter *failureLimiter
+	cache   *credCache
+	// bcrypt comparisons running at once are bounded so that a flood of
+	// bad logins cannot take every core.
+	slots   chan struct{}
+	compare func(hash, pw []byte) error
+}
+
+func newAuthenticator(a Auth, trusted func(netip.Addr) bool) *authenticator {
+	return &authenticator{
+		auth:    a,
+		trusted: trusted,
+		limiter: newFailureLimiter(loginBurst, loginRefill, limiterMaxKeys),
+		cache:   newCredCache(credentialTTL, credentialCache),
+		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		compare: bcrypt.CompareHashAndPassword,
+	}
+}
+
+// authenticate establishes who a request comes from. peer is the TCP
+// peer's address, client the client's (the same unless a trusted proxy
+// said otherwise).
+func (a *authenticator) authenticate(r *http.Request, peer, client netip.Addr) (Identity, *refusal) {
+	if !a.auth.Enabled() {
+		return Identity{}, nil
+	}
+	if a.auth.ProxyHeader != "" && a.trusted(peer) {
+		if id, ref, ok := a.fromProxy(r); ok {
+			return id, ref
+		}
+	}
+	if a.auth.Users == nil {
+		return Identity{}, &refusal{code: http.StatusForbidden, reason: "no identity from a trusted proxy",
+			msg: "authentication required: sign in through the gateway's proxy"}
+	}
+	return a.basic(r, client)
+}
+
+// fromProxy reads the identity headers of a trusted proxy; ok is false
+// when the proxy sent no user.
+func (a *authenticator) fromProxy(r *http.Request) (Identity, *refusal, bool) {
+	vals := r.Header.Values(a.auth.ProxyHeader)
+	if len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == "") {
+		return Identity{}, nil, false
+	}
+	bad := func(why string) (Identity, *refusal, bool) {
+		return Identity{}, &refusal{code: http.StatusForbidden, reason: why, msg: "invalid identity from proxy"}, true
+	}
+	if len(vals) > 1 {
+		return bad("more than one " + a.auth.ProxyHeader + " header")
+	}
+	user := strings.TrimSpace(vals[0])
+	if !validIdentity(user) {
+		return bad("invalid " + a.auth.ProxyHeader + " header")
+	}
+	var groups []string
+	if a.auth.ProxyGroupsHeader != "" {
+		for _, v := range r.Header.Values(a.auth.ProxyGroupsHeader) {
+			if len(v) > maxIdentityLen || !utf8.ValidString(v) {
+				return bad("invalid " + a.auth.ProxyGroupsHeader + " header")
+			}
+			for g := range strings.SplitSeq(v, ",") {
+				if g = strings.TrimSpace(g); g != "" && validIdentity(g) {
+					groups = append(groups, g)
+				}
+			}
+		}
+	}
+	return Identity{User: user, Groups: groups, Method: "proxy"}, nil, true
+}
+
+// validIdentity accepts a user or group name from a proxy: valid UTF-8,
+// bounded, no control characters.
+func validIdentity(s string) bool {
+	if s == "" || len(s) > maxIdentityLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *refusal) {
+	challenge := func(reason string) (Identity, *refusal) {
+		return Identity{}, &refusal{code: http.StatusUnauthorized, reason: reason,
+			msg: "authentication required", challenge: true}
+	}
+	user, password, ok := r.BasicAuth()
+	if !ok {
+		if r.Header.Get("Authorization") != "" {
+			return challenge("malformed or non-Basic Authorization header")
+		}
+		return challenge("no credentials")
+	}
+	if groups, hit := a.cache.get(user, password, a.auth.Users); hit {
+		return Identity{User: user, Groups: groups, Method: "basic"}, nil
+	}
+	key := limiterKey(client)
+	if wait, blocked := a.limiter.blocked(key); blocked {
+		return Identity{}, &refusal{code: http.StatusTooManyRequests, reason: "too many failed logins from this client",
+			msg: "too many failed logins: try again later", retryAfter: wait}
+	}
+	select {
+	case a.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return challenge("client went away")
+	}
+	groups, good := a.auth.Users.check(user, password, a.compare)
+	<-a.slots
+	if !good {
+		// The user name is not logged: people type passwords into it.
+		a.limiter.fail(key)
+		return challenge("wrong user name or password")
+	}
+	a.cache.put(user, password)
+	return Identity{User: user, Groups: groups, Method: "basic"}, nil
+}
+
+// limiterKey is what failed logins are counted by: the client's IPv4
+// address, or its IPv6 /64.
+func limiterKey(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	bits := a.BitLen()
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// failureLimiter is a token bucket per key: a failure takes a token, and
+// tokens come back at one per every, up to burst.
+type failureLimiter struct {
+	mu      sync.Mutex
+	burst   float64
+	every   time.Duration
+	maxKeys int
+	now     func() time.Time
+	buckets map[netip.Prefix]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newFailureLimiter(burst int, every time.Duration, maxKeys int) *failureLimiter {
+	return &failureLimiter{burst: float64(burst), every: every, maxKeys: maxKeys,
+		now: time.Now, buckets: map[netip.Prefix]*bucket{}}
+}
+
+// refill brings b up to date; the caller holds mu.
+func (l *failureLimiter) refill(b *bucket, now time.Time) {
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+float64(el)/float64(l.every))
+		b.last = now
+	}
+}
+
+// blocked reports whether key has no failures left, and how long until
+// it has one.
+func (l *failureLimiter) blocked(key netip.Prefix) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return 0, false
+	}
+	l.refill(b, l.now())
+	if b.tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - b.tokens) * float64(l.every)), true
+}
+
+// fail records a failure of key.
+func (l *failureLimiter) fail(key netip.Prefix) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= l.maxKeys {
+			l.sweep(now)
+		}
+		if len(l.buckets) >= l.maxKeys {
+			// Every tracked client is failing at once: do not grow
+			// further. bcrypt's bounded concurrency still limits the
+			// rate of guesses.
+			return
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	l.refill(b, now)
+	b.tokens = math.Max(0, b.tokens-1)
+}
+
+// sweep forgets clients whose buckets are full again; the caller holds
+// mu.
+func (l *failureLimiter) sweep(now time.Time) {
+	for k, b := range l.buckets {
+		l.refill(b, now)
+		if b.tokens >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+// credCache remembers credentials that were verified recently, by a keyed
+// hash of user and password (never the password itself).
+type credCache struct {
+	mu      sync.Mutex
+	secret  [32]byte
+	ttl     time.Duration
+	max     int
+	now     func() time.Time
+	entries map[[32]byte]time.Time // expiry
+}
+
+func newCredCache(ttl time.Duration, maxEntries int) *credCache {
+	c := &credCache{ttl: ttl, max: maxEntries, now: time.Now, entries: map[[32]byte]time.Time{}}
+	_, _ = rand.Read(c.secret[:])
+	return c
+}
+
+func (c *credCache) key(user, password string) [32]byte {
+	m := hmac.New(sha256.New, c.secret[:])
+	m.Write([]byte(user))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	var k [32]byte
+	m.Sum(k[:0])
+	return k
+}
+
+func (c *credCache) get(user, password string, users *Users) ([]string, bool) {
+	k := c.key(user, password)
+	c.mu.Lock()
+	exp, ok := c.entries[k]
+	if ok && !c.now().Before(exp) {
+		delete(c.entries, k)
+		ok = false
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	e, known := users.byName[user]
+	return e.groups, known
+}
+
+func (c *credCache) put(user, password string) {
+	k := c.key(user, password)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if len(c.entries) >= c.max {
+		for key, exp := range c.entries {
+			if !now.Before(exp) {
+				delete(c.entries, key)
+			}
+		}
+		if len(c.entries) >= c.max {
+			clear(c.entries)
+		}
+	}
+	c.entries[k] = now.Add(c.ttl)
+}

@@ -1,0 +1,326 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func basicFixture(t *testing.T) *fixture {
+	return newFixture(t, fixtureOpts{web: Options{Auth: Auth{Users: loadTestUsers(t)}}})
+}
+
+func TestEveryRouteButProbesNeedsAuthentication(t *testing.T) {
+	f := basicFixture(t)
+	for _, path := range []string{"/", "/static/app.js", "/static/vendor/xterm/xterm.js", "/favicon.ico", "/api/targets", "/ws?target=public"} {
+		resp, body := f.get(path, nil)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d, want 401", path, resp.StatusCode)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); got != `Basic realm="telgate", charset="UTF-8"` {
+			t.Errorf("%s: WWW-Authenticate %q", path, got)
+		}
+		if resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: the 401 has no security headers", path)
+		}
+		if strings.Contains(body, "<html") {
+			t.Errorf("%s: 401 carries the page", path)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, _ := f.get(path, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s without credentials: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	if resp, _ := f.get("/metrics", basicAuth("alice", "alice-secret")); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics without Options.Metrics: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestBasicAuthentication(t *testing.T) {
+	f := basicFixture(t)
+	for _, tc := range []struct {
+		name string
+		hdr  http.Header
+		code int
+	}{
+		{"missing", nil, http.StatusUnauthorized},
+		{"wrong password", basicAuth("alice", "bob-secret"), http.StatusUnauthorized},
+		{"unknown user", basicAuth("mallory", "alice-secret"), http.StatusUnauthorized},
+		{"empty password", basicAuth("alice", ""), http.StatusUnauthorized},
+		{"case of the name", basicAuth("Alice", "alice-secret"), http.StatusUnauthorized},
+		{"password with a suffix", basicAuth("alice", "alice-secretX"), http.StatusUnauthorized},
+		{"not Basic", http.Header{"Authorization": {"Bearer abc"}}, http.StatusUnauthorized},
+		{"bad base64", http.Header{"Authorization": {"Basic !!!"}}, http.StatusUnauthorized},
+		{"right", basicAuth("alice", "alice-secret"), http.StatusOK},
+		{"right, other user", basicAuth("bob", "bob-secret"), http.StatusOK},
+	} {
+		resp, body := f.get("/", tc.hdr)
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.code)
+		}
+		if tc.code == http.StatusOK && !strings.Contains(body, "<html") {
+			t.Errorf("%s: no page", tc.name)
+		}
+		if tc.code == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: no challenge", tc.name)
+		}
+	}
+}
+
+func TestUnknownUserCostsABcryptComparison(t *testing.T) {
+	f := basicFixture(t)
+	before := f.compares.Load()
+	if resp, _ := f.get("/", basicAuth("nobody", "whatever")); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unknown user: %d", resp.StatusCode)
+	}
+	if n := f.compares.Load() - before; n != 1 {
+		t.Errorf("unknown user: %d bcrypt comparisons, want 1 (against the dummy hash)", n)
+	}
+	// The dummy hash is as costly as the dearest real one.
+	users := loadTestUsers(t)
+	if len(users.dummy) != 60 || string(users.dummy[:7]) != "$2a$04$" {
+		t.Errorf("dummy hash %q: want a cost-4 bcrypt hash like the users'", users.dummy)
+	}
+	before = f.compares.Load()
+	if resp, _ := f.get("/", basicAuth("nobody", strings.Repeat("x", 100))); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unknown user, long password: %d", resp.StatusCode)
+	}
+	if n := f.compares.Load() - before; n != 1 {
+		t.Errorf("long password: %d bcrypt comparisons, want 1", n)
+	}
+}
+
+func TestPasswordsLongerThanBcryptSeesAreRefused(t *testing.T) {
+	long := strings.Repeat("p", MaxPasswordLen)
+	hash, err := bcrypt.GenerateFromPassword([]byte(long), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := ParseUsers("u.yaml", []byte("users:\n  - name: dave\n    password: \""+string(hash)+"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{Users: users}}})
+	if resp, _ := f.get("/", basicAuth("dave", long)); resp.StatusCode != http.StatusOK {
+		t.Errorf("72-byte password: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := f.get("/", basicAuth("dave", long+"tail")); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("76-byte password whose first 72 bytes match: %d, want 401", resp.StatusCode)
+	}
+	if _, err := HashPassword(long + "x"); err == nil {
+		t.Error("HashPassword took a 73-byte password")
+	}
+}
+
+func TestVerifiedCredentialsAreRemembered(t *testing.T) {
+	f := basicFixture(t)
+	now := time.Unix(1e9, 0)
+	f.h.auth.cache.now = func() time.Time { return now }
+	hdr := basicAuth("carol", "carol-secret")
+	before := f.compares.Load()
+	for range 5 {
+		if resp, _ := f.get("/static/app.js", hdr); resp.StatusCode != http.StatusOK {
+			t.Fatalf("carol: %d", resp.StatusCode)
+		}
+	}
+	if n := f.compares.Load() - before; n != 1 {
+		t.Errorf("5 requests with the same credentials: %d bcrypt comparisons, want 1", n)
+	}
+	// A wrong password is never taken from the cache.
+	if resp, _ := f.get("/", basicAuth("carol", "carol-secreT")); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong password after a right one: %d", resp.StatusCode)
+	}
+	now = now.Add(credentialTTL)
+	before = f.compares.Load()
+	f.get("/", hdr)
+	if n := f.compares.Load() - before; n != 1 {
+		t.Errorf("after the TTL: %d comparisons, want 1", n)
+	}
+}
+
+func TestFailedLoginsAreLimitedPerClient(t *testing.T) {
+	f := basicFixture(t)
+	now := time.Unix(1e9, 0)
+	f.h.auth.limiter.now = func() time.Time { return now }
+	// A browser that logged in before the attack keeps working.
+	good := basicAuth("alice", "alice-secret")
+	if resp, _ := f.get("/", good); resp.StatusCode != http.StatusOK {
+		t.Fatalf("alice: %d", resp.StatusCode)
+	}
+	for i := range loginBurst {
+		if resp, _ := f.get("/", basicAuth("alice", "guess")); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	before := f.compares.Load()
+	resp, body := f.get("/api/targets", basicAuth("alice", "guess"))
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after %d failures: %d %s, want 429", loginBurst, resp.StatusCode, body)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "15" {
+		t.Errorf("Retry-After %q, want 15", ra)
+	}
+	if !strings.Contains(body, "too many failed logins") {
+		t.Errorf("429 body %q", body)
+	}
+	// Even the right password waits: it could be the attacker's next
+	// guess. No bcrypt work is spent meanwhile.
+	if resp, _ := f.get("/", basicAuth("carol", "carol-secret")); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right, uncached password while limited: %d, want 429", resp.StatusCode)
+	}
+	if n := f.compares.Load() - before; n != 0 {
+		t.Errorf("%d bcrypt comparisons while limited, want 0", n)
+	}
+	if resp, _ := f.get("/", good); resp.StatusCode != http.StatusOK {
+		t.Errorf("alice's remembered credentials while limited: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := f.get("/", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no credentials while limited: %d, want 401 (a challenge)", resp.StatusCode)
+	}
+	// One more guess per refill period.
+	now = now.Add(loginRefill)
+	if resp, _ := f.get("/", basicAuth("carol", "carol-secret")); resp.StatusCode != http.StatusOK {
+		t.Errorf("after one refill period: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := f.get("/", basicAuth("alice", "guess")); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a guess after one refill period: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := f.get("/", basicAuth("alice", "guess")); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a second guess: %d, want 429", resp.StatusCode)
+	}
+}
+
+func TestFailureLimiterKeysAndBounds(t *testing.T) {
+	l := newFailureLimiter(2, time.Second, 3)
+	now := time.Unix(0, 0)
+	l.now = func() time.Time { return now }
+	a := limiterKey(mustAddr(t, "2001:db8::1"))
+	b := limiterKey(mustAddr(t, "2001:db8::ffff:1"))
+	if a != b {
+		t.Errorf("one IPv6 /64 gives keys %v and %v", a, b)
+	}
+	if v4, mapped := limiterKey(mustAddr(t, "192.0.2.1")), limiterKey(mustAddr(t, "::ffff:192.0.2.1")); v4 != mapped {
+		t.Errorf("IPv4 %v and its mapped form %v differ", v4, mapped)
+	}
+	l.fail(a)
+	l.fail(a)
+	if wait, blocked := l.blocked(a); !blocked || wait != time.Second {
+		t.Errorf("after the burst: blocked %v, wait %v", blocked, wait)
+	}
+	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
+		l.fail(limiterKey(mustAddr(t, ip)))
+	}
+	if len(l.buckets) > 3 {
+		t.Errorf("%d clients tracked, bound 3", len(l.buckets))
+	}
+	now = now.Add(time.Hour)
+	l.fail(limiterKey(mustAddr(t, "192.0.2.9")))
+	if _, ok := l.buckets[limiterKey(mustAddr(t, "192.0.2.9"))]; !ok {
+		t.Error("a new client was not tracked after the others' buckets refilled")
+	}
+}
+
+func TestProxyHeaderIsIgnoredFromUntrustedPeers(t *testing.T) {
+	// The test client connects from 127.0.0.1; only 127.0.0.2 is trusted.
+	hdr := http.Header{"X-Forwarded-User": {"alice"}, "X-Forwarded-Groups": {"netops"}}
+	proxyOnly := newFixture(t, fixtureOpts{web: Options{
+		Auth:           Auth{ProxyHeader: "X-Forwarded-User", ProxyGroupsHeader: "X-Forwarded-Groups"},
+		TrustedProxies: mustPrefixes(t, "127.0.0.2"),
+	}})
+	for _, path := range []string{"/", "/api/targets", "/ws?target=public"} {
+		resp, _ := proxyOnly.get(path, hdr)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("proxy only, %s from an untrusted peer: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	both := newFixture(t, fixtureOpts{web: Options{
+		Auth:           Auth{Users: loadTestUsers(t), ProxyHeader: "X-Forwarded-User", ProxyGroupsHeader: "X-Forwarded-Groups"},
+		TrustedProxies: mustPrefixes(t, "127.0.0.2"),
+	}})
+	if resp, _ := both.get("/", hdr); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("with users too, from an untrusted peer: %d, want 401", resp.StatusCode)
+	}
+	// Basic credentials still work, and the header does not change who
+	// the user is.
+	hdr2 := basicAuth("bob", "bob-secret")
+	hdr2["X-Forwarded-User"] = []string{"alice"}
+	hdr2["X-Forwarded-Groups"] = []string{"netops"}
+	names, _ := both.targets(hdr2)
+	if !sortedEqual(names, "public") {
+		t.Errorf("bob claiming to be alice sees %v, want [public]", names)
+	}
+}
+
+func TestProxyHeaderFromTrustedPeerIsHonouredWithGroups(t *testing.T) {
+	f := newFixture(t, fixtureOpts{web: Options{
+		Auth:           Auth{ProxyHeader: "X-Forwarded-User", ProxyGroupsHeader: "X-Forwarded-Groups"},
+		TrustedProxies: mustPrefixes(t, "127.0.0.0/8"),
+	}})
+	as := func(user, groups string) http.Header {
+		h := http.Header{"X-Forwarded-User": {user}}
+		if groups != "" {
+			h["X-Forwarded-Groups"] = []string{groups}
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		hdr  http.Header
+		want []string
+	}{
+		{as("alice", ""), []string{"core", "public"}},
+		{as("dave", "ops, netops"), []string{"lab", "public"}},
+		{as("erin", "ops"), []string{"public"}},
+		{as("alice", "netops"), []string{"lab", "core", "public"}},
+	} {
+		if names, _ := f.targets(tc.hdr); !sortedEqual(names, tc.want...) {
+			t.Errorf("%v: targets %v, want %v", tc.hdr, names, tc.want)
+		}
+	}
+	f.open("target=lab", as("dave", "netops"))
+	_, resp, body, err := f.dial("target=lab", as("erin", "ops"))
+	expectRefused(t, "erin opening lab", resp, body, err, http.StatusForbidden, "not allowed")
+
+	// A trusted proxy that sends no user: nobody.
+	if resp, _ := f.get("/", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("trusted peer without the header: %d, want 403", resp.StatusCode)
+	}
+	for name, hdr := range map[string]http.Header{
+		"two user headers":  {"X-Forwarded-User": {"alice", "bob"}},
+		"control character": {"X-Forwarded-User": {"ali\x01ce"}},
+		"too long":          {"X-Forwarded-User": {strings.Repeat("a", maxIdentityLen+1)}},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = "127.0.0.1:1234"
+		req.Header = hdr
+		rec := httptest.NewRecorder()
+		f.h.root.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, rec.Code)
+		}
+	}
+}
+
+func TestAccessLogRecordsRefusalsWithoutCredentials(t *testing.T) {
+	f := basicFixture(t)
+	f.get("/api/targets", basicAuth("hunter2-typed-as-name", "sekrit-password"))
+	f.get("/ws?target=core", basicAuth("bob", "bob-secret"))
+	logs := f.logs.String()
+	for _, secret := range []string{"sekrit-password", "hunter2-typed-as-name", "bob-secret", "Basic "} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log holds %q:\n%s", secret, logs)
+		}
+	}
+	for _, want := range []string{
+		`"status":401`, `"reason":"wrong user name or password"`, `"path":"/api/targets"`, `"client":"127.0.0.1"`,
+		`"status":403`, `"user":"bob"`, `"reason":"target core not allowed"`, `"message":"request refused"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package web
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func newRecorder(h http.Handler, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	return rec
+}
+
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin, scheme, host string
+		known, want          bool
+	}{
+		{"http://gw.example:8080", "http", "gw.example:8080", true, true},
+		{"http://GW.Example:8080", "http", "gw.example:8080", true, true},
+		{"http://gw.example:8080", "http", "GW.EXAMPLE:8080", true, true},
+		{"http://gw.example", "http", "gw.example:80", true, true},
+		{"http://gw.example:80", "http", "gw.example", true, true},
+		{"https://gw.example", "https", "gw.example", true, true},
+		{"https://gw.example:443", "https", "gw.example", true, true},
+		{"http://[::1]:8080", "http", "[::1]:8080", true, true},
+		{"http://gw.example.", "http", "gw.example", true, true},
+		{"http://gw.example:8081", "http", "gw.example:8080", true, false},
+		{"http://gw.example", "http", "gw.example:8080", true, false},
+		{"http://evil.example:8080", "http", "gw.example:8080", true, false},
+		{"http://gw.example.evil:8080", "http", "gw.example:8080", true, false},
+		{"http://gw.example:8080", "https", "gw.example:8080", true, false}, // never http for https
+		{"http://gw.example", "https", "gw.example", false, false},
+		{"https://gw.example", "http", "gw.example", true, false}, // a proxy said http
+		// Plain HTTP and nobody said which scheme the browser used: a
+		// TLS proxy keeping the Host header may be in front.
+		{"https://gw.example", "http", "gw.example", false, true},
+		{"https://gw.example:8443", "http", "gw.example:8443", false, true},
+		{"https://gw.example:8443", "http", "gw.example", false, false},
+		{"https://gw.example", "http", "gw.example:8080", false, false},
+		{"null", "http", "gw.example", false, false},
+		{"file://", "http", "gw.example", false, false},
+		{"ws://gw.example", "http", "gw.example", false, false},
+		{"http://user@gw.example", "http", "gw.example", false, false},
+		{"http://gw.example/path", "http", "gw.example", false, false},
+		{"http://gw.example:", "http", "gw.example", false, false},
+		{"http://gw.example:8o", "http", "gw.example:8o", false, false},
+		{"", "http", "gw.example", false, false},
+		{"http://", "http", "", false, false},
+	} {
+		if got := sameOrigin(tc.origin, tc.scheme, tc.host, tc.known); got != tc.want {
+			t.Errorf("sameOrigin(%q, %s, %q, known %v) = %v, want %v", tc.origin, tc.scheme, tc.host, tc.known, got, tc.want)
+		}
+	}
+}
+
+func TestNormalOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://Portal.Example.COM":     "https://portal.example.com",
+		"https://portal.example.com:443": "https://portal.example.com",
+		"http://portal.example.com:80/":  "http://portal.example.com",
+		"HTTP://portal:8080":             "http://portal:8080",
+		"http://[::1]:80":                "http://[::1]",
+		"http://[2001:DB8::1]:8080":      "http://[2001:db8::1]:8080",
+	} {
+		if got, ok := normalOrigin(in); !ok || got != want {
+			t.Errorf("normalOrigin(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "null", "portal.example.com", "ftp://x", "https://x/y", "https://x?q", "https://u:p@x", "https://x#f"} {
+		if got, ok := normalOrigin(bad); ok {
+			t.Errorf("normalOrigin(%q) = %q, want refused", bad, got)
+		}
+	}
+}
+
+func TestClientAddress(t *testing.T) {
+	p := proxies(mustPrefixes(t, "10.0.0.0/8", "192.0.2.1"))
+	for _, tc := range []struct {
+		peer, xff, want string
+	}{
+		{"198.51.100.7", "203.0.113.9", "198.51.100.7"}, // untrusted peer: header ignored
+		{"10.1.1.1", "", "10.1.1.1"},
+		{"10.1.1.1", "203.0.113.9", "203.0.113.9"},
+		{"10.1.1.1", "1.2.3.4, 203.0.113.9", "203.0.113.9"}, // the client wrote 1.2.3.4
+		{"10.1.1.1", "203.0.113.9, 192.0.2.1", "203.0.113.9"},
+		{"10.1.1.1", "10.2.2.2, 10.3.3.3", "10.2.2.2"},
+		{"10.1.1.1", "junk, 203.0.113.9", "203.0.113.9"},
+		{"10.1.1.1", "203.0.113.9, junk", "10.1.1.1"},
+		{"10.1.1.1", "::ffff:203.0.113.9", "203.0.113.9"},
+		{"::ffff:10.1.1.1", "2001:db8::5", "2001:db8::5"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.peer + ":5555"
+		if strings.Contains(tc.peer, ":") {
+			r.RemoteAddr = "[" + tc.peer + "]:5555"
+		}
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := p.clientAddr(r, peerAddr(r)); got.String() != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %v, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+}
+
+func TestCrossOriginWebSocketsAreForbidden(t *testing.T) {
+	f := newFixture(t, fixtureOpts{web: Options{
+		Auth:           Auth{Users: loadTestUsers(t)},
+		AllowedOrigins: []string{"https://Portal.Example.com:443"},
+	}})
+	bob := basicAuth("bob", "bob-secret")
+	self := f.srv.URL
+	for _, tc := range []struct {
+		origin string
+		creds  bool
+		code   int
+	}{
+		{"https://evil.example", true, http.StatusForbidden},
+		{"https://evil.example", false, http.StatusForbidden}, // before authentication
+		{"null", true, http.StatusForbidden},
+		{"http://portal.example.com", true, http.StatusForbidden}, // scheme differs from the allowed one
+		{"https://portal.example.com:8443", true, http.StatusForbidden},
+		{strings.Replace(self, "127.0.0.1", "localhost", 1), true, http.StatusForbidden},
+	} {
+		hdr := http.Header{"Origin": {tc.origin}}
+		if tc.creds {
+			hdr["Authorization"] = bob["Authorization"]
+		}
+		_, resp, body, err := f.dial("target=public", hdr)
+		expectRefused(t, "origin "+tc.origin, resp, body, err, tc.code, "origin not allowed")
+	}
+	for _, origin := range []string{"https://portal.example.com", "HTTPS://PORTAL.EXAMPLE.COM", self, strings.ToUpper(self)} {
+		hdr := http.Header{"Origin": {origin}, "Authorization": bob["Authorization"]}
+		f.open("target=public", hdr)
+	}
+	if !strings.Contains(f.logs.String(), `"reason":"cross-origin websocket from \"https://evil.example\""`) {
+		t.Errorf("no access log line for the cross-origin upgrade:\n%s", f.logs.String())
+	}
+}
+
+func TestForwardedSchemeAndHostOnlyFromTrustedProxies(t *testing.T) {
+	hdr := http.Header{
+		"Origin":            {"https://gw.example.com"},
+		"X-Forwarded-Proto": {"https"},
+		"X-Forwarded-Host":  {"gw.example.com"},
+		"X-Forwarded-User":  {"alice"},
+	}
+	trusted := newFixture(t, fixtureOpts{web: Options{
+		Auth: Auth{ProxyHeader: "X-Forwarded-User"}, TrustedProxies: mustPrefixes(t, "127.0.0.1"),
+	}})
+	trusted.open("target=core", hdr)
+	resp, _ := trusted.get("/", hdr)
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS when a trusted proxy says the browser used https")
+	}
+	// The proxy says http: an https Origin is then someone else's.
+	hdr2 := hdr.Clone()
+	hdr2.Set("X-Forwarded-Proto", "http")
+	_, resp, body, err := trusted.dial("target=core", hdr2)
+	expectRefused(t, "https origin, proxy says http", resp, body, err, http.StatusForbidden, "origin")
+
+	untrusted := newFixture(t, fixtureOpts{web: Options{
+		Auth: Auth{Users: loadTestUsers(t)}, TrustedProxies: mustPrefixes(t, "127.0.0.2"),
+	}})
+	hdr3 := hdr.Clone()
+	hdr3["Authorization"] = basicAuth("alice", "alice-secret")["Authorization"]
+	_, resp, body, err = untrusted.dial("target=core", hdr3)
+	expectRefused(t, "X-Forwarded-Host from an untrusted peer", resp, body, err, http.StatusForbidden, "origin")
+	resp, _ = untrusted.get("/", hdr3)
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS on plain HTTP because an untrusted peer said https")
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	plain := newFixture(t, fixtureOpts{})
+	resp, _ := plain.get("/", nil)
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self';", "style-src 'self' 'unsafe-inline'", "frame-ancestors 'none'", "connect-src 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	for k, want := range map[string]string{
+		"X-Frame-Options":           "DENY",
+		"X-Content-Type-Options":    "nosniff",
+		"Referrer-Policy":           "no-referrer",
+		"Strict-Transport-Security": "",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+
+	framed := newFixture(t, fixtureOpts{tls: true, web: Options{
+		FrameAncestors: []string{"https://portal.example.com", "https://ops.example.com:8443"},
+	}})
+	for _, path := range []string{"/", "/api/targets", "/static/app.js", "/healthz", "/ws?target=nope"} {
+		resp, _ := framed.get(path, nil)
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.HasSuffix(csp, "; frame-ancestors https://portal.example.com https://ops.example.com:8443") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if xfo := resp.Header.Values("X-Frame-Options"); len(xfo) != 0 {
+			t.Errorf("%s: X-Frame-Options %q contradicts frame-ancestors", path, xfo)
+		}
+		if hsts := resp.Header.Get("Strict-Transport-Security"); hsts != "max-age=31536000" {
+			t.Errorf("%s over TLS: HSTS %q", path, hsts)
+		}
+		if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+			t.Errorf("%s: not TLS 1.2+", path)
+		}
+	}
+	framed.open("target=public", nil) // WebSocket over TLS
+}
+
+func TestFrameAncestorsCannotInjectIntoThePolicy(t *testing.T) {
+	f := newFixture(t, fixtureOpts{web: Options{
+		FrameAncestors: []string{"https://a.example; script-src *", "HTTPS://B.example:443"},
+	}})
+	resp, _ := f.get("/", nil)
+	csp := resp.Header.Get("Content-Security-Policy")
+	if strings.Contains(csp, "script-src *") || !strings.HasSuffix(csp, "frame-ancestors https://b.example") {
+		t.Errorf("CSP %q", csp)
+	}
+	only := newFixture(t, fixtureOpts{web: Options{FrameAncestors: []string{"not an origin"}}})
+	resp, _ = only.get("/", nil)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "frame-ancestors 'none'") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("no valid ancestor: CSP %q, X-Frame-Options %q", csp, resp.Header.Get("X-Frame-Options"))
+	}
+}
