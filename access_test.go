@@ -1,0 +1,622 @@
+package main
+
+// Whole-program tests of access control: run() with its flags and
+// configuration, in process, for authentication, TLS, origins, headers and
+// the refusal to serve other machines without authentication.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
+
+	"telgate/telnet/telnettest"
+)
+
+const accessWait = 10 * time.Second
+
+// accessBuffer is a buffer safe for concurrent use that signals each
+// line written.
+type accessBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func newAccessBuffer() *accessBuffer { return &accessBuffer{lines: make(chan string, 256)} }
+
+func (b *accessBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	start := b.buf.Len()
+	b.buf.Write(p)
+	for _, line := range strings.SplitAfter(b.buf.String()[start:], "\n") {
+		if strings.HasSuffix(line, "\n") {
+			select {
+			case b.lines <- strings.TrimSpace(line):
+			default:
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (b *accessBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// accessRun is run() going on in this process.
+type accessRun struct {
+	URL    string // http(s)://127.0.0.1:port
+	stdout *accessBuffer
+	stderr *accessBuffer
+	cancel context.CancelFunc
+	done   chan int
+}
+
+var accessServing = regexp.MustCompile(`^telgate: serving \d+ target\(s\) at (https?://\S+)/$`)
+
+// runAccess calls run with args in the background and returns once it
+// serves. It fails the test when run exits first. At the end of the test
+// run is stopped as by SIGTERM and must exit 0.
+func runAccess(t *testing.T, args ...string) *accessRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &accessRun{stdout: newAccessBuffer(), stderr: newAccessBuffer(), cancel: cancel, done: make(chan int, 1)}
+	go func() { p.done <- runContext(ctx, args, p.stdout, p.stderr) }()
+	deadline := time.After(accessWait)
+	for p.URL == "" {
+		select {
+		case line := <-p.stdout.lines:
+			if m := accessServing.FindStringSubmatch(line); m != nil {
+				p.URL = m[1]
+			}
+		case code := <-p.done:
+			cancel()
+			t.Fatalf("run %q exited with %d before serving:\n%s", args, code, p.stderr.String())
+		case <-deadline:
+			cancel()
+			t.Fatalf("run %q did not serve within %v:\n%s", args, accessWait, p.stderr.String())
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-p.done:
+			if code != 0 {
+				t.Errorf("run %q exited with %d, want 0", args, code)
+			}
+		case <-time.After(accessWait):
+			t.Errorf("run %q did not stop", args)
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", p.stderr.String())
+		}
+	})
+	return p
+}
+
+// runAccessExit calls run with args and returns its exit status and
+// standard error; it must not serve.
+func runAccessExit(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), accessWait)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := runContext(ctx, args, &stdout, &stderr)
+	if strings.Contains(stdout.String(), "serving") {
+		t.Errorf("run %q served: %s", args, stdout.String())
+	}
+	return code, stderr.String()
+}
+
+// accessFiles writes files into a new directory and returns its path.
+func accessFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// accessUsers is a users file: alice (netops) and bob, at bcrypt's lowest
+// cost.
+func accessUsers(t *testing.T) string {
+	t.Helper()
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	return fmt.Sprintf("users:\n  - name: alice\n    password: %q\n    groups: [netops]\n  - name: bob\n    password: %q\n",
+		hash("alice-pw"), hash("bob-pw"))
+}
+
+// accessCert makes a self-signed certificate for 127.0.0.1 and localhost
+// and returns its PEM files' contents and a pool trusting it.
+func accessCert(t *testing.T) (certPEM, keyPEM string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "telgate test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})), pool
+}
+
+// accessHost is a telnet host that greets and then reads until closed.
+func accessHost(t *testing.T) *telnettest.Server {
+	return telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("hello\r\n")
+		_, _ = io.Copy(io.Discard, c.NetConn())
+	})
+}
+
+// accessGet fetches url with an optional Basic login.
+func accessGet(t *testing.T, client *http.Client, url, user, password string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// accessDial opens a WebSocket and waits for "connected", or returns the
+// HTTP status of the refusal.
+func accessDial(t *testing.T, d *websocket.Dialer, url string, hdr http.Header) (*websocket.Conn, int) {
+	t.Helper()
+	ws, resp, err := d.Dial(url, hdr)
+	if err != nil {
+		if resp == nil {
+			t.Fatalf("dial %s: %v", url, err)
+		}
+		return nil, resp.StatusCode
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	_ = ws.SetReadDeadline(time.Now().Add(accessWait))
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("dial %s: no connected status: %v", url, err)
+		}
+		if typ == websocket.TextMessage {
+			var m map[string]any
+			_ = json.Unmarshal(data, &m)
+			if m["type"] != "connected" {
+				t.Fatalf("dial %s: status %s", url, data)
+			}
+			return ws, http.StatusSwitchingProtocols
+		}
+	}
+}
+
+func basicHeader(user, password string) http.Header {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(user, password)
+	return r.Header
+}
+
+func TestRunRefusesNonLoopbackWithoutAuthentication(t *testing.T) {
+	host := accessHost(t)
+	dir := accessFiles(t, map[string]string{
+		"open.yaml": fmt.Sprintf("listen: 0.0.0.0:0\ntargets:\n  - name: lab\n    address: %s\n", host.Addr()),
+	})
+	for _, args := range [][]string{
+		{"-listen", "0.0.0.0:0"},
+		{"-listen", "[::]:0", "-target", host.Addr()},
+		{"-listen", ":0"},
+		{"-config", filepath.Join(dir, "open.yaml")},
+	} {
+		code, stderr := runAccessExit(t, args...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		if !strings.Contains(stderr, "refusing to serve") || !strings.Contains(stderr, "without authentication") ||
+			!strings.Contains(stderr, "-insecure-no-auth") {
+			t.Errorf("%q: message %q", args, stderr)
+		}
+	}
+}
+
+func TestRunInsecureNoAuthServesAndWarns(t *testing.T) {
+	p := runAccess(t, "-listen", "0.0.0.0:0", "-insecure-no-auth", "-log-format", "json")
+	port := p.URL[strings.LastIndex(p.URL, ":")+1:]
+	resp, _ := accessGet(t, http.DefaultClient, "http://127.0.0.1:"+port+"/api/targets", "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/api/targets: %d", resp.StatusCode)
+	}
+	var warned bool
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["level"] == "warn" &&
+			strings.Contains(fmt.Sprint(m["message"]), "authentication is off") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no warning that authentication is off:\n%s", p.stderr.String())
+	}
+}
+
+func TestRunDefaultsStayOpenOnLoopback(t *testing.T) {
+	p := runAccess(t, "-listen", "127.0.0.1:0", "-log-format", "json")
+	for _, path := range []string{"/", "/api/targets", "/readyz", "/metrics"} {
+		if resp, _ := accessGet(t, http.DefaultClient, p.URL+path, "", ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s without authentication: %d, want 200", path, resp.StatusCode)
+		}
+	}
+	d := &websocket.Dialer{HandshakeTimeout: accessWait}
+	accessDial(t, d, "ws"+strings.TrimPrefix(p.URL, "http")+"/ws?target=demo", nil)
+	if strings.Contains(p.stderr.String(), `"level":"warn"`) {
+		t.Errorf("warnings with the defaults:\n%s", p.stderr.String())
+	}
+}
+
+func TestRunHardenedConfiguration(t *testing.T) {
+	host := accessHost(t)
+	certPEM, keyPEM, pool := accessCert(t)
+	dir := accessFiles(t, map[string]string{
+		"users.yaml": accessUsers(t),
+		"cert.pem":   certPEM,
+		"key.pem":    keyPEM,
+		"telgate.yaml": fmt.Sprintf(`listen: 127.0.0.1:0
+tls: {cert: cert.pem, key: key.pem}
+auth:
+  users_file: users.yaml
+http:
+  allowed_origins: [https://portal.example.com]
+  frame_ancestors: [https://portal.example.com]
+targets:
+  - name: lab
+    address: %[1]s
+    allow_groups: [netops]
+  - name: public
+    address: %[1]s
+`, host.Addr()),
+	})
+	// Relative paths are the configuration file's, wherever telgate runs.
+	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0", "-log-format", "json")
+	if !strings.HasPrefix(p.URL, "https://") {
+		t.Fatalf("serving %s, want https", p.URL)
+	}
+	tlsConf := &tls.Config{RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true}}
+
+	resp, _ := accessGet(t, client, p.URL+"/", "", "")
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("/ without credentials: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, body := accessGet(t, client, p.URL+"/", "alice", "alice-pw")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<html") {
+		t.Fatalf("/ as alice: %d", resp.StatusCode)
+	}
+	if resp.Proto != "HTTP/1.1" || resp.TLS.NegotiatedProtocol != "http/1.1" {
+		t.Errorf("protocol %s, ALPN %q: want HTTP/1.1 only", resp.Proto, resp.TLS.NegotiatedProtocol)
+	}
+	if resp.TLS.Version < tls.VersionTLS12 {
+		t.Errorf("TLS version %x", resp.TLS.Version)
+	}
+	for k, want := range map[string]string{
+		"Strict-Transport-Security": "max-age=31536000",
+		"X-Frame-Options":           "",
+		"X-Content-Type-Options":    "nosniff",
+		"Referrer-Policy":           "no-referrer",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "frame-ancestors https://portal.example.com") {
+		t.Errorf("CSP %q", csp)
+	}
+	resp, body = accessGet(t, client, p.URL+"/api/targets", "bob", "bob-pw")
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, `"lab"`) {
+		t.Errorf("bob's targets: %d %s", resp.StatusCode, body)
+	}
+
+	// WebSockets over TLS: the page's own origin, an allowed origin, a
+	// foreign one, an unauthorized target.
+	d := &websocket.Dialer{TLSClientConfig: tlsConf, HandshakeTimeout: accessWait}
+	wss := "wss" + strings.TrimPrefix(p.URL, "https") + "/ws?"
+	alice := basicHeader("alice", "alice-pw")
+	for _, tc := range []struct {
+		query, user, origin string
+		want                int
+	}{
+		{"target=lab", "alice", p.URL, http.StatusSwitchingProtocols},
+		{"target=lab", "alice", "https://portal.example.com", http.StatusSwitchingProtocols},
+		{"target=lab", "alice", "https://evil.example", http.StatusForbidden},
+		{"target=lab", "alice", "http" + strings.TrimPrefix(p.URL, "https"), http.StatusForbidden},
+		{"target=lab", "bob", p.URL, http.StatusForbidden},
+		{"target=public", "bob", p.URL, http.StatusSwitchingProtocols},
+		{"target=public", "", p.URL, http.StatusUnauthorized},
+	} {
+		hdr := http.Header{"Origin": {tc.origin}}
+		switch tc.user {
+		case "alice":
+			hdr["Authorization"] = alice["Authorization"]
+		case "bob":
+			hdr["Authorization"] = basicHeader("bob", "bob-pw")["Authorization"]
+		}
+		if _, code := accessDial(t, d, wss+tc.query, hdr); code != tc.want {
+			t.Errorf("%s as %q from %s: %d, want %d", tc.query, tc.user, tc.origin, code, tc.want)
+		}
+	}
+
+	// TLS below 1.2 is refused.
+	old := &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}
+	addr := strings.TrimSuffix(strings.TrimPrefix(p.URL, "https://"), "/")
+	if c, err := tls.Dial("tcp", addr, old); err == nil {
+		c.Close()
+		t.Error("a TLS 1.1 handshake succeeded")
+	}
+	// Plain HTTP to the TLS port gets no page.
+	if resp, err := http.Get("http://" + addr + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP served the page on the TLS port")
+		}
+	}
+}
+
+func TestRunTLSFlagsWinOverTheConfiguration(t *testing.T) {
+	host := accessHost(t)
+	certPEM, keyPEM, pool := accessCert(t)
+	dir := accessFiles(t, map[string]string{
+		"cert.pem": certPEM, "key.pem": keyPEM,
+		"telgate.yaml": fmt.Sprintf("tls: {cert: missing.pem, key: missing-key.pem}\ntargets:\n  - name: lab\n    address: %s\n", host.Addr()),
+	})
+	cfg := filepath.Join(dir, "telgate.yaml")
+	code, stderr := runAccessExit(t, "-config", cfg, "-listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "tls:") || !strings.Contains(stderr, "missing.pem") {
+		t.Errorf("missing certificate: exit %d, %q", code, stderr)
+	}
+	p := runAccess(t, "-config", cfg, "-listen", "127.0.0.1:0",
+		"-tls-cert", filepath.Join(dir, "cert.pem"), "-tls-key", filepath.Join(dir, "key.pem"))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if resp, _ := accessGet(t, client, p.URL+"/healthz", "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz over TLS: %d", resp.StatusCode)
+	}
+	code, stderr = runAccessExit(t, "-tls-cert", filepath.Join(dir, "cert.pem"))
+	if code != 2 || !strings.Contains(stderr, "-tls-cert and -tls-key go together") {
+		t.Errorf("-tls-cert alone: exit %d, %q", code, stderr)
+	}
+}
+
+func TestRunRefusesBadSecuritySettings(t *testing.T) {
+	host := accessHost(t)
+	target := fmt.Sprintf("targets:\n  - name: lab\n    address: %s\n", host.Addr())
+	dir := accessFiles(t, map[string]string{
+		"bad-users.yaml": "users:\n  - name: alice\n    password: hunter2\n",
+		"users.yaml":     accessUsers(t),
+		"a.yaml":         "auth: {users_file: bad-users.yaml}\n" + target,
+		"b.yaml":         "auth: {users_file: nowhere.yaml}\n" + target,
+		"c.yaml":         target + "    allow_users: [alice]\n",
+		"d.yaml":         "adhoc:\n  - hosts: [192.0.2.0/24]\n    allow_groups: [netops]\n" + target,
+	})
+	for file, want := range map[string]string{
+		"a.yaml": "bad-users.yaml:3: user \"alice\": password is not a bcrypt hash",
+		"b.yaml": "nowhere.yaml",
+		"c.yaml": "target \"lab\" has allow_users or allow_groups, but no authentication is configured",
+		"d.yaml": "adhoc[0] has allow_users or allow_groups, but no authentication is configured",
+	} {
+		code, stderr := runAccessExit(t, "-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0")
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("%s: exit %d, %q; want 2 and %q", file, code, stderr, want)
+		}
+	}
+}
+
+func TestRunMetricsListener(t *testing.T) {
+	host := accessHost(t)
+	dir := accessFiles(t, map[string]string{
+		"users.yaml":   accessUsers(t),
+		"telgate.yaml": fmt.Sprintf("auth: {users_file: users.yaml}\ntargets:\n  - name: lab\n    address: %s\n", host.Addr()),
+	})
+	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0",
+		"-metrics-listen", "127.0.0.1:0", "-log-format", "json")
+	var metricsURL string
+	sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["message"] == "serving metrics" {
+			metricsURL, _ = m["url"].(string)
+		}
+	}
+	if metricsURL == "" {
+		t.Fatalf("no metrics URL logged:\n%s", p.stderr.String())
+	}
+	if resp, body := accessGet(t, http.DefaultClient, metricsURL, "", ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "telgate_") {
+		t.Errorf("metrics listener: %d", resp.StatusCode)
+	}
+	if resp, _ := accessGet(t, http.DefaultClient, p.URL+"/metrics", "alice", "alice-pw"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the main listener with -metrics-listen: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := accessGet(t, http.DefaultClient, p.URL+"/readyz", "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz on the main listener: %d", resp.StatusCode)
+	}
+}
+
+func TestHashPasswordFlag(t *testing.T) {
+	defer func(r io.Reader) { stdin = r }(stdin)
+	stdin = strings.NewReader("correct horse\r\nignored\n")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-hash-password"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	hash := strings.TrimSpace(stdout.String())
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != 12 {
+		t.Fatalf("hash %q: cost %d, %v", hash, cost, err)
+	}
+	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte("correct horse")); err != nil {
+		t.Errorf("the hash does not match the password: %v", err)
+	}
+	for _, in := range []string{"", "\n", strings.Repeat("x", 73) + "\n"} {
+		stdin = strings.NewReader(in)
+		stdout.Reset()
+		stderr.Reset()
+		if code := run([]string{"-hash-password"}, &stdout, &stderr); code != 2 || stdout.Len() != 0 {
+			t.Errorf("%d-byte input: exit %d, output %q", len(in), code, stdout.String())
+		}
+	}
+}
+
+// runAccessBrowser runs one scenario of e2e/access.mjs and returns its
+// RESULT object.
+func runAccessBrowser(t *testing.T, node, scenario string, env ...string) map[string]any {
+	t.Helper()
+	profile := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "access.mjs"), scenario)
+	cmd.Env = append(os.Environ(), "TELGATE_USER_DATA_DIR="+profile, "CHROMIUM="+chromiumPath,
+		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	cmd.Env = append(cmd.Env, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	t.Logf("node e2e/access.mjs %s:\n%s", scenario, out.String())
+	if !pollUntil(5*time.Second, func() bool { return len(processesMatching(profile)) == 0 }) {
+		for _, pid := range processesMatching(profile) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Errorf("browser processes left running after the scenario")
+	}
+	if err != nil {
+		t.Fatalf("scenario %s failed: %v", scenario, err)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if js, ok := strings.CutPrefix(line, "RESULT "); ok {
+			var result map[string]any
+			if err := json.Unmarshal([]byte(js), &result); err != nil {
+				t.Fatalf("bad RESULT line: %v", err)
+			}
+			return result
+		}
+	}
+	t.Fatalf("scenario %s printed no RESULT line", scenario)
+	return nil
+}
+
+// TestBrowserBasicAuthChallenge: Chromium meets the page's 401 challenge,
+// answers it as a person does in the login dialog, and the credentials
+// then also carry /api/targets and the same-origin WebSocket upgrade.
+func TestBrowserBasicAuthChallenge(t *testing.T) {
+	node := browserTools(t)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("greetings from the lab\r\n")
+		_, _ = io.Copy(io.Discard, c.NetConn())
+	})
+	dir := accessFiles(t, map[string]string{
+		"users.yaml": accessUsers(t),
+		"telgate.yaml": fmt.Sprintf(`auth: {users_file: users.yaml}
+targets:
+  - name: lab
+    address: %[1]s
+    allow_groups: [netops]
+  - name: core
+    address: %[1]s
+    allow_users: [bob]
+  - name: public
+    address: %[1]s
+`, host.Addr()),
+	})
+	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0",
+		"-log-format", "json", "-log-level", "debug")
+
+	result := runAccessBrowser(t, node, "login", "TELGATE_URL="+p.URL+"/",
+		"TELGATE_USER=alice", "TELGATE_PASSWORD=alice-pw", "TELGATE_TARGET=lab",
+		"TELGATE_GREETING=greetings from the lab")
+	if got := fmt.Sprint(result["targets"]); got != "[lab public]" {
+		t.Errorf("alice's picker lists %s, want [lab public]", got)
+	}
+	if !strings.Contains(p.stderr.String(), `"path":"/","reason":"no credentials"`) {
+		t.Error("the browser was not challenged for the page first")
+	}
+	// How the upgrade got its credentials: sent with it (from the
+	// browser's cache) or after a challenge of its own.
+	wsChallenged := strings.Contains(p.stderr.String(), `"path":"/ws","reason":"no credentials"`)
+	t.Logf("the WebSocket upgrade was challenged first: %v", wsChallenged)
+	if strings.Contains(p.stderr.String(), "alice-pw") {
+		t.Error("the password is in the log")
+	}
+
+	result = runAccessBrowser(t, node, "anonymous", "TELGATE_URL="+p.URL+"/")
+	if result["ws"] == "open" || result["page"] != float64(401) {
+		t.Errorf("without credentials: %v", result)
+	}
+	if !strings.Contains(p.stderr.String(), `"path":"/ws","reason":"no credentials"`) {
+		t.Error("the anonymous WebSocket upgrade was not refused with 401")
+	}
+}

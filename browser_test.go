@@ -1,0 +1,170 @@
+package main
+
+// Tier 2 end-to-end tests: Debian's chromium, driven by playwright-core
+// from e2e/browser.mjs, against the telgate binary serving its demo host
+// and a real inetutils telnetd.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// browserTimeout bounds one scenario's node process.
+const browserTimeout = 150 * time.Second
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserTools returns node's path, skipping (failing in CI) when node,
+// playwright-core or chromium is missing.
+func browserTools(t *testing.T) string {
+	t.Helper()
+	node := requireCommand(t, "node", "the Debian package nodejs")
+	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "playwright-core", "package.json")); err != nil {
+		missingTool(t, "e2e/node_modules/playwright-core", "the npm package playwright-core (cd e2e && npm ci)")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missingTool(t, chromiumPath, "the Debian package chromium")
+	}
+	return node
+}
+
+// screenshotDir is $TELGATE_SCREENSHOTS, or e2e/screenshots.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("TELGATE_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("e2e", "screenshots")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runBrowser runs one scenario of e2e/browser.mjs against the telgate at
+// url and returns its RESULT object. The script's output is logged.
+func runBrowser(t *testing.T, node, scenario, url string, env ...string) map[string]any {
+	t.Helper()
+	profile := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "browser.mjs"), scenario)
+	cmd.Env = append(os.Environ(),
+		"TELGATE_URL="+url,
+		"TELGATE_USER_DATA_DIR="+profile,
+		"TELGATE_SCREENSHOTS="+screenshotDir(t),
+		"CHROMIUM="+chromiumPath,
+		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// SIGTERM lets playwright close the browser; SIGKILL if it hangs.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	t.Logf("node e2e/browser.mjs %s (%v):\n%s", scenario, time.Since(start).Round(time.Millisecond), out.String())
+
+	// The browser (its own process group) must be gone with node.
+	if !pollUntil(5*time.Second, func() bool { return len(processesMatching(profile)) == 0 }) {
+		pids := processesMatching(profile)
+		for _, pid := range pids {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Errorf("browser processes %v left running after the scenario", pids)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("scenario %s did not finish within %v", scenario, browserTimeout)
+	}
+	if err != nil {
+		t.Fatalf("scenario %s failed: %v (output above)", scenario, err)
+	}
+	var result map[string]any
+	for _, line := range strings.Split(out.String(), "\n") {
+		if js, ok := strings.CutPrefix(line, "RESULT "); ok {
+			if err := json.Unmarshal([]byte(js), &result); err != nil {
+				t.Fatalf("scenario %s: bad RESULT line: %v", scenario, err)
+			}
+		}
+	}
+	if result["scenario"] != scenario {
+		t.Fatalf("scenario %s printed no RESULT line", scenario)
+	}
+	return result
+}
+
+// size reads {"rows":R,"cols":C} from a RESULT object.
+func resultSize(t *testing.T, result map[string]any, key string) (rows, cols int) {
+	t.Helper()
+	m, ok := result[key].(map[string]any)
+	if !ok {
+		t.Fatalf("RESULT has no %s: %v", key, result)
+	}
+	r, _ := m["rows"].(float64)
+	c, _ := m["cols"].(float64)
+	if r < 1 || c < 1 {
+		t.Fatalf("RESULT %s = %v: want positive rows and cols", key, m)
+	}
+	return int(r), int(c)
+}
+
+func TestBrowserDemo(t *testing.T) {
+	node := browserTools(t)
+	tg := startTelgate(t, 1)
+	result := runBrowser(t, node, "demo", tg.URL)
+	rows, cols := resultSize(t, result, "size")
+	rrows, rcols := resultSize(t, result, "resized")
+	if rows == rrows || cols == rcols {
+		t.Errorf("resizing the viewport changed the terminal from %dx%d to %dx%d: want both dimensions changed",
+			cols, rows, rcols, rrows)
+	}
+}
+
+func TestBrowserTelnetd(t *testing.T) {
+	node := browserTools(t)
+	host := startTelnetHost(t, "inetutils")
+	cfg := writeConfig(t, e2eTarget{Name: "sh", Address: host.Addr, Description: "inetutils telnetd"})
+	tg := startTelgate(t, 1, "-config", cfg)
+	result := runBrowser(t, node, "telnetd", tg.URL,
+		"TELGATE_WORKDIR="+host.Dir,
+		"TELGATE_HOST_PGID="+strconv.Itoa(host.cmd.Process.Pid),
+	)
+	// What the shell wrote, checked here too against what the page said
+	// its terminal's size was.
+	rows, cols := resultSize(t, result, "size1")
+	checkFile(t, filepath.Join(host.Dir, "size1.txt"), fmt.Sprintf("%d %d\nxterm-256color\n", rows, cols))
+	rows2, cols2 := resultSize(t, result, "size2")
+	checkFile(t, filepath.Join(host.Dir, "size2.txt"), fmt.Sprintf("%d %d\n", rows2, cols2))
+	if rows == rows2 && cols == cols2 {
+		t.Errorf("resizing the viewport left the terminal at %dx%d", cols, rows)
+	}
+}
+
+func checkFile(t *testing.T, path, want string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the shell did not write %s: %v", filepath.Base(path), err)
+	}
+	if string(data) != want {
+		t.Errorf("%s = %q, want %q", filepath.Base(path), data, want)
+	}
+}

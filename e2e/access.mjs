@@ -1,0 +1,149 @@
+// Browser scenarios for telgate's HTTP Basic authentication, run by
+// access_test.go:
+//
+//   node e2e/access.mjs login|anonymous
+//
+// login:     the browser answers the page's 401 challenge with
+//            TELGATE_USER and TELGATE_PASSWORD, as a person does in the
+//            login dialog; the page then lists the user's targets, opens
+//            TELGATE_TARGET over the WebSocket (which must carry the same
+//            credentials) and shows the host's greeting.
+// anonymous: no credentials: the page is refused with 401.
+//
+// Environment: TELGATE_URL, TELGATE_USER_DATA_DIR, CHROMIUM, and for login
+// TELGATE_USER, TELGATE_PASSWORD, TELGATE_TARGET, TELGATE_GREETING.
+//
+// Prints "ok - ..." per check and a last line "RESULT {json}"; exits
+// non-zero on the first failure.
+
+import { chromium } from "playwright-core";
+
+const STEP_MS = 15000;
+const SCENARIO_MS = 90000;
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) {
+    throw new Error(`environment variable ${name} is not set`);
+  }
+  return v;
+}
+
+function check(cond, msg) {
+  if (!cond) {
+    throw new Error(`check failed: ${msg}`);
+  }
+  console.log(`ok - ${msg}`);
+}
+
+async function login(page, base) {
+  const statuses = [];
+  page.on("response", (r) => statuses.push(`${r.status()} ${new URL(r.url()).pathname}`));
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  const resp = await page.goto(base);
+  check(resp && resp.status() === 200, `the page loads after the login challenge (HTTP ${resp && resp.status()})`);
+  await page.waitForSelector("#target-list a.target");
+  const targets = await page.$$eval("#target-list a.target .name", (els) => els.map((e) => e.textContent));
+  check(targets.length > 0, `the picker lists ${targets.join(", ")}`);
+
+  const target = env("TELGATE_TARGET");
+  const wsOpened = page.waitForEvent("websocket", { timeout: STEP_MS });
+  await page.goto(`${base}?target=${encodeURIComponent(target)}`);
+  const ws = await wsOpened;
+  check(ws.url().includes(`/ws?target=${target}`), `the page opened ${ws.url()}`);
+  await page.waitForSelector('#status[data-state="connected"]', { timeout: STEP_MS });
+  check(true, "the WebSocket upgrade passed authentication and the session connected");
+
+  const greeting = env("TELGATE_GREETING");
+  await page.waitForFunction((want) => {
+    const b = window.telgate.term && window.telgate.term.buffer.active;
+    if (!b) {
+      return false;
+    }
+    for (let i = 0; i < b.length; i++) {
+      if (b.getLine(i).translateToString(true).includes(want)) {
+        return true;
+      }
+    }
+    return false;
+  }, greeting, { timeout: STEP_MS, polling: 50 });
+  check(true, `the terminal shows the host's greeting ${JSON.stringify(greeting)}`);
+  check(errors.length === 0, `no page errors${errors.length ? ": " + errors.join("; ") : ""}`);
+  return { targets, statuses };
+}
+
+// anonymous: with no credentials to give, the browser gets nothing but
+// the probes. Headless Chromium has no login dialog: the refused
+// navigation fails, and a fetch that may prompt waits for a dialog that
+// never comes, so the fetches here do not ask for credentials.
+async function anonymous(page, base) {
+  let navError = "";
+  try {
+    const resp = await page.goto(base);
+    navError = `HTTP ${resp && resp.status()}`;
+  } catch (e) {
+    navError = e.message.split("\n")[0];
+  }
+  check(!/HTTP 200/.test(navError), `the page is not served without credentials (${navError})`);
+  const page2 = await page.context().newPage();
+  const probe = await page2.goto(`${base}healthz`);
+  check(probe.status() === 200, "/healthz is served without credentials");
+  const got = await page2.evaluate(async () => {
+    const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r("timeout"), 5000))]);
+    const status = (path) => within(fetch(path, { credentials: "omit" }).then((r) => r.status, (e) => `error ${e.message}`));
+    const ws = await within(new Promise((resolve) => {
+      const s = new WebSocket(`ws://${location.host}/ws?target=public`);
+      s.onopen = () => { s.close(); resolve("open"); };
+      s.onclose = (ev) => resolve(`closed ${ev.code}`);
+    }));
+    return { page: await status("/"), targets: await status("/api/targets"), ws };
+  });
+  check(got.page === 401 && got.targets === 401, `fetches get 401 (page ${got.page}, targets ${got.targets})`);
+  check(got.ws !== "open", `the WebSocket does not open (${got.ws})`);
+  return got;
+}
+
+async function main() {
+  const scenario = process.argv[2];
+  const run = { login, anonymous }[scenario];
+  if (!run) {
+    throw new Error("usage: node e2e/access.mjs login|anonymous");
+  }
+  const base = env("TELGATE_URL");
+  const opts = {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+    viewport: { width: 1000, height: 600 },
+    timeout: 30000,
+  };
+  if (scenario === "login") {
+    // Answered only when the server challenges, like the login dialog.
+    opts.httpCredentials = { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") };
+  }
+  const context = await chromium.launchPersistentContext(env("TELGATE_USER_DATA_DIR"), opts);
+  try {
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    const result = await run(page, base);
+    console.log(`RESULT ${JSON.stringify({ scenario, ...result })}`);
+  } finally {
+    await context.close();
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`not ok - the scenario took more than ${SCENARIO_MS} ms`);
+  process.exit(3);
+}, SCENARIO_MS);
+watchdog.unref();
+
+main().then(() => process.exit(0), (err) => {
+  console.error(`not ok - ${err.stack || err}`);
+  process.exit(1);
+});

@@ -1,0 +1,427 @@
+// Browser end-to-end scenarios for telgate, run by browser_test.go:
+//
+//   node e2e/browser.mjs demo|telnetd
+//
+// Drives Debian's chromium through playwright-core (never a downloaded
+// browser) against a running telgate and checks the page's test contract:
+// #terminal, #status[data-state], #reconnect, button[data-command] and
+// window.telgate = { term, socket, state, target }.
+//
+// Environment:
+//   TELGATE_URL            the telgate page, http://127.0.0.1:PORT/
+//   TELGATE_USER_DATA_DIR  an empty directory for the browser profile
+//   TELGATE_SCREENSHOTS    where to save one PNG per scenario step
+//   TELGATE_WORKDIR        telnetd: the shell's working directory
+//   TELGATE_HOST_PGID      telnetd: process group of the telnet host, killed
+//                          at the end to check the page shows the closed state
+//   CHROMIUM               the browser (default /usr/bin/chromium)
+//
+// Prints "ok - ..." per check and a last line "RESULT {json}" with what the
+// Go test checks on its side; exits non-zero on the first failure.
+
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const STEP_MS = 15000; // bound of one wait
+const SCENARIO_MS = 120000; // bound of the whole run
+
+const COMMANDS = {
+  "break": "BREAK",
+  "interrupt": "INTERRUPT PROCESS",
+  "abort-output": "ABORT OUTPUT",
+  "are-you-there": "ARE YOU THERE",
+  "erase-char": "ERASE CHARACTER",
+  "erase-line": "ERASE LINE",
+  "go-ahead": "GO AHEAD",
+  "nop": "NO OPERATION",
+};
+
+const PROMPT = "tg$";
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) {
+    throw new Error(`environment variable ${name} is not set`);
+  }
+  return v;
+}
+
+function ok(msg) {
+  console.log(`ok - ${msg}`);
+}
+
+function check(cond, msg) {
+  if (!cond) {
+    throw new Error(`check failed: ${msg}`);
+  }
+  ok(msg);
+}
+
+// ---- page helpers ---------------------------------------------------------
+
+// watchPage records every request and WebSocket the page makes and every
+// error it reports.
+function watchPage(page) {
+  const seen = { urls: [], errors: [] };
+  page.on("request", (r) => seen.urls.push(r.url()));
+  page.on("websocket", (ws) => seen.urls.push(ws.url()));
+  page.on("requestfailed", (r) => {
+    // A page's own navigation away is not a failure of the page.
+    const why = r.failure() ? r.failure().errorText : "";
+    if (why !== "net::ERR_ABORTED") {
+      seen.errors.push(`request failed: ${r.url()}: ${why}`);
+    }
+  });
+  page.on("pageerror", (e) => seen.errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") {
+      seen.errors.push(`console error: ${m.text()}`);
+    }
+  });
+  return seen;
+}
+
+// checkOrigins asserts that every request went to the telgate origin
+// (http) or its WebSocket twin (ws), and that the page reported no error.
+function checkOrigins(seen, base) {
+  const origin = new URL(base);
+  const foreign = seen.urls.filter((u) => {
+    const url = new URL(u);
+    return url.host !== origin.host || (url.protocol !== "http:" && url.protocol !== "ws:");
+  });
+  check(seen.urls.length > 0 && foreign.length === 0,
+    `all ${seen.urls.length} requests went to ${origin.host}` +
+    (foreign.length ? `; foreign: ${foreign.join(", ")}` : ""));
+  check(seen.urls.some((u) => u.startsWith(`ws://${origin.host}/ws?`)),
+    "the page opened its WebSocket on the same host");
+  check(seen.errors.length === 0, `no page errors${seen.errors.length ? ": " + seen.errors.join("; ") : ""}`);
+}
+
+// screenText returns the terminal's buffer, wrapped lines joined.
+function screenText(page) {
+  return page.evaluate(() => {
+    const b = window.telgate.term.buffer.active;
+    const out = [];
+    for (let i = 0; i < b.length; i++) {
+      const line = b.getLine(i);
+      const text = line.translateToString(true);
+      if (line.isWrapped && out.length > 0) {
+        out[out.length - 1] += text;
+      } else {
+        out.push(text);
+      }
+    }
+    return out.join("\n");
+  });
+}
+
+// waitText waits until the terminal's text matches the regular
+// expression source re (flags m), and returns the match.
+async function waitText(page, re, what, timeout = STEP_MS) {
+  try {
+    const handle = await page.waitForFunction((src) => {
+      const b = window.telgate.term && window.telgate.term.buffer.active;
+      if (!b) {
+        return null;
+      }
+      const out = [];
+      for (let i = 0; i < b.length; i++) {
+        const line = b.getLine(i);
+        const text = line.translateToString(true);
+        if (line.isWrapped && out.length > 0) {
+          out[out.length - 1] += text;
+        } else {
+          out.push(text);
+        }
+      }
+      const m = new RegExp(src, "m").exec(out.join("\n"));
+      return m ? Array.from(m) : null;
+    }, re instanceof RegExp ? re.source : re, { timeout, polling: 50 });
+    const m = await handle.jsonValue();
+    ok(what);
+    return m;
+  } catch (e) {
+    const text = await screenText(page).catch(() => "(unreadable)");
+    throw new Error(`waiting for ${what} (/${re instanceof RegExp ? re.source : re}/m): ${e.message}\n` +
+      `---- terminal ----\n${text.trimEnd()}\n------------------`);
+  }
+}
+
+// cursorLine returns the text of the line the cursor is on.
+function cursorLine(page) {
+  return page.evaluate(() => {
+    const b = window.telgate.term.buffer.active;
+    return b.getLine(b.baseY + b.cursorY).translateToString(true);
+  });
+}
+
+async function waitPrompt(page, what, prompt = PROMPT) {
+  try {
+    await page.waitForFunction((p) => {
+      const b = window.telgate.term.buffer.active;
+      return b.getLine(b.baseY + b.cursorY).translateToString(true).trimEnd() === p;
+    }, prompt, { timeout: STEP_MS, polling: 50 });
+    ok(what);
+  } catch (e) {
+    throw new Error(`waiting for the prompt (${what}): ${e.message}\n` +
+      `---- terminal ----\n${(await screenText(page)).trimEnd()}\n------------------`);
+  }
+}
+
+function termSize(page) {
+  return page.evaluate(() => ({ cols: window.telgate.term.cols, rows: window.telgate.term.rows }));
+}
+
+// resizeViewport changes the window and waits until the terminal has
+// been fitted to it; it returns the new terminal size.
+async function resizeViewport(page, width, height) {
+  const before = await termSize(page);
+  await page.setViewportSize({ width, height });
+  await page.waitForFunction((b) => {
+    const t = window.telgate.term;
+    return t.cols !== b.cols || t.rows !== b.rows;
+  }, before, { timeout: STEP_MS, polling: 50 });
+  // Let a pending debounced fit run, then read the settled size.
+  await page.waitForTimeout(300);
+  const after = await termSize(page);
+  ok(`viewport ${width}x${height}: terminal ${before.cols}x${before.rows} -> ${after.cols}x${after.rows}`);
+  return after;
+}
+
+async function waitState(page, state) {
+  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: STEP_MS });
+  const js = await page.evaluate(() => window.telgate.state);
+  check(js === state, `#status[data-state=${state}] and window.telgate.state is ${js}`);
+}
+
+// checkToolbar checks the 8 command buttons exist and are enabled exactly
+// when connected, and #reconnect is visible exactly when closed.
+async function checkControls(page, state) {
+  const buttons = await page.$$eval("button[data-command]", (bs) =>
+    bs.map((b) => ({ name: b.dataset.command, disabled: b.disabled })));
+  const names = buttons.map((b) => b.name).sort();
+  check(JSON.stringify(names) === JSON.stringify(Object.keys(COMMANDS).sort()),
+    `toolbar has the 8 command buttons (${names.join(", ")})`);
+  const wantDisabled = state !== "connected";
+  check(buttons.every((b) => b.disabled === wantDisabled),
+    `command buttons ${wantDisabled ? "disabled" : "enabled"} while ${state}`);
+  const reconnect = await page.isVisible("#reconnect");
+  check(reconnect === (state === "closed"), `#reconnect ${reconnect ? "visible" : "hidden"} while ${state}`);
+}
+
+async function typeLine(page, text) {
+  await page.keyboard.type(text);
+  await page.keyboard.press("Enter");
+}
+
+async function screenshot(page, name) {
+  const dir = env("TELGATE_SCREENSHOTS");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  await page.screenshot({ path: file });
+  ok(`screenshot ${file}`);
+}
+
+// sessionURL returns the query of the page's WebSocket (cols, rows, term).
+function wsQuery(seen) {
+  const u = seen.urls.filter((x) => x.startsWith("ws:")).pop();
+  return new URL(u).searchParams;
+}
+
+// ---- processes --------------------------------------------------------------
+
+function processesMatching(s) {
+  const pids = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) {
+      continue;
+    }
+    let cmdline;
+    try {
+      cmdline = fs.readFileSync(`/proc/${name}/cmdline`, "latin1");
+    } catch {
+      continue;
+    }
+    if (cmdline.split("\0").join(" ").trim().includes(s)) {
+      pids.push(Number(name));
+    }
+  }
+  return pids;
+}
+
+async function poll(what, cond, timeout = STEP_MS) {
+  const deadline = Date.now() + timeout;
+  while (!cond()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  ok(what);
+}
+
+// ---- scenarios --------------------------------------------------------------
+
+// demo: telgate with no target serves its built-in demo host.
+async function demo(page, base) {
+  const seen = watchPage(page);
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await checkControls(page, "connected");
+  check(await page.evaluate(() => window.telgate.target) === "demo", "window.telgate.target is demo");
+
+  // The banner shows the size and type the browser sent.
+  const q = wsQuery(seen);
+  const size = await termSize(page);
+  check(q.get("cols") === String(size.cols) && q.get("rows") === String(size.rows) &&
+    q.get("term") === "xterm-256color",
+    `the WebSocket URL carries the terminal's size ${size.cols}x${size.rows} and type (${q})`);
+  await waitText(page, `^  window size: ${size.cols} columns x ${size.rows} rows \\(NAWS\\)$`,
+    `the demo host reports window size ${size.cols}x${size.rows}`);
+  await waitText(page, "^  terminal type: xterm-256color \\(TTYPE\\)$", "the demo host reports terminal type xterm-256color");
+  await waitPrompt(page, "demo prompt", "demo>");
+
+  // Typing with the keyboard.
+  await page.click("#terminal");
+  await typeLine(page, "echo hello-browser");
+  await waitText(page, "^demo> echo hello-browser\\nhello-browser\\ndemo> $", "typed echo hello-browser ran");
+
+  // Resizing the window.
+  const resized = await resizeViewport(page, 820, 460);
+  check(resized.cols !== size.cols && resized.rows !== size.rows, "both dimensions changed");
+  await waitText(page, `^\\[window resized to ${resized.cols}x${resized.rows}\\]$`,
+    `the demo host reports the new size ${resized.cols}x${resized.rows}`);
+  check(JSON.stringify(await termSize(page)) === JSON.stringify(resized), "no later resize");
+
+  // Every toolbar button sends its telnet command.
+  for (const [name, word] of Object.entries(COMMANDS)) {
+    await page.click(`button[data-command="${name}"]`);
+    await waitText(page, `^\\[received IAC ${word}\\]$`, `${name} button: the host received IAC ${word}`);
+  }
+  await waitPrompt(page, "prompt after the commands", "demo>");
+  await screenshot(page, "demo.png");
+
+  // The host closes: closed state, Reconnect shown; Reconnect reconnects.
+  await typeLine(page, "exit");
+  await waitState(page, "closed");
+  const status = await page.textContent("#status");
+  check(status === "Closed: Connection closed by foreign host", `status text "${status}"`);
+  await checkControls(page, "closed");
+  await waitText(page, "^\\[Connection closed: Connection closed by foreign host\\]$", "the terminal shows the close");
+  await screenshot(page, "demo-closed.png");
+  await page.click("#reconnect");
+  await waitState(page, "connected");
+  await checkControls(page, "connected");
+  await waitText(page, "reconnecting to demo[^]*Welcome to the telgate demo host\\.[^]*" +
+    `^  window size: ${resized.cols} columns x ${resized.rows} rows \\(NAWS\\)$`,
+    `reconnected: a new banner with the current size ${resized.cols}x${resized.rows}`);
+  await waitPrompt(page, "prompt after reconnecting", "demo>");
+  await screenshot(page, "demo-reconnected.png");
+
+  checkOrigins(seen, base);
+  return { scenario: "demo", size, resized };
+}
+
+// telnetd: a real inetutils telnetd running /bin/sh.
+async function telnetd(page, base) {
+  const workdir = env("TELGATE_WORKDIR");
+  const pgid = Number(env("TELGATE_HOST_PGID"));
+  const seen = watchPage(page);
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await checkControls(page, "connected");
+  await waitPrompt(page, "shell prompt");
+  await page.click("#terminal");
+
+  // stty size and TERM, as the shell sees them.
+  const size1 = await termSize(page);
+  await typeLine(page, "stty size > size1.txt; echo $TERM >> size1.txt; echo DONE-$((40+2))");
+  await waitText(page, "^DONE-42$", "the first command line ran");
+  const file1 = fs.readFileSync(path.join(workdir, "size1.txt"), "utf8");
+  check(file1 === `${size1.rows} ${size1.cols}\nxterm-256color\n`,
+    `size1.txt ${JSON.stringify(file1)} matches the terminal ${size1.rows} rows x ${size1.cols} cols`);
+
+  // The window is resized: stty size follows.
+  const size2 = await resizeViewport(page, 760, 420);
+  await typeLine(page, "stty size > size2.txt; echo DONE-$((50+5))");
+  await waitText(page, "^DONE-55$", "the second command line ran");
+  const file2 = fs.readFileSync(path.join(workdir, "size2.txt"), "utf8");
+  check(file2 === `${size2.rows} ${size2.cols}\n`,
+    `size2.txt ${JSON.stringify(file2)} matches the resized terminal ${size2.rows} rows x ${size2.cols} cols`);
+  await typeLine(page, "stty size");
+  await waitText(page, `^${size2.rows} ${size2.cols}$`, "stty size shows the new size on screen");
+  await waitPrompt(page, "prompt after stty size");
+
+  // The interrupt button stops a running command.
+  const arg = `100.${String(process.pid).padStart(6, "0")}`;
+  await typeLine(page, `sleep ${arg}`);
+  await poll(`sleep ${arg} running`, () => processesMatching(`sleep ${arg}`).length > 0);
+  const t0 = Date.now();
+  await page.click('button[data-command="interrupt"]');
+  await waitText(page, `^${PROMPT.replace("$", "\\$")} sleep ${arg.replace(".", "\\.")}\\n\\^C\\n${PROMPT.replace("$", "\\$")} $`,
+    "the interrupt button stopped the sleep: ^C and a new prompt", 10000);
+  check(Date.now() - t0 < 10000, `prompt back after ${Date.now() - t0} ms`);
+  await poll(`sleep ${arg} gone`, () => processesMatching(`sleep ${arg}`).length === 0, 5000);
+  await typeLine(page, "echo AFTER-$((5*5))");
+  await waitText(page, "^AFTER-25$", "the shell runs commands after the interrupt");
+  await waitPrompt(page, "prompt after the interrupt");
+  await screenshot(page, "telnetd.png");
+
+  // The host goes away: the page shows the closed state.
+  process.kill(-pgid, "SIGKILL");
+  ok(`killed the telnet host (process group ${pgid})`);
+  await waitState(page, "closed");
+  const status = await page.textContent("#status");
+  check(/^Closed: \S/.test(status), `status text "${status}"`);
+  await checkControls(page, "closed");
+  await waitText(page, "^\\[Connection closed: [^\\]]+\\]$", "the terminal shows the close");
+  await screenshot(page, "telnetd-closed.png");
+
+  checkOrigins(seen, base);
+  return { scenario: "telnetd", size1, size2, status };
+}
+
+async function main() {
+  const scenario = process.argv[2];
+  const run = { demo, telnetd }[scenario];
+  if (!run) {
+    throw new Error("usage: node e2e/browser.mjs demo|telnetd");
+  }
+  const base = env("TELGATE_URL");
+  const context = await chromium.launchPersistentContext(env("TELGATE_USER_DATA_DIR"), {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+    viewport: { width: 1000, height: 600 },
+    timeout: 30000,
+  });
+  try {
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    let result;
+    try {
+      result = await run(page, base);
+    } catch (err) {
+      await screenshot(page, `${scenario}-failure.png`).catch(() => {});
+      throw err;
+    }
+    console.log(`RESULT ${JSON.stringify(result)}`);
+  } finally {
+    await context.close();
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`not ok - the scenario took more than ${SCENARIO_MS} ms`);
+  process.exit(3);
+}, SCENARIO_MS);
+watchdog.unref();
+
+main().then(() => process.exit(0), (err) => {
+  console.error(`not ok - ${err.stack || err}`);
+  process.exit(1);
+});
