@@ -151,11 +151,12 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	ln, err := net.Listen("tcp", s.addr)
+	tcpLn, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "telgate: %v\n", err)
 		return 1
 	}
+	var ln net.Listener = newFDListener(tcpLn, log, s.tls == nil)
 	defer ln.Close()
 	if code := s.checkExposure(ln.Addr(), log, stderr); code != 0 {
 		return code

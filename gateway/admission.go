@@ -4,9 +4,11 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -28,7 +30,29 @@ var (
 	errGatewayFull = fmt.Errorf("%w: the gateway is full", ErrTooManySessions)
 	errUserFull    = fmt.Errorf("%w for this user", ErrTooManySessions)
 	errClientFull  = fmt.Errorf("%w from this address", ErrTooManySessions)
+	// errNoDescriptors: one more session would take the process past its
+	// open-file limit (see fdCap).
+	errNoDescriptors = fmt.Errorf("%w: the gateway is out of file descriptors", ErrTooManySessions)
 )
+
+// Descriptors: a session holds two (the WebSocket and the telnet
+// connection), three when recorded; fdHeadroom are kept for everything
+// else (listeners, logs, name lookups, the metrics endpoint, a refusal).
+const (
+	fdsPerSession = 2
+	fdHeadroom    = 64
+)
+
+// fdCap is how many sessions the process's open-file limit leaves room
+// for, 0 when it cannot be known. Go raises the soft limit to the hard
+// one at start, so this is what the process can actually have.
+func fdCap(perSession int) int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > math.MaxInt32 {
+		return 0
+	}
+	return max(1, (int(rl.Cur)-fdHeadroom)/perSession)
+}
 
 // maxRateClients bounds the client addresses whose connect rate is
 // remembered. Past it, the least recently seen address is forgotten (it
@@ -114,8 +138,13 @@ func clientKey(s string) string {
 // address.
 type admission struct {
 	maxTotal, maxUser, maxClient int // -1: no limit
-	limit                        rate.Limit
-	burst                        int // 0: no rate limit
+	// fdCap bounds the sessions by the open-file limit (0: none), so
+	// that running out of descriptors is a clean refusal before the
+	// upgrade, not an accept or dial failing halfway.
+	fdCap   int
+	onFDCap func() // called (with mu held) when fdCap refuses a session
+	limit   rate.Limit
+	burst   int // 0: no rate limit
 
 	mu        sync.Mutex
 	total     int
@@ -152,6 +181,11 @@ func (a *admission) admit(client, user string, now time.Time) (release func(), e
 	switch {
 	case a.maxTotal > 0 && a.total >= a.maxTotal:
 		return nil, errGatewayFull
+	case a.fdCap > 0 && a.total >= a.fdCap:
+		if a.onFDCap != nil {
+			a.onFDCap()
+		}
+		return nil, errNoDescriptors
 	case user != "" && a.maxUser > 0 && a.perUser[user] >= a.maxUser:
 		return nil, errUserFull
 	case a.maxClient > 0 && a.perClient[client] >= a.maxClient:
@@ -180,7 +214,7 @@ func (a *admission) admit(client, user string, now time.Time) (release func(), e
 func (a *admission) full() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.maxTotal > 0 && a.total >= a.maxTotal
+	return a.maxTotal > 0 && a.total >= a.maxTotal || a.fdCap > 0 && a.total >= a.fdCap
 }
 
 // allow takes a token from the client's bucket, or says how long until

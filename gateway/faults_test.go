@@ -250,7 +250,9 @@ func TestBrowserThatStopsReading(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	tg.waitIdle()
+	// The upgrade completes before the session starts: wait for its end
+	// in the log, not for the gateway to look idle.
+	waitFor(t, "the session to end", func() bool { return len(tg.log.entries("session end")) > 0 })
 	e := tg.log.entries("session end")
 	if len(e) != 1 || e[0]["reason"] != ReasonBrowserStalled {
 		t.Errorf("session end %v, want reason %q", e, ReasonBrowserStalled)

@@ -130,6 +130,21 @@ func New(opts Options) (*Gateway, error) {
 			Msg("recording input: what users type is written to recordings, passwords included")
 	}
 	g.adm = newAdmission(g.limits)
+	perSession := fdsPerSession
+	if recorded {
+		perSession++
+	}
+	g.adm.fdCap = fdCap(perSession)
+	var lastWarn time.Time
+	g.adm.onFDCap = func() {
+		// At most one line a minute: a client retrying in a loop must
+		// not flood the log.
+		if time.Since(lastWarn) >= time.Minute {
+			lastWarn = time.Now()
+			opts.Log.Error().Int("sessions", g.adm.fdCap).
+				Msg("out of file descriptors: refusing new sessions (HTTP 503) at the open-file limit; raise it (ulimit -n, LimitNOFILE) or set limits.max_sessions lower")
+		}
+	}
 	g.metrics = newMetrics(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	return g, nil
@@ -167,16 +182,37 @@ type Request struct {
 // it, then closes the WebSocket. It returns when the session's goroutines
 // have ended.
 func (g *Gateway) Serve(ws *websocket.Conn, req Request) {
-	defer req.Ticket.Release()
+	if run := g.begin(ws, req); run != nil {
+		run()
+	}
+}
+
+// Start is Serve on a goroutine of its own. It returns once the session
+// is registered, so that a Shutdown that follows waits for it and tells
+// its browser why, and the caller's goroutine (an HTTP handler with its
+// deep stack) can end while the session lives on.
+func (g *Gateway) Start(ws *websocket.Conn, req Request) {
+	if run := g.begin(ws, req); run != nil {
+		go run()
+	}
+}
+
+// begin registers a session and returns the function that runs it, or
+// refuses it (telling the browser) during shutdown and returns nil.
+func (g *Gateway) begin(ws *websocket.Conn, req Request) func() {
 	s := newSession(g, ws, req)
 	if !g.track(s) {
+		defer req.Ticket.Release()
 		s.reason.set(ReasonShutdown)
 		s.finish()
 		g.metrics.sessionClosed(ReasonShutdown)
-		return
+		return nil
 	}
-	defer g.untrack(s)
-	s.run()
+	return func() {
+		defer req.Ticket.Release()
+		defer g.untrack(s)
+		s.run()
+	}
 }
 
 func (g *Gateway) track(s *session) bool {

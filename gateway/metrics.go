@@ -98,7 +98,7 @@ func newMetrics(g *Gateway) *metrics {
 			m.options.WithLabelValues("remote", telnet.OptionName(byte(opt)))
 		}
 	}
-	for _, l := range []string{"rate", "total", "user", "client", "shutdown"} {
+	for _, l := range []string{"rate", "total", "descriptors", "user", "client", "shutdown"} {
 		m.refusals.WithLabelValues(l)
 	}
 	for _, l := range []string{"allowed", "refused"} {
@@ -157,6 +157,8 @@ func (m *metrics) refused(err error) {
 	switch {
 	case errors.Is(err, errGatewayFull):
 		l = "total"
+	case errors.Is(err, errNoDescriptors):
+		l = "descriptors"
 	case errors.Is(err, errUserFull):
 		l = "user"
 	case errors.Is(err, errClientFull):

@@ -35,6 +35,7 @@ const (
 	ReasonNetUnreach    = "network unreachable"
 	ReasonDialTimeout   = "connection timed out"
 	ReasonConnectFailed = "connection failed"
+	ReasonNoDescriptors = "gateway out of file descriptors"
 )
 
 // DialReason turns a dial error into a short reason a user understands.
@@ -57,6 +58,8 @@ func DialReason(err error) string {
 		return ReasonDialTimeout
 	case errors.Is(err, context.Canceled):
 		return ReasonShutdown
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return ReasonNoDescriptors
 	}
 	return ReasonConnectFailed
 }
@@ -95,6 +98,7 @@ var reasonLabels = map[string]string{
 	ReasonNetUnreach:     "dial_unreachable",
 	ReasonDialTimeout:    "dial_timeout",
 	ReasonConnectFailed:  "dial_failed",
+	ReasonNoDescriptors:  "dial_no_descriptors",
 }
 
 // reasonLabel returns the metric label of a close reason; "other" for a

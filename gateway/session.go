@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,13 +16,35 @@ import (
 	"telgate/telnet"
 )
 
-// Relay buffer sizes: a host read is decoded straight into the frame
-// buffer; what else has already arrived is gathered into the same frame,
-// so bulk output leaves in large frames while a lone echo leaves at once.
+// Relay buffer sizes. Host output is decoded straight into a frame
+// buffer, readSize at a time (the telnet package reads the connection at
+// most 32 KiB at a time, so a read never needs more room); what else has
+// already arrived is gathered into the same frame while a whole read
+// still fits, so bulk output leaves in frames of up to frameSize while a
+// lone echo leaves at once.
 const (
-	frameSize   = 64 << 10
-	minReadRoom = 4 << 10
+	frameSize = 64 << 10
+	readSize  = 32 << 10
 )
+
+// framePool holds frame buffers. A session takes one only when host
+// output has arrived and gives it back once the frame is written, so an
+// idle session holds none.
+var framePool = sync.Pool{New: func() any {
+	b := make([]byte, frameSize)
+	return &b
+}}
+
+// msgPool holds buffers for messages from the browser (keystrokes,
+// control messages, pastes), taken per message like frame buffers.
+var msgPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 1<<10)
+	return &b
+}}
+
+// maxPooledMsg is the largest message buffer kept for reuse: a big paste
+// grows one, which is then left to the garbage collector.
+const maxPooledMsg = 64 << 10
 
 // noLimit is what -1 (no limit) becomes for a size the telnet package
 // needs as a positive number.
@@ -126,7 +149,11 @@ func (s *session) run() {
 	}
 	if err := s.dial(); err != nil {
 		s.reason.set(DialReason(err))
-		log.Warn().Err(err).Str("reason", s.reason.get()).Msg("dial failed")
+		if s.reason.get() == ReasonNoDescriptors {
+			log.Error().Err(err).Msg("dial failed: out of file descriptors; raise the open-file limit (ulimit -n, LimitNOFILE) or set limits.max_sessions lower")
+		} else {
+			log.Warn().Err(err).Str("reason", s.reason.get()).Msg("dial failed")
+		}
 		s.finish()
 	} else {
 		if s.req.Target.Record {
@@ -205,12 +232,16 @@ func (s *session) dial() error {
 }
 
 // relayHost copies host output to the browser until either side ends.
+// It waits for output without a buffer (WaitRead), then decodes what has
+// arrived into a pooled frame buffer and writes it as one message.
 func (s *session) relayHost() {
-	buf := make([]byte, frameSize)
 	for {
-		n, err := s.tn.Read(buf[:frameSize/2])
-		for err == nil && n > 0 && len(buf)-n >= minReadRoom {
-			m, err2 := s.tn.TryRead(buf[n:])
+		s.tn.WaitRead()
+		bp := framePool.Get().(*[]byte)
+		buf := *bp
+		n, err := s.tn.TryRead(buf[:readSize])
+		for err == nil && n > 0 && len(buf)-n >= readSize {
+			m, err2 := s.tn.TryRead(buf[n : n+readSize])
 			if m == 0 {
 				err = err2
 				break
@@ -220,12 +251,17 @@ func (s *session) relayHost() {
 		if n > 0 {
 			s.touch()
 			s.rec.output(buf[:n])
-			if werr := s.writeFrame(websocket.BinaryMessage, buf[:n], s.g.opts.WriteTimeout); werr != nil {
+			werr := s.writeFrame(websocket.BinaryMessage, buf[:n], s.g.opts.WriteTimeout)
+			framePool.Put(bp)
+			if werr != nil {
 				s.stop(browserWriteReason(werr))
 				return
 			}
 			s.bytesOut.Add(int64(n))
 			s.g.metrics.toBrowser.Add(float64(n))
+		} else {
+			// Commands alone (negotiation) decode to nothing.
+			framePool.Put(bp)
 		}
 		if err != nil {
 			s.stop(hostReason(err))
@@ -252,7 +288,6 @@ func (s *session) readBrowser() {
 	_ = extend()
 	s.ws.SetPongHandler(func(string) error { return extend() })
 	recordInput := s.rec != nil && s.g.opts.Recording.Input
-	var out []byte
 	for {
 		typ, r, err := s.ws.NextReader()
 		if err != nil {
@@ -260,35 +295,79 @@ func (s *session) readBrowser() {
 			return
 		}
 		_ = extend()
-		data, err := io.ReadAll(r)
+		// A buffer only while a message is handled: an idle session
+		// holds none.
+		bp := msgPool.Get().(*[]byte)
+		data, err := readMessage(r, (*bp)[:0])
 		if err != nil {
 			s.stop(browserReadReason(err))
+		} else {
+			err = s.browserMessage(typ, data, recordInput)
+		}
+		if cap(data) <= maxPooledMsg {
+			*bp = data[:0]
+			msgPool.Put(bp)
+		}
+		if err != nil {
 			return
 		}
-		s.touch()
-		switch typ {
-		case websocket.BinaryMessage:
-			if recordInput {
-				s.rec.input(data)
-			}
-			if s.neg.Local(telnet.BINARY) {
-				out = append(out[:0], data...)
-			} else {
-				out = telnet.AppendLineEndings(out[:0], data, s.req.Target.Enter)
-			}
-			if _, err := s.tn.Write(out); err != nil {
-				s.stop(hostReason(err))
-				return
-			}
-			s.bytesIn.Add(int64(len(data)))
-			s.g.metrics.toHost.Add(float64(len(data)))
-		case websocket.TextMessage:
-			if err := s.control(data); err != nil {
-				s.stop(hostReason(err))
-				return
-			}
+	}
+}
+
+// readMessage appends the rest of a message to buf, which it grows as
+// needed; gorilla bounds the message (SetReadLimit).
+func readMessage(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
+}
+
+// errSessionOver ends readBrowser once the session has been stopped.
+var errSessionOver = errors.New("session over")
+
+// browserMessage relays one message from the browser; a non-nil error
+// means the session has been stopped.
+func (s *session) browserMessage(typ int, data []byte, recordInput bool) error {
+	s.touch()
+	switch typ {
+	case websocket.BinaryMessage:
+		if recordInput {
+			s.rec.input(data)
+		}
+		var err error
+		if s.neg.Local(telnet.BINARY) || bytes.IndexByte(data, '\r') < 0 {
+			_, err = s.tn.Write(data)
+		} else {
+			out := msgPool.Get().(*[]byte)
+			*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.Enter)
+			_, err = s.tn.Write(*out)
+			if cap(*out) <= maxPooledMsg {
+				msgPool.Put(out)
+			}
+		}
+		if err != nil {
+			s.stop(hostReason(err))
+			return errSessionOver
+		}
+		s.bytesIn.Add(int64(len(data)))
+		s.g.metrics.toHost.Add(float64(len(data)))
+	case websocket.TextMessage:
+		if err := s.control(data); err != nil {
+			s.stop(hostReason(err))
+			return errSessionOver
+		}
+	}
+	return nil
 }
 
 // control acts on a control message. A malformed one is answered with an

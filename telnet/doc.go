@@ -47,7 +47,8 @@
 // NegotiationName name them for logs ("DO NAWS", "WILL 200").
 //
 // Added for Go users and for the gateway built on this package: Read (an
-// io.Reader of cooked data, the fastest way to read), NewConn (a Telnet
+// io.Reader of cooked data, the fastest way to read), TryRead and WaitRead
+// (for a relay: read what has arrived, wait for it without a buffer), NewConn (a Telnet
 // over any net.Conn), DialContext and OpenContext, SendCommand (IAC BRK and
 // the other commands, which Write cannot send because it escapes IAC),
 // SendNegotiation, SendSubnegotiation and WriteRaw, SetDebugOutput,
@@ -62,8 +63,9 @@
 // a deadline for the whole call; a negative one means "do not wait",
 // telnetlib's timeout=0. ReadUntil and Expect return what they have when
 // the timeout passes, with a nil error, as telnetlib does. Do not set
-// deadlines on Conn(): the package reads the connection on its own
-// goroutine and a deadline error ends the stream.
+// deadlines on Conn(): the package sets and clears read deadlines itself
+// for these timeouts, and a deadline error of its own reading ends the
+// stream.
 //
 // # Where this package differs from telnetlib
 //
@@ -97,8 +99,13 @@
 //   - Reads: telnetlib receives 50 bytes per call and parses byte by byte;
 //     its read_all is quadratic. Here reads take up to 32 KiB, runs of
 //     plain data are copied at once, and every read is linear.
-//   - Backpressure: at most two 32 KiB chunks wait for a reader; when a
-//     peer sends while nobody reads, TCP flow control stops it.
+//   - Backpressure: a TCP or Unix connection (*net.TCPConn, *net.UnixConn)
+//     is read directly, on the goroutine that calls a read method and only
+//     then, so what nobody reads waits in the kernel and TCP flow control
+//     stops the peer; such a Telnet has no goroutine of its own and, while
+//     nothing arrives, holds no read buffer. Any other net.Conn is read by
+//     a goroutine of the Telnet's, at most two 32 KiB chunks ahead of the
+//     reader.
 //   - Urgent data: connections are set to SO_OOBINLINE, so an IAC DM sent
 //     as TCP urgent data (BSD telnetd after an interrupt) stays in the
 //     stream and is decoded as a command.

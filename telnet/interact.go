@@ -23,8 +23,20 @@ import (
 // when its pending read of in returns, and what that read brings is
 // discarded.
 func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
-	if t.pump == nil {
+	if t.src == nil {
 		return ErrNotConnected
+	}
+	// Interact waits for the connection and for in at once, which takes
+	// a pump: a connection read directly gets one from now on.
+	p, ok := t.src.(*pump)
+	if !ok {
+		p = startPump(t.conn)
+		t.srcMu.Lock()
+		t.src = p
+		t.srcMu.Unlock()
+		if t.closed.Load() {
+			p.stop()
+		}
 	}
 	inDone := make(chan error, 1)
 	stop := make(chan struct{})
@@ -82,15 +94,20 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 			return err
 		}
 		var c chunk
-		select {
-		case c = <-t.pump.full:
-		case <-t.pump.done:
-			c = t.pump.stopped()
-		case err := <-inDone:
-			inEnded = true
-			return err
+		if t.hasPending {
+			c, _ = t.receive(poll, time.Time{}) // what WaitRead put aside
+		} else {
+			select {
+			case c = <-p.full:
+			case <-p.done:
+				c = p.stopped()
+			case err := <-inDone:
+				inEnded = true
+				return err
+			}
+			c = t.noteEnd(c)
 		}
-		cooked = t.decode(cooked[:0], t.noteEnd(c))
+		cooked = t.decode(cooked[:0], c)
 		if len(cooked) > 0 {
 			if _, err := out.Write(cooked); err != nil {
 				return fmt.Errorf("telnet: interact: %w", err)

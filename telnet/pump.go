@@ -1,29 +1,175 @@
 package telnet
 
 import (
+	"errors"
+	"io"
 	"net"
+	"os"
+	"runtime"
 	"sync"
+	"syscall"
+	"time"
 )
 
-// Sizes of the receive path: the pump reads into one of pumpBuffers
-// buffers of pumpBufferSize bytes each. When all of them wait for the
-// reader, the pump stops reading the connection, so a peer that sends
-// while nobody reads meets TCP backpressure instead of a growing queue.
+// Sizes of the receive path: a read of the connection takes at most
+// chunkSize bytes. A pump holds at most pumpBuffers chunks that wait for
+// the reader; when all of them wait, it stops reading the connection, so
+// a peer that sends while nobody reads meets TCP backpressure instead of a
+// growing queue.
 const (
-	pumpBuffers    = 2
-	pumpBufferSize = 32 << 10
+	pumpBuffers = 2
+	chunkSize   = 32 << 10
 )
 
 // A chunk is what one read of the connection returned.
 type chunk struct {
-	buf []byte
-	err error
+	buf    []byte
+	err    error
+	pooled *[]byte // buf's backing array, when it came from chunkPool
 }
+
+// A source hands the reader raw chunks of the connection. There are two:
+// direct, which reads TCP and Unix connections on the reading goroutine
+// itself, and pump, which reads any other net.Conn on a goroutine of its
+// own.
+type source interface {
+	// next returns the next chunk. In poll mode it does not wait for
+	// the network; in block mode it waits until data, the end of the
+	// stream or the deadline (zero: none). It reports false when no
+	// chunk came (poll mode, or the deadline passed).
+	next(mode waitMode, deadline time.Time) (chunk, bool)
+	// recycle takes back a chunk's buffer once it has been decoded.
+	recycle(c chunk)
+	// ready is how many chunks ReadVeryEager may take without waiting.
+	ready() int
+	// stop ends the source after the connection was closed.
+	stop()
+}
+
+// newSource picks the source for conn. Only the exact TCP and Unix
+// connection types are read directly: a type that wraps one (to count or
+// record bytes, say) has its own Read, and the pump calls it.
+func newSource(conn net.Conn) source {
+	var sc syscall.Conn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return startPump(conn)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return startPump(conn)
+	}
+	return newDirect(conn, rc)
+}
+
+// chunkPool holds the buffers of direct reads. A direct source takes one
+// only for the read system call itself and for the decoding that follows,
+// so an idle connection holds none, and a thousand idle sessions do not
+// hold a thousand buffers.
+var chunkPool = sync.Pool{New: func() any {
+	b := make([]byte, chunkSize)
+	return &b
+}}
+
+// direct reads the connection on the goroutine that is reading, through
+// its syscall.RawConn: no goroutine of its own, no hand-over between
+// goroutines for each chunk, no buffer while it waits. Waiting goes
+// through the runtime's network poller as net.Conn.Read does: a read is
+// tried first, and only when it finds nothing (EAGAIN) does the
+// goroutine park until the poller reports the socket readable.
+type direct struct {
+	conn net.Conn
+	rc   syscall.RawConn
+
+	// What one call of next hands its read function, which is made
+	// once (readFn) so that a read allocates nothing.
+	readFn func(fd uintptr) bool
+	mode   waitMode
+	c      chunk
+	got    bool
+}
+
+func newDirect(conn net.Conn, rc syscall.RawConn) *direct {
+	d := &direct{conn: conn, rc: rc}
+	d.readFn = d.read
+	return d
+}
+
+// read is called by RawConn.Read: it tries a read, and in block mode
+// returns false on EAGAIN, which makes RawConn.Read park the goroutine
+// until the poller reports the socket readable and then call it again.
+func (d *direct) read(fd uintptr) bool {
+	bp := chunkPool.Get().(*[]byte)
+	n, err := syscall.Read(int(fd), *bp)
+	for err == syscall.EINTR {
+		n, err = syscall.Read(int(fd), *bp)
+	}
+	switch {
+	case err == syscall.EAGAIN:
+		// Nothing yet: give the buffer back while waiting.
+		chunkPool.Put(bp)
+		return d.mode == poll
+	case n > 0:
+		d.c = chunk{buf: (*bp)[:n], pooled: bp}
+	case err == nil:
+		chunkPool.Put(bp)
+		d.c = chunk{err: io.EOF}
+	default:
+		chunkPool.Put(bp)
+		// The error net.Conn.Read would return, so that callers can
+		// test it with errors.Is (syscall.ECONNRESET, ...).
+		d.c = chunk{err: &net.OpError{Op: "read", Net: d.conn.LocalAddr().Network(),
+			Source: d.conn.LocalAddr(), Addr: d.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}}
+	}
+	d.got = true
+	return true
+}
+
+func (d *direct) next(mode waitMode, deadline time.Time) (chunk, bool) {
+	d.mode, d.c, d.got = mode, chunk{}, false
+	timed := mode == block && !deadline.IsZero()
+	if timed {
+		_ = d.conn.SetReadDeadline(deadline)
+	}
+	err := d.rc.Read(d.readFn)
+	if timed {
+		_ = d.conn.SetReadDeadline(time.Time{})
+	}
+	c, got := d.c, d.got
+	d.c = chunk{}
+	switch {
+	case got:
+		return c, true
+	case err == nil: // poll mode: nothing there
+		return chunk{}, false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return chunk{}, false
+	}
+	// Closed under us.
+	return chunk{err: err}, true
+}
+
+func (d *direct) recycle(c chunk) {
+	if c.pooled != nil {
+		chunkPool.Put(c.pooled)
+	}
+}
+
+// ready lets ReadVeryEager read, without waiting, what a pump could
+// have read ahead, and one chunk more.
+func (d *direct) ready() int { return pumpBuffers }
+
+func (d *direct) stop() {}
 
 // A pump reads the connection on its own goroutine and hands raw chunks
 // to the reader. It lets the reader poll without blocking (telnetlib's
-// sock_avail), which read deadlines cannot do: a deadline in the past
-// fails a read even when data is buffered.
+// sock_avail) on a connection without a descriptor, where read deadlines
+// cannot serve: a deadline in the past fails a read even when data is
+// buffered.
 type pump struct {
 	conn     net.Conn
 	full     chan chunk
@@ -55,7 +201,7 @@ func (p *pump) run() {
 			return
 		}
 		if buf == nil {
-			buf = make([]byte, pumpBufferSize)
+			buf = make([]byte, chunkSize)
 		}
 		n, err := p.conn.Read(buf[:cap(buf)])
 		if n == 0 && err == nil {
@@ -73,12 +219,55 @@ func (p *pump) run() {
 	}
 }
 
-// recycle gives a chunk's buffer back to the pump.
-func (p *pump) recycle(buf []byte) {
-	if buf != nil {
-		p.free <- buf[:0]
+func (p *pump) next(mode waitMode, deadline time.Time) (chunk, bool) {
+	var c chunk
+	switch {
+	case mode == poll || expired(deadline):
+		select {
+		case c = <-p.full:
+		default:
+			// Give a pump that has just been woken a chance to deliver.
+			runtime.Gosched()
+			select {
+			case c = <-p.full:
+			case <-p.done:
+				c = p.stopped()
+			default:
+				return chunk{}, false
+			}
+		}
+	case deadline.IsZero():
+		select {
+		case c = <-p.full:
+		case <-p.done:
+			c = p.stopped()
+		}
+	default:
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		select {
+		case c = <-p.full:
+		case <-p.done:
+			c = p.stopped()
+		case <-timer.C:
+			return chunk{}, false
+		}
+	}
+	return c, true
+}
+
+// recycle gives a chunk's buffer back to the pump (or to chunkPool, for
+// a chunk read directly before Interact started the pump).
+func (p *pump) recycle(c chunk) {
+	switch {
+	case c.pooled != nil:
+		chunkPool.Put(c.pooled)
+	case c.buf != nil:
+		p.free <- c.buf[:0]
 	}
 }
+
+func (p *pump) ready() int { return len(p.full) }
 
 // stop ends the pump's goroutine; the connection must be closed first so
 // that a pending read returns.

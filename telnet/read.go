@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 )
 
@@ -13,7 +12,7 @@ import (
 type waitMode uint8
 
 const (
-	poll  waitMode = iota // only what the pump has already read
+	poll  waitMode = iota // only what can be had without waiting
 	block                 // until data, EOF or the deadline
 )
 
@@ -65,47 +64,46 @@ func (t *Telnet) fill(mode waitMode, deadline time.Time) bool {
 	return true
 }
 
-// receive waits for the pump's next chunk. At EOF or on error it records
+// receive waits for the connection's next chunk: the one WaitRead put
+// aside, if any, else one from the source. At EOF or on error it records
 // the end of the stream and returns the chunk with what data came with it.
 func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
-	if t.eof || t.pump == nil {
+	if t.hasPending {
+		c := t.pending
+		t.pending, t.hasPending = chunk{}, false
+		return t.noteEnd(c), true
+	}
+	if t.eof || t.src == nil {
 		return chunk{}, false
 	}
-	p := t.pump
-	var c chunk
-	switch {
-	case mode == poll || expired(deadline):
-		select {
-		case c = <-p.full:
-		default:
-			// Give a pump that has just been woken a chance to deliver.
-			runtime.Gosched()
-			select {
-			case c = <-p.full:
-			case <-p.done:
-				c = p.stopped()
-			default:
-				return chunk{}, false
-			}
-		}
-	case deadline.IsZero():
-		select {
-		case c = <-p.full:
-		case <-p.done:
-			c = p.stopped()
-		}
-	default:
-		timer := time.NewTimer(time.Until(deadline))
-		defer timer.Stop()
-		select {
-		case c = <-p.full:
-		case <-p.done:
-			c = p.stopped()
-		case <-timer.C:
-			return chunk{}, false
-		}
+	if expired(deadline) {
+		mode, deadline = poll, time.Time{}
+	}
+	c, ok := t.src.next(mode, deadline)
+	if !ok {
+		return chunk{}, false
 	}
 	return t.noteEnd(c), true
+}
+
+// WaitRead waits until a read has something to work on: cooked data is
+// buffered, bytes have arrived from the connection, or the stream has
+// ended. It consumes nothing and runs no callback: the Read or TryRead
+// that follows decodes what arrived, and reports the end of the stream.
+// Bytes that decode to commands alone leave TryRead with nothing (and
+// Read waiting for more). It returns at once on a Telnet that is not
+// connected.
+//
+// Like Read, it is a read method: call it from the reading goroutine only.
+// A relay calls it before taking a buffer for TryRead, so that a
+// connection with nothing to say holds no buffer.
+func (t *Telnet) WaitRead() {
+	if len(t.unread()) > 0 || t.hasPending || t.eof || t.src == nil {
+		return
+	}
+	if c, ok := t.src.next(block, time.Time{}); ok {
+		t.pending, t.hasPending = c, true
+	}
 }
 
 // noteEnd records the end of the stream when a chunk carries an error.
@@ -133,7 +131,7 @@ func (t *Telnet) closedErr() error {
 }
 
 // decode runs a chunk through the decoder, appending cooked data to dst,
-// and gives the chunk's buffer back to the pump.
+// and gives the chunk's buffer back to the source.
 func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	if t.debugging() {
 		t.Msg("recv %s", pyBytes(c.buf))
@@ -153,7 +151,7 @@ func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	if c.err != nil {
 		t.dec.Reset()
 	}
-	t.pump.recycle(c.buf)
+	t.src.recycle(c)
 	return dst
 }
 
@@ -241,7 +239,7 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 		return 0, nil
 	}
 	for len(t.unread()) == 0 {
-		if t.eof || t.pump == nil {
+		if (t.eof || t.src == nil) && !t.hasPending {
 			return 0, t.endErr()
 		}
 		c, ok := t.receive(mode, time.Time{})
@@ -335,8 +333,11 @@ func (t *Telnet) ReadSome() ([]byte, error) {
 // bounded.
 func (t *Telnet) ReadVeryEager() ([]byte, error) {
 	waiting := 1
-	if t.pump != nil {
-		waiting += len(t.pump.full)
+	if t.hasPending {
+		waiting++
+	}
+	if t.src != nil {
+		waiting += t.src.ready()
 	}
 	for ; waiting > 0 && !t.eof && t.fill(poll, time.Time{}); waiting-- {
 	}

@@ -59,15 +59,20 @@ type Telnet struct {
 	port int
 
 	conn net.Conn
-	pump *pump
+	// src is set by the reading goroutine (attach, Interact) and read
+	// by it without a lock; srcMu orders those writes with Close.
+	src   source
+	srcMu sync.Mutex
 
 	// Reader state: touched only by the reading goroutine.
-	dec     Decoder
-	cooked  []byte
-	coff    int // cooked[coff:] is unread
-	sbdata  []byte
-	eof     bool
-	readErr error
+	pending    chunk // received by WaitRead, not yet decoded
+	hasPending bool
+	dec        Decoder
+	cooked     []byte
+	coff       int // cooked[coff:] is unread
+	sbdata     []byte
+	eof        bool
+	readErr    error
 
 	cb         func(t *Telnet, cmd, opt byte)
 	inCallback atomic.Bool
@@ -160,7 +165,8 @@ func (t *Telnet) attach(conn net.Conn, host string, port int) {
 	t.eof = false
 	t.readErr = nil
 	t.closed.Store(false)
-	t.pump = startPump(conn)
+	t.pending, t.hasPending = chunk{}, false
+	t.src = newSource(conn)
 }
 
 // setOOBInline keeps TCP urgent data in the normal stream. BSD-derived
@@ -189,7 +195,9 @@ func (t *Telnet) Close() error {
 		return nil
 	}
 	err := t.conn.Close()
-	t.pump.stop()
+	t.srcMu.Lock()
+	t.src.stop()
+	t.srcMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("telnet: close: %w", err)
 	}

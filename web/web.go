@@ -26,7 +26,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -109,16 +108,9 @@ func newHandler(opts Options) *handler {
 	}
 	h.auth = newAuthenticator(opts.Auth, h.proxies.trusted)
 	h.admit = opts.Gateway.Admit
-	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:  4 << 10,
-		WriteBufferSize: 32 << 10,
-		// Buffers are shared between sessions and held only while a
-		// message is being written.
-		WriteBufferPool: &sync.Pool{},
-		// The origin was checked before authentication; checked again
-		// here in case the route is ever reached another way.
-		CheckOrigin: h.originAllowed,
-	}
+	// The origin was checked before authentication; checked again by the
+	// upgrader in case the route is ever reached another way.
+	h.upgrader = gateway.NewUpgrader(h.originAllowed)
 
 	app := http.NewServeMux()
 	assets := static.Files()
@@ -178,7 +170,7 @@ type handler struct {
 	framed   bool // some origins may frame the page
 	auth     *authenticator
 	admit    func(clientIP, user string) (*gateway.Ticket, error)
-	upgrader websocket.Upgrader
+	upgrader *websocket.Upgrader
 	root     http.Handler
 }
 
@@ -410,7 +402,12 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	if peer := peerAddr(r); client != peer {
 		remote = client.String() + " via " + r.RemoteAddr
 	}
-	h.opts.Gateway.Serve(ws, gateway.Request{
+	// The session runs on a goroutine of its own and this handler
+	// returns: the connection is hijacked, so net/http is done with it,
+	// and the goroutine that parsed the request, whose stack grew deep
+	// in net/http, the handlers and the upgrade, ends instead of waiting
+	// out the session with that stack.
+	h.opts.Gateway.Start(ws, gateway.Request{
 		Target: target, Cols: cols, Rows: rows, Term: term, Remote: remote,
 		User: id.User, Groups: id.Groups, Ticket: ticket,
 	})
