@@ -136,40 +136,28 @@ var DefaultLimits = Limits{
 // WithDefaults returns l with every zero field set from DefaultLimits.
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxSessions != 0 {
-		d.MaxSessions = l.MaxSessions
+	return Limits{
+		MaxSessions:          orDefault(l.MaxSessions, d.MaxSessions),
+		MaxSessionsPerUser:   orDefault(l.MaxSessionsPerUser, d.MaxSessionsPerUser),
+		MaxSessionsPerClient: orDefault(l.MaxSessionsPerClient, d.MaxSessionsPerClient),
+		ConnectRate:          orDefault(l.ConnectRate, d.ConnectRate),
+		ConnectBurst:         orDefault(l.ConnectBurst, d.ConnectBurst),
+		DialTimeout:          orDefault(l.DialTimeout, d.DialTimeout),
+		IdleTimeout:          orDefault(l.IdleTimeout, d.IdleTimeout),
+		MaxDuration:          orDefault(l.MaxDuration, d.MaxDuration),
+		PingInterval:         orDefault(l.PingInterval, d.PingInterval),
+		MaxMessageSize:       orDefault(l.MaxMessageSize, d.MaxMessageSize),
+		MaxSubnegotiation:    orDefault(l.MaxSubnegotiation, d.MaxSubnegotiation),
 	}
-	if l.MaxSessionsPerUser != 0 {
-		d.MaxSessionsPerUser = l.MaxSessionsPerUser
+}
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	if l.MaxSessionsPerClient != 0 {
-		d.MaxSessionsPerClient = l.MaxSessionsPerClient
-	}
-	if l.ConnectRate != 0 {
-		d.ConnectRate = l.ConnectRate
-	}
-	if l.ConnectBurst != 0 {
-		d.ConnectBurst = l.ConnectBurst
-	}
-	if l.DialTimeout != 0 {
-		d.DialTimeout = l.DialTimeout
-	}
-	if l.IdleTimeout != 0 {
-		d.IdleTimeout = l.IdleTimeout
-	}
-	if l.MaxDuration != 0 {
-		d.MaxDuration = l.MaxDuration
-	}
-	if l.PingInterval != 0 {
-		d.PingInterval = l.PingInterval
-	}
-	if l.MaxMessageSize != 0 {
-		d.MaxMessageSize = l.MaxMessageSize
-	}
-	if l.MaxSubnegotiation != 0 {
-		d.MaxSubnegotiation = l.MaxSubnegotiation
-	}
-	return d
+	return v
 }
 
 // RecordingConfig says where and how sessions of targets with record set
