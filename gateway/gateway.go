@@ -71,6 +71,7 @@ type Gateway struct {
 
 	adm     *admission
 	metrics *metrics
+	frames  frameBuffers
 
 	ctx    context.Context // ends every session when canceled
 	cancel context.CancelFunc

@@ -16,25 +16,6 @@ import (
 	"telgate/telnet"
 )
 
-// Relay buffer sizes. Host output is decoded straight into a frame
-// buffer, readSize at a time (the telnet package reads the connection at
-// most 32 KiB at a time, so a read never needs more room); what else has
-// already arrived is gathered into the same frame while a whole read
-// still fits, so bulk output leaves in frames of up to frameSize while a
-// lone echo leaves at once.
-const (
-	frameSize = 64 << 10
-	readSize  = 32 << 10
-)
-
-// framePool holds frame buffers. A session takes one only when host
-// output has arrived and gives it back once the frame is written, so an
-// idle session holds none.
-var framePool = sync.Pool{New: func() any {
-	b := make([]byte, frameSize)
-	return &b
-}}
-
 // msgPool holds buffers for messages from the browser (keystrokes,
 // control messages, pastes), taken per message like frame buffers.
 var msgPool = sync.Pool{New: func() any {
@@ -229,45 +210,6 @@ func (s *session) dial() error {
 	tn.SetOptionNegotiationCallback(neg.Callback)
 	s.tn, s.neg = tn, neg
 	return nil
-}
-
-// relayHost copies host output to the browser until either side ends.
-// It waits for output without a buffer (WaitRead), then decodes what has
-// arrived into a pooled frame buffer and writes it as one message.
-func (s *session) relayHost() {
-	for {
-		s.tn.WaitRead()
-		bp := framePool.Get().(*[]byte)
-		buf := *bp
-		n, err := s.tn.TryRead(buf[:readSize])
-		for err == nil && n > 0 && len(buf)-n >= readSize {
-			m, err2 := s.tn.TryRead(buf[n : n+readSize])
-			if m == 0 {
-				err = err2
-				break
-			}
-			n += m
-		}
-		if n > 0 {
-			s.touch()
-			s.rec.output(buf[:n])
-			werr := s.writeFrame(websocket.BinaryMessage, buf[:n], s.g.opts.WriteTimeout)
-			framePool.Put(bp)
-			if werr != nil {
-				s.stop(browserWriteReason(werr))
-				return
-			}
-			s.bytesOut.Add(int64(n))
-			s.g.metrics.toBrowser.Add(float64(n))
-		} else {
-			// Commands alone (negotiation) decode to nothing.
-			framePool.Put(bp)
-		}
-		if err != nil {
-			s.stop(hostReason(err))
-			return
-		}
-	}
 }
 
 // readBrowser relays browser input to the host until the browser goes or

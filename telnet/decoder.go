@@ -73,7 +73,9 @@ type Decoder struct {
 // consumed.
 //
 // Decode does not allocate except to grow dst and its subnegotiation
-// buffer.
+// buffer. It may decode in place: with dst = src[:0] the cooked data
+// overwrites the raw bytes it came from, since it never runs ahead of
+// them.
 func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool) {
 	i := 0
 	for i < len(src) {
@@ -161,7 +163,7 @@ func (d *Decoder) appendData(dst, run []byte) []byte {
 	}
 	if d.Binary {
 		d.cr = false
-		return append(dst, run...)
+		return appendRun(dst, run)
 	}
 	if d.cr && run[0] == 0 {
 		run = run[1:]
@@ -178,9 +180,9 @@ func (d *Decoder) appendData(dst, run []byte) []byte {
 			break
 		}
 		if j > 0 && run[j-1] == '\r' {
-			dst = append(dst, run[:j]...)
+			dst = appendRun(dst, run[:j])
 		} else {
-			dst = append(dst, run[:j+1]...)
+			dst = appendRun(dst, run[:j+1])
 		}
 		run = run[j+1:]
 		if len(run) == 0 {
@@ -189,6 +191,16 @@ func (d *Decoder) appendData(dst, run []byte) []byte {
 		}
 	}
 	d.cr = run[len(run)-1] == '\r'
+	return appendRun(dst, run)
+}
+
+// appendRun appends run to dst. Decoding in place, until the first byte
+// is dropped the data is already where it belongs: then dst only grows
+// over it.
+func appendRun(dst, run []byte) []byte {
+	if len(run) > 0 && cap(dst)-len(dst) >= len(run) && &dst[:len(dst)+1][len(dst)] == &run[0] {
+		return dst[:len(dst)+len(run)]
+	}
 	return append(dst, run...)
 }
 

@@ -77,20 +77,39 @@ func decodeInto(d *telnet.Decoder, r *decResult, dst []byte, src []byte) []byte 
 // setup. A nil chunk stands for the end of a connection: the decoder is
 // Reset there.
 func decodeChunks(setup func(*telnet.Decoder), chunks [][]byte) decResult {
+	return decodeChunksWith(setup, chunks, false)
+}
+
+// decodeChunksInPlace is decodeChunks with each chunk decoded in place,
+// as Read does with what it reads straight into the caller's buffer: the
+// cooked data overwrites the chunk it comes from.
+func decodeChunksInPlace(setup func(*telnet.Decoder), chunks [][]byte) decResult {
+	return decodeChunksWith(setup, chunks, true)
+}
+
+func decodeChunksWith(setup func(*telnet.Decoder), chunks [][]byte, inPlace bool) decResult {
 	var d telnet.Decoder
 	if setup != nil {
 		setup(&d)
 	}
 	var r decResult
-	var dst []byte
+	var data []byte
 	for _, c := range chunks {
-		if c == nil {
+		switch {
+		case c == nil:
 			d.Reset()
-			continue
+		case inPlace:
+			buf := append([]byte(nil), c...)
+			out := decodeInto(&d, &r, buf[:0], buf)
+			if len(out) > 0 && &out[0] != &buf[0] {
+				panic("Decode moved the data out of place")
+			}
+			data = append(data, out...)
+		default:
+			data = decodeInto(&d, &r, data, c)
 		}
-		dst = decodeInto(&d, &r, dst, c)
 	}
-	r.Data = string(dst)
+	r.Data = string(data)
 	return r
 }
 
@@ -421,6 +440,9 @@ func TestDecoderVectors(t *testing.T) {
 				got := decodeChunks(setup, chunks)
 				if !got.equal(tc.want) {
 					t.Fatalf("chunks %s:\n got %s\nwant %s", showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
+				}
+				if got := decodeChunksInPlace(setup, chunks); !got.equal(tc.want) {
+					t.Fatalf("in place, chunks %s:\n got %s\nwant %s", showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
 				}
 			}
 		})

@@ -136,6 +136,19 @@ func (a *actions) send(b ...byte) { a.frames = append(a.frames, b...) }
 
 // Callback is a Telnet option negotiation callback.
 func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
+	switch cmd {
+	case WILL, WONT, DO, DONT, SB, SE:
+	default:
+		// NOP, GA and the like: nothing to negotiate. Hosts send them
+		// in bulk output, so they take the short way.
+		n.mu.Lock()
+		next := n.next
+		n.mu.Unlock()
+		if next != nil {
+			next(t, cmd, opt)
+		}
+		return
+	}
 	var a actions
 	var other bool
 	n.mu.Lock()
@@ -163,8 +176,6 @@ func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
 		other = !n.subnegotiation(&a, t)
 	case SB:
 		// wait for SE
-	default:
-		other = true
 	}
 	next := n.next
 	n.mu.Unlock()

@@ -1,13 +1,9 @@
 package telnet
 
 import (
-	"errors"
-	"io"
 	"net"
-	"os"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -46,24 +42,12 @@ type source interface {
 	stop()
 }
 
-// newSource picks the source for conn. Only the exact TCP and Unix
-// connection types are read directly: a type that wraps one (to count or
-// record bytes, say) has its own Read, and the pump calls it.
-func newSource(conn net.Conn) source {
-	var sc syscall.Conn
-	switch c := conn.(type) {
-	case *net.TCPConn:
-		sc = c
-	case *net.UnixConn:
-		sc = c
-	default:
-		return startPump(conn)
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return startPump(conn)
-	}
-	return newDirect(conn, rc)
+// An intoSource is a source that can also read straight into the
+// reader's buffer, with no deadline (the chunk it returns is a prefix of
+// p), and wait for data without taking any.
+type intoSource interface {
+	nextInto(p []byte, mode waitMode) (chunk, bool)
+	wait()
 }
 
 // chunkPool holds the buffers of direct reads. A direct source takes one
@@ -74,96 +58,6 @@ var chunkPool = sync.Pool{New: func() any {
 	b := make([]byte, chunkSize)
 	return &b
 }}
-
-// direct reads the connection on the goroutine that is reading, through
-// its syscall.RawConn: no goroutine of its own, no hand-over between
-// goroutines for each chunk, no buffer while it waits. Waiting goes
-// through the runtime's network poller as net.Conn.Read does: a read is
-// tried first, and only when it finds nothing (EAGAIN) does the
-// goroutine park until the poller reports the socket readable.
-type direct struct {
-	conn net.Conn
-	rc   syscall.RawConn
-
-	// What one call of next hands its read function, which is made
-	// once (readFn) so that a read allocates nothing.
-	readFn func(fd uintptr) bool
-	mode   waitMode
-	c      chunk
-	got    bool
-}
-
-func newDirect(conn net.Conn, rc syscall.RawConn) *direct {
-	d := &direct{conn: conn, rc: rc}
-	d.readFn = d.read
-	return d
-}
-
-// read is called by RawConn.Read: it tries a read, and in block mode
-// returns false on EAGAIN, which makes RawConn.Read park the goroutine
-// until the poller reports the socket readable and then call it again.
-func (d *direct) read(fd uintptr) bool {
-	bp := chunkPool.Get().(*[]byte)
-	n, err := syscall.Read(int(fd), *bp)
-	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), *bp)
-	}
-	switch {
-	case err == syscall.EAGAIN:
-		// Nothing yet: give the buffer back while waiting.
-		chunkPool.Put(bp)
-		return d.mode == poll
-	case n > 0:
-		d.c = chunk{buf: (*bp)[:n], pooled: bp}
-	case err == nil:
-		chunkPool.Put(bp)
-		d.c = chunk{err: io.EOF}
-	default:
-		chunkPool.Put(bp)
-		// The error net.Conn.Read would return, so that callers can
-		// test it with errors.Is (syscall.ECONNRESET, ...).
-		d.c = chunk{err: &net.OpError{Op: "read", Net: d.conn.LocalAddr().Network(),
-			Source: d.conn.LocalAddr(), Addr: d.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}}
-	}
-	d.got = true
-	return true
-}
-
-func (d *direct) next(mode waitMode, deadline time.Time) (chunk, bool) {
-	d.mode, d.c, d.got = mode, chunk{}, false
-	timed := mode == block && !deadline.IsZero()
-	if timed {
-		_ = d.conn.SetReadDeadline(deadline)
-	}
-	err := d.rc.Read(d.readFn)
-	if timed {
-		_ = d.conn.SetReadDeadline(time.Time{})
-	}
-	c, got := d.c, d.got
-	d.c = chunk{}
-	switch {
-	case got:
-		return c, true
-	case err == nil: // poll mode: nothing there
-		return chunk{}, false
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return chunk{}, false
-	}
-	// Closed under us.
-	return chunk{err: err}, true
-}
-
-func (d *direct) recycle(c chunk) {
-	if c.pooled != nil {
-		chunkPool.Put(c.pooled)
-	}
-}
-
-// ready lets ReadVeryEager read, without waiting, what a pump could
-// have read ahead, and one chunk more.
-func (d *direct) ready() int { return pumpBuffers }
-
-func (d *direct) stop() {}
 
 // A pump reads the connection on its own goroutine and hands raw chunks
 // to the reader. It lets the reader poll without blocking (telnetlib's

@@ -101,6 +101,10 @@ func (t *Telnet) WaitRead() {
 	if len(t.unread()) > 0 || t.hasPending || t.eof || t.src == nil {
 		return
 	}
+	if d, ok := t.src.(intoSource); ok {
+		d.wait()
+		return
+	}
 	if c, ok := t.src.next(block, time.Time{}); ok {
 		t.pending, t.hasPending = c, true
 	}
@@ -242,7 +246,17 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 		if (t.eof || t.src == nil) && !t.hasPending {
 			return 0, t.endErr()
 		}
-		c, ok := t.receive(mode, time.Time{})
+		var c chunk
+		var ok bool
+		if d, direct := t.src.(intoSource); direct && !t.hasPending && !t.eof {
+			// Read into p and decode there: each byte is copied once.
+			c, ok = d.nextInto(p, mode)
+			if ok {
+				c = t.noteEnd(c)
+			}
+		} else {
+			c, ok = t.receive(mode, time.Time{})
+		}
 		if !ok {
 			if mode == poll && !t.eof {
 				return 0, nil
@@ -250,7 +264,9 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 			return 0, t.endErr()
 		}
 		if len(c.buf) <= len(p) {
-			// Cooked data is never longer than the raw chunk.
+			// Cooked data is never longer than the raw chunk, and
+			// decoding never writes ahead of what it has read, so
+			// the chunk may be p itself.
 			if n := len(t.decode(p[:0], c)); n > 0 {
 				return n, nil
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,6 +123,33 @@ func TestCloseEndsWaitRead(t *testing.T) {
 		}
 		if _, err := tn.Read(make([]byte, 8)); !errors.Is(err, io.EOF) {
 			t.Errorf("Read after Close = %v, want io.EOF", err)
+		}
+	})
+}
+
+// A reset that WaitRead wakes up for is the error the next read reports,
+// not a clean end of the stream: the kernel reports a socket error only
+// once, to whichever call asks first.
+func TestWaitReadKeepsReset(t *testing.T) {
+	dialBoth(t, func(c *telnettest.Conn) {
+		c.ExpectData("reset")
+		_ = c.NetConn().(*net.TCPConn).SetLinger(0)
+		_ = c.NetConn().Close()
+	}, func(t *testing.T, tn *telnet.Telnet) {
+		if _, err := tn.Write([]byte("reset")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		for {
+			within(t, wait, "WaitRead", func() { tn.Close() }, tn.WaitRead)
+			n, err := tn.TryRead(buf)
+			if err == nil && n == 0 {
+				continue
+			}
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("TryRead after a reset = %d, %v; want ECONNRESET", n, err)
+			}
+			return
 		}
 	})
 }

@@ -169,24 +169,6 @@ func (t *Telnet) attach(conn net.Conn, host string, port int) {
 	t.src = newSource(conn)
 }
 
-// setOOBInline keeps TCP urgent data in the normal stream. BSD-derived
-// telnet daemons, inetutils-telnetd among them, send the DM of IAC DM as
-// urgent data after an interrupt; without SO_OOBINLINE Linux removes that
-// byte from the stream and leaves a dangling IAC that eats the next byte.
-func setOOBInline(conn net.Conn) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = raw.Control(func(fd uintptr) {
-		_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_OOBINLINE, 1)
-	})
-}
-
 // Close closes the connection. Blocked reads and writes return; cooked
 // data already received can still be read (then the reads report EOF).
 // Calling it again does nothing.

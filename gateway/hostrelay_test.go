@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"telgate/telnet/telnettest"
+)
+
+func TestNextClass(t *testing.T) {
+	last := len(frameSizes) - 1
+	for _, tc := range []struct {
+		class, n, want int
+	}{
+		{0, 1, 0},                          // an echo: stay small
+		{0, frameSizes[0] / 2, 1},          // half full: more is waiting
+		{1, frameSizes[1], 2},              // full
+		{last, frameSizes[last], last},     // already at the top
+		{2, frameSizes[2]/8 - 1, 1},        // mostly empty: step down
+		{2, frameSizes[2] / 8, 2},          // an eighth: stay
+		{0, 0, 0},                          // commands only
+		{last, 100, last - 1},              // a burst ended
+		{1, frameSizes[1]/2 - 1, 1},        // in between
+		{last, frameSizes[last] / 2, last}, // top and half full
+	} {
+		if got := nextClass(tc.class, tc.n); got != tc.want {
+			t.Errorf("nextClass(%d, %d) = %d, want %d", tc.class, tc.n, got, tc.want)
+		}
+	}
+}
+
+// Big frame buffers are rationed across the gateway: once the budget is
+// in use, sessions get the largest small size instead, and a buffer given
+// back is available again.
+func TestFrameBudget(t *testing.T) {
+	var f frameBuffers
+	top := len(frameSizes) - 1
+	type held struct {
+		bp    *[]byte
+		class int
+	}
+	var big []held
+	for i := 0; i < bigFrameBudget/frameSizes[top]; i++ {
+		bp, class := f.get(top)
+		if class != top || len(*bp) != frameSizes[top] {
+			t.Fatalf("buffer %d within the budget: class %d, %d bytes", i, class, len(*bp))
+		}
+		big = append(big, held{bp, class})
+	}
+	bp, class := f.get(top)
+	if class != bigFrame-1 || len(*bp) != frameSizes[bigFrame-1] {
+		t.Fatalf("over the budget: class %d, %d bytes; want class %d", class, len(*bp), bigFrame-1)
+	}
+	f.put(bp, class)
+	f.put(big[0].bp, big[0].class)
+	if bp, class := f.get(top); class != top {
+		t.Fatalf("after a big buffer came back: class %d, want %d", class, top)
+	} else {
+		f.put(bp, class)
+	}
+	for _, h := range big[1:] {
+		f.put(h.bp, h.class)
+	}
+	if n := f.big.Load(); n != 0 {
+		t.Fatalf("%d bytes of big buffers still counted after all came back", n)
+	}
+}
+
+// Bulk output leaves in frames far larger than a read of the host, with
+// every byte in order; an echo after it leaves at once, in a frame of its
+// own; and the writing goroutine of the bulk frames is gone afterwards,
+// with its buffers back.
+func TestBulkFramesGrowThenEchoLeavesAlone(t *testing.T) {
+	raw, cooked := relayStream(8<<20, true)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.ExpectData("go")
+		c.Send(raw)
+		c.ExpectData("k")
+		c.Send([]byte("k"))
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}}})
+	b := tg.open("target=bulk")
+	b.expectStatus("connected")
+	b.input("go")
+	var got []byte
+	largest := 0
+	for len(got) < len(cooked) {
+		f := b.next()
+		if f.err != nil || f.typ != websocket.BinaryMessage {
+			t.Fatalf("after %d of %d bytes: message type %d, %v", len(got), len(cooked), f.typ, f.err)
+		}
+		largest = max(largest, len(f.data))
+		got = append(got, f.data...)
+	}
+	if !bytes.Equal(got, cooked) {
+		i := 0
+		for i < len(got) && i < len(cooked) && got[i] == cooked[i] {
+			i++
+		}
+		t.Fatalf("output differs from byte %d of %d (got %d bytes)", i, len(cooked), len(got))
+	}
+	if largest <= frameSizes[bigFrame-1] {
+		t.Errorf("largest frame %d bytes: bulk output never used a big buffer", largest)
+	}
+	b.input("k")
+	if f := b.next(); f.typ != websocket.BinaryMessage || string(f.data) != "k" {
+		t.Fatalf("echo: message type %d %q, %v; want the one byte alone", f.typ, f.data, f.err)
+	}
+	waitFor(t, "big frame buffers to come back", func() bool { return tg.gw.frames.big.Load() == 0 })
+}
