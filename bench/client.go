@@ -16,6 +16,7 @@ import (
 // websockify or straight over TCP.
 type peer struct {
 	name string
+	key  string // its name for -only
 	// bulkURL and echoURL are WebSocket URLs; for raw TCP, host:port.
 	bulkURL, echoURL string
 	raw              bool // plain TCP, no WebSocket

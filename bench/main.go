@@ -1,5 +1,5 @@
-// Command bench measures telgate against websockify and raw TCP on
-// loopback: bulk host-to-browser throughput, keystroke round trips and
+// Command bench measures telgate against websockify, a plain copy relay
+// and raw TCP on loopback: bulk host-to-browser throughput, keystroke round trips and
 // the memory of idle sessions. It starts the telgate binary it is given,
 // websockify (a raw WebSocket-to-TCP relay that does no telnet parsing)
 // and its own telnet hosts, runs the measurements interleaved, checks that
@@ -37,10 +37,18 @@ func main() {
 	keys := flag.Int("keys", 2000, "keystrokes per relay")
 	sessions := flag.String("sessions", "1000,9000", "idle session counts for telgate, comma-separated")
 	wsSessions := flag.String("websockify-sessions", "1000", "idle session counts for websockify")
-	only := flag.String("only", "", "measure only these relays (telgate, websockify, tcp), comma-separated; all when empty")
+	only := flag.String("only", "", "measure only these relays (telgate, websockify, copy, tcp), comma-separated; all when empty")
 	parts := flag.String("parts", "bulk,keys,memory", "what to measure, comma-separated")
 	timeout := flag.Duration("timeout", 12*time.Minute, "stop with a failure after this long")
+	copyRelay := flag.String("copy-relay", "", "run as the reference copy relay to this `host:port` (used by the benchmark itself)")
 	flag.Parse()
+	if *copyRelay != "" {
+		if err := runCopyRelay(*copyRelay); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: copy relay: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *telgate == "" {
 		fmt.Fprintln(os.Stderr, "bench: -telgate is required")
 		os.Exit(2)
@@ -147,12 +155,13 @@ type bench struct {
 	echoHost    *host
 
 	// results, by peer name
-	mbps    map[string][]float64
-	frames  map[string][2]int           // data messages, bytes in messages of 16 KiB or more
-	cpu     map[string][2]time.Duration // in bulk runs: the relay's, the benchmark's (host and client)
-	rtts    map[string][]time.Duration
-	mem     map[string][]memResult
-	peerSeq []string
+	mbps     map[string][]float64
+	frames   map[string][2]int           // data messages, bytes in messages of 16 KiB or more
+	cpu      map[string][2]time.Duration // in bulk runs: the relay's, the benchmark's (host and client)
+	rtts     map[string][]time.Duration
+	mem      map[string][]memResult
+	peerSeq  []string
+	plainTCP map[string]bool // peers the client reads as plain TCP
 }
 
 func (b *bench) logf(format string, a ...any) {
@@ -198,7 +207,7 @@ func (b *bench) speed() error {
 	}
 	track(tg)
 	defer untrack(tg)
-	peers := []*peer{{name: "telgate", cooked: true, pid: tg.cmd.Process.Pid,
+	peers := []*peer{{name: "telgate", key: "telgate", cooked: true, pid: tg.cmd.Process.Pid,
 		bulkURL: "ws://" + tg.addr + "/ws?target=bulk", echoURL: "ws://" + tg.addr + "/ws?target=echo"}}
 	if b.websockifyBin != "" {
 		wb, err := startWebsockify(b.websockifyBin, b.dir, b.bulkHost.addr())
@@ -213,16 +222,30 @@ func (b *bench) speed() error {
 		}
 		track(we)
 		defer untrack(we)
-		peers = append(peers, &peer{name: "websockify", pid: wb.cmd.Process.Pid, bulkURL: "ws://" + wb.addr + "/", echoURL: "ws://" + we.addr + "/"})
+		peers = append(peers, &peer{name: "websockify", key: "websockify", pid: wb.cmd.Process.Pid, bulkURL: "ws://" + wb.addr + "/", echoURL: "ws://" + we.addr + "/"})
 	}
-	peers = append(peers, &peer{name: "raw TCP", raw: true, bulkURL: b.bulkHost.addr(), echoURL: b.echoHost.addr()})
+	cb, err := startCopyRelay(b.dir, b.bulkHost.addr())
+	if err != nil {
+		return err
+	}
+	track(cb)
+	defer untrack(cb)
+	ce, err := startCopyRelay(b.dir, b.echoHost.addr())
+	if err != nil {
+		return err
+	}
+	track(ce)
+	defer untrack(ce)
+	peers = append(peers,
+		&peer{name: "copy relay", key: "copy", raw: true, pid: cb.cmd.Process.Pid, bulkURL: cb.addr, echoURL: ce.addr},
+		&peer{name: "raw TCP", key: "tcp", raw: true, bulkURL: b.bulkHost.addr(), echoURL: b.echoHost.addr()})
 	if b.only != nil {
-		peers = slices.DeleteFunc(peers, func(p *peer) bool {
-			return !b.only[strings.TrimSuffix(p.name, " TCP")] && !b.only[strings.ToLower(strings.TrimPrefix(p.name, "raw "))]
-		})
+		peers = slices.DeleteFunc(peers, func(p *peer) bool { return !b.only[p.key] })
 	}
+	b.plainTCP = map[string]bool{}
 	for _, p := range peers {
 		b.peerSeq = append(b.peerSeq, p.name)
+		b.plainTCP[p.name] = p.raw
 	}
 
 	// Bulk: one warm-up run each, then the rounds, the order rotating so
@@ -534,7 +557,7 @@ func (b *bench) report(w io.Writer) {
 	}, ratio(median(b.mbps["telgate"]), median(b.mbps["websockify"])))
 	gb := float64(len(b.raw)) * float64(b.rounds) / 1e9
 	row("bulk: relay CPU seconds per GB", func(p string) string {
-		if p == "raw TCP" || b.cpu[p][0] == 0 {
+		if b.cpu[p][0] == 0 {
 			return "—"
 		}
 		return fmt.Sprintf("%.2f", b.cpu[p][0].Seconds()/gb)
@@ -547,14 +570,14 @@ func (b *bench) report(w io.Writer) {
 	}, "")
 	row("bulk: average data message, KiB", func(p string) string {
 		f := b.frames[p]
-		if f[0] == 0 || p == "raw TCP" {
+		if f[0] == 0 || b.plainTCP[p] {
 			return "—"
 		}
 		return fmt.Sprintf("%.1f", float64(len(b.raw))*float64(b.rounds)/float64(f[0])/1024)
 	}, "")
 	row("bulk: bytes in messages ≥ 16 KiB", func(p string) string {
 		f := b.frames[p]
-		if f[0] == 0 || p == "raw TCP" {
+		if f[0] == 0 || b.plainTCP[p] {
 			return "—"
 		}
 		return fmt.Sprintf("%.1f%%", 100*float64(f[1])/(float64(len(b.raw))*float64(b.rounds)))
@@ -610,6 +633,7 @@ func (b *bench) report(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Throughput counts the host's bytes (raw) per second from the request to the last byte; telgate delivers them cooked, the others raw.")
+	fmt.Fprintln(w, "Copy relay: the reference relay (bench -copy-relay), a Go program that reads each byte into a 1 MiB buffer and writes it out again, one goroutine per direction, with no WebSocket and no telnet: what a relay costs here before it does any work of its own.")
 	fmt.Fprintln(w, "Relay CPU: user and system time of the relay's processes during the bulk runs (10 ms ticks), per GB of host bytes.")
 	fmt.Fprintln(w, "Memory: telgate's whole-process RSS growth over its baseline, divided by the sessions open; websockify's summed PSS over its process tree (one process per connection), likewise. Failed sessions include those that did not echo a keystroke afterwards.")
 }
