@@ -1,15 +1,16 @@
 // Command bench measures telgate against websockify, a plain copy relay
-// and raw TCP on loopback: bulk host-to-browser throughput, keystroke round trips and
-// the memory of idle sessions. It starts the telgate binary it is given,
-// websockify (a raw WebSocket-to-TCP relay that does no telnet parsing)
-// and its own telnet hosts, runs the measurements interleaved, checks that
+// and raw TCP on loopback: bulk host-to-browser throughput, keystroke
+// round trips and the memory of idle sessions. It starts the telgate
+// binary it is given, websockify (a raw WebSocket-to-TCP relay that does
+// no telnet parsing), the copy relay (itself, run with -copy-relay) and
+// its own telnet hosts, runs the measurements interleaved, checks that
 // every byte of every bulk run arrived in order, prints a table and stops.
 //
 // Usage (bench/run.sh builds telgate and runs this):
 //
 //	go run ./bench -telgate ./telgate [-websockify websockify] [-rounds 11]
 //	    [-mib 64] [-keys 2000] [-sessions 1000,9000] [-websockify-sessions 1000]
-//	    [-only telgate,websockify,tcp] [-parts bulk,keys,memory]
+//	    [-only telgate,websockify,copy,tcp] [-parts bulk,keys,memory]
 //
 // Everything runs on 127.0.0.1; every loop is bounded in count and time.
 package main
