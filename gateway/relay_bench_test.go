@@ -88,7 +88,7 @@ func benchmarkRelay(b *testing.B, iac bool) {
 		b.Fatal(err)
 	}
 	defer ws.Close()
-	buf := make([]byte, frameSizes[len(frameSizes)-1])
+	buf := make([]byte, frameSizes[len(frameSizes)-1]+1)
 	frames := 0
 	// read reads n bytes of host output, checking them against want.
 	read := func(want []byte) error {

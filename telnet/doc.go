@@ -97,14 +97,17 @@
 //   - Expect: telnetlib stops matching once it has seen EOF, even when the
 //     data it holds contains a match. Here data held at EOF is matched.
 //   - Reads: telnetlib receives 50 bytes per call and parses byte by byte;
-//     its read_all is quadratic. Here reads take up to 32 KiB, runs of
-//     plain data are copied at once, and every read is linear.
+//     its read_all is quadratic. Here reads take up to 32 KiB (Read and
+//     TryRead: as much as the caller's slice holds, read straight into it
+//     and decoded in place), runs of plain data are copied at once, and
+//     every read is linear.
 //   - Backpressure: a TCP or Unix connection (*net.TCPConn, *net.UnixConn)
 //     is read directly, on the goroutine that calls a read method and only
 //     then, so what nobody reads waits in the kernel and TCP flow control
 //     stops the peer; such a Telnet has no goroutine of its own and, while
-//     nothing arrives, holds no read buffer. Any other net.Conn is read by
-//     a goroutine of the Telnet's, at most two 32 KiB chunks ahead of the
+//     nothing arrives, holds no read buffer. Any other net.Conn, and any
+//     connection on a platform without Unix system calls, is read by a
+//     goroutine of the Telnet's, at most two 32 KiB chunks ahead of the
 //     reader.
 //   - Urgent data: connections are set to SO_OOBINLINE, so an IAC DM sent
 //     as TCP urgent data (BSD telnetd after an interrupt) stays in the
