@@ -36,8 +36,9 @@ const bigFrame = 2
 // bigFrameBudget bounds the memory in big frame buffers across a
 // gateway's sessions: a session that would go over it stays at the
 // largest size below bigFrame. At the largest size a session holds up to
-// two buffers (one being written, one being filled), so the budget lets
-// 32 sessions stream at full speed at once.
+// three buffers (one being written, one queued behind it, one being
+// filled), so the budget lets about 20 sessions stream at full speed at
+// once.
 const bigFrameBudget = 64 << 20
 
 // frameBuffers hands out a gateway's frame buffers.
@@ -144,7 +145,8 @@ func (w *frameWriter) write(f outFrame) error {
 // waiting.
 func (w *frameWriter) run() {
 	w.mu.Lock()
-	for w.queued != nil && w.err == nil {
+	// Once the session is stopped, what is queued is not for anyone.
+	for w.queued != nil && w.err == nil && w.s.ctx.Err() == nil {
 		f := *w.queued
 		w.queued = nil
 		w.cond.Broadcast()
@@ -156,6 +158,9 @@ func (w *frameWriter) run() {
 		}
 	}
 	if w.queued != nil { // not written: the session is over
+		if w.err == nil {
+			w.err = errSessionOver
+		}
 		w.s.g.frames.put(w.queued.buf, w.queued.class)
 		w.queued = nil
 	}
@@ -174,6 +179,8 @@ func (w *frameWriter) send(f outFrame) error {
 		s.stop(browserWriteReason(err))
 		return err
 	}
+	s.bytesOut.Add(int64(f.n))
+	s.g.metrics.toBrowser.Add(float64(f.n))
 	return nil
 }
 
@@ -187,6 +194,12 @@ func (w *frameWriter) wait() {
 	w.mu.Unlock()
 }
 
+// gatherRoom is the room a frame buffer must still have for the relay to
+// try another read into it: a read from a pump (a connection that is not
+// read directly) brings at most one 32 KiB chunk, and a direct read that
+// filled less than its room has emptied the socket for now.
+const gatherRoom = 32 << 10
+
 // relayHost copies host output to the browser until either side ends.
 func (s *session) relayHost() {
 	w := newFrameWriter(s)
@@ -196,12 +209,18 @@ func (s *session) relayHost() {
 		s.tn.WaitRead()
 		buf, got := s.g.frames.get(class)
 		n, err := s.tn.TryRead(*buf)
+		for err == nil && n > 0 && len(*buf)-n >= gatherRoom {
+			m, err2 := s.tn.TryRead((*buf)[n:])
+			if m == 0 {
+				err = err2
+				break
+			}
+			n += m
+		}
 		class = nextClass(got, n)
 		if n > 0 {
 			s.touch()
 			s.rec.output((*buf)[:n])
-			s.bytesOut.Add(int64(n))
-			s.g.metrics.toBrowser.Add(float64(n))
 			if werr := w.write(outFrame{buf: buf, class: got, n: n}); werr != nil {
 				return
 			}
@@ -210,6 +229,9 @@ func (s *session) relayHost() {
 			s.g.frames.put(buf, got)
 		}
 		if err != nil {
+			// Everything the host sent before it went reaches the
+			// browser before the session is stopped.
+			w.wait()
 			s.stop(hostReason(err))
 			return
 		}

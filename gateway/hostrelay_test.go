@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -110,4 +111,33 @@ func TestBulkFramesGrowThenEchoLeavesAlone(t *testing.T) {
 		t.Fatalf("echo: message type %d %q, %v; want the one byte alone", f.typ, f.data, f.err)
 	}
 	waitFor(t, "big frame buffers to come back", func() bool { return tg.gw.frames.big.Load() == 0 })
+}
+
+// A host that sends a lot and closes at once is relayed to the end, to a
+// browser that is slow to read it: the session waits for its frames to
+// be written before it ends, rather than cutting them short.
+func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
+	raw, cooked := relayStream(32<<20, true)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Send(raw)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}}})
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=bulk"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not reading for a while is the slow browser: the gateway has read
+	// all the host sent and seen it close, with frames still unwritten.
+	waitFor(t, "the host's output to back up", func() bool { return tg.gw.frames.big.Load() > 0 })
+	time.Sleep(closeGrace + time.Second)
+	b := startBrowser(t, ws)
+	b.expectStatus("connected")
+	b.expectClosed(ReasonHostClosed)
+	if !bytes.Equal(b.output, cooked) {
+		t.Fatalf("got %d bytes of %d", len(b.output), len(cooked))
+	}
+	waitFor(t, "the session's end in the log", func() bool { return len(tg.log.entries("session end")) == 1 })
+	if got := tg.log.entries("session end")[0]["bytes_out"]; got != float64(len(cooked)) {
+		t.Errorf("session end logged bytes_out %v, want %d", got, len(cooked))
+	}
 }

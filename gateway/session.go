@@ -347,6 +347,10 @@ func (s *session) sendWithin(msg any, d time.Duration) error {
 func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.ctx.Err() != nil {
+		// Stopped: keep to the grace stop gave the last writes.
+		d = min(d, closeGrace)
+	}
 	_ = s.ws.SetWriteDeadline(time.Now().Add(d))
 	return s.ws.WriteMessage(typ, data)
 }

@@ -94,13 +94,17 @@ func (d *direct) read(fd uintptr) bool {
 	case err == nil:
 		d.c = chunk{err: io.EOF}
 	default:
-		// The error net.Conn.Read would return, so that callers can
-		// test it with errors.Is (syscall.ECONNRESET, ...).
-		d.c = chunk{err: &net.OpError{Op: "read", Net: d.conn.LocalAddr().Network(),
-			Source: d.conn.LocalAddr(), Addr: d.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}}
+		d.c = chunk{err: d.readError(err)}
 	}
 	d.got = true
 	return true
+}
+
+// readError is the error net.Conn.Read would return for errno err, so
+// that callers can test it with errors.Is (syscall.ECONNRESET, ...).
+func (d *direct) readError(err error) error {
+	return &net.OpError{Op: "read", Net: d.conn.LocalAddr().Network(),
+		Source: d.conn.LocalAddr(), Addr: d.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}
 }
 
 // peek is wait's function for RawConn.Read: it reports the socket ready
@@ -108,9 +112,10 @@ func (d *direct) read(fd uintptr) bool {
 // and leaves all of it to the read that follows. The kernel reports a
 // socket error once, so an error the peek found is kept for that read.
 func (d *direct) peek(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), d.peeked[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	// The socket is non-blocking, as every socket of package net is.
+	_, _, err := syscall.Recvfrom(int(fd), d.peeked[:], syscall.MSG_PEEK)
 	for err == syscall.EINTR {
-		_, _, err = syscall.Recvfrom(int(fd), d.peeked[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, _, err = syscall.Recvfrom(int(fd), d.peeked[:], syscall.MSG_PEEK)
 	}
 	if err == syscall.EAGAIN {
 		return false
@@ -161,6 +166,17 @@ func (d *direct) result(err error) (chunk, bool) {
 // wait blocks until the socket has data, has reached its end or has
 // failed, or the connection is closed; it reads nothing.
 func (d *direct) wait() { _ = d.rc.Read(d.peekFn) }
+
+// held returns, as a chunk, the error a peek found and no read has
+// reported yet, for a pump that takes over the connection.
+func (d *direct) held() (chunk, bool) {
+	if d.peekErr == nil {
+		return chunk{}, false
+	}
+	c := chunk{err: d.readError(d.peekErr)}
+	d.peekErr = nil
+	return c, true
+}
 
 func (d *direct) recycle(c chunk) {
 	if c.pooled != nil {

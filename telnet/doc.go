@@ -98,9 +98,9 @@
 //     data it holds contains a match. Here data held at EOF is matched.
 //   - Reads: telnetlib receives 50 bytes per call and parses byte by byte;
 //     its read_all is quadratic. Here reads take up to 32 KiB (Read and
-//     TryRead: as much as the caller's slice holds, read straight into it
-//     and decoded in place), runs of plain data are copied at once, and
-//     every read is linear.
+//     TryRead into a slice of 4 KiB or more: as much as it holds, read
+//     straight into it and decoded in place), runs of plain data are
+//     copied at once, and every read is linear.
 //   - Backpressure: a TCP or Unix connection (*net.TCPConn, *net.UnixConn)
 //     is read directly, on the goroutine that calls a read method and only
 //     then, so what nobody reads waits in the kernel and TCP flow control

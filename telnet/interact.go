@@ -30,6 +30,9 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 	// a pump: a connection read directly gets one from now on.
 	p, ok := t.src.(*pump)
 	if !ok {
+		if d, ok := t.src.(intoSource); ok && !t.hasPending {
+			t.pending, t.hasPending = d.held()
+		}
 		p = startPump(t.conn)
 		t.srcMu.Lock()
 		t.src = p

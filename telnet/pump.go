@@ -44,11 +44,20 @@ type source interface {
 
 // An intoSource is a source that can also read straight into the
 // reader's buffer, with no deadline (the chunk it returns is a prefix of
-// p), and wait for data without taking any.
+// p), and wait for data without taking any. held returns what it keeps
+// for the next read (an error found while waiting), when a pump takes
+// the connection over.
 type intoSource interface {
 	nextInto(p []byte, mode waitMode) (chunk, bool)
 	wait()
+	held() (chunk, bool)
 }
+
+// minDirectRead is the smallest buffer that Read and TryRead fill straight
+// from an intoSource: a smaller one gets a chunk of the usual size,
+// decoded into the Telnet's buffer, so that small reads do not make a
+// system call each.
+const minDirectRead = 4 << 10
 
 // chunkPool holds the buffers of direct reads. A direct source takes one
 // only for the read system call itself and for the decoding that follows,

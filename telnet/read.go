@@ -248,7 +248,7 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 		}
 		var c chunk
 		var ok bool
-		if d, direct := t.src.(intoSource); direct && !t.hasPending && !t.eof {
+		if d, direct := t.src.(intoSource); direct && len(p) >= minDirectRead && !t.hasPending && !t.eof {
 			// Read into p and decode there: each byte is copied once.
 			c, ok = d.nextInto(p, mode)
 			if ok {

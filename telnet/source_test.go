@@ -3,6 +3,7 @@ package telnet_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -131,27 +132,33 @@ func TestCloseEndsWaitRead(t *testing.T) {
 // not a clean end of the stream: the kernel reports a socket error only
 // once, to whichever call asks first.
 func TestWaitReadKeepsReset(t *testing.T) {
-	dialBoth(t, func(c *telnettest.Conn) {
-		c.ExpectData("reset")
-		_ = c.NetConn().(*net.TCPConn).SetLinger(0)
-		_ = c.NetConn().Close()
-	}, func(t *testing.T, tn *telnet.Telnet) {
-		if _, err := tn.Write([]byte("reset")); err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, 64)
-		for {
-			within(t, wait, "WaitRead", func() { tn.Close() }, tn.WaitRead)
-			n, err := tn.TryRead(buf)
-			if err == nil && n == 0 {
-				continue
-			}
-			if !errors.Is(err, syscall.ECONNRESET) {
-				t.Fatalf("TryRead after a reset = %d, %v; want ECONNRESET", n, err)
-			}
-			return
-		}
-	})
+	// A small buffer is filled from a chunk, a large one straight from
+	// the socket: both must see the reset.
+	for _, size := range []int{64, 64 << 10} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			dialBoth(t, func(c *telnettest.Conn) {
+				c.ExpectData("reset")
+				_ = c.NetConn().(*net.TCPConn).SetLinger(0)
+				_ = c.NetConn().Close()
+			}, func(t *testing.T, tn *telnet.Telnet) {
+				if _, err := tn.Write([]byte("reset")); err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, size)
+				for {
+					within(t, wait, "WaitRead", func() { tn.Close() }, tn.WaitRead)
+					n, err := tn.TryRead(buf)
+					if err == nil && n == 0 {
+						continue
+					}
+					if !errors.Is(err, syscall.ECONNRESET) {
+						t.Fatalf("TryRead after a reset = %d, %v; want ECONNRESET", n, err)
+					}
+					return
+				}
+			})
+		})
+	}
 }
 
 // The read methods behave the same whichever way the connection is read:
