@@ -34,8 +34,8 @@ var frameSizes = [...]int{16 << 10, 64 << 10, 256 << 10, 1 << 20}
 const bigFrame = 2
 
 // bigFrameBudget bounds the memory in big frame buffers across a
-// gateway's sessions: a session that would go over it stays at the
-// largest size below bigFrame. At the largest size a session holds up to
+// gateway's sessions: a session that would go over it gets a smaller
+// buffer, at worst the largest size below bigFrame. At the largest size a session holds up to
 // three buffers (one being written, one queued behind it, one being
 // filled), so the budget lets about 20 sessions stream at full speed at
 // once.
