@@ -244,7 +244,7 @@ func (s *session) readBrowser() {
 		if err != nil {
 			s.stop(browserReadReason(err))
 		} else {
-			err = s.browserMessage(typ, data, recordInput)
+			s.browserMessage(typ, data, recordInput)
 		}
 		if cap(data) <= maxPooledMsg {
 			*bp = data[:0]
@@ -274,12 +274,16 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// errSessionOver ends readBrowser once the session has been stopped.
+// errSessionOver is a frame writer's error once the session has been
+// stopped with frames still queued.
 var errSessionOver = errors.New("session over")
 
-// browserMessage relays one message from the browser; a non-nil error
-// means the session has been stopped.
-func (s *session) browserMessage(typ int, data []byte, recordInput bool) error {
+// browserMessage relays one message from the browser. A write to the
+// host that fails does not end the session: a connection that cannot be
+// written to is closed or closing, and the relay of host output ends the
+// session once the browser has everything the host sent before it went.
+// Until then input is dropped.
+func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 	s.touch()
 	switch typ {
 	case websocket.BinaryMessage:
@@ -298,18 +302,13 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) error {
 			}
 		}
 		if err != nil {
-			s.stop(hostReason(err))
-			return errSessionOver
+			return
 		}
 		s.bytesIn.Add(int64(len(data)))
 		s.g.metrics.toHost.Add(float64(len(data)))
 	case websocket.TextMessage:
-		if err := s.control(data); err != nil {
-			s.stop(hostReason(err))
-			return errSessionOver
-		}
+		_ = s.control(data) // a write that fails: as above
 	}
-	return nil
 }
 
 // control acts on a control message. A malformed one is answered with an
