@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 
@@ -124,7 +127,14 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 	sent := make(chan struct{})
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.Send(raw)
-		_ = c.NetConn().Close()
+		// Close only once the gateway's kernel has acknowledged every
+		// byte: a host that closes with input unread sends a reset,
+		// and a reset throws away what it had not yet sent.
+		nc := c.NetConn().(*net.TCPConn)
+		for deadline := time.Now().Add(waitLimit); unacknowledged(nc) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = nc.Close()
 		close(sent)
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}}})
@@ -187,4 +197,21 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 	if got := tg.log.entries("session end")[0]["bytes_out"]; got != float64(len(cooked)) {
 		t.Errorf("session end logged bytes_out %v, want %d", got, len(cooked))
 	}
+}
+
+// unacknowledged is how many bytes written to c its peer has not yet
+// acknowledged (SIOCOUTQ), or -1 when that cannot be told.
+func unacknowledged(c *net.TCPConn) int {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	n := -1
+	_ = rc.Control(func(fd uintptr) {
+		var v int32
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&v))); errno == 0 {
+			n = int(v)
+		}
+	})
+	return n
 }

@@ -64,6 +64,11 @@ type session struct {
 
 	wmu    sync.Mutex // serialises writes of messages to the browser
 	reason onceString
+	// cutoff closes the browser's connection if the session has not
+	// ended closeGrace after its first stop plus the grace of finish's
+	// two writes: a bound that no write deadline set later can undo.
+	cutoff   atomic.Pointer[time.Timer]
+	stopOnce sync.Once
 
 	start    time.Time
 	activity atomic.Int64 // unix nanoseconds of the last traffic
@@ -111,6 +116,9 @@ func (s *session) stop(reason string) {
 	// A relay blocked on a browser that does not read must not hold the
 	// session open: cut its pending write short.
 	_ = s.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	s.stopOnce.Do(func() {
+		s.cutoff.Store(time.AfterFunc(3*closeGrace, func() { _ = s.ws.NetConn().Close() }))
+	})
 }
 
 // run is the whole session. Its log lines say who (user, client
@@ -161,6 +169,9 @@ func (s *session) run() {
 		s.finish()
 		<-browserDone
 		s.rec.close()
+		if t := s.cutoff.Load(); t != nil {
+			t.Stop()
+		}
 	}
 	s.g.metrics.sessionClosed(s.reason.get())
 	log.Info().
