@@ -4,11 +4,9 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -42,17 +40,6 @@ const (
 	fdsPerSession = 2
 	fdHeadroom    = 64
 )
-
-// fdCap is how many sessions the process's open-file limit leaves room
-// for, 0 when it cannot be known. Go raises the soft limit to the hard
-// one at start, so this is what the process can actually have.
-func fdCap(perSession int) int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > math.MaxInt32 {
-		return 0
-	}
-	return max(1, (int(rl.Cur)-fdHeadroom)/perSession)
-}
 
 // maxRateClients bounds the client addresses whose connect rate is
 // remembered. Past it, the least recently seen address is forgotten (it
