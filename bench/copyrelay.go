@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -77,28 +76,9 @@ func startCopyRelay(dir, target string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
+	// Its first line is the address it serves.
+	if err := p.startAnnounced(func(line string) (string, bool) { return strings.TrimSpace(line), true }); err != nil {
 		return nil, err
 	}
-	if err := p.start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			found <- strings.TrimSpace(sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case p.addr = <-found:
-		return p, nil
-	case <-p.done:
-		return nil, fmt.Errorf("copy relay exited at start; see %s", p.log)
-	case <-time.After(10 * time.Second):
-		p.stop()
-		return nil, fmt.Errorf("copy relay did not start in 10s; see %s", p.log)
-	}
+	return p, nil
 }

@@ -63,31 +63,50 @@ func startTelgate(bin, dir string, targets map[string]string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.cmd.StdoutPipe()
+	// "telgate: serving 2 target(s) at http://127.0.0.1:PORT/"
+	err = p.startAnnounced(func(line string) (string, bool) {
+		i := strings.Index(line, "http://")
+		if i < 0 {
+			return "", false
+		}
+		return strings.TrimSuffix(line[i+len("http://"):], "/"), true
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := p.start(); err != nil {
-		return nil, err
+	return p, nil
+}
+
+// startAnnounced starts p and waits, 10s at most, for the line of its
+// standard output from which addrOf takes the address it serves; the
+// rest of the output is read and dropped.
+func (p *proc) startAnnounced(addrOf func(line string) (string, bool)) error {
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return err
 	}
-	// "telgate: serving 2 target(s) at http://127.0.0.1:PORT/"
+	if err := p.start(); err != nil {
+		return err
+	}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-				found <- strings.TrimSuffix(sc.Text()[i+len("http://"):], "/")
+			if a, ok := addrOf(sc.Text()); ok {
+				found <- a
+				break
 			}
 		}
+		_, _ = io.Copy(io.Discard, out)
 	}()
 	select {
 	case p.addr = <-found:
-		return p, nil
+		return nil
 	case <-p.done:
-		return nil, fmt.Errorf("telgate exited at start; see %s", p.log)
+		return fmt.Errorf("%s exited at start; see %s", p.name, p.log)
 	case <-time.After(10 * time.Second):
 		p.stop()
-		return nil, fmt.Errorf("telgate did not start in 10s; see %s", p.log)
+		return fmt.Errorf("%s did not start in 10s; see %s", p.name, p.log)
 	}
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -94,6 +95,10 @@ type outFrame struct {
 	class int
 	n     int
 }
+
+// errSessionOver is a frameWriter's error once the session has been
+// stopped with frames still queued.
+var errSessionOver = errors.New("session over")
 
 // A frameWriter writes one session's frames in order: small ones on the
 // caller's goroutine, big ones on a goroutine of its own, started when
@@ -195,9 +200,11 @@ func (w *frameWriter) wait() {
 }
 
 // gatherRoom is the room a frame buffer must still have for the relay to
-// try another read into it: a read from a pump (a connection that is not
-// read directly) brings at most one 32 KiB chunk, and a direct read that
-// filled less than its room has emptied the socket for now.
+// try another read into it. A read from a pump (a connection that is not
+// read directly) brings at most one 32 KiB chunk, so a frame takes
+// several; after a direct read the next try mostly finds nothing, which
+// costs one system call per frame (echoes, in 16 KiB buffers, never
+// have the room).
 const gatherRoom = 32 << 10
 
 // relayHost copies host output to the browser until either side ends.

@@ -285,10 +285,6 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// errSessionOver is a frame writer's error once the session has been
-// stopped with frames still queued.
-var errSessionOver = errors.New("session over")
-
 // browserMessage relays one message from the browser. A write to the
 // host that fails does not end the session: a connection that cannot be
 // written to is closed or closing, and the relay of host output ends the
@@ -318,17 +314,18 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		s.bytesIn.Add(int64(len(data)))
 		s.g.metrics.toHost.Add(float64(len(data)))
 	case websocket.TextMessage:
-		_ = s.control(data) // a write that fails: as above
+		s.control(data)
 	}
 }
 
 // control acts on a control message. A malformed one is answered with an
-// error message; only a failure to write to the host is returned.
-func (s *session) control(data []byte) error {
+// error message. A failed write to the host is dropped, as browserMessage
+// drops input.
+func (s *session) control(data []byte) {
 	c, err := ParseControl(data)
 	if err != nil {
 		_ = s.send(errorMsg{Type: "error", Message: err.Error()})
-		return nil
+		return
 	}
 	switch c.Type {
 	case "resize":
@@ -336,9 +333,8 @@ func (s *session) control(data []byte) error {
 		s.rec.resize(c.Cols, c.Rows)
 	case "command":
 		cmd, _ := CommandByte(c.Name)
-		return s.tn.SendCommand(cmd)
+		_ = s.tn.SendCommand(cmd)
 	}
-	return nil
 }
 
 // send writes a status message.
