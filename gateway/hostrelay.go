@@ -27,6 +27,20 @@ import (
 // echoes among them, are written by the reading goroutine itself, with
 // no hand-over in their way.
 
+// frameHeadroom is where a frame's payload begins in its buffer. The
+// kernel copies with rep movsb, which on some CPUs (the AMD EPYC of
+// BENCHMARKS.md among them) runs about four times slower when the
+// destination lies 1 to 15 bytes past the source modulo 4 KiB.
+// gorilla/websocket writes a large message as its own buffer (the frame
+// header and the payload's first 4 KiB) followed by the rest of the
+// payload, and the socket's page for a new send often starts at offset
+// 0: a payload at the start of a page-aligned buffer would land 4 or 10
+// bytes (the header's size) past its source, and every large frame would
+// be copied at the slow rate. A payload 64 bytes in lands 54 or 60 bytes
+// before it, and reads into the buffer stay cache-line aligned.
+// BenchmarkKernelCopyDistance shows the effect.
+const frameHeadroom = 64
+
 // frameSizes are the frame buffer sizes, smallest first.
 var frameSizes = [...]int{16 << 10, 64 << 10, 256 << 10, 1 << 20}
 
@@ -88,13 +102,15 @@ func nextClass(class, n int) int {
 	return class
 }
 
-// An outFrame is host output ready for the browser: the first n bytes of a
-// frame buffer.
+// An outFrame is host output ready for the browser: n bytes of a frame
+// buffer, from frameHeadroom on.
 type outFrame struct {
 	buf   *[]byte
 	class int
 	n     int
 }
+
+func (f outFrame) payload() []byte { return (*f.buf)[frameHeadroom : frameHeadroom+f.n] }
 
 // errSessionOver is a frameWriter's error once the session has been
 // stopped with frames still queued.
@@ -178,7 +194,7 @@ func (w *frameWriter) run() {
 // fails, stops the session.
 func (w *frameWriter) send(f outFrame) error {
 	s := w.s
-	err := s.writeFrame(websocket.BinaryMessage, (*f.buf)[:f.n], s.g.opts.WriteTimeout)
+	err := s.writeFrame(websocket.BinaryMessage, f.payload(), s.g.opts.WriteTimeout)
 	s.g.frames.put(f.buf, f.class)
 	if err != nil {
 		s.stop(browserWriteReason(err))
@@ -215,9 +231,10 @@ func (s *session) relayHost() {
 	for {
 		s.tn.WaitRead()
 		buf, got := s.g.frames.get(class)
-		n, err := s.tn.TryRead(*buf)
-		for err == nil && n > 0 && len(*buf)-n >= gatherRoom {
-			m, err2 := s.tn.TryRead((*buf)[n:])
+		room := (*buf)[frameHeadroom:]
+		n, err := s.tn.TryRead(room)
+		for err == nil && n > 0 && len(room)-n >= gatherRoom {
+			m, err2 := s.tn.TryRead(room[n:])
 			if m == 0 {
 				err = err2
 				break
@@ -226,9 +243,10 @@ func (s *session) relayHost() {
 		}
 		class = nextClass(got, n)
 		if n > 0 {
+			f := outFrame{buf: buf, class: got, n: n}
 			s.touch()
-			s.rec.output((*buf)[:n])
-			if werr := w.write(outFrame{buf: buf, class: got, n: n}); werr != nil {
+			s.rec.output(f.payload())
+			if werr := w.write(f); werr != nil {
 				return
 			}
 		} else {
