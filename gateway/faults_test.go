@@ -257,8 +257,7 @@ func TestBrowserThatStopsReading(t *testing.T) {
 	if len(e) != 1 || e[0]["reason"] != ReasonBrowserStalled {
 		t.Errorf("session end %v, want reason %q", e, ReasonBrowserStalled)
 	}
-	// The frame that could not be written and the one queued behind it
-	// were given back.
+	// The frame that could not be written was given back.
 	if n := tg.gw.frames.big.Load(); n != 0 {
 		t.Errorf("%d bytes of big frame buffers still in use after the session", n)
 	}

@@ -76,8 +76,7 @@ func TestFrameBudget(t *testing.T) {
 
 // Bulk output leaves in frames far larger than a read of the host, with
 // every byte in order; an echo after it leaves at once, in a frame of its
-// own; and the writing goroutine of the bulk frames is gone afterwards,
-// with its buffers back.
+// own; and the big buffers of the bulk frames are back afterwards.
 func TestBulkFramesGrowThenEchoLeavesAlone(t *testing.T) {
 	raw, cooked := relayStream(8<<20, true)
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
