@@ -26,7 +26,7 @@ import (
 // only then: the sockets' buffers in both kernels keep host and browser
 // streaming meanwhile. Handing large frames to a second goroutine, to
 // decode one while the last is written, overlapped the two but cost
-// about a sixth more CPU per byte (the hand-over, and the frame's bytes
+// about a quarter more CPU per byte (the hand-over, and the frame's bytes
 // moving from one core's cache to the other's), and brought no more
 // throughput where the host, the browser and the gateway share a few
 // cores.
