@@ -116,6 +116,8 @@
 //     the callback are queued so the reader never waits for the peer.
 //   - Interact and MtInteract are byte-transparent (telnetlib's decode and
 //     encode ASCII and fail on any other byte) and are one implementation.
+//     They print "*** Connection closed by remote host ***" only when the
+//     host closed the connection, not after a local Close.
 //   - ReadLazy equals ReadVeryLazy: chunks are decoded as they are taken
 //     from the connection, so no raw bytes wait to be parsed.
 //   - Open refuses a Telnet that is already connected (telnetlib's doc

@@ -11,9 +11,10 @@ import (
 // client: cooked data from the connection is written to out, bytes read
 // from in are written to the connection (IAC doubled, nothing else
 // translated; unlike telnetlib's, every byte value passes). It returns nil
-// when the connection closes, after writing "*** Connection closed by
-// remote host ***" to out, or when in reaches EOF; otherwise the first
-// error.
+// when the host closes the connection, after writing "*** Connection
+// closed by remote host ***" to out; when Close is called meanwhile,
+// without that line (telnetlib prints it then too); or when in reaches
+// EOF. Otherwise it returns the first error.
 //
 // Interact reads in on a goroutine of its own. When the connection closes
 // first and in has a SetReadDeadline method (as *os.File for pipes and
@@ -92,6 +93,9 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 		if t.eof {
 			if !errors.Is(t.endErr(), io.EOF) {
 				return t.endErr()
+			}
+			if t.endLocal {
+				return nil
 			}
 			_, err := io.WriteString(out, "*** Connection closed by remote host ***\n")
 			return err

@@ -24,12 +24,7 @@ func TestInteractByteTransparent(t *testing.T) {
 		c.Expect([]byte("é\xff\xff\x00ü\r\n"))
 		c.SendString("bye\n")
 	})
-	in, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	defer w.Close()
+	in, w := pipe(t)
 	w.Write(typed)
 	var out bytes.Buffer
 	within(t, wait, "Interact", func() { tn.Close() }, func() {
@@ -93,12 +88,7 @@ func TestInteractWritesPending(t *testing.T) {
 	if _, err := tn.ReadUntil([]byte("one"), wait); err != nil {
 		t.Fatal(err)
 	}
-	in, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	defer w.Close()
+	in, _ := pipe(t)
 	var out bytes.Buffer
 	within(t, wait, "Interact", func() { tn.Close() }, func() {
 		if err := tn.Interact(in, &out); err != nil {
@@ -110,18 +100,74 @@ func TestInteractWritesPending(t *testing.T) {
 	}
 }
 
+// Closed on this side while it runs, Interact returns nil without
+// telnetlib's line: the host did not close the connection.
+func TestInteractLocalClose(t *testing.T) {
+	tn := serve(t, func(c *telnettest.Conn) {
+		c.SendString("hi\n")
+		c.ExpectEOF()
+	})
+	in, _ := pipe(t)
+	out := &notifyWriter{want: "hi\n", seen: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- tn.Interact(in, out) }()
+	select {
+	case <-out.seen:
+	case <-time.After(wait):
+		t.Fatal("the host's output never reached out")
+	}
+	tn.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Interact after Close = %v, want nil", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Interact did not return after Close")
+	}
+	if got := out.buf.String(); got != "hi\n" {
+		t.Errorf("Interact wrote %q, want only the host's output", got)
+	}
+}
+
+// pipe returns the two ends of an OS pipe, closed when the test ends.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+	})
+	return r, w
+}
+
+// notifyWriter collects what is written and closes seen once it holds
+// want.
+type notifyWriter struct {
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	had := strings.Contains(w.buf.String(), w.want)
+	w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
 // An error writing out ends Interact with that error.
 func TestInteractOutputError(t *testing.T) {
 	tn := serve(t, func(c *telnettest.Conn) {
 		c.SendString("data")
 		c.ExpectEOF()
 	})
-	in, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	defer w.Close()
+	in, _ := pipe(t)
 	within(t, wait, "Interact", func() { tn.Close() }, func() {
 		if err := tn.Interact(in, failWriter{}); !errors.Is(err, errOut) {
 			t.Errorf("Interact = %v, want the output's error", err)

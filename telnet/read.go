@@ -114,6 +114,7 @@ func (t *Telnet) WaitRead() {
 func (t *Telnet) noteEnd(c chunk) chunk {
 	if c.err != nil {
 		t.eof = true
+		t.endLocal = !errors.Is(c.err, io.EOF) && t.closed.Load()
 		switch {
 		case errors.Is(c.err, io.EOF), t.closed.Load():
 			t.readErr = t.closedErr()

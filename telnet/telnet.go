@@ -72,6 +72,7 @@ type Telnet struct {
 	coff       int // cooked[coff:] is unread
 	sbdata     []byte
 	eof        bool
+	endLocal   bool // the stream ended because Close was called
 	readErr    error
 
 	cb         func(t *Telnet, cmd, opt byte)
@@ -162,7 +163,7 @@ func (t *Telnet) attach(conn net.Conn, host string, port int) {
 	t.host, t.port = host, port
 	setOOBInline(conn)
 	t.conn = conn
-	t.eof = false
+	t.eof, t.endLocal = false, false
 	t.readErr = nil
 	t.closed.Store(false)
 	t.pending, t.hasPending = chunk{}, false
