@@ -89,7 +89,7 @@ func runAccess(t *testing.T, args ...string) *accessRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &accessRun{stdout: newAccessBuffer(), stderr: newAccessBuffer(), cancel: cancel, done: make(chan int, 1)}
-	go func() { p.done <- runContext(ctx, args, p.stdout, p.stderr) }()
+	go func() { p.done <- runContext(ctx, args, strings.NewReader(""), p.stdout, p.stderr) }()
 	deadline := time.After(accessWait)
 	for p.URL == "" {
 		select {
@@ -129,7 +129,7 @@ func runAccessExit(t *testing.T, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), accessWait)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := runContext(ctx, args, &stdout, &stderr)
+	code := runContext(ctx, args, strings.NewReader(""), &stdout, &stderr)
 	if strings.Contains(stdout.String(), "serving") {
 		t.Errorf("run %q served: %s", args, stdout.String())
 	}
@@ -505,10 +505,8 @@ func TestRunMetricsListener(t *testing.T) {
 }
 
 func TestHashPasswordFlag(t *testing.T) {
-	defer func(r io.Reader) { stdin = r }(stdin)
-	stdin = strings.NewReader("correct horse\r\nignored\n")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-hash-password"}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"-hash-password"}, strings.NewReader("correct horse\r\nignored\n"), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	hash := strings.TrimSpace(stdout.String())
@@ -519,10 +517,9 @@ func TestHashPasswordFlag(t *testing.T) {
 		t.Errorf("the hash does not match the password: %v", err)
 	}
 	for _, in := range []string{"", "\n", strings.Repeat("x", 73) + "\n"} {
-		stdin = strings.NewReader(in)
 		stdout.Reset()
 		stderr.Reset()
-		if code := run([]string{"-hash-password"}, &stdout, &stderr); code != 2 || stdout.Len() != 0 {
+		if code := run([]string{"-hash-password"}, strings.NewReader(in), &stdout, &stderr); code != 2 || stdout.Len() != 0 {
 			t.Errorf("%d-byte input: exit %d, output %q", len(in), code, stdout.String())
 		}
 	}

@@ -59,17 +59,15 @@ const defaultListen = "127.0.0.1:8080"
 // after SIGINT or SIGTERM.
 const shutdownTimeout = 5 * time.Second
 
-// stdin is where -hash-password reads the password.
-var stdin io.Reader = os.Stdin
-
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is the whole program; it returns the exit status: 0 after a clean
 // shutdown, 1 when serving failed, 2 for bad flags or configuration.
-func run(args []string, stdout, stderr io.Writer) int {
-	return runContext(context.Background(), args, stdout, stderr)
+// Only -hash-password reads stdin.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr)
 }
 
 // settings are what the flags and the configuration file decide together.
@@ -89,7 +87,7 @@ type settings struct {
 }
 
 // runContext is run, ending (like SIGINT or SIGTERM) when ctx ends.
-func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("telgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", defaultListen, "`address` to serve HTTP on")
