@@ -120,7 +120,9 @@ func TestBulkFramesGrowThenEchoLeavesAlone(t *testing.T) {
 // A host that sends a lot and closes at once is relayed to the end, to a
 // browser that is slow to read it and types meanwhile: the session waits
 // for its frames to be written before it ends, rather than cutting them
-// short, and input the closed host cannot take does not end it early.
+// short; input the closed host cannot take does not end it early; and an
+// idle timeout shorter than the browser's pauses does not either, since
+// a frame being written is traffic.
 func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 	raw, cooked := relayStream(8<<20, true)
 	sent := make(chan struct{})
@@ -136,7 +138,8 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 		_ = nc.Close()
 		close(sent)
 	})
-	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}}})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}},
+		Limits: Limits{IdleTimeout: 300 * time.Millisecond}})
 	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=bulk"), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,7 @@ type session struct {
 
 	start    time.Time
 	activity atomic.Int64 // unix nanoseconds of the last traffic
+	writing  atomic.Bool  // a message to the browser is being written
 	bytesIn  atomic.Int64 // browser to host
 	bytesOut atomic.Int64 // host to browser
 }
@@ -358,7 +359,13 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 		d = min(d, closeGrace)
 	}
 	_ = s.ws.SetWriteDeadline(time.Now().Add(d))
-	return s.ws.WriteMessage(typ, data)
+	s.writing.Store(true)
+	err := s.ws.WriteMessage(typ, data)
+	s.writing.Store(false)
+	if err == nil {
+		s.touch()
+	}
+	return err
 }
 
 // finish tells the browser why the session ended and closes the
@@ -402,6 +409,11 @@ func (s *session) startTimers() (stop func()) {
 	if d := s.g.limits.IdleTimeout; d > 0 {
 		idle = time.AfterFunc(d, func() {
 			quiet := time.Since(time.Unix(0, s.activity.Load()))
+			if s.writing.Load() {
+				// Output to a slow browser is traffic, however long
+				// it takes (WriteTimeout bounds a stalled one).
+				quiet = 0
+			}
 			if quiet >= d {
 				s.stop(ReasonIdle)
 				return
