@@ -85,7 +85,7 @@ func (g *Gateway) Admit(clientIP, user string) (*Ticket, error) {
 		g.metrics.refused(ErrShuttingDown)
 		return nil, ErrShuttingDown
 	}
-	release, err := g.adm.admit(clientKey(clientIP), user, time.Now())
+	release, err := g.adm.admit(clientKey(clientIP, g.limits.ClientIPv6Prefix), user, time.Now())
 	if err != nil {
 		g.metrics.refused(err)
 		return nil, err
@@ -110,15 +110,24 @@ func (g *Gateway) Ready() error {
 }
 
 // clientKey normalises a client address: without port or zone, IPv4 in
-// IPv6 as IPv4. Something that is not an address is kept, shortened.
-func clientKey(s string) string {
+// IPv6 as IPv4, and an IPv6 address as its prefix of v6bits bits when
+// that is shorter than 128. Something that is not an address is kept,
+// shortened.
+func clientKey(s string, v6bits int) string {
 	if host, _, err := net.SplitHostPort(s); err == nil {
 		s = host
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().WithZone("").String()
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return truncate(s, 64)
 	}
-	return truncate(s, 64)
+	a = a.Unmap().WithZone("")
+	if a.Is6() && v6bits > 0 && v6bits < 128 {
+		if p, err := a.Prefix(v6bits); err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
 }
 
 // admission counts sessions and limits the connect rate of each client

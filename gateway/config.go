@@ -104,6 +104,13 @@ type HTTPConfig struct {
 // an answer (-1: no pings, no such check); MaxMessageSize bounds one
 // WebSocket message from the browser; MaxSubnegotiation bounds one
 // subnegotiation from a host (a longer one is discarded).
+//
+// ClientIPv6Prefix is the prefix length by which IPv6 clients are told
+// apart for the per-client session count and the connect rate: 128 (the
+// default) counts each address alone; 64 counts a network's /64 as one
+// client, which stops one host from escaping the limits by cycling
+// through its privacy addresses, but also counts everyone on a shared
+// office subnet together.
 type Limits struct {
 	MaxSessions          int           `yaml:"max_sessions"`
 	MaxSessionsPerUser   int           `yaml:"max_sessions_per_user"`
@@ -116,6 +123,7 @@ type Limits struct {
 	PingInterval         time.Duration `yaml:"ping_interval"`
 	MaxMessageSize       int64         `yaml:"max_message_size"`
 	MaxSubnegotiation    int           `yaml:"max_subnegotiation"`
+	ClientIPv6Prefix     int           `yaml:"client_ipv6_prefix"`
 }
 
 // DefaultLimits are the limits of a configuration that sets none.
@@ -131,6 +139,7 @@ var DefaultLimits = Limits{
 	PingInterval:         DefaultPingInterval,
 	MaxMessageSize:       DefaultMaxMessageSize,
 	MaxSubnegotiation:    telnet.DefaultMaxSubnegotiation,
+	ClientIPv6Prefix:     128,
 }
 
 // WithDefaults returns l with every zero field set from DefaultLimits.
@@ -148,6 +157,7 @@ func (l Limits) WithDefaults() Limits {
 		PingInterval:         orDefault(l.PingInterval, d.PingInterval),
 		MaxMessageSize:       orDefault(l.MaxMessageSize, d.MaxMessageSize),
 		MaxSubnegotiation:    orDefault(l.MaxSubnegotiation, d.MaxSubnegotiation),
+		ClientIPv6Prefix:     orDefault(l.ClientIPv6Prefix, d.ClientIPv6Prefix),
 	}
 }
 
@@ -344,6 +354,9 @@ func (c *Config) check() error {
 	}
 	if l.ConnectRate < 0 && l.ConnectRate != -1 {
 		return fmt.Errorf("limits: connect_rate: %v (want a rate, or -1 for none)", l.ConnectRate)
+	}
+	if p := l.ClientIPv6Prefix; p != 0 && (p < 32 || p > 128) {
+		return fmt.Errorf("limits: client_ipv6_prefix: %d (want a prefix length from 32 to 128)", p)
 	}
 	if l.MaxMessageSize > 0 && l.MaxMessageSize < 1024 {
 		return fmt.Errorf("limits: max_message_size: %d is too small (at least 1024)", l.MaxMessageSize)

@@ -65,6 +65,7 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml: http: "portal.example" is not an origin`},
 		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: max_sessions: -5"},
 		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
+		{"limits: {client_ipv6_prefix: 16}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: client_ipv6_prefix: 16"},
 		{"targets: [{name: a, address: h, record: true}]\n", "c.yaml: recording: a target has record: true but recording has no dir"},
 		{"adhoc: [{hosts: [\"*\"]}]\n", `c.yaml: adhoc[0]: hosts: "*"`},
 		{"adhoc: [{hosts: [10.0.0.0/8], ports: \"23,99-20\"}]\n", `c.yaml: adhoc[0]: ports: "99-20"`},
@@ -116,7 +117,7 @@ auth:
 http:
   allowed_origins: [https://portal.example.com]
   frame_ancestors: ["https://portal.example.com:8443"]
-limits: {max_sessions: 9000, idle_timeout: 30m, connect_rate: -1, max_message_size: 65536}
+limits: {max_sessions: 9000, idle_timeout: 30m, connect_rate: -1, max_message_size: 65536, client_ipv6_prefix: 64}
 recording: {dir: /var/lib/telgate, max_bytes: 1048576, input: true}
 adhoc:
   - hosts: ["*.lab.example.com", 10.20.0.0/16]
@@ -134,7 +135,7 @@ targets:
 	}
 	l := cfg.Limits.WithDefaults()
 	if l.MaxSessions != 9000 || l.IdleTimeout != 30*time.Minute || l.ConnectRate != -1 ||
-		l.MaxMessageSize != 65536 || l.MaxSessionsPerUser != DefaultLimits.MaxSessionsPerUser {
+		l.MaxMessageSize != 65536 || l.MaxSessionsPerUser != DefaultLimits.MaxSessionsPerUser || l.ClientIPv6Prefix != 64 {
 		t.Errorf("limits %+v", l)
 	}
 	if cfg.TLS.Cert != "cert.pem" || cfg.Auth.ProxyHeader != "X-Forwarded-User" || len(cfg.Auth.TrustedProxies) != 2 ||

@@ -131,6 +131,46 @@ func TestTicketReleaseIsIdempotent(t *testing.T) {
 	(&Ticket{}).Release()
 }
 
+// IPv6 clients are told apart by address, or by the prefix the
+// configuration asks for: then one host cycling through its privacy
+// addresses is still one client.
+func TestClientIPv6Prefix(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		bits int
+		want string
+	}{
+		{"192.0.2.7", 64, "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:443", 64, "192.0.2.7"},
+		{"2001:db8:1:2:aaaa::1", 128, "2001:db8:1:2:aaaa::1"},
+		{"[fe80::1%eth0]:8080", 128, "fe80::1"},
+		{"2001:db8:1:2:aaaa::1", 64, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:bbbb::9", 64, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:bbbb::9", 48, "2001:db8:1::/48"},
+		{"not an address", 64, "not an address"},
+	} {
+		if got := clientKey(tc.addr, tc.bits); got != tc.want {
+			t.Errorf("clientKey(%q, %d) = %q, want %q", tc.addr, tc.bits, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		bits      int
+		secondErr error
+	}{{0, nil}, {64, ErrTooManySessions}} {
+		g, err := New(Options{Targets: []Target{{Name: "a", Address: "127.0.0.1:23"}},
+			Limits: Limits{MaxSessionsPerClient: 1, ConnectRate: -1, ClientIPv6Prefix: tc.bits}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Admit("2001:db8::1", ""); err != nil {
+			t.Fatalf("prefix %d, first address: %v", tc.bits, err)
+		}
+		if _, err := g.Admit("2001:db8::2", ""); !errors.Is(err, tc.secondErr) {
+			t.Errorf("prefix %d, second address of the /64: %v, want %v", tc.bits, err, tc.secondErr)
+		}
+	}
+}
+
 func TestConnectRateLimit(t *testing.T) {
 	a := newAdmission(Limits{MaxSessions: -1, MaxSessionsPerUser: -1, MaxSessionsPerClient: -1, ConnectRate: 2, ConnectBurst: 3})
 	now := time.Unix(1_000_000, 0)
