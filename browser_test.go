@@ -9,11 +9,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -167,4 +169,56 @@ func checkFile(t *testing.T, path, want string) {
 	if string(data) != want {
 		t.Errorf("%s = %q, want %q", filepath.Base(path), data, want)
 	}
+}
+
+// TestBrowserRefused: a second page turned away by the session limit,
+// then by the connect rate, says which, with the retry time.
+func TestBrowserRefused(t *testing.T) {
+	node := browserTools(t)
+	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
+	yaml := fmt.Sprintf("limits: {max_sessions: 1, connect_rate: 0.001, connect_burst: 2}\n"+
+		"targets:\n  - {name: hold, address: %q}\n", holdingHost(t))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTelgate(t, 1, "-config", cfg)
+	result := runBrowser(t, node, "refused", tg.URL)
+	if full, _ := result["full"].(string); !strings.Contains(full, "the gateway is full") {
+		t.Errorf("RESULT full = %q", full)
+	}
+	if limited, _ := result["limited"].(string); !strings.Contains(limited, "slow down (try again in") {
+		t.Errorf("RESULT limited = %q", limited)
+	}
+}
+
+// holdingHost accepts TCP connections on loopback and holds them open,
+// silent, until the test ends; it returns its address.
+func holdingHost(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }

@@ -382,11 +382,46 @@ async function telnetd(page, base) {
   return { scenario: "telnetd", size1, size2, status };
 }
 
+// refused: a gateway with room for one session, and for two connection
+// attempts per client before its rate limit, tells a second page why it
+// turned it away, although the browser hides the refused handshake: the
+// gateway is full, and once it is not, the page is over the rate.
+async function refused(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+
+  const second = await page.context().newPage();
+  second.setDefaultTimeout(STEP_MS);
+  await second.goto(base, { timeout: STEP_MS });
+  await waitState(second, "closed");
+  const full = await second.textContent("#status");
+  check(full === "Closed: too many sessions: the gateway is full", `second page: status "${full}"`);
+  await waitText(second, "^\\[Connection closed: too many sessions: the gateway is full\\]$",
+    "the second page's terminal shows why");
+  await checkControls(second, "closed");
+  await screenshot(second, "refused-full.png");
+
+  // The first page leaves; once its slot is free the second tries again,
+  // now over the rate.
+  await page.close();
+  await second.waitForFunction(async () => (await fetch("/readyz", { cache: "no-store" })).status === 200,
+    null, { timeout: STEP_MS, polling: 100 });
+  await second.click("#reconnect");
+  await second.waitForFunction(() => /slow down/.test(document.getElementById("status").textContent),
+    null, { timeout: STEP_MS });
+  await waitState(second, "closed");
+  const limited = await second.textContent("#status");
+  check(/^Closed: too many new sessions: slow down \(try again in [1-9][0-9]* s\)$/.test(limited),
+    `after Reconnect: status "${limited}"`);
+  await screenshot(second, "refused-rate.png");
+  return { scenario: "refused", full, limited };
+}
+
 async function main() {
   const scenario = process.argv[2];
-  const run = { demo, telnetd }[scenario];
+  const run = { demo, telnetd, refused }[scenario];
   if (!run) {
-    throw new Error("usage: node e2e/browser.mjs demo|telnetd");
+    throw new Error("usage: node e2e/browser.mjs demo|telnetd|refused");
   }
   const base = env("TELGATE_URL");
   const context = await chromium.launchPersistentContext(env("TELGATE_USER_DATA_DIR"), {

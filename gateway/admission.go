@@ -93,6 +93,22 @@ func (g *Gateway) Admit(clientIP, user string) (*Ticket, error) {
 	return &Ticket{release: release}, nil
 }
 
+// Check reports why Admit would refuse a session now, or nil when it
+// would admit one, without reserving a slot or spending the client's
+// connect rate: a page whose WebSocket was refused (browsers hide why)
+// asks it. A session limit is reported before the connect rate, since
+// an attempt refused for a limit spent a token too, and waiting for the
+// rate would not help.
+func (g *Gateway) Check(clientIP, user string) error {
+	g.mu.Lock()
+	closing := g.closing
+	g.mu.Unlock()
+	if closing {
+		return ErrShuttingDown
+	}
+	return g.adm.check(clientKey(clientIP, g.limits.ClientIPv6Prefix), user, time.Now())
+}
+
 // Ready reports whether the gateway accepts new sessions (nil) or why
 // not: ErrShuttingDown once Shutdown has begun, ErrTooManySessions while
 // the total session limit is reached.
@@ -174,18 +190,11 @@ func (a *admission) admit(client, user string, now time.Time) (release func(), e
 	if wait, ok := a.allow(client, now); !ok {
 		return nil, &rateLimitedError{after: wait}
 	}
-	switch {
-	case a.maxTotal > 0 && a.total >= a.maxTotal:
-		return nil, errGatewayFull
-	case a.fdCap > 0 && a.total >= a.fdCap:
-		if a.onFDCap != nil {
+	if err := a.limitReached(client, user); err != nil {
+		if err == errNoDescriptors && a.onFDCap != nil {
 			a.onFDCap()
 		}
-		return nil, errNoDescriptors
-	case user != "" && a.maxUser > 0 && a.perUser[user] >= a.maxUser:
-		return nil, errUserFull
-	case a.maxClient > 0 && a.perClient[client] >= a.maxClient:
-		return nil, errClientFull
+		return nil, err
 	}
 	a.total++
 	if user != "" {
@@ -205,6 +214,37 @@ func (a *admission) admit(client, user string, now time.Time) (release func(), e
 			delete(a.perClient, client)
 		}
 	}, nil
+}
+
+// check is admit without its effects (see Gateway.Check).
+func (a *admission) check(client, user string, now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.limitReached(client, user); err != nil {
+		return err
+	}
+	if el, found := a.rates[client]; found && a.burst > 0 {
+		if lim := el.Value.(*rateEntry).lim; lim.TokensAt(now) < 1 {
+			return &rateLimitedError{after: a.untilToken(lim, now)}
+		}
+	}
+	return nil
+}
+
+// limitReached returns the session limit that one more session for
+// client and user would break, or nil. Called with mu held.
+func (a *admission) limitReached(client, user string) error {
+	switch {
+	case a.maxTotal > 0 && a.total >= a.maxTotal:
+		return errGatewayFull
+	case a.fdCap > 0 && a.total >= a.fdCap:
+		return errNoDescriptors
+	case user != "" && a.maxUser > 0 && a.perUser[user] >= a.maxUser:
+		return errUserFull
+	case a.maxClient > 0 && a.perClient[client] >= a.maxClient:
+		return errClientFull
+	}
+	return nil
 }
 
 func (a *admission) full() bool {
@@ -234,8 +274,13 @@ func (a *admission) allow(client string, now time.Time) (wait time.Duration, ok 
 	if lim.AllowN(now, 1) {
 		return 0, true
 	}
+	return a.untilToken(lim, now), false
+}
+
+// untilToken is how long until lim has a token.
+func (a *admission) untilToken(lim *rate.Limiter, now time.Time) time.Duration {
 	missing := 1 - lim.TokensAt(now)
-	return time.Duration(missing / float64(a.limit) * float64(time.Second)), false
+	return time.Duration(missing / float64(a.limit) * float64(time.Second))
 }
 
 // rateLimitedError is ErrRateLimited with the time until the client may

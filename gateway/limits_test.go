@@ -171,6 +171,46 @@ func TestClientIPv6Prefix(t *testing.T) {
 	}
 }
 
+// Check says what Admit would refuse, and spends neither a slot nor the
+// client's connect rate doing so.
+func TestCheckTellsWithoutTaking(t *testing.T) {
+	g, err := New(Options{Targets: []Target{{Name: "a", Address: "127.0.0.1:23"}},
+		Limits: Limits{MaxSessions: 1, ConnectRate: 1.0 / 3600, ConnectBurst: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const client = "192.0.2.1"
+	if err := g.Check(client, "alice"); err != nil {
+		t.Fatalf("Check on a fresh gateway: %v", err)
+	}
+	first, err := g.Admit(client, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := g.Check(client, "alice"); !errors.Is(err, ErrTooManySessions) {
+			t.Fatalf("Check %d while full: %v, want ErrTooManySessions", i, err)
+		}
+	}
+	first.Release()
+	if err := g.Check(client, "alice"); err != nil {
+		t.Fatalf("Check with a slot free and a token left: %v", err)
+	}
+	second, err := g.Admit(client, "alice")
+	if err != nil {
+		t.Fatalf("the second session (the checks spent no token): %v", err)
+	}
+	second.Release()
+	err = g.Check(client, "alice")
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &ra) || ra.RetryAfter() <= 0 {
+		t.Fatalf("Check with the burst spent: %v, want ErrRateLimited with a retry time", err)
+	}
+	if _, err := g.Admit(client, "alice"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("Admit with the burst spent: %v", err)
+	}
+}
+
 func TestConnectRateLimit(t *testing.T) {
 	a := newAdmission(Limits{MaxSessions: -1, MaxSessionsPerUser: -1, MaxSessionsPerClient: -1, ConnectRate: 2, ConnectBurst: 3})
 	now := time.Unix(1_000_000, 0)

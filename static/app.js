@@ -344,8 +344,10 @@
     }
     ws.binaryType = "arraybuffer";
     socket = ws;
+    var opened = false;
 
     ws.onopen = function () {
+      opened = true;
       // The window may have been resized while the handshake was running.
       sendResize(term.cols, term.rows);
     };
@@ -363,8 +365,42 @@
       if (socket !== ws || state === "closed") {
         return; // stale socket, or already closed by a "closed" message
       }
+      if (!opened) {
+        // Refused before the upgrade: the browser does not say why.
+        explainRefusal(ws, query);
+        return;
+      }
       sessionClosed(printable(ev.reason || "") || "connection lost");
     };
+  }
+
+  // explainRefusal asks the gateway what it would answer to the same
+  // request (GET /api/check, which takes no session and spends no rate),
+  // and closes the session with that reason.
+  function explainRefusal(ws, query) {
+    fetch("/api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
+      .then(function (resp) {
+        if (resp.ok) {
+          return "connection lost"; // it would be let in now: something else failed
+        }
+        // The time to wait matters for the connect rate; a full gateway
+        // frees a slot when some session ends.
+        var retry = resp.status === 429 && resp.headers.get("Retry-After");
+        var fallback = "refused (HTTP " + resp.status + ")";
+        return resp.json().then(function (body) {
+          var msg = printable((body && body.error) || "") || fallback;
+          return retry ? msg + " (try again in " + retry + " s)" : msg;
+        }, function () {
+          return fallback;
+        });
+      }, function () {
+        return "connection lost";
+      })
+      .then(function (reason) {
+        if (socket === ws) {
+          sessionClosed(reason);
+        }
+      });
   }
 
   function handleControl(text) {

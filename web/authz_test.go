@@ -166,12 +166,29 @@ func TestAdmissionLimitsOfTheGateway(t *testing.T) {
 	ws := f.open("target=public", alice)                 // 1st attempt
 	_, resp, body, err := f.dial("target=public", alice) // 2nd
 	expectRefused(t, "second session", resp, body, err, http.StatusServiceUnavailable, "too many sessions")
+	// /api/check tells the page why, as often as it asks, spending
+	// nothing: the 3rd attempt below is still within the burst.
+	for i := 0; i < 5; i++ {
+		resp, body := f.get("/api/check?target=public", alice)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "too many sessions") {
+			t.Fatalf("/api/check while full: %d %s", resp.StatusCode, body)
+		}
+	}
+	if resp, body := f.get("/api/check?target=nope", alice); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "unknown target") {
+		t.Errorf("/api/check of an unknown target: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := f.get("/api/check?target=public", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/api/check without credentials: %d, want 401", resp.StatusCode)
+	}
 	if resp, _ := f.get("/readyz", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while full: %d, want 503", resp.StatusCode)
 	}
 	_ = ws.Close()
 	waitFor(t, "the session to end", func() bool { return f.gw.Active() == 0 })
 	waitFor(t, "/readyz to be 200", func() bool { resp, _ := f.get("/readyz", nil); return resp.StatusCode == 200 })
+	if resp, body := f.get("/api/check?target=public", alice); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("/api/check with a slot free: %d %s", resp.StatusCode, body)
+	}
 
 	// 3rd attempt: admitted, then the upgrade fails (no WebSocket
 	// headers); its slot must come back.
@@ -187,6 +204,10 @@ func TestAdmissionLimitsOfTheGateway(t *testing.T) {
 	expectRefused(t, "fourth attempt", resp, body, err, http.StatusTooManyRequests, "slow down")
 	if ra := resp.Header.Get("Retry-After"); ra == "" {
 		t.Error("429 without Retry-After")
+	}
+	resp, body = f.get("/api/check?target=public", alice)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "slow down") {
+		t.Errorf("/api/check over the connect rate: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
 

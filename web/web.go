@@ -121,6 +121,7 @@ func newHandler(opts Options) *handler {
 	})
 	app.HandleFunc("GET /api/targets", h.targets)
 	app.HandleFunc("GET /ws", h.websocket)
+	app.HandleFunc("GET /api/check", h.check)
 	if opts.Metrics {
 		app.Handle("GET /metrics", opts.Gateway.MetricsHandler())
 	}
@@ -320,75 +321,91 @@ func (h *handler) adhocFor(id Identity) bool {
 	return false
 }
 
-func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
-	id := IdentityFrom(r.Context())
-	refuse := func(code int, reason, msg string) {
-		h.refuse(w, r, id, &refusal{code: code, reason: reason, msg: msg})
+// A sessionRequest is what a /ws request asks for, checked.
+type sessionRequest struct {
+	target     gateway.Target
+	cols, rows int
+	term       string
+	client     netip.Addr // the client, behind any trusted proxy
+}
+
+// parseSession checks a /ws (or /api/check) request's target or host,
+// window size and terminal type, and whether the user may open it.
+func (h *handler) parseSession(r *http.Request, id Identity) (sessionRequest, *refusal) {
+	bad := func(code int, reason, msg string) (sessionRequest, *refusal) {
+		return sessionRequest{}, &refusal{code: code, reason: reason, msg: msg}
 	}
 	q := r.URL.Query()
 	byHost := q.Has("host")
 	if byHost && q.Has("target") {
-		refuse(http.StatusBadRequest, "both target and host", "give target or host, not both")
-		return
+		return bad(http.StatusBadRequest, "both target and host", "give target or host, not both")
 	}
-	var target gateway.Target
+	var sr sessionRequest
 	if !byHost {
 		var ok bool
-		target, ok = h.opts.Gateway.Target(q.Get("target"))
+		sr.target, ok = h.opts.Gateway.Target(q.Get("target"))
 		if !ok {
 			msg := "unknown target"
 			if q.Get("target") == "" {
 				msg = "no target given"
 			}
-			refuse(http.StatusNotFound, msg, msg)
-			return
+			return bad(http.StatusNotFound, msg, msg)
 		}
-		if !target.Allows(id.User, id.Groups) {
-			refuse(http.StatusForbidden, "target "+target.Name+" not allowed",
+		if !sr.target.Allows(id.User, id.Groups) {
+			return bad(http.StatusForbidden, "target "+sr.target.Name+" not allowed",
 				"you are not allowed to open this target")
-			return
 		}
 	}
-	cols, err := gateway.ParseWindow(q.Get("cols"), 80)
-	if err != nil {
-		refuse(http.StatusBadRequest, "bad cols", "cols: "+err.Error())
-		return
+	var err error
+	if sr.cols, err = gateway.ParseWindow(q.Get("cols"), 80); err != nil {
+		return bad(http.StatusBadRequest, "bad cols", "cols: "+err.Error())
 	}
-	rows, err := gateway.ParseWindow(q.Get("rows"), 24)
-	if err != nil {
-		refuse(http.StatusBadRequest, "bad rows", "rows: "+err.Error())
-		return
+	if sr.rows, err = gateway.ParseWindow(q.Get("rows"), 24); err != nil {
+		return bad(http.StatusBadRequest, "bad rows", "rows: "+err.Error())
 	}
-	term := q.Get("term")
-	if term != "" && !gateway.ValidTerminalType(term) {
-		refuse(http.StatusBadRequest, "bad term", "term: want 1-40 printable ASCII characters")
-		return
+	sr.term = q.Get("term")
+	if sr.term != "" && !gateway.ValidTerminalType(sr.term) {
+		return bad(http.StatusBadRequest, "bad term", "term: want 1-40 printable ASCII characters")
 	}
 	if byHost {
 		var ref *refusal
-		target, ref = h.adhocTarget(r.Context(), q.Get("host"), id)
-		if ref != nil {
-			h.refuse(w, r, id, ref)
-			return
+		if sr.target, ref = h.adhocTarget(r.Context(), q.Get("host"), id); ref != nil {
+			return sessionRequest{}, ref
 		}
 	}
+	sr.client = h.proxies.clientAddr(r, peerAddr(r))
+	return sr, nil
+}
 
-	client := h.proxies.clientAddr(r, peerAddr(r))
-	ticket, err := h.admit(client.String(), id.User)
+// admissionRefusal turns the gateway's refusal of a session into the
+// HTTP answer: 429 with Retry-After for the connect rate, 503 for the
+// rest; nil for nil.
+func admissionRefusal(err error) *refusal {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, gateway.ErrRateLimited):
-		h.refuse(w, r, id, &refusal{code: http.StatusTooManyRequests, reason: "session rate limit",
-			msg: err.Error(), retryAfter: retryAfter(err)})
-		return
+		return &refusal{code: http.StatusTooManyRequests, reason: "session rate limit",
+			msg: err.Error(), retryAfter: retryAfter(err)}
 	case errors.Is(err, gateway.ErrTooManySessions):
-		h.refuse(w, r, id, &refusal{code: http.StatusServiceUnavailable, reason: "session limit",
-			msg: err.Error(), retryAfter: retryAfter(err)})
-		return
+		return &refusal{code: http.StatusServiceUnavailable, reason: "session limit",
+			msg: err.Error(), retryAfter: retryAfter(err)}
 	case errors.Is(err, gateway.ErrShuttingDown):
-		refuse(http.StatusServiceUnavailable, "shutting down", "server shutting down")
+		return &refusal{code: http.StatusServiceUnavailable, reason: "shutting down", msg: "server shutting down"}
+	}
+	return &refusal{code: http.StatusServiceUnavailable, reason: "admission: " + err.Error(), msg: err.Error()}
+}
+
+func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	sr, ref := h.parseSession(r, id)
+	if ref != nil {
+		h.refuse(w, r, id, ref)
 		return
-	case err != nil:
-		refuse(http.StatusServiceUnavailable, "admission: "+err.Error(), err.Error())
+	}
+	ticket, err := h.admit(sr.client.String(), id.User)
+	if ref := admissionRefusal(err); ref != nil {
+		h.refuse(w, r, id, ref)
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
@@ -399,8 +416,8 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	remote := r.RemoteAddr
-	if peer := peerAddr(r); client != peer {
-		remote = client.String() + " via " + r.RemoteAddr
+	if peer := peerAddr(r); sr.client != peer {
+		remote = sr.client.String() + " via " + r.RemoteAddr
 	}
 	// The session runs on a goroutine of its own and this handler
 	// returns: the connection is hijacked, so net/http is done with it,
@@ -408,9 +425,28 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	// in net/http, the handlers and the upgrade, ends instead of waiting
 	// out the session with that stack.
 	h.opts.Gateway.Start(ws, gateway.Request{
-		Target: target, Cols: cols, Rows: rows, Term: term, Remote: remote,
+		Target: sr.target, Cols: sr.cols, Rows: sr.rows, Term: sr.term, Remote: remote,
 		User: id.User, Groups: id.Groups, Ticket: ticket,
 	})
+}
+
+// check answers what /ws would answer to the same query now, short of
+// the upgrade: 200 with {"ok": true}, or the refusal /ws would give (a
+// session limit before the connect rate: see gateway.Gateway.Check). It
+// takes no session slot and spends none of the client's connect rate.
+// Browsers do not tell a page why its WebSocket was refused; the page
+// asks here.
+func (h *handler) check(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	sr, ref := h.parseSession(r, id)
+	if ref == nil {
+		ref = admissionRefusal(h.opts.Gateway.Check(sr.client.String(), id.User))
+	}
+	if ref != nil {
+		h.refuse(w, r, id, ref)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 // adhocTarget checks ?host= against the ad-hoc rules. The gateway's
