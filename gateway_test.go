@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"telgate/gateway"
+	"telgate/gateway/gatewaytest"
 	"telgate/telnet"
 	"telgate/telnet/telnettest"
 	"telgate/web"
@@ -56,20 +56,8 @@ func hostTarget(host *telnettest.Server) []gateway.Target {
 	return []gateway.Target{{Name: "lab", Address: host.Addr(), Description: "scripted host"}}
 }
 
-// browser is the WebSocket client, reading every frame on a goroutine.
-type browser struct {
-	t      *testing.T
-	ws     *websocket.Conn
-	frames chan frame
-	output []byte // host output received so far
-	closed *websocket.CloseError
-}
-
-type frame struct {
-	typ  int
-	data []byte
-	err  error
-}
+// browser is the WebSocket client in the browser's place.
+type browser = gatewaytest.Browser
 
 func wsURL(srv *httptest.Server, query string) string {
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?" + query
@@ -77,123 +65,7 @@ func wsURL(srv *httptest.Server, query string) string {
 
 func openBrowser(t *testing.T, srv *httptest.Server, query string) *browser {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(wsURL(srv, query), nil)
-	if err != nil {
-		t.Fatalf("dial: %v (response %v)", err, resp)
-	}
-	b := &browser{t: t, ws: ws, frames: make(chan frame, 1024)}
-	go func() {
-		defer close(b.frames)
-		for {
-			typ, data, err := ws.ReadMessage()
-			b.frames <- frame{typ, data, err}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { _ = ws.Close() })
-	return b
-}
-
-// next returns the next frame, failing the test after waitLimit.
-func (b *browser) next() frame {
-	b.t.Helper()
-	select {
-	case f, ok := <-b.frames:
-		if !ok {
-			b.t.Fatal("browser: no more frames")
-		}
-		return f
-	case <-time.After(waitLimit):
-		b.t.Fatalf("browser: nothing received for %v; output so far %q", waitLimit, b.output)
-	}
-	return frame{}
-}
-
-// status waits for the next status message, collecting host output met on
-// the way, and returns it decoded.
-func (b *browser) status() map[string]any {
-	b.t.Helper()
-	for {
-		f := b.next()
-		switch {
-		case f.err != nil:
-			b.t.Fatalf("browser: connection ended before a status message: %v", f.err)
-		case f.typ == websocket.BinaryMessage:
-			b.output = append(b.output, f.data...)
-		default:
-			var m map[string]any
-			if err := json.Unmarshal(f.data, &m); err != nil {
-				b.t.Fatalf("browser: bad status %q: %v", f.data, err)
-			}
-			return m
-		}
-	}
-}
-
-func (b *browser) expectStatus(typ string) map[string]any {
-	b.t.Helper()
-	m := b.status()
-	if m["type"] != typ {
-		b.t.Fatalf("browser: got status %v, want type %q", m, typ)
-	}
-	return m
-}
-
-// waitOutput reads host output until it holds want, and returns it all.
-func (b *browser) waitOutput(want []byte) []byte {
-	b.t.Helper()
-	for !bytes.Contains(b.output, want) {
-		f := b.next()
-		if f.err != nil {
-			b.t.Fatalf("browser: connection ended waiting for %q: %v; got %q", want, f.err, b.output)
-		}
-		if f.typ == websocket.BinaryMessage {
-			b.output = append(b.output, f.data...)
-		} else {
-			b.t.Logf("browser: status %s", f.data)
-		}
-	}
-	return b.output
-}
-
-// waitClose reads until the gateway closes the WebSocket and returns the
-// closing status message and the close frame.
-func (b *browser) waitClose() (reason string, ce *websocket.CloseError) {
-	b.t.Helper()
-	for {
-		f := b.next()
-		switch {
-		case f.err != nil:
-			if !errors.As(f.err, &ce) {
-				b.t.Fatalf("browser: connection ended without a close frame: %v", f.err)
-			}
-			return reason, ce
-		case f.typ == websocket.TextMessage:
-			var m map[string]any
-			_ = json.Unmarshal(f.data, &m)
-			if m["type"] == "closed" {
-				reason, _ = m["reason"].(string)
-			}
-		default:
-			b.output = append(b.output, f.data...)
-		}
-	}
-}
-
-func (b *browser) input(p []byte) {
-	b.t.Helper()
-	if err := b.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
-		b.t.Fatalf("browser: send: %v", err)
-	}
-}
-
-func (b *browser) control(msg string) {
-	b.t.Helper()
-	if err := b.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-		b.t.Fatalf("browser: send: %v", err)
-	}
+	return gatewaytest.Dial(t, wsURL(srv, query), nil)
 }
 
 // acceptTerminal plays a host that asks for the window size and terminal
@@ -225,9 +97,9 @@ func TestWindowSizeAndTerminalTypeReachTheHost(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab&cols=111&rows=37&term=vt220")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("ready\r\n"))
-	b.control(`{"type":"resize","cols":132,"rows":5000}`)
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("ready\r\n"))
+	b.Control(`{"type":"resize","cols":132,"rows":5000}`)
 	g := within(t, results)
 	if want := []byte{0, 111, 0, 37}; !bytes.Equal(g.naws, want) {
 		t.Errorf("NAWS at connect = % x, want % x", g.naws, want)
@@ -250,7 +122,7 @@ func TestWindowDimensionOf255IsDoubledOnTheWire(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab&cols=255&rows=255")
-	b.expectStatus("connected")
+	b.ExpectStatus("connected")
 	within(t, done)
 }
 
@@ -264,7 +136,7 @@ func TestTargetTermOverridesTheBrowsers(t *testing.T) {
 	targets[0].Term = "vt100"
 	srv, _ := gatewayFor(t, targets)
 	b := openBrowser(t, srv, "target=lab&term=xterm")
-	b.expectStatus("connected")
+	b.ExpectStatus("connected")
 	if got := within(t, terms); got != "vt100" {
 		t.Errorf("TTYPE IS %q, want the target's vt100", got)
 	}
@@ -277,7 +149,7 @@ func TestTerminalTypeDefaultsToXterm256color(t *testing.T) {
 		terms <- term
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
-	openBrowser(t, srv, "target=lab").expectStatus("connected")
+	openBrowser(t, srv, "target=lab").ExpectStatus("connected")
 	if got := within(t, terms); got != "xterm-256color" {
 		t.Errorf("TTYPE IS %q, want xterm-256color", got)
 	}
@@ -299,8 +171,8 @@ func TestEveryByteValuePassesHostToBrowser(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	out := b.waitOutput([]byte("END"))
+	b.ExpectStatus("connected")
+	out := b.WaitOutput([]byte("END"))
 	if want := append(allBytes(), "END"...); !bytes.Equal(out, want) {
 		t.Errorf("browser got % x\nwant % x", out, want)
 	}
@@ -339,9 +211,9 @@ func TestEveryByteValuePassesBrowserToHost(t *testing.T) {
 			targets[0].Enter = tc.enter
 			srv, _ := gatewayFor(t, targets)
 			b := openBrowser(t, srv, "target=lab")
-			b.expectStatus("connected")
-			b.waitOutput([]byte("go\r\n"))
-			b.input(allBytes())
+			b.ExpectStatus("connected")
+			b.WaitOutput([]byte("go\r\n"))
+			b.Input(string(allBytes()))
 			within(t, raw)
 		})
 	}
@@ -356,10 +228,10 @@ func TestUTF8PassesBothWays(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte(text + "\r\n"))
-	b.input([]byte(text))
-	b.waitOutput([]byte("ok\r\n"))
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte(text + "\r\n"))
+	b.Input(text)
+	b.WaitOutput([]byte("ok\r\n"))
 }
 
 func TestToolbarCommandsReachTheHostAsIACCommands(t *testing.T) {
@@ -376,10 +248,10 @@ func TestToolbarCommandsReachTheHostAsIACCommands(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
 	for _, n := range names {
-		b.control(`{"type":"command","name":"` + n + `"}`)
+		b.Control(`{"type":"command","name":"` + n + `"}`)
 	}
 	within(t, done)
 }
@@ -390,16 +262,16 @@ func TestHostCloseClosesTheBrowser(t *testing.T) {
 	})
 	srv, gw := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	reason, ce := b.waitClose()
+	b.ExpectStatus("connected")
+	reason, ce := b.WaitClose()
 	if reason != gateway.ReasonHostClosed {
 		t.Errorf("closed reason %q, want %q", reason, gateway.ReasonHostClosed)
 	}
 	if ce.Code != websocket.CloseNormalClosure {
 		t.Errorf("close code %d, want %d", ce.Code, websocket.CloseNormalClosure)
 	}
-	if !bytes.Equal(b.output, []byte("bye\r\n")) {
-		t.Errorf("output %q, want everything the host sent before closing", b.output)
+	if !bytes.Equal(b.Output, []byte("bye\r\n")) {
+		t.Errorf("output %q, want everything the host sent before closing", b.Output)
 	}
 	waitFor(t, "no session left", func() bool { return gw.Active() == 0 })
 }
@@ -413,11 +285,11 @@ func TestBrowserCloseClosesTheHost(t *testing.T) {
 	})
 	srv, gw := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
-	_ = b.ws.WriteControl(websocket.CloseMessage,
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	_ = b.Conn.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	_ = b.ws.Close()
+	_ = b.Conn.Close()
 	within(t, gone)
 	waitFor(t, "no session left", func() bool { return gw.Active() == 0 })
 }
@@ -425,7 +297,7 @@ func TestBrowserCloseClosesTheHost(t *testing.T) {
 func TestUnreachableHostIsReportedToTheBrowser(t *testing.T) {
 	srv, _ := gatewayFor(t, []gateway.Target{{Name: "dead", Address: closedPort(t)}})
 	b := openBrowser(t, srv, "target=dead")
-	reason, _ := b.waitClose()
+	reason, _ := b.WaitClose()
 	if reason != "connection refused" {
 		t.Errorf("reason %q, want connection refused", reason)
 	}
@@ -482,8 +354,8 @@ func TestMalformedControlMessagesAreAnsweredNotFatal(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host))
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
 	for _, msg := range []string{
 		`{"type":"resize","cols":"x","rows":3}`,
 		`{"type":"resize"}`,
@@ -493,13 +365,13 @@ func TestMalformedControlMessagesAreAnsweredNotFatal(t *testing.T) {
 		`{not json`,
 		"\xff\xfe",
 	} {
-		b.control(msg)
-		if m := b.expectStatus("error"); m["message"] == "" {
+		b.Control(msg)
+		if m := b.ExpectStatus("error"); m["message"] == "" {
 			t.Errorf("%q: error without a message", msg)
 		}
 	}
-	b.input([]byte("still here"))
-	b.waitOutput([]byte("ok"))
+	b.Input("still here")
+	b.WaitOutput([]byte("ok"))
 }
 
 func TestOversizedMessageClosesWithMessageTooBig(t *testing.T) {
@@ -509,10 +381,10 @@ func TestOversizedMessageClosesWithMessageTooBig(t *testing.T) {
 	})
 	srv, _ := gatewayFor(t, hostTarget(host), func(o *gateway.Options) { o.Limits.MaxMessageSize = 1024 })
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
-	b.input(make([]byte, 4096))
-	_, ce := b.waitClose()
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	b.Input(string(make([]byte, 4096)))
+	_, ce := b.WaitClose()
 	if ce.Code != websocket.CloseMessageTooBig {
 		t.Errorf("close code %d, want %d (message too big)", ce.Code, websocket.CloseMessageTooBig)
 	}
@@ -527,8 +399,8 @@ func TestShutdownTellsEveryBrowserWhy(t *testing.T) {
 	b1 := openBrowser(t, srv, "target=lab")
 	b2 := openBrowser(t, srv, "target=lab")
 	for _, b := range []*browser{b1, b2} {
-		b.expectStatus("connected")
-		b.waitOutput([]byte("$ "))
+		b.ExpectStatus("connected")
+		b.WaitOutput([]byte("$ "))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
@@ -536,7 +408,7 @@ func TestShutdownTellsEveryBrowserWhy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range []*browser{b1, b2} {
-		reason, ce := b.waitClose()
+		reason, ce := b.WaitClose()
 		if reason != gateway.ReasonShutdown || ce.Code != websocket.CloseGoingAway {
 			t.Errorf("got reason %q code %d, want %q and %d", reason, ce.Code, gateway.ReasonShutdown, websocket.CloseGoingAway)
 		}
@@ -628,15 +500,15 @@ func TestSessionsLeaveNoGoroutineBehind(t *testing.T) {
 	srv, gw := gatewayFor(t, hostTarget(host), func(o *gateway.Options) { o.Limits.ConnectRate = -1 })
 	// Warm up the HTTP server and client pools.
 	b := openBrowser(t, srv, "target=lab")
-	b.expectStatus("connected")
-	_ = b.ws.Close()
+	b.ExpectStatus("connected")
+	_ = b.Conn.Close()
 	waitFor(t, "warm-up session to end", func() bool { return gw.Active() == 0 })
 	before := runtime.NumGoroutine()
 	for i := 0; i < 20; i++ {
 		b := openBrowser(t, srv, "target=lab")
-		b.expectStatus("connected")
-		b.waitOutput([]byte("$ "))
-		_ = b.ws.Close()
+		b.ExpectStatus("connected")
+		b.WaitOutput([]byte("$ "))
+		_ = b.Conn.Close()
 	}
 	waitFor(t, "sessions to end", func() bool { return gw.Active() == 0 })
 	waitFor(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= before+2 })

@@ -280,12 +280,12 @@ func TestAdhocDNSRebinding(t *testing.T) {
 		},
 	})
 	b := tg.open("host=flip.lab.test:" + port)
-	if m := b.expectStatus("connected"); m["target"] != "flip.lab.test:"+port {
+	if m := b.ExpectStatus("connected"); m["target"] != "flip.lab.test:"+port {
 		t.Errorf("connected %v", m)
 	}
-	b.waitOutput([]byte("$ "))
-	b.input("rebound?")
-	b.waitOutput([]byte("rebound?"))
+	b.WaitOutput([]byte("$ "))
+	b.Input("rebound?")
+	b.WaitOutput([]byte("rebound?"))
 	mu.Lock()
 	if len(dialled) != 1 || dialled[0] != net.JoinHostPort(hostIP, port) {
 		t.Errorf("dialled %v, want only the checked %s", dialled, net.JoinHostPort(hostIP, port))

@@ -72,7 +72,7 @@ func TestDialFaultsAreReported(t *testing.T) {
 		"dns-down":        ReasonLookupFailed,
 	} {
 		b := tg.open("target=" + target)
-		b.expectClosed(want)
+		b.ExpectClosed(want)
 		tg.checkServing("lab")
 	}
 }
@@ -88,10 +88,10 @@ func TestHostResetMidStream(t *testing.T) {
 	echo := echoHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "reset", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
 	b := tg.open("target=reset")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("partial output"))
-	b.input("seen")
-	b.expectClosed(ReasonHostReset)
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("partial output"))
+	b.Input("seen")
+	b.ExpectClosed(ReasonHostReset)
 	tg.checkServing("lab")
 }
 
@@ -106,20 +106,20 @@ func TestHostFloodIsRelayedWhileOthersAreServed(t *testing.T) {
 	echo := echoHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "flood", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
 	b := tg.open("target=flood")
-	b.expectStatus("connected")
+	b.ExpectStatus("connected")
 	got := 0
 	served := false
 	for {
-		f := b.next()
-		if f.err != nil || f.typ == websocket.TextMessage {
+		f := b.Next()
+		if f.Err != nil || f.Type == websocket.TextMessage {
 			break
 		}
-		for i, c := range f.data {
+		for i, c := range f.Data {
 			if c != chunk[(got+i)%len(chunk)] {
 				t.Fatalf("byte %d: %q, want %q", got+i, c, chunk[(got+i)%len(chunk)])
 			}
 		}
-		got += len(f.data)
+		got += len(f.Data)
 		if !served && got > total/4 {
 			// Mid-flood, another user is served at once.
 			tg.checkServing("lab")
@@ -146,10 +146,10 @@ func TestNegotiationFloodFromAHostThatDoesNotRead(t *testing.T) {
 	echo := echoHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "flood", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
 	b := tg.open("target=flood")
-	b.wait = 30 * time.Second // megabytes of commands to decode first
-	b.expectStatus("connected")
+	b.Wait = 30 * time.Second // megabytes of commands to decode first
+	b.ExpectStatus("connected")
 	tg.checkServing("lab")
-	b.expectClosed(ReasonHostStalled)
+	b.ExpectClosed(ReasonHostStalled)
 }
 
 // A host that accepts and then says nothing, answering no negotiation,
@@ -166,9 +166,9 @@ func TestSilentHostMeetsTheIdleTimeout(t *testing.T) {
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "silent", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}},
 		Limits: Limits{IdleTimeout: 300 * time.Millisecond}})
 	b := tg.open("target=silent")
-	b.expectStatus("connected")
+	b.ExpectStatus("connected")
 	tg.checkServing("lab")
-	b.expectClosed(ReasonIdle)
+	b.ExpectClosed(ReasonIdle)
 }
 
 func TestHostSendingGarbage(t *testing.T) {
@@ -188,10 +188,10 @@ func TestHostSendingGarbage(t *testing.T) {
 	echo := echoHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "garbage", Address: host.Addr()}, {Name: "lab", Address: echo.Addr()}}})
 	b := tg.open("target=garbage")
-	b.expectStatus("connected")
-	b.expectClosed(ReasonHostClosed)
-	if len(b.output) == 0 || len(b.output) > len(garbage) {
-		t.Errorf("%d bytes of output from %d of garbage", len(b.output), len(garbage))
+	b.ExpectStatus("connected")
+	b.ExpectClosed(ReasonHostClosed)
+	if len(b.Output) == 0 || len(b.Output) > len(garbage) {
+		t.Errorf("%d bytes of output from %d of garbage", len(b.Output), len(garbage))
 	}
 	tg.checkServing("lab")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"telgate/gateway/gatewaytest"
 	"telgate/telnet/telnettest"
 )
 
@@ -145,7 +146,7 @@ func (tg *testGateway) tryOpen(query string) (*browser, int, string) {
 		resp.Body.Close()
 		return nil, resp.StatusCode, strings.TrimSpace(body.String())
 	}
-	return startBrowser(tg.t, ws), http.StatusSwitchingProtocols, ""
+	return gatewaytest.Start(tg.t, ws), http.StatusSwitchingProtocols, ""
 }
 
 // open opens a WebSocket, failing the test when it is refused.
@@ -164,144 +165,8 @@ func (tg *testGateway) waitIdle() {
 	waitFor(tg.t, "sessions to end", func() bool { return tg.gw.Active() == 0 })
 }
 
-// browser is the WebSocket client, reading every frame on a goroutine.
-type browser struct {
-	t      testing.TB
-	ws     *websocket.Conn
-	frames chan frame
-	output []byte
-	wait   time.Duration // how long to wait for a frame; waitLimit if 0
-}
-
-type frame struct {
-	typ  int
-	data []byte
-	err  error
-}
-
-func startBrowser(t testing.TB, ws *websocket.Conn) *browser {
-	b := &browser{t: t, ws: ws, frames: make(chan frame, 1024)}
-	go func() {
-		defer close(b.frames)
-		for {
-			typ, data, err := ws.ReadMessage()
-			b.frames <- frame{typ, data, err}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { _ = ws.Close() })
-	return b
-}
-
-func (b *browser) next() frame {
-	b.t.Helper()
-	wait := b.wait
-	if wait == 0 {
-		wait = waitLimit
-	}
-	select {
-	case f, ok := <-b.frames:
-		if !ok {
-			b.t.Fatal("browser: no more frames")
-		}
-		return f
-	case <-time.After(wait):
-		b.t.Fatalf("browser: nothing received for %v; output so far %q", wait, truncate(string(b.output), 200))
-	}
-	return frame{}
-}
-
-// status waits for the next status message, collecting output on the way.
-func (b *browser) status() map[string]any {
-	b.t.Helper()
-	for {
-		f := b.next()
-		switch {
-		case f.err != nil:
-			b.t.Fatalf("browser: connection ended before a status message: %v", f.err)
-		case f.typ == websocket.BinaryMessage:
-			b.output = append(b.output, f.data...)
-		default:
-			var m map[string]any
-			if err := json.Unmarshal(f.data, &m); err != nil {
-				b.t.Fatalf("browser: bad status %q: %v", f.data, err)
-			}
-			return m
-		}
-	}
-}
-
-func (b *browser) expectStatus(typ string) map[string]any {
-	b.t.Helper()
-	m := b.status()
-	if m["type"] != typ {
-		b.t.Fatalf("browser: got status %v, want type %q", m, typ)
-	}
-	return m
-}
-
-// waitOutput reads host output until it holds want.
-func (b *browser) waitOutput(want []byte) []byte {
-	b.t.Helper()
-	for !bytes.Contains(b.output, want) {
-		f := b.next()
-		if f.err != nil {
-			b.t.Fatalf("browser: connection ended waiting for %q: %v; got %q", want, f.err, truncate(string(b.output), 200))
-		}
-		if f.typ == websocket.BinaryMessage {
-			b.output = append(b.output, f.data...)
-		}
-	}
-	return b.output
-}
-
-// waitClose reads until the gateway closes the WebSocket and returns the
-// reason of the closing status message and the close frame.
-func (b *browser) waitClose() (reason string, ce *websocket.CloseError) {
-	b.t.Helper()
-	for {
-		f := b.next()
-		switch {
-		case f.err != nil:
-			if !errors.As(f.err, &ce) {
-				b.t.Fatalf("browser: connection ended without a close frame: %v", f.err)
-			}
-			return reason, ce
-		case f.typ == websocket.TextMessage:
-			var m map[string]any
-			_ = json.Unmarshal(f.data, &m)
-			if m["type"] == "closed" {
-				reason, _ = m["reason"].(string)
-			}
-		default:
-			b.output = append(b.output, f.data...)
-		}
-	}
-}
-
-// expectClosed waits for the session to close with reason.
-func (b *browser) expectClosed(want string) {
-	b.t.Helper()
-	if reason, ce := b.waitClose(); reason != want || ce.Text != want {
-		b.t.Fatalf("closed with %q (close frame %d %q), want %q", reason, ce.Code, ce.Text, want)
-	}
-}
-
-func (b *browser) input(p string) {
-	b.t.Helper()
-	if err := b.ws.WriteMessage(websocket.BinaryMessage, []byte(p)); err != nil {
-		b.t.Fatalf("browser: send: %v", err)
-	}
-}
-
-func (b *browser) control(msg string) {
-	b.t.Helper()
-	if err := b.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-		b.t.Fatalf("browser: send: %v", err)
-	}
-}
+// browser is the WebSocket client in the browser's place.
+type browser = gatewaytest.Browser
 
 // waitFor polls cond until it holds, failing after waitLimit.
 func waitFor(t testing.TB, what string, cond func() bool) {
@@ -337,11 +202,11 @@ func echoHost(t testing.TB) *telnettest.Server {
 func (tg *testGateway) checkServing(target string) {
 	tg.t.Helper()
 	b := tg.open("target=" + target + "&client=192.0.2.250")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
-	b.input("still here")
-	b.waitOutput([]byte("still here"))
-	_ = b.ws.Close()
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	b.Input("still here")
+	b.WaitOutput([]byte("still here"))
+	_ = b.Conn.Close()
 }
 
 // closedPort returns a loopback address nobody listens on.

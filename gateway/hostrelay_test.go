@@ -88,17 +88,17 @@ func TestBulkFramesGrowThenEchoLeavesAlone(t *testing.T) {
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}}})
 	b := tg.open("target=bulk")
-	b.expectStatus("connected")
-	b.input("go")
+	b.ExpectStatus("connected")
+	b.Input("go")
 	var got []byte
 	largest := 0
 	for len(got) < len(cooked) {
-		f := b.next()
-		if f.err != nil || f.typ != websocket.BinaryMessage {
-			t.Fatalf("after %d of %d bytes: message type %d, %v", len(got), len(cooked), f.typ, f.err)
+		f := b.Next()
+		if f.Err != nil || f.Type != websocket.BinaryMessage {
+			t.Fatalf("after %d of %d bytes: message type %d, %v", len(got), len(cooked), f.Type, f.Err)
 		}
-		largest = max(largest, len(f.data))
-		got = append(got, f.data...)
+		largest = max(largest, len(f.Data))
+		got = append(got, f.Data...)
 	}
 	if !bytes.Equal(got, cooked) {
 		i := 0
@@ -110,9 +110,9 @@ func TestBulkFramesGrowThenEchoLeavesAlone(t *testing.T) {
 	if largest <= frameSizes[bigFrame-1] {
 		t.Errorf("largest frame %d bytes: bulk output never used a big buffer", largest)
 	}
-	b.input("k")
-	if f := b.next(); f.typ != websocket.BinaryMessage || string(f.data) != "k" {
-		t.Fatalf("echo: message type %d %q, %v; want the one byte alone", f.typ, f.data, f.err)
+	b.Input("k")
+	if f := b.Next(); f.Type != websocket.BinaryMessage || string(f.Data) != "k" {
+		t.Fatalf("echo: message type %d %q, %v; want the one byte alone", f.Type, f.Data, f.Err)
 	}
 	waitFor(t, "big frame buffers to come back", func() bool { return tg.gw.frames.big.Load() == 0 })
 }

@@ -70,7 +70,7 @@ func TestSessionLimits(t *testing.T) {
 			var open []*browser
 			for i := 0; i < 2; i++ {
 				b := tg.open("target=lab&" + tc.query(i))
-				b.expectStatus("connected")
+				b.ExpectStatus("connected")
 				open = append(open, b)
 			}
 			b, code, body := tg.tryOpen("target=lab&" + tc.query(2))
@@ -79,18 +79,18 @@ func TestSessionLimits(t *testing.T) {
 			}
 			if tc.other != "" {
 				o := tg.open("target=lab&" + tc.other)
-				o.expectStatus("connected")
-				_ = o.ws.Close()
+				o.ExpectStatus("connected")
+				_ = o.Conn.Close()
 				waitFor(t, "other session to end", func() bool { return tg.gw.Active() == 2 })
 			}
 			// A slot comes back when a session ends.
-			_ = open[0].ws.Close()
+			_ = open[0].Conn.Close()
 			waitFor(t, "slot to be released", func() bool { return tg.gw.Active() == 1 })
 			b = tg.open("target=lab&" + tc.query(2))
-			b.expectStatus("connected")
-			b.waitOutput([]byte("$ "))
-			b.input("again")
-			b.waitOutput([]byte("again"))
+			b.ExpectStatus("connected")
+			b.WaitOutput([]byte("$ "))
+			b.Input("again")
+			b.WaitOutput([]byte("again"))
 		})
 	}
 }
@@ -243,8 +243,8 @@ func TestConnectRateLimitThroughTheGateway(t *testing.T) {
 		Limits: Limits{ConnectRate: 0.001, ConnectBurst: 2}})
 	for i := 0; i < 2; i++ {
 		b := tg.open("target=lab&client=192.0.2.1")
-		b.expectStatus("connected")
-		_ = b.ws.Close()
+		b.ExpectStatus("connected")
+		_ = b.Conn.Close()
 	}
 	if b, code, body := tg.tryOpen("target=lab&client=192.0.2.1"); b != nil || code != http.StatusTooManyRequests {
 		t.Fatalf("third session in a row: HTTP %d %q, want 429", code, body)
@@ -307,9 +307,9 @@ func TestIdleTimeoutClosesAQuietSession(t *testing.T) {
 		Targets: []Target{{Name: "quiet", Address: quiet.Addr()}, {Name: "lab", Address: host.Addr()}},
 		Limits:  Limits{IdleTimeout: 200 * time.Millisecond}})
 	b := tg.open("target=quiet")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("login: "))
-	b.expectClosed(ReasonIdle)
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("login: "))
+	b.ExpectClosed(ReasonIdle)
 	tg.checkServing("lab")
 }
 
@@ -318,13 +318,13 @@ func TestTrafficKeepsAnIdleTimerAway(t *testing.T) {
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
 		Limits: Limits{IdleTimeout: 300 * time.Millisecond}})
 	b := tg.open("target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
 	start := time.Now()
 	for i := 0; time.Since(start) < 900*time.Millisecond; i++ {
 		msg := fmt.Sprintf("<%d>", i)
-		b.input(msg)
-		b.waitOutput([]byte(msg))
+		b.Input(msg)
+		b.WaitOutput([]byte(msg))
 		time.Sleep(50 * time.Millisecond)
 	}
 	if tg.gw.Active() != 1 {
@@ -337,8 +337,8 @@ func TestMaxDurationEndsASession(t *testing.T) {
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
 		Limits: Limits{MaxDuration: 200 * time.Millisecond}})
 	b := tg.open("target=lab")
-	b.expectStatus("connected")
-	b.expectClosed(ReasonMaxDuration)
+	b.ExpectStatus("connected")
+	b.ExpectClosed(ReasonMaxDuration)
 	tg.checkServing("lab")
 }
 
@@ -347,12 +347,12 @@ func TestMessageSizeLimit(t *testing.T) {
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
 		Limits: Limits{MaxMessageSize: 1024}})
 	b := tg.open("target=lab")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("$ "))
-	b.input(strings.Repeat("x", 1024)) // at the limit: fine
-	b.waitOutput([]byte(strings.Repeat("x", 1024)))
-	b.input(strings.Repeat("y", 1025))
-	_, ce := b.waitClose()
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	b.Input(strings.Repeat("x", 1024)) // at the limit: fine
+	b.WaitOutput([]byte(strings.Repeat("x", 1024)))
+	b.Input(strings.Repeat("y", 1025))
+	_, ce := b.WaitClose()
 	if ce.Code != websocket.CloseMessageTooBig {
 		t.Errorf("close code %d, want %d", ce.Code, websocket.CloseMessageTooBig)
 	}
@@ -367,7 +367,7 @@ func TestDialTimeout(t *testing.T) {
 		Dial:    blackHoleDial("192.0.2.1:23"),
 	})
 	b := tg.open("target=black-hole")
-	b.expectClosed(ReasonDialTimeout)
+	b.ExpectClosed(ReasonDialTimeout)
 	tg.checkServing("lab")
 }
 
@@ -387,8 +387,8 @@ func TestSubnegotiationCap(t *testing.T) {
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
 		Limits: Limits{MaxSubnegotiation: 100}})
 	b := tg.open("target=lab&term=vt100")
-	b.expectStatus("connected")
-	if out := b.waitOutput([]byte("ok\r\n")); string(out) != "ok\r\n" {
+	b.ExpectStatus("connected")
+	if out := b.WaitOutput([]byte("ok\r\n")); string(out) != "ok\r\n" {
 		t.Errorf("output %q", out)
 	}
 }
@@ -400,9 +400,9 @@ func TestReadyAndShutdown(t *testing.T) {
 		t.Fatalf("Ready: %v", err)
 	}
 	b := tg.open("target=lab")
-	b.expectStatus("connected")
+	b.ExpectStatus("connected")
 	go func() { _ = tg.gw.Shutdown(t.Context()) }()
-	b.expectClosed(ReasonShutdown)
+	b.ExpectClosed(ReasonShutdown)
 	if err := tg.gw.Ready(); !errors.Is(err, ErrShuttingDown) {
 		t.Errorf("Ready after Shutdown: %v", err)
 	}

@@ -128,15 +128,15 @@ func recordedHost(t *testing.T) *telnettest.Server {
 
 func playRecordedSession(t *testing.T, tg *testGateway) *browser {
 	b := tg.open("target=lab&term=vt220")
-	b.expectStatus("connected")
-	b.waitOutput([]byte("caf\xc3"))
-	b.input("1")
-	b.waitOutput([]byte("\xa9 \xe2\x82"))
-	b.control(`{"type":"resize","cols":100,"rows":30}`)
-	b.input("2")
-	b.waitOutput([]byte("Password: "))
-	b.input(password + "\r")
-	b.expectClosed(ReasonHostClosed)
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("caf\xc3"))
+	b.Input("1")
+	b.WaitOutput([]byte("\xa9 \xe2\x82"))
+	b.Control(`{"type":"resize","cols":100,"rows":30}`)
+	b.Input("2")
+	b.WaitOutput([]byte("Password: "))
+	b.Input(password + "\r")
+	b.ExpectClosed(ReasonHostClosed)
 	tg.waitIdle()
 	return b
 }
@@ -161,7 +161,7 @@ func TestRecordingIsAsciicastV2(t *testing.T) {
 		time.Since(time.Unix(hdr.Timestamp, 0)) > time.Minute {
 		t.Errorf("header %+v", hdr)
 	}
-	if got, want := joined(events, "o"), asUTF8(b.output); got != want {
+	if got, want := joined(events, "o"), asUTF8(b.Output); got != want {
 		t.Errorf("recorded output\n%q\nwant\n%q", got, want)
 	}
 	if got := joined(events, "r"); got != "100x30" {
@@ -219,10 +219,10 @@ func TestRecordingSizeCap(t *testing.T) {
 		Recording: RecordingConfig{Dir: dir, MaxBytes: 4096},
 	})
 	b := tg.open("target=lab")
-	b.expectStatus("connected")
-	b.expectClosed(ReasonHostClosed)
-	if len(b.output) != total {
-		t.Fatalf("the browser got %d bytes of %d", len(b.output), total)
+	b.ExpectStatus("connected")
+	b.ExpectClosed(ReasonHostClosed)
+	if len(b.Output) != total {
+		t.Fatalf("the browser got %d bytes of %d", len(b.Output), total)
 	}
 	tg.waitIdle()
 	path := onlyFile(t, dir)
