@@ -22,12 +22,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -525,47 +523,6 @@ func TestHashPasswordFlag(t *testing.T) {
 	}
 }
 
-// runAccessBrowser runs one scenario of e2e/access.mjs and returns its
-// RESULT object.
-func runAccessBrowser(t *testing.T, node, scenario string, env ...string) map[string]any {
-	t.Helper()
-	profile := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "access.mjs"), scenario)
-	cmd.Env = append(os.Environ(), "TELGATE_USER_DATA_DIR="+profile, "CHROMIUM="+chromiumPath,
-		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
-	cmd.Env = append(cmd.Env, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	err := cmd.Run()
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	t.Logf("node e2e/access.mjs %s:\n%s", scenario, out.String())
-	if !pollUntil(5*time.Second, func() bool { return len(processesMatching(profile)) == 0 }) {
-		for _, pid := range processesMatching(profile) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		t.Errorf("browser processes left running after the scenario")
-	}
-	if err != nil {
-		t.Fatalf("scenario %s failed: %v", scenario, err)
-	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if js, ok := strings.CutPrefix(line, "RESULT "); ok {
-			var result map[string]any
-			if err := json.Unmarshal([]byte(js), &result); err != nil {
-				t.Fatalf("bad RESULT line: %v", err)
-			}
-			return result
-		}
-	}
-	t.Fatalf("scenario %s printed no RESULT line", scenario)
-	return nil
-}
-
 // TestBrowserBasicAuthChallenge: Chromium meets the page's 401 challenge,
 // answers it as a person does in the login dialog, and the credentials
 // then also carry /api/targets and the same-origin WebSocket upgrade.
@@ -592,7 +549,7 @@ targets:
 	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0",
 		"-log-format", "json", "-log-level", "debug")
 
-	result := runAccessBrowser(t, node, "login", "TELGATE_URL="+p.URL+"/",
+	result := runScenario(t, node, "access.mjs", "login", "TELGATE_URL="+p.URL+"/",
 		"TELGATE_USER=alice", "TELGATE_PASSWORD=alice-pw", "TELGATE_TARGET=lab",
 		"TELGATE_GREETING=greetings from the lab")
 	if got := fmt.Sprint(result["targets"]); got != "[lab public]" {
@@ -609,7 +566,7 @@ targets:
 		t.Error("the password is in the log")
 	}
 
-	result = runAccessBrowser(t, node, "anonymous", "TELGATE_URL="+p.URL+"/")
+	result = runScenario(t, node, "access.mjs", "anonymous", "TELGATE_URL="+p.URL+"/")
 	if result["ws"] == "open" || result["page"] != float64(401) {
 		t.Errorf("without credentials: %v", result)
 	}

@@ -58,17 +58,25 @@ func screenshotDir(t *testing.T) string {
 }
 
 // runBrowser runs one scenario of e2e/browser.mjs against the telgate at
-// url and returns its RESULT object. The script's output is logged.
+// url and returns its RESULT object.
 func runBrowser(t *testing.T, node, scenario, url string, env ...string) map[string]any {
+	t.Helper()
+	env = append([]string{"TELGATE_URL=" + url, "TELGATE_SCREENSHOTS=" + screenshotDir(t)}, env...)
+	return runScenario(t, node, "browser.mjs", scenario, env...)
+}
+
+// runScenario runs one scenario of the node script e2e/<script>, which
+// drives Chromium, with env added to its environment, and returns its
+// RESULT object. The script's output is logged; the browser must be gone
+// when it ends.
+func runScenario(t *testing.T, node, script, scenario string, env ...string) map[string]any {
 	t.Helper()
 	profile := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "browser.mjs"), scenario)
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", script), scenario)
 	cmd.Env = append(os.Environ(),
-		"TELGATE_URL="+url,
 		"TELGATE_USER_DATA_DIR="+profile,
-		"TELGATE_SCREENSHOTS="+screenshotDir(t),
 		"CHROMIUM="+chromiumPath,
 		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
 	)
@@ -82,7 +90,7 @@ func runBrowser(t *testing.T, node, scenario, url string, env ...string) map[str
 	start := time.Now()
 	err := cmd.Run()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	t.Logf("node e2e/browser.mjs %s (%v):\n%s", scenario, time.Since(start).Round(time.Millisecond), out.String())
+	t.Logf("node e2e/%s %s (%v):\n%s", script, scenario, time.Since(start).Round(time.Millisecond), out.String())
 
 	// The browser (its own process group) must be gone with node.
 	if !pollUntil(5*time.Second, func() bool { return len(processesMatching(profile)) == 0 }) {

@@ -16,25 +16,7 @@
 // Prints "ok - ..." per check and a last line "RESULT {json}"; exits
 // non-zero on the first failure.
 
-import { chromium } from "playwright-core";
-
-const STEP_MS = 15000;
-const SCENARIO_MS = 90000;
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return v;
-}
-
-function check(cond, msg) {
-  if (!cond) {
-    throw new Error(`check failed: ${msg}`);
-  }
-  console.log(`ok - ${msg}`);
-}
+import { STEP_MS, check, env, runScenario } from "./scenario.mjs";
 
 async function login(page, base) {
   const statuses = [];
@@ -105,45 +87,10 @@ async function anonymous(page, base) {
   return got;
 }
 
-async function main() {
-  const scenario = process.argv[2];
-  const run = { login, anonymous }[scenario];
-  if (!run) {
-    throw new Error("usage: node e2e/access.mjs login|anonymous");
-  }
-  const base = env("TELGATE_URL");
-  const opts = {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-    viewport: { width: 1000, height: 600 },
-    timeout: 30000,
-  };
-  if (scenario === "login") {
-    // Answered only when the server challenges, like the login dialog.
-    opts.httpCredentials = { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") };
-  }
-  const context = await chromium.launchPersistentContext(env("TELGATE_USER_DATA_DIR"), opts);
-  try {
-    const page = context.pages()[0] || await context.newPage();
-    page.setDefaultTimeout(STEP_MS);
-    const result = await run(page, base);
-    console.log(`RESULT ${JSON.stringify({ scenario, ...result })}`);
-  } finally {
-    await context.close();
-  }
-}
-
-const watchdog = setTimeout(() => {
-  console.error(`not ok - the scenario took more than ${SCENARIO_MS} ms`);
-  process.exit(3);
-}, SCENARIO_MS);
-watchdog.unref();
-
-main().then(() => process.exit(0), (err) => {
-  console.error(`not ok - ${err.stack || err}`);
-  process.exit(1);
+runScenario({ login, anonymous }, {
+  boundMs: 90000,
+  // Answered only when the server challenges, like the login dialog.
+  contextOptions: (name) => name === "login"
+    ? { httpCredentials: { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") } }
+    : {},
 });

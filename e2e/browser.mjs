@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd
+//   node e2e/browser.mjs demo|telnetd|refused
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -19,12 +19,10 @@
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the
 // Go test checks on its side; exits non-zero on the first failure.
 
-import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
 
-const STEP_MS = 15000; // bound of one wait
-const SCENARIO_MS = 120000; // bound of the whole run
+import { STEP_MS, check, env, ok, runScenario } from "./scenario.mjs";
 
 const COMMANDS = {
   "break": "BREAK",
@@ -38,25 +36,6 @@ const COMMANDS = {
 };
 
 const PROMPT = "tg$";
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return v;
-}
-
-function ok(msg) {
-  console.log(`ok - ${msg}`);
-}
-
-function check(cond, msg) {
-  if (!cond) {
-    throw new Error(`check failed: ${msg}`);
-  }
-  ok(msg);
-}
 
 // ---- page helpers ---------------------------------------------------------
 
@@ -320,7 +299,7 @@ async function demo(page, base) {
   await screenshot(page, "demo-reconnected.png");
 
   checkOrigins(seen, base);
-  return { scenario: "demo", size, resized };
+  return { size, resized };
 }
 
 // telnetd: a real inetutils telnetd running /bin/sh.
@@ -379,7 +358,7 @@ async function telnetd(page, base) {
   await screenshot(page, "telnetd-closed.png");
 
   checkOrigins(seen, base);
-  return { scenario: "telnetd", size1, size2, status };
+  return { size1, size2, status };
 }
 
 // refused: a gateway with room for one session, and for two connection
@@ -414,49 +393,10 @@ async function refused(page, base) {
   check(/^Closed: too many new sessions: slow down \(try again in [1-9][0-9]* s\)$/.test(limited),
     `after Reconnect: status "${limited}"`);
   await screenshot(second, "refused-rate.png");
-  return { scenario: "refused", full, limited };
+  return { full, limited };
 }
 
-async function main() {
-  const scenario = process.argv[2];
-  const run = { demo, telnetd, refused }[scenario];
-  if (!run) {
-    throw new Error("usage: node e2e/browser.mjs demo|telnetd|refused");
-  }
-  const base = env("TELGATE_URL");
-  const context = await chromium.launchPersistentContext(env("TELGATE_USER_DATA_DIR"), {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-    viewport: { width: 1000, height: 600 },
-    timeout: 30000,
-  });
-  try {
-    const page = context.pages()[0] || await context.newPage();
-    page.setDefaultTimeout(STEP_MS);
-    let result;
-    try {
-      result = await run(page, base);
-    } catch (err) {
-      await screenshot(page, `${scenario}-failure.png`).catch(() => {});
-      throw err;
-    }
-    console.log(`RESULT ${JSON.stringify(result)}`);
-  } finally {
-    await context.close();
-  }
-}
-
-const watchdog = setTimeout(() => {
-  console.error(`not ok - the scenario took more than ${SCENARIO_MS} ms`);
-  process.exit(3);
-}, SCENARIO_MS);
-watchdog.unref();
-
-main().then(() => process.exit(0), (err) => {
-  console.error(`not ok - ${err.stack || err}`);
-  process.exit(1);
+runScenario({ demo, telnetd, refused }, {
+  boundMs: 120000,
+  onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });
