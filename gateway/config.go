@@ -95,15 +95,17 @@ type HTTPConfig struct {
 // (DefaultLimits); -1 (any negative duration) means no limit.
 //
 // The session counts and the connect rate are checked by Gateway.Admit;
-// the connect rate is a token bucket per client address (ConnectBurst
-// sessions at once, then ConnectRate a second), and -1 for either turns
-// it off. DialTimeout bounds connecting to a host (and an ad-hoc name's
-// lookup); IdleTimeout closes a session with no traffic either way;
-// MaxDuration closes a session that long after it started; the browser is
-// pinged every PingInterval and taken for gone after two intervals without
-// an answer (-1: no pings, no such check); MaxMessageSize bounds one
-// WebSocket message from the browser; MaxSubnegotiation bounds one
-// subnegotiation from a host (a longer one is discarded).
+// the connect rate is a token bucket per client (its address, or its
+// IPv6 prefix: see ClientIPv6Prefix): ConnectBurst sessions at once, then
+// ConnectRate a second, and -1 for either turns it off. DialTimeout
+// bounds connecting to a host (and an ad-hoc name's lookup); IdleTimeout
+// closes a session with no traffic either way (a message still being
+// written to the browser is traffic); MaxDuration closes a session that
+// long after it started; the browser is pinged every PingInterval and
+// taken for gone after two intervals without an answer (-1: no pings, no
+// such check); MaxMessageSize bounds one WebSocket message from the
+// browser; MaxSubnegotiation bounds one subnegotiation from a host (a
+// longer one is discarded).
 //
 // ClientIPv6Prefix is the prefix length by which IPv6 clients are told
 // apart for the per-client session count and the connect rate: 128 (the

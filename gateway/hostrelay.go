@@ -36,13 +36,13 @@ import (
 // BENCHMARKS.md among them) runs about four times slower when the
 // destination lies 1 to 15 bytes past the source modulo 4 KiB.
 // gorilla/websocket writes a large message as its own buffer (the frame
-// header and the payload's first 4 KiB) followed by the rest of the
-// payload, and the socket's page for a new send often starts at offset
-// 0: a payload at the start of a page-aligned buffer would land 4 or 10
-// bytes (the header's size) past its source, and every large frame would
-// be copied at the slow rate. A payload 64 bytes in lands 54 or 60 bytes
-// before it, and reads into the buffer stay cache-line aligned.
-// BenchmarkKernelCopyDistance shows the effect.
+// header and the payload's first KiB, writeBufferSize) followed by the
+// rest of the payload, and the socket's page for a new send often starts
+// at offset 0: a payload at the start of a page-aligned buffer would
+// land 4 or 10 bytes (the header's size) past its source, and every
+// large frame would be copied at the slow rate. A payload 64 bytes in
+// lands 54 or 60 bytes before it, and reads into the buffer stay
+// cache-line aligned. BenchmarkKernelCopyDistance shows the effect.
 const frameHeadroom = 64
 
 // frameSizes are the frame buffer sizes, smallest first.
@@ -105,12 +105,13 @@ func nextClass(class, n int) int {
 }
 
 // gatherRoom is the room a frame buffer must still have for the relay to
-// try another read into it. A read from a pump (a connection that is not
-// read directly) brings at most one 32 KiB chunk, so a frame takes
-// several; after a direct read the next try mostly finds nothing, which
-// costs one system call per frame (echoes, in 16 KiB buffers, never
-// have the room).
-const gatherRoom = 32 << 10
+// try another read into it: half a pump chunk. A read from a pump (a
+// connection that is not read directly) brings at most one 32 KiB
+// chunk, so a frame takes several, the last perhaps part of one (the
+// rest starts the next frame); after a direct read the next try mostly
+// finds nothing, which costs one system call per frame (echoes, in
+// 16 KiB buffers, never have the room).
+const gatherRoom = 16 << 10
 
 // relayHost copies host output to the browser until either side ends.
 // It writes everything the host sent before it went before it stops the

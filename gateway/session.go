@@ -361,10 +361,10 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 	_ = s.ws.SetWriteDeadline(time.Now().Add(d))
 	s.writing.Store(true)
 	err := s.ws.WriteMessage(typ, data)
-	s.writing.Store(false)
 	if err == nil {
-		s.touch()
+		s.touch() // before writing is cleared: the idle timer reads them the other way round
 	}
+	s.writing.Store(false)
 	return err
 }
 
@@ -408,10 +408,13 @@ func (s *session) startTimers() (stop func()) {
 	}
 	if d := s.g.limits.IdleTimeout; d > 0 {
 		idle = time.AfterFunc(d, func() {
+			// Output to a slow browser is traffic, however long it
+			// takes (WriteTimeout bounds a stalled one). writing is
+			// read first: a write that ends meanwhile has touched
+			// activity by the time it clears writing.
+			writing := s.writing.Load()
 			quiet := time.Since(time.Unix(0, s.activity.Load()))
-			if s.writing.Load() {
-				// Output to a slow browser is traffic, however long
-				// it takes (WriteTimeout bounds a stalled one).
+			if writing {
 				quiet = 0
 			}
 			if quiet >= d {

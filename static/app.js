@@ -381,7 +381,7 @@
     fetch("/api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
       .then(function (resp) {
         if (resp.ok) {
-          return "connection lost"; // it would be let in now: something else failed
+          return "refused; try again"; // it would be let in now: the refusal has passed
         }
         // The time to wait matters for the connect rate; a full gateway
         // frees a slot when some session ends.

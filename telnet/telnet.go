@@ -72,7 +72,7 @@ type Telnet struct {
 	coff       int // cooked[coff:] is unread
 	sbdata     []byte
 	eof        bool
-	endLocal   bool // the stream ended because Close was called
+	endLocal   bool // the stream ended because this side closed the connection
 	readErr    error
 
 	cb         func(t *Telnet, cmd, opt byte)

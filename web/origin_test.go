@@ -137,8 +137,16 @@ func TestCrossOriginWebSocketsAreForbidden(t *testing.T) {
 		hdr := http.Header{"Origin": {origin}, "Authorization": bob["Authorization"]}
 		f.open("target=public", hdr)
 	}
-	if !strings.Contains(f.logs.String(), `"reason":"cross-origin websocket from \"https://evil.example\""`) {
+	if !strings.Contains(f.logs.String(), `"reason":"cross-origin /ws from \"https://evil.example\""`) {
 		t.Errorf("no access log line for the cross-origin upgrade:\n%s", f.logs.String())
+	}
+	// Its /api/check likewise: it may look a host up.
+	evil := http.Header{"Origin": {"https://evil.example"}, "Authorization": bob["Authorization"]}
+	if resp, body := f.get("/api/check?target=public", evil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin /api/check: %d %s, want 403", resp.StatusCode, body)
+	}
+	if resp, body := f.get("/api/check?target=public", bob); resp.StatusCode != http.StatusOK {
+		t.Errorf("/api/check without Origin (a same-origin fetch sends none): %d %s", resp.StatusCode, body)
 	}
 }
 

@@ -198,13 +198,13 @@ func (h *handler) headers(next http.Handler) http.Handler {
 }
 
 // authenticate establishes the request's identity, refusing the request
-// when it has none. A WebSocket upgrade from another origin is refused
-// first, whoever sends it.
+// when it has none. A WebSocket upgrade, or its /api/check, from another
+// origin is refused first, whoever sends it.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ws" && !h.originAllowed(r) {
+		if (r.URL.Path == "/ws" || r.URL.Path == "/api/check") && !h.originAllowed(r) {
 			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
-				reason: "cross-origin websocket from " + printableLog(r.Header.Get("Origin")),
+				reason: "cross-origin " + r.URL.Path + " from " + printableLog(r.Header.Get("Origin")),
 				msg:    "origin not allowed"})
 			return
 		}
