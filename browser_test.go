@@ -199,6 +199,28 @@ func TestBrowserRefused(t *testing.T) {
 	}
 }
 
+// TestBrowserAdhoc: the picker's host field opens a host an ad-hoc rule
+// allows, and a host it does not says why.
+func TestBrowserAdhoc(t *testing.T) {
+	node := browserTools(t)
+	hold := holdingHost(t)
+	_, port, err := net.SplitHostPort(hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
+	yaml := fmt.Sprintf("targets:\n  - {name: hold, address: %q}\n"+
+		"adhoc:\n  - {hosts: [127.0.0.1/32], ports: %q}\n", hold, port)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTelgate(t, 1, "-config", cfg)
+	result := runBrowser(t, node, "adhoc", tg.URL, "TELGATE_ADHOC_HOST="+hold)
+	if shown, _ := result["shown"].(string); shown != hold {
+		t.Errorf("RESULT shown = %q, want %q", shown, hold)
+	}
+}
+
 // holdingHost accepts TCP connections on loopback and holds them open,
 // silent, until the test ends; it returns its address.
 func holdingHost(t *testing.T) string {

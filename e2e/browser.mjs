@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -14,6 +14,7 @@
 //   TELGATE_WORKDIR        telnetd: the shell's working directory
 //   TELGATE_HOST_PGID      telnetd: process group of the telnet host, killed
 //                          at the end to check the page shows the closed state
+//   TELGATE_ADHOC_HOST     adhoc: a host:port an ad-hoc rule allows
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the
@@ -396,7 +397,40 @@ async function refused(page, base) {
   return { full, limited };
 }
 
-runScenario({ demo, telnetd, refused }, {
+// adhoc: where an ad-hoc rule is open to the user, the picker offers a
+// host field beside the targets; a host typed there opens a session, and
+// one the rules refuse says why.
+async function adhoc(page, base) {
+  const host = env("TELGATE_ADHOC_HOST");
+  const seen = watchPage(page);
+  await page.goto(base, { timeout: STEP_MS });
+  await page.waitForSelector("#adhoc-form:not([hidden])");
+  const targets = await page.$$eval("#target-list a.target .name", (els) => els.map((e) => e.textContent));
+  check(targets.length === 1, `the picker lists the target too (${targets.join(", ")})`);
+  await screenshot(page, "adhoc-picker.png");
+
+  await page.fill("#adhoc-host", host);
+  await page.press("#adhoc-host", "Enter");
+  await waitState(page, "connected");
+  const shown = await page.textContent("#target-name");
+  check(shown === host, `the top bar names the host (${shown})`);
+  check(wsQuery(seen).get("host") === host, "the WebSocket URL carries host=");
+  check(new URL(page.url()).searchParams.get("host") === host, "the page's own URL opens the same host");
+  checkOrigins(seen, base);
+
+  // A refused handshake is a console error in the browser: checked no
+  // further for page errors from here.
+  const [name] = host.split(":");
+  const refusedHost = `${name}:1`;
+  await page.goto(`${base}?host=${encodeURIComponent(refusedHost)}`, { timeout: STEP_MS });
+  await waitState(page, "closed");
+  const status = await page.textContent("#status");
+  check(status === "Closed: port 1 is not allowed", `a host on another port: status "${status}"`);
+  await screenshot(page, "adhoc-refused.png");
+  return { shown, status };
+}
+
+runScenario({ demo, telnetd, refused, adhoc }, {
   boundMs: 120000,
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

@@ -1,7 +1,8 @@
 // telgate browser client.
 //
-// Picks a target, opens an xterm.js terminal and bridges it to the gateway
-// over a WebSocket at /ws. Protocol:
+// Picks a target (or, where an ad-hoc rule allows, a host by name or
+// address), opens an xterm.js terminal and bridges it to the gateway over
+// a WebSocket at /ws. Protocol:
 //
 //   gateway -> browser  binary frame: host output bytes
 //                       text frame:   {"type":"connected",...}
@@ -17,8 +18,8 @@
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
-// #reconnect, button[data-command], #target-picker a.target and
-// window.telgate = { term, socket, state }.
+// #reconnect, button[data-command], #target-picker a.target, #adhoc-form,
+// #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
   "use strict";
 
@@ -55,6 +56,8 @@
     picker: document.getElementById("target-picker"),
     pickerMessage: document.getElementById("picker-message"),
     targetList: document.getElementById("target-list"),
+    adhocForm: document.getElementById("adhoc-form"),
+    adhocHost: document.getElementById("adhoc-host"),
     commands: Array.prototype.slice.call(document.querySelectorAll("button[data-command]")),
   };
 
@@ -62,7 +65,8 @@
   var fitAddon = null;
   var socket = null;
   var state = "connecting";
-  var target = null;
+  var target = null; // a target's name, or an ad-hoc host
+  var targetParam = "target"; // or "host": how /ws is told which
   var lastSize = null; // last {cols, rows} the gateway was told about
   var fitTimer = 0;
   var noticeTimer = 0;
@@ -127,13 +131,18 @@
       if (!body || !Array.isArray(body.targets)) {
         throw new Error("malformed response");
       }
-      return body.targets.filter(function (t) {
-        return t && typeof t.name === "string" && t.name !== "";
-      });
+      return {
+        targets: body.targets.filter(function (t) {
+          return t && typeof t.name === "string" && t.name !== "";
+        }),
+        adhoc: body.adhoc === true,
+      };
     });
   }
 
-  function showPicker(targets, err) {
+  // showPicker lists the targets, and offers the host field when an
+  // ad-hoc rule is open to the user.
+  function showPicker(targets, adhoc, err) {
     target = null;
     el.terminal.hidden = true;
     el.toolbar.hidden = true;
@@ -142,13 +151,18 @@
     setState("closed", { label: "Not connected" });
 
     el.targetList.textContent = "";
+    el.adhocForm.hidden = !adhoc;
     if (err) {
       el.pickerMessage.textContent = "Could not load the list of targets (" + err.message + ").";
       el.pickerMessage.classList.add("error");
       return;
     }
     if (targets.length === 0) {
-      el.pickerMessage.textContent = "No targets are configured on this gateway.";
+      el.pickerMessage.textContent = adhoc ? "Open a host by name or address." :
+        "No targets are configured on this gateway.";
+      if (adhoc) {
+        el.adhocHost.focus();
+      }
       return;
     }
     el.pickerMessage.textContent = "Select the host to open a terminal session on.";
@@ -325,12 +339,11 @@
 
     fitNow(); // so the URL carries the real size
     lastSize = { cols: term.cols, rows: term.rows };
-    var query = new URLSearchParams({
-      target: target,
-      cols: String(term.cols),
-      rows: String(term.rows),
-      term: TERM_TYPE,
-    });
+    var query = new URLSearchParams();
+    query.set(targetParam, target);
+    query.set("cols", String(term.cols));
+    query.set("rows", String(term.rows));
+    query.set("term", TERM_TYPE);
     var scheme = location.protocol === "https:" ? "wss:" : "ws:";
     var url = scheme + "//" + location.host + "/ws?" + query.toString();
 
@@ -467,10 +480,24 @@
   });
   el.reconnect.addEventListener("click", reconnect);
 
+  // The host field opens the page again for ?host=: a link to that page
+  // opens the same host. (form-action 'none' keeps the form from being
+  // submitted natively.)
+  el.adhocForm.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var host = el.adhocHost.value.trim();
+    if (host) {
+      location.search = "?" + new URLSearchParams({ host: host }).toString();
+    }
+  });
+
   // ---- Start --------------------------------------------------------------
 
-  function start(name, description) {
+  // start opens a session to name: a target, or with param "host" an
+  // ad-hoc host.
+  function start(name, description, param) {
     target = name;
+    targetParam = param || "target";
     el.targetName.textContent = name;
     el.targetName.title = description ? name + " \u2014 " + description : name;
     document.title = name + " \u2014 " + DEFAULT_TITLE;
@@ -488,20 +515,24 @@
       console.error("telgate: vendored xterm.js bundles did not load");
       return;
     }
-    var requested = new URLSearchParams(location.search).get("target");
-    if (requested) {
-      start(requested);
+    var params = new URLSearchParams(location.search);
+    if (params.get("target")) {
+      start(params.get("target"));
       return;
     }
-    loadTargets().then(function (targets) {
-      if (targets.length === 1) {
-        start(targets[0].name, targets[0].description);
+    if (params.get("host")) {
+      start(params.get("host"), "ad-hoc host", "host");
+      return;
+    }
+    loadTargets().then(function (list) {
+      if (list.targets.length === 1 && !list.adhoc) {
+        start(list.targets[0].name, list.targets[0].description);
       } else {
-        showPicker(targets, null);
+        showPicker(list.targets, list.adhoc, null);
       }
     }).catch(function (err) {
       console.error("telgate: loading targets failed", err);
-      showPicker([], err);
+      showPicker([], false, err);
     });
   }
 
