@@ -420,13 +420,25 @@ async function adhoc(page, base) {
 
   // A refused handshake is a console error in the browser: checked no
   // further for page errors from here.
-  const [name] = host.split(":");
-  const refusedHost = `${name}:1`;
+  const refusedHost = `${host.slice(0, host.lastIndexOf(":"))}:1`;
   await page.goto(`${base}?host=${encodeURIComponent(refusedHost)}`, { timeout: STEP_MS });
   await waitState(page, "closed");
   const status = await page.textContent("#status");
   check(status === "Closed: port 1 is not allowed", `a host on another port: status "${status}"`);
   await screenshot(page, "adhoc-refused.png");
+
+  // Reconnect asks for the same host again, and is told the same.
+  const before = seen.urls.length;
+  await page.click("#reconnect");
+  await poll("Reconnect's /api/check", () =>
+    seen.urls.slice(before).some((u) => u.includes("/api/check?")));
+  await waitState(page, "closed");
+  const again = seen.urls.slice(before).filter((u) => u.includes("/ws?") || u.includes("/api/check?"));
+  check(again.length === 2 && again.every((u) => {
+    const q = new URL(u).searchParams;
+    return q.get("host") === refusedHost && !q.has("target");
+  }), `Reconnect's /ws and /api/check carry host=${refusedHost} and no target (${again.join(", ")})`);
+  check(await page.textContent("#status") === status, "Reconnect shows the same reason");
   return { shown, status };
 }
 

@@ -46,7 +46,7 @@ export function runScenario(scenarios, { boundMs, contextOptions = () => ({}), o
 
 async function run(scenarios, contextOptions, onFailure) {
   const name = process.argv[2];
-  const scenario = scenarios[name];
+  const scenario = Object.hasOwn(scenarios, name) ? scenarios[name] : null;
   if (!scenario) {
     throw new Error(`usage: node ${process.argv[1]} ${Object.keys(scenarios).join("|")}`);
   }
@@ -69,7 +69,11 @@ async function run(scenarios, contextOptions, onFailure) {
     try {
       result = await scenario(page, base);
     } catch (err) {
-      await onFailure(page, name).catch(() => {});
+      try {
+        await onFailure(page, name);
+      } catch {
+        // the scenario's own error is the one to report
+      }
       throw err;
     }
     console.log(`RESULT ${JSON.stringify({ scenario: name, ...result })}`);

@@ -158,7 +158,7 @@
       return;
     }
     if (targets.length === 0) {
-      el.pickerMessage.textContent = adhoc ? "Open a host by name or address." :
+      el.pickerMessage.textContent = adhoc ? "No targets are configured for you." :
         "No targets are configured on this gateway.";
       if (adhoc) {
         el.adhocHost.focus();

@@ -12,6 +12,7 @@
 //	GET /readyz        200 while new sessions are accepted, else 503
 //	GET /metrics       the gateway's metrics, when Options.Metrics is set
 //	GET /ws            WebSocket protocol v1 (see package gateway)
+//	GET /api/check     what /ws would answer to the same query, taking nothing
 //
 // With authentication configured every route but /healthz and /readyz
 // needs it.

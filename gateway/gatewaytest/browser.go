@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ const DefaultWait = 5 * time.Second
 // A Frame is one message from the gateway, or the error that ended the
 // connection.
 type Frame struct {
-	Type int // websocket.BinaryMessage (host output) or TextMessage (status)
+	Type int // websocket.BinaryMessage (host output) or TextMessage (status); -1 with Err
 	Data []byte
 	Err  error
 }
@@ -47,11 +48,12 @@ func Dial(t testing.TB, url string, hdr http.Header) *Browser {
 	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(url, hdr)
 	if err != nil {
-		status := ""
+		refusal := ""
 		if resp != nil {
-			status = resp.Status
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+			refusal = resp.Status + " " + string(body)
 		}
-		t.Fatalf("browser: dial %s: %v %s", url, err, status)
+		t.Fatalf("browser: dial %s: %v %s", url, err, refusal)
 	}
 	return Start(t, ws)
 }
@@ -60,17 +62,25 @@ func Dial(t testing.TB, url string, hdr http.Header) *Browser {
 // test ends.
 func Start(t testing.TB, ws *websocket.Conn) *Browser {
 	b := &Browser{Conn: ws, t: t, frames: make(chan Frame, 1024)}
+	done := make(chan struct{})
 	go func() {
 		defer close(b.frames)
 		for {
 			typ, data, err := ws.ReadMessage()
-			b.frames <- Frame{typ, data, err}
+			select {
+			case b.frames <- Frame{typ, data, err}:
+			case <-done: // the test has ended and reads no more
+				return
+			}
 			if err != nil {
 				return
 			}
 		}
 	}()
-	t.Cleanup(func() { _ = ws.Close() })
+	t.Cleanup(func() {
+		close(done)
+		_ = ws.Close()
+	})
 	return b
 }
 
@@ -136,6 +146,8 @@ func (b *Browser) WaitOutput(want []byte) []byte {
 		}
 		if f.Type == websocket.BinaryMessage {
 			b.Output = append(b.Output, f.Data...)
+		} else {
+			b.t.Logf("browser: status %s", f.Data)
 		}
 	}
 	return b.Output
