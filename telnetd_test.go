@@ -100,20 +100,7 @@ func TestInetutilsTerminalType(t *testing.T) {
 
 func TestInetutilsTyping(t *testing.T) {
 	_, tg := inetutilsGateway(t)
-	for _, target := range []string{"sh", "crlf"} {
-		t.Run("enter "+target, func(t *testing.T) {
-			t.Parallel()
-			c := dialTerm(t, tg, sessionQuery(target, 80, 24, "xterm-256color"))
-			c.expectConnected(target)
-			checkTyping(t, c)
-		})
-	}
-	t.Run("utf-8", func(t *testing.T) {
-		t.Parallel()
-		c := dialTerm(t, tg, sessionQuery("sh", 80, 24, "xterm-256color"))
-		c.expectConnected("sh")
-		checkUTF8(t, c)
-	})
+	checkEnterAndUTF8(t, tg, "sh", "crlf")
 	t.Run("long output", func(t *testing.T) {
 		t.Parallel()
 		c := dialTerm(t, tg, sessionQuery("sh", 80, 24, "xterm-256color"))
@@ -323,6 +310,26 @@ func checkClosed(t *testing.T, status []map[string]any, err error, reason string
 	}
 }
 
+// checkEnterAndUTF8 types a command line through each of targets (the
+// same host with a different Enter) and UTF-8 through the first, in
+// parallel subtests.
+func checkEnterAndUTF8(t *testing.T, tg *telgateProc, targets ...string) {
+	for _, target := range targets {
+		t.Run("enter "+target, func(t *testing.T) {
+			t.Parallel()
+			c := dialTerm(t, tg, sessionQuery(target, 80, 24, "xterm-256color"))
+			c.expectConnected(target)
+			checkTyping(t, c)
+		})
+	}
+	t.Run("utf-8", func(t *testing.T) {
+		t.Parallel()
+		c := dialTerm(t, tg, sessionQuery(targets[0], 80, 24, "xterm-256color"))
+		c.expectConnected(targets[0])
+		checkUTF8(t, c)
+	})
+}
+
 // TestBusybox runs the basic checks against busybox telnetd, which does
 // not ask for BINARY (so Enter goes as the target's line ending), never
 // asks for the terminal type, ignores IAC IP and does not undouble 255 in
@@ -334,20 +341,7 @@ func TestBusybox(t *testing.T) {
 		e2eTarget{Name: "bb-crlf", Address: host.Addr, Description: "busybox telnetd, Enter as CR LF", Enter: "crlf"},
 	)
 	tg := startTelgate(t, 2, "-config", cfg)
-	for _, target := range []string{"bb", "bb-crlf"} {
-		t.Run("enter "+target, func(t *testing.T) {
-			t.Parallel()
-			c := dialTerm(t, tg, sessionQuery(target, 80, 24, "xterm-256color"))
-			c.expectConnected(target)
-			checkTyping(t, c)
-		})
-	}
-	t.Run("utf-8", func(t *testing.T) {
-		t.Parallel()
-		c := dialTerm(t, tg, sessionQuery("bb", 80, 24, "xterm-256color"))
-		c.expectConnected("bb")
-		checkUTF8(t, c)
-	})
+	checkEnterAndUTF8(t, tg, "bb", "bb-crlf")
 	t.Run("window size", func(t *testing.T) {
 		t.Parallel()
 		c := dialTerm(t, tg, sessionQuery("bb", 111, 37, "xterm-256color"))
