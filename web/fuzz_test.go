@@ -20,6 +20,8 @@ func FuzzRequest(f *testing.F) {
 		{"/ws", "target=lab&cols=80&rows=24&term=xterm", "", "", "", ""},
 		{"/ws", "host=127.0.0.1:23", basicAuthValue("alice", "alice-secret"), "", "", ""},
 		{"/api/targets", "", basicAuthValue("bob", "bob-secret"), "", "", ""},
+		{"/api/check", "target=lab&cols=80&rows=24", basicAuthValue("alice", "alice-secret"), "", "", ""},
+		{"/api/check", "host=127.0.0.1:23", "", "alice", "netops", "https://evil.example"},
 		{"/api/targets", "", "", "alice", "netops,ops", ""},
 		{"/", "", "Basic " + "YWxpY2U6", "", "", ""},
 		{"/ws", "target=core&host=x", "Basic !!", "root", ",,,", "https://evil.example"},
