@@ -225,16 +225,7 @@ func descendants(pid int) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parens.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
+		f := statFields(p)
 		if len(f) < 2 {
 			continue
 		}
@@ -253,6 +244,21 @@ func descendants(pid int) []int {
 	return out
 }
 
+// statFields returns the fields of /proc/PID/stat after the command
+// (field 3, the state, first), or nil. The command, in parentheses, may
+// hold spaces and parentheses itself.
+func statFields(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(stat[i+1:]))
+}
+
 // fdCount is the number of descriptors a process has open.
 func fdCount(pid int) int {
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
@@ -268,17 +274,8 @@ func fdCount(pid int) int {
 func cpuTime(pid int) time.Duration {
 	var ticks int64
 	for i, p := range append([]int{pid}, descendants(pid)...) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
-		}
-		j := bytes.LastIndexByte(stat, ')')
-		if j < 0 {
-			continue
-		}
-		// Fields after the command: state is field 3; utime, stime,
-		// cutime, cstime are fields 14 to 17.
-		f := strings.Fields(string(stat[j+1:]))
+		// utime, stime, cutime, cstime are fields 14 to 17 of stat.
+		f := statFields(p)
 		if len(f) < 15 {
 			continue
 		}

@@ -249,7 +249,7 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 		}
 		var c chunk
 		var ok bool
-		if d, direct := t.src.(intoSource); direct && len(p) >= minDirectRead && !t.hasPending && !t.eof {
+		if d, direct := t.src.(intoSource); direct && len(p) >= minDirectRead && !t.hasPending {
 			// Read into p and decode there: each byte is copied once.
 			c, ok = d.nextInto(p, mode)
 			if ok {
