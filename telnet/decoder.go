@@ -153,6 +153,80 @@ func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool)
 	return dst, len(src), Event{}, false
 }
 
+// decodeChunk decodes all of src, as Decode called until it has consumed
+// everything, handing each event to each before it goes on. Subnegotiation
+// is valid during each's call, and Binary may change there.
+//
+// It gives the same result as Decode at a fraction of the cost on bulk
+// output: a relay's read brings thousands of data runs, each ended by a
+// two- or three-byte command, and decodeChunk takes those commands in
+// one loop, looks for NUL once per chunk rather than once per run (text
+// seldom has one), and leaves only subnegotiations and commands split
+// across chunks to Decode.
+func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
+	clean := 0 // src[i:clean] has no NUL; a NUL is at clean when clean < len(src)
+	for i := 0; i < len(src); {
+		if d.state != stData {
+			var n int
+			var ev Event
+			var ok bool
+			dst, n, ev, ok = d.Decode(dst, src[i:])
+			i += n
+			if ok {
+				each(ev)
+			}
+			continue
+		}
+		end := len(src)
+		if k := bytes.IndexByte(src[i:], IAC); k >= 0 {
+			end = i + k
+		}
+		if run := src[i:end]; len(run) > 0 {
+			if !d.Binary && end > clean {
+				from := max(i, clean)
+				clean = len(src)
+				if k := bytes.IndexByte(src[from:], 0); k >= 0 {
+					clean = from + k
+				}
+			}
+			if d.Binary || end <= clean {
+				d.cr = !d.Binary && run[len(run)-1] == '\r'
+				dst = appendRun(dst, run)
+			} else {
+				dst = d.appendData(dst, run)
+			}
+		}
+		i = end
+		if i+1 >= len(src) {
+			if i < len(src) { // an IAC ends src
+				d.state = stIAC
+			}
+			break
+		}
+		switch c := src[i+1]; c {
+		case IAC:
+			dst = append(dst, IAC)
+			d.cr = false
+			i += 2
+		case DO, DONT, WILL, WONT:
+			if i+2 < len(src) {
+				i += 3
+				each(Event{Cmd: c, Opt: src[i-1]})
+			} else {
+				d.state, d.cmd = stOpt, c
+				i += 2
+			}
+		case SB, SE:
+			d.state = stIAC
+			i++
+		default:
+			i += 2
+			each(Event{Cmd: c, Opt: NOOPT})
+		}
+	}
+	return dst
+}
+
 // appendData appends a run of data bytes (no IAC among them), removing the
 // NUL of each CR NUL pair unless in binary mode. It looks for NUL rather
 // than CR: text has a CR on every line but seldom a NUL, so a run without

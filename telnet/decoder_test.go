@@ -49,8 +49,9 @@ func (r decResult) String() string {
 	return fmt.Sprintf("data %q events %v", r.Data, r.Events)
 }
 
-// decodeInto feeds one chunk to d, the way read.go does: Decode again with
-// the rest after every event until the chunk is consumed.
+// decodeInto feeds one chunk to d, the way a caller of Decode does:
+// Decode again with the rest after every event until the chunk is
+// consumed.
 func decodeInto(d *telnet.Decoder, r *decResult, dst []byte, src []byte) []byte {
 	for {
 		out, n, ev, ok := d.Decode(dst, src)
@@ -64,30 +65,43 @@ func decodeInto(d *telnet.Decoder, r *decResult, dst []byte, src []byte) []byte 
 			}
 			return dst
 		}
-		e := decEvent{Event: ev}
-		if ev.Cmd == telnet.SE {
-			e.SB = string(d.Subnegotiation())
-		}
-		r.Events = append(r.Events, e)
+		r.record(d, ev)
 		src = src[n:]
 	}
+}
+
+// record notes an event, with the subnegotiation it ends.
+func (r *decResult) record(d *telnet.Decoder, ev telnet.Event) {
+	e := decEvent{Event: ev}
+	if ev.Cmd == telnet.SE {
+		e.SB = string(d.Subnegotiation())
+	}
+	r.Events = append(r.Events, e)
+}
+
+// decodeWay is how a test hands chunks to a decoder.
+type decodeWay int
+
+const (
+	byDecode        decodeWay = iota // Decode, appending to one buffer
+	byDecodeInPlace                  // Decode over each chunk's own bytes, as Read does
+	byChunk                          // the read path's decodeChunk, in place
+)
+
+func (w decodeWay) String() string {
+	return [...]string{"Decode", "Decode in place", "decodeChunk"}[w]
 }
 
 // decodeChunks decodes chunks in order with a fresh decoder configured by
 // setup. A nil chunk stands for the end of a connection: the decoder is
 // Reset there.
 func decodeChunks(setup func(*telnet.Decoder), chunks [][]byte) decResult {
-	return decodeChunksWith(setup, chunks, false)
+	return decodeChunksBy(byDecode, setup, chunks)
 }
 
-// decodeChunksInPlace is decodeChunks with each chunk decoded in place,
-// as Read does with what it reads straight into the caller's buffer: the
-// cooked data overwrites the chunk it comes from.
-func decodeChunksInPlace(setup func(*telnet.Decoder), chunks [][]byte) decResult {
-	return decodeChunksWith(setup, chunks, true)
-}
-
-func decodeChunksWith(setup func(*telnet.Decoder), chunks [][]byte, inPlace bool) decResult {
+// decodeChunksBy is decodeChunks the given way. In place, the cooked data
+// overwrites the chunk it comes from.
+func decodeChunksBy(way decodeWay, setup func(*telnet.Decoder), chunks [][]byte) decResult {
 	var d telnet.Decoder
 	if setup != nil {
 		setup(&d)
@@ -95,19 +109,25 @@ func decodeChunksWith(setup func(*telnet.Decoder), chunks [][]byte, inPlace bool
 	var r decResult
 	var data []byte
 	for _, c := range chunks {
-		switch {
-		case c == nil:
+		if c == nil {
 			d.Reset()
-		case inPlace:
-			buf := append([]byte(nil), c...)
-			out := decodeInto(&d, &r, buf[:0], buf)
-			if len(out) > 0 && &out[0] != &buf[0] {
-				panic("Decode moved the data out of place")
-			}
-			data = append(data, out...)
-		default:
-			data = decodeInto(&d, &r, data, c)
+			continue
 		}
+		if way == byDecode {
+			data = decodeInto(&d, &r, data, c)
+			continue
+		}
+		buf := append([]byte(nil), c...)
+		var out []byte
+		if way == byChunk {
+			out = telnet.DecodeChunk(&d, buf[:0], buf, func(ev telnet.Event) { r.record(&d, ev) })
+		} else {
+			out = decodeInto(&d, &r, buf[:0], buf)
+		}
+		if len(out) > 0 && &out[0] != &buf[0] {
+			panic(way.String() + " moved the data out of place")
+		}
+		data = append(data, out...)
 	}
 	r.Data = string(data)
 	return r
@@ -441,8 +461,10 @@ func TestDecoderVectors(t *testing.T) {
 				if !got.equal(tc.want) {
 					t.Fatalf("chunks %s:\n got %s\nwant %s", showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
 				}
-				if got := decodeChunksInPlace(setup, chunks); !got.equal(tc.want) {
-					t.Fatalf("in place, chunks %s:\n got %s\nwant %s", showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
+				for _, way := range []decodeWay{byDecodeInPlace, byChunk} {
+					if got := decodeChunksBy(way, setup, chunks); !got.equal(tc.want) {
+						t.Fatalf("%s, chunks %s:\n got %s\nwant %s", way, showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
+					}
 				}
 			}
 		})

@@ -225,8 +225,10 @@ func FuzzDecoder(f *testing.F) {
 		if !got.equal(want) {
 			t.Fatalf("chunks %s binary=%v cap=%d:\n got %s\nwant %s", showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
 		}
-		if got := decodeChunksInPlace(setup, chunks); !got.equal(want) {
-			t.Fatalf("in place, chunks %s binary=%v cap=%d:\n got %s\nwant %s", showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
+		for _, way := range []decodeWay{byDecodeInPlace, byChunk} {
+			if got := decodeChunksBy(way, setup, chunks); !got.equal(want) {
+				t.Fatalf("%s, chunks %s binary=%v cap=%d:\n got %s\nwant %s", way, showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
+			}
 		}
 		// The same stream byte by byte, and whole.
 		var bytewise [][]byte

@@ -3,6 +3,7 @@ package telnet
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // A Policy says which options a Negotiator agrees to.
@@ -57,7 +58,7 @@ type Negotiator struct {
 	ttypes    []string
 	ttypeNext int
 	onChange  func(opt byte, local, enabled bool)
-	next      func(t *Telnet, cmd, opt byte)
+	next      atomic.Pointer[func(t *Telnet, cmd, opt byte)] // OnOther's: read on every NOP of bulk output
 	onError   func(err error)
 }
 
@@ -93,9 +94,11 @@ func (n *Negotiator) OnChange(f func(opt byte, local, enabled bool)) {
 // not consume: commands other than negotiations and subnegotiations it does
 // not handle (SE events with their payload still readable by ReadSBData).
 func (n *Negotiator) OnOther(f func(t *Telnet, cmd, opt byte)) {
-	n.mu.Lock()
-	n.next = f
-	n.mu.Unlock()
+	if f == nil {
+		n.next.Store(nil)
+		return
+	}
+	n.next.Store(&f)
 }
 
 // OnError sets a function told of protocol errors the Q method detects
@@ -141,11 +144,8 @@ func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
 	default:
 		// NOP, GA and the like: nothing to negotiate. Hosts send them
 		// in bulk output, so they take the short way.
-		n.mu.Lock()
-		next := n.next
-		n.mu.Unlock()
-		if next != nil {
-			next(t, cmd, opt)
+		if next := n.next.Load(); next != nil {
+			(*next)(t, cmd, opt)
 		}
 		return
 	}
@@ -177,11 +177,10 @@ func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
 	case SB:
 		// wait for SE
 	}
-	next := n.next
 	n.mu.Unlock()
 	_ = n.apply(t, &a) // a reply fails only on a connection that is gone
-	if other && next != nil {
-		next(t, cmd, opt)
+	if next := n.next.Load(); other && next != nil {
+		(*next)(t, cmd, opt)
 	}
 }
 

@@ -141,23 +141,21 @@ func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	if t.debugging() {
 		t.Msg("recv %s", pyBytes(c.buf))
 	}
-	src := c.buf
-	for len(src) > 0 {
-		t.dec.Binary = t.binaryRecv.Load()
-		var ev Event
-		var n int
-		var ok bool
-		dst, n, ev, ok = t.dec.Decode(dst, src)
-		src = src[n:]
-		if ok {
-			t.handle(ev)
-		}
-	}
+	t.dec.Binary = t.binaryRecv.Load()
+	defer t.leaveCallback()
+	dst = t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
 	if c.err != nil {
 		t.dec.Reset()
 	}
 	t.src.recycle(c)
 	return dst
+}
+
+// handleDecoded is handle for the decoder, which then goes on in the mode
+// the command may have set.
+func (t *Telnet) handleDecoded(ev Event) {
+	t.handle(ev)
+	t.dec.Binary = t.binaryRecv.Load()
 }
 
 // handle acts on one command: through the callback when one is set, by
@@ -196,10 +194,26 @@ func (t *Telnet) handle(ev Event) {
 	}
 }
 
+// callback runs the option callback. Writes made meanwhile are queued
+// (see output.send), until the chunk that brought the command is decoded:
+// bulk output brings a command every few hundred bytes, and marking each
+// call alone would cost two atomic exchanges per command, a tenth of the
+// decoder's time.
 func (t *Telnet) callback(cmd, opt byte) {
-	t.inCallback.Store(true)
-	defer t.inCallback.Store(false)
+	if !t.calling {
+		t.calling = true
+		t.inCallback.Store(true)
+	}
 	t.cb(t, cmd, opt)
+}
+
+// leaveCallback ends what callback began, once a chunk is decoded (or a
+// callback panicked).
+func (t *Telnet) leaveCallback() {
+	if t.calling {
+		t.calling = false
+		t.inCallback.Store(false)
+	}
 }
 
 func (t *Telnet) maxSB() int {
