@@ -76,8 +76,10 @@ type AuthConfig struct {
 	// ProxyGroupsHeader names a header carrying the user's groups,
 	// separated by commas.
 	ProxyGroupsHeader string `yaml:"proxy_groups_header"`
-	// TrustedProxies lists the addresses (IPs or CIDRs) whose proxy
-	// headers are believed.
+	// TrustedProxies lists the addresses (IPs or CIDRs) of the reverse
+	// proxies in front of telgate: from them X-Forwarded-For, -Proto and
+	// -Host are believed, and the proxy headers above. It may be set
+	// without ProxyHeader, for a proxy that only terminates TLS.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
@@ -328,8 +330,8 @@ func (c *Config) check() error {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("tls: cert and key go together")
 	}
-	if c.Auth.ProxyHeader == "" && (c.Auth.ProxyGroupsHeader != "" || len(c.Auth.TrustedProxies) > 0) {
-		return errors.New("auth: proxy_groups_header and trusted_proxies need proxy_header")
+	if c.Auth.ProxyHeader == "" && c.Auth.ProxyGroupsHeader != "" {
+		return errors.New("auth: proxy_groups_header needs proxy_header")
 	}
 	if c.Auth.ProxyHeader != "" && len(c.Auth.TrustedProxies) == 0 {
 		return errors.New("auth: proxy_header needs trusted_proxies: the addresses of the proxies allowed to set it")

@@ -62,6 +62,8 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"tls: {cert: a.pem}\ntargets: [{name: a, address: h}]\n", "c.yaml: tls: cert and key go together"},
 		{"auth: {proxy_header: X-User}\ntargets: [{name: a, address: h}]\n", "c.yaml: auth: proxy_header needs trusted_proxies"},
 		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml: auth: trusted_proxies: "10.0.0.0/33"`},
+		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml: auth: proxy_groups_header needs proxy_header"},
+		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml: http: "portal.example" is not an origin`},
 		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: max_sessions: -5"},
 		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
@@ -145,5 +147,17 @@ targets:
 	lab := cfg.Targets[0]
 	if !lab.Record || !lab.Allows("alice", nil) || !lab.Allows("bob", []string{"netops"}) || lab.Allows("bob", []string{"sales"}) {
 		t.Errorf("target %+v", lab)
+	}
+}
+
+// A reverse proxy that only terminates TLS is trusted for X-Forwarded-For
+// and the like without carrying the user's name.
+func TestParseConfigTakesTrustedProxiesWithoutProxyHeader(t *testing.T) {
+	cfg, err := ParseConfig("c.yaml", []byte("auth: {users_file: u.yaml, trusted_proxies: [127.0.0.1]}\ntargets: [{name: a, address: h}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Auth.TrustedProxies; len(got) != 1 || got[0] != "127.0.0.1" {
+		t.Errorf("trusted_proxies %q", got)
 	}
 }

@@ -242,3 +242,39 @@ func TestFrameAncestorsCannotInjectIntoThePolicy(t *testing.T) {
 		t.Errorf("no valid ancestor: CSP %q, X-Frame-Options %q", csp, resp.Header.Get("X-Frame-Options"))
 	}
 }
+
+// A reverse proxy on this machine that trusted_proxies does not list makes
+// every user one client: telgate says so once, and never for a public
+// peer, which anyone can make send the header.
+func TestUntrustedLocalProxyIsWarnedOfOnce(t *testing.T) {
+	const warning = "X-Forwarded-For from a peer that trusted_proxies does not list"
+	xff := http.Header{"X-Forwarded-For": {"203.0.113.9"}}
+
+	f := newFixture(t, fixtureOpts{})
+	f.get("/", nil)
+	if strings.Contains(f.logs.String(), warning) {
+		t.Fatal("warned of a request without X-Forwarded-For")
+	}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "198.51.100.7:5555"
+	r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	f.h.root.ServeHTTP(rec, r)
+	if strings.Contains(f.logs.String(), warning) {
+		t.Fatal("warned of X-Forwarded-For from a public address")
+	}
+	f.get("/", xff)
+	f.get("/api/targets", xff)
+	if n := strings.Count(f.logs.String(), warning); n != 1 {
+		t.Fatalf("%d warnings after two forwarded requests from loopback, want 1:\n%s", n, f.logs.String())
+	}
+	if !strings.Contains(f.logs.String(), `"peer":"127.0.0.1"`) {
+		t.Errorf("the warning does not name the peer:\n%s", f.logs.String())
+	}
+
+	trusted := newFixture(t, fixtureOpts{web: Options{TrustedProxies: mustPrefixes(t, "127.0.0.1")}})
+	trusted.get("/", xff)
+	if strings.Contains(trusted.logs.String(), warning) {
+		t.Error("warned of a trusted proxy")
+	}
+}

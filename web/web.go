@@ -27,6 +27,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -174,6 +175,8 @@ type handler struct {
 	admit    func(clientIP, user string) (*gateway.Ticket, error)
 	upgrader *websocket.Upgrader
 	root     http.Handler
+
+	proxyWarned atomic.Bool // noteUntrustedProxy has warned
 }
 
 // headers adds the security headers every response carries.
@@ -210,6 +213,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		peer := peerAddr(r)
+		h.noteUntrustedProxy(r, peer)
 		id, ref := h.auth.authenticate(r, peer, h.proxies.clientAddr(r, peer))
 		if ref != nil {
 			h.refuse(w, r, Identity{}, ref)
@@ -217,6 +221,25 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	})
+}
+
+// noteUntrustedProxy warns, once, of a request that looks forwarded by a
+// reverse proxy of the operator's own that trusted_proxies does not list:
+// X-Forwarded-For from a loopback or private address. Behind such a proxy
+// every user has the proxy's address, so the per-client session limit and
+// connect rate count them all as one client, and an audit log cannot
+// tell them apart; the page still works, which makes the cause hard to
+// find. Public peers are not warned about: anyone can send the header.
+func (h *handler) noteUntrustedProxy(r *http.Request, peer netip.Addr) {
+	if h.proxyWarned.Load() || len(r.Header.Values("X-Forwarded-For")) == 0 ||
+		!(peer.IsLoopback() || peer.IsPrivate()) || h.proxies.trusted(peer) {
+		return
+	}
+	if h.proxyWarned.Swap(true) {
+		return
+	}
+	h.opts.Log.Warn().Str("peer", peer.String()).
+		Msg("X-Forwarded-For from a peer that trusted_proxies does not list is ignored: if it is your reverse proxy, list it there, or every user behind it counts as one client for the per-client limits")
 }
 
 // originAllowed reports whether a WebSocket upgrade may come from the
