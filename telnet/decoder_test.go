@@ -31,6 +31,8 @@ func (e decEvent) String() string {
 type decResult struct {
 	Data   string
 	Events []decEvent
+
+	followBinary bool // record sets Binary as WILL and WONT BINARY say
 }
 
 func (r decResult) equal(o decResult) bool {
@@ -77,6 +79,9 @@ func (r *decResult) record(d *telnet.Decoder, ev telnet.Event) {
 		e.SB = string(d.Subnegotiation())
 	}
 	r.Events = append(r.Events, e)
+	if r.followBinary && ev.Opt == telnet.BINARY && (ev.Cmd == telnet.WILL || ev.Cmd == telnet.WONT) {
+		d.Binary = ev.Cmd == telnet.WILL
+	}
 }
 
 // decodeWay is how a test hands chunks to a decoder.
@@ -106,7 +111,19 @@ func decodeChunksBy(way decodeWay, setup func(*telnet.Decoder), chunks [][]byte)
 	if setup != nil {
 		setup(&d)
 	}
-	var r decResult
+	return decodeWith(way, &d, &decResult{}, chunks)
+}
+
+// decodeFollowingBinary is decodeChunksBy with a decoder that turns
+// Binary on at WILL BINARY and off at WONT BINARY as soon as it reports
+// them, as a Telnet does when its callback agrees to the peer's binary
+// mode: the mode changes between two commands of one chunk.
+func decodeFollowingBinary(way decodeWay, chunks [][]byte) decResult {
+	var d telnet.Decoder
+	return decodeWith(way, &d, &decResult{followBinary: true}, chunks)
+}
+
+func decodeWith(way decodeWay, d *telnet.Decoder, r *decResult, chunks [][]byte) decResult {
 	var data []byte
 	for _, c := range chunks {
 		if c == nil {
@@ -114,15 +131,15 @@ func decodeChunksBy(way decodeWay, setup func(*telnet.Decoder), chunks [][]byte)
 			continue
 		}
 		if way == byDecode {
-			data = decodeInto(&d, &r, data, c)
+			data = decodeInto(d, r, data, c)
 			continue
 		}
 		buf := append([]byte(nil), c...)
 		var out []byte
 		if way == byChunk {
-			out = telnet.DecodeChunk(&d, buf[:0], buf, func(ev telnet.Event) { r.record(&d, ev) })
+			out = telnet.DecodeChunk(d, buf[:0], buf, func(ev telnet.Event) { r.record(d, ev) })
 		} else {
-			out = decodeInto(&d, &r, buf[:0], buf)
+			out = decodeInto(d, r, buf[:0], buf)
 		}
 		if len(out) > 0 && &out[0] != &buf[0] {
 			panic(way.String() + " moved the data out of place")
@@ -130,7 +147,7 @@ func decodeChunksBy(way decodeWay, setup func(*telnet.Decoder), chunks [][]byte)
 		data = append(data, out...)
 	}
 	r.Data = string(data)
-	return r
+	return *r
 }
 
 // splits returns the ways the tests cut a stream: whole, in two at every

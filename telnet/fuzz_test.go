@@ -169,6 +169,8 @@ func fuzzSeeds() [][]byte {
 		tbytes("\r", telnet.IAC, telnet.IAC, "\x00\r\x00", telnet.IAC, telnet.DO, telnet.IAC, telnet.IAC, telnet.SB, telnet.IAC, telnet.IAC, telnet.IAC, telnet.IAC, telnet.SE),
 		tbytes(telnet.IAC, telnet.SB, 24, "\r", telnet.IAC, telnet.SE, "\x00", telnet.IAC, telnet.SB, telnet.IAC, telnet.SB, telnet.IAC, telnet.SE, telnet.IAC),
 		bytes.Repeat(tbytes("ab\r\n", telnet.IAC, telnet.NOP), 20),
+		// The peer's binary mode, negotiated mid-stream.
+		tbytes("a\r", telnet.IAC, telnet.WILL, telnet.BINARY, "\x00b\r\x00", telnet.IAC, telnet.WONT, telnet.BINARY, "\x00c\r", telnet.IAC, telnet.NOP, "\x00"),
 	)
 	return seeds
 }
@@ -229,6 +231,11 @@ func FuzzDecoder(f *testing.F) {
 			if got := decodeChunksBy(way, setup, chunks); !got.equal(want) {
 				t.Fatalf("%s, chunks %s binary=%v cap=%d:\n got %s\nwant %s", way, showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
 			}
+		}
+		// With the peer's binary mode followed as it is negotiated, the
+		// two ways agree (the reference model has no negotiation).
+		if byDecode, byChunk := decodeFollowingBinary(byDecode, chunks), decodeFollowingBinary(byChunk, chunks); !byChunk.equal(byDecode) {
+			t.Fatalf("following BINARY, chunks %s:\n decodeChunk %s\n Decode %s", showChunks(chunks), clipText(byChunk.String()), clipText(byDecode.String()))
 		}
 		// The same stream byte by byte, and whole.
 		var bytewise [][]byte

@@ -195,23 +195,18 @@ func (t *Telnet) handle(ev Event) {
 }
 
 // callback runs the option callback. Writes made meanwhile are queued
-// (see output.send), until the chunk that brought the command is decoded:
-// bulk output brings a command every few hundred bytes, and marking each
-// call alone would cost two atomic exchanges per command, a tenth of the
-// decoder's time.
+// (see output.send) so that the reader never waits for the peer.
 func (t *Telnet) callback(cmd, opt byte) {
-	if !t.calling {
-		t.calling = true
-		t.inCallback.Store(true)
-	}
+	t.inCallback.Store(true)
 	t.cb(t, cmd, opt)
+	t.inCallback.Store(false)
 }
 
-// leaveCallback ends what callback began, once a chunk is decoded (or a
-// callback panicked).
+// leaveCallback clears what callback set if a callback panicked: decode
+// defers it once per chunk rather than callback once per command, which
+// bulk output brings every few hundred bytes.
 func (t *Telnet) leaveCallback() {
-	if t.calling {
-		t.calling = false
+	if t.inCallback.Load() {
 		t.inCallback.Store(false)
 	}
 }

@@ -50,8 +50,7 @@ const MaxOutputBacklog = 256 << 10
 // callback (negotiation replies, subnegotiations) are queued and sent in
 // order by a short-lived goroutine, so a peer that stops reading cannot
 // stall the reader. (A write from another goroutine that comes while the
-// callback runs, or between two callbacks for one read's data, is queued
-// the same way, and returns before it is sent.)
+// callback runs is queued the same way, and returns before it is sent.)
 //
 // Each write call puts its bytes on the wire as one unit: frames of
 // different calls never interleave.
@@ -77,7 +76,6 @@ type Telnet struct {
 	readErr    error
 
 	cb         func(t *Telnet, cmd, opt byte)
-	calling    bool        // the reader has set inCallback for the chunk it decodes
 	inCallback atomic.Bool // writes are queued, not made: see output.send
 	binaryRecv atomic.Bool
 

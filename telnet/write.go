@@ -51,7 +51,7 @@ func (o *output) send(frame []byte) error {
 // enqueue adds a frame to the queue and makes sure a goroutine sends it.
 // A frame is refused, and the connection closed, only when the queue
 // already holds MaxOutputBacklog bytes: one large frame alone (a Write
-// from another goroutine while callbacks run is queued too) is not a
+// from another goroutine while the callback runs is queued too) is not a
 // backlog.
 func (o *output) enqueue(frame []byte) error {
 	o.mu.Lock()

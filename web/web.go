@@ -239,7 +239,7 @@ func (h *handler) noteUntrustedProxy(r *http.Request, peer netip.Addr) {
 		return
 	}
 	h.opts.Log.Warn().Str("peer", peer.String()).
-		Msg("X-Forwarded-For from a peer that trusted_proxies does not list is ignored: if it is your reverse proxy, list it there, or every user behind it counts as one client for the per-client limits")
+		Msg("X-Forwarded-For from a peer that trusted_proxies does not list is ignored: if the peer is an HTTP reverse proxy that sets that header itself, list it in auth.trusted_proxies, or every user behind it counts as one client for the per-client limits")
 }
 
 // originAllowed reports whether a WebSocket upgrade may come from the
