@@ -11,6 +11,7 @@
 //	go run ./bench -telgate ./telgate [-websockify websockify] [-rounds 11]
 //	    [-mib 64] [-keys 2000] [-sessions 1000,9000] [-websockify-sessions 1000]
 //	    [-only telgate,websockify,copy,tcp] [-parts bulk,keys,memory]
+//	    [-telgate-b ./telgate-other]
 //
 // Everything runs on 127.0.0.1; every loop is bounded in count and time.
 package main
@@ -32,6 +33,7 @@ import (
 
 func main() {
 	telgate := flag.String("telgate", "", "the telgate `binary` to measure (required)")
+	telgateB := flag.String("telgate-b", "", "another telgate `binary`, measured alongside as \"telgate B\" (to compare two builds in one run; bulk and keystrokes only)")
 	websockify := flag.String("websockify", "websockify", "the websockify `command`; empty to leave it out")
 	rounds := flag.Int("rounds", 11, "bulk runs per relay, interleaved")
 	mib := flag.Int("mib", 64, "MiB per bulk run")
@@ -77,7 +79,7 @@ func main() {
 	})
 	defer watchdog.Stop()
 
-	b := &bench{telgateBin: *telgate, websockifyBin: *websockify, rounds: *rounds,
+	b := &bench{telgateBin: *telgate, telgateB: *telgateB, websockifyBin: *websockify, rounds: *rounds,
 		bytes: *mib << 20, keys: *keys, counts: counts, parts: map[string]bool{}}
 	if *only != "" {
 		b.only = map[string]bool{}
@@ -145,6 +147,7 @@ func untrack(p *proc) {
 
 type bench struct {
 	telgateBin, websockifyBin string
+	telgateB                  string // a second build to compare, or ""
 	rounds, bytes, keys       int
 	counts                    []int
 	parts                     map[string]bool
@@ -210,6 +213,16 @@ func (b *bench) speed() error {
 	defer untrack(tg)
 	peers := []*peer{{name: "telgate", key: "telgate", cooked: true, pid: tg.cmd.Process.Pid,
 		bulkURL: "ws://" + tg.addr + "/ws?target=bulk", echoURL: "ws://" + tg.addr + "/ws?target=echo"}}
+	if b.telgateB != "" {
+		tb, err := startTelgate(b.telgateB, b.dir, map[string]string{"bulk": b.bulkHost.addr(), "echo": b.echoHost.addr()})
+		if err != nil {
+			return err
+		}
+		track(tb)
+		defer untrack(tb)
+		peers = append(peers, &peer{name: "telgate B", key: "telgate", cooked: true, pid: tb.cmd.Process.Pid,
+			bulkURL: "ws://" + tb.addr + "/ws?target=bulk", echoURL: "ws://" + tb.addr + "/ws?target=echo"})
+	}
 	if b.websockifyBin != "" {
 		wb, err := startWebsockify(b.websockifyBin, b.dir, b.bulkHost.addr())
 		if err != nil {
