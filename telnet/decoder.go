@@ -64,6 +64,8 @@ type Decoder struct {
 	cr       bool // the last data byte was CR
 	overflow bool
 	sb       []byte
+
+	genericScan bool // decodeChunk scans without assembly: for tests
 }
 
 // Decode appends cooked data from src to dst until it meets a command.
@@ -160,11 +162,11 @@ func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool)
 // It gives the same result as Decode at a fraction of the cost on bulk
 // output: a relay's read brings thousands of data runs, each ended by a
 // two- or three-byte command, and decodeChunk takes those commands in
-// one loop, looks for NUL once per chunk rather than once per run (text
-// seldom has one), and leaves only subnegotiations and commands split
-// across chunks to Decode.
+// one loop, finds IAC and NUL with one runScanner rather than a scan for
+// each per run (text seldom has a NUL), and leaves only subnegotiations
+// and commands split across chunks to Decode.
 func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
-	clean := 0 // src[i:clean] has no NUL; a NUL is at clean when clean < len(src)
+	runs := newRunScanner(src, d.genericScan)
 	for i := 0; i < len(src); {
 		if d.state != stData {
 			var n int
@@ -177,24 +179,16 @@ func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
 			}
 			continue
 		}
-		end := len(src)
-		if k := bytes.IndexByte(src[i:], IAC); k >= 0 {
-			end = i + k
+		end := runs.next(i, d.Binary)
+		if end < len(src) && src[end] == 0 && !d.Binary {
+			// A NUL: appendData drops it if it ends a CR NUL pair.
+			dst = d.appendData(dst, src[i:end+1])
+			i = end + 1
+			continue
 		}
 		if run := src[i:end]; len(run) > 0 {
-			if !d.Binary && end > clean {
-				from := max(i, clean)
-				clean = len(src)
-				if k := bytes.IndexByte(src[from:], 0); k >= 0 {
-					clean = from + k
-				}
-			}
-			if d.Binary || end <= clean {
-				d.cr = !d.Binary && run[len(run)-1] == '\r'
-				dst = appendRun(dst, run)
-			} else {
-				dst = d.appendData(dst, run)
-			}
+			d.cr = !d.Binary && run[len(run)-1] == '\r'
+			dst = appendRun(dst, run)
 		}
 		i = end
 		if i+1 >= len(src) {

@@ -91,10 +91,11 @@ const (
 	byDecode        decodeWay = iota // Decode, appending to one buffer
 	byDecodeInPlace                  // Decode over each chunk's own bytes, as Read does
 	byChunk                          // the read path's decodeChunk, in place
+	byChunkGeneric                   // decodeChunk without its assembly scan
 )
 
 func (w decodeWay) String() string {
-	return [...]string{"Decode", "Decode in place", "decodeChunk"}[w]
+	return [...]string{"Decode", "Decode in place", "decodeChunk", "decodeChunk without assembly"}[w]
 }
 
 // decodeChunks decodes chunks in order with a fresh decoder configured by
@@ -136,9 +137,12 @@ func decodeWith(way decodeWay, d *telnet.Decoder, r *decResult, chunks [][]byte)
 		}
 		buf := append([]byte(nil), c...)
 		var out []byte
-		if way == byChunk {
+		switch way {
+		case byChunk:
 			out = telnet.DecodeChunk(d, buf[:0], buf, func(ev telnet.Event) { r.record(d, ev) })
-		} else {
+		case byChunkGeneric:
+			out = telnet.DecodeChunkGeneric(d, buf[:0], buf, func(ev telnet.Event) { r.record(d, ev) })
+		default:
 			out = decodeInto(d, r, buf[:0], buf)
 		}
 		if len(out) > 0 && &out[0] != &buf[0] {
@@ -478,7 +482,7 @@ func TestDecoderVectors(t *testing.T) {
 				if !got.equal(tc.want) {
 					t.Fatalf("chunks %s:\n got %s\nwant %s", showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
 				}
-				for _, way := range []decodeWay{byDecodeInPlace, byChunk} {
+				for _, way := range []decodeWay{byDecodeInPlace, byChunk, byChunkGeneric} {
 					if got := decodeChunksBy(way, setup, chunks); !got.equal(tc.want) {
 						t.Fatalf("%s, chunks %s:\n got %s\nwant %s", way, showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
 					}

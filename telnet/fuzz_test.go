@@ -227,15 +227,18 @@ func FuzzDecoder(f *testing.F) {
 		if !got.equal(want) {
 			t.Fatalf("chunks %s binary=%v cap=%d:\n got %s\nwant %s", showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
 		}
-		for _, way := range []decodeWay{byDecodeInPlace, byChunk} {
+		for _, way := range []decodeWay{byDecodeInPlace, byChunk, byChunkGeneric} {
 			if got := decodeChunksBy(way, setup, chunks); !got.equal(want) {
 				t.Fatalf("%s, chunks %s binary=%v cap=%d:\n got %s\nwant %s", way, showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
 			}
 		}
 		// With the peer's binary mode followed as it is negotiated, the
 		// two ways agree (the reference model has no negotiation).
-		if byDecode, byChunk := decodeFollowingBinary(byDecode, chunks), decodeFollowingBinary(byChunk, chunks); !byChunk.equal(byDecode) {
-			t.Fatalf("following BINARY, chunks %s:\n decodeChunk %s\n Decode %s", showChunks(chunks), clipText(byChunk.String()), clipText(byDecode.String()))
+		decoded := decodeFollowingBinary(byDecode, chunks)
+		for _, way := range []decodeWay{byChunk, byChunkGeneric} {
+			if got := decodeFollowingBinary(way, chunks); !got.equal(decoded) {
+				t.Fatalf("following BINARY, chunks %s:\n %s %s\n Decode %s", showChunks(chunks), way, clipText(got.String()), clipText(decoded.String()))
+			}
 		}
 		// The same stream byte by byte, and whole.
 		var bytewise [][]byte

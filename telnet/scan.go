@@ -1,0 +1,63 @@
+package telnet
+
+import "bytes"
+
+// A runScanner finds where the data runs of one chunk end for
+// Decoder.decodeChunk: at the next IAC and, unless the data is binary, at
+// the next NUL (the second byte of a CR NUL pair, which decoding drops).
+//
+// Text brings an IAC every few hundred bytes and seldom a NUL. Where the
+// CPU allows (amd64 with AVX2) one pass looks for both bytes at once;
+// elsewhere the scanner looks for IAC run by run and for NUL once ahead,
+// remembering where the next one is.
+type runScanner struct {
+	src   []byte
+	fused bool // use indexIACOrNUL
+	nul   int  // the next NUL at or after the last position asked about, or len(src); -1 before the first look
+}
+
+// newRunScanner returns a scanner of src, which uses the fused scan
+// where there is one unless generic is set (for tests of the other way).
+func newRunScanner(src []byte, generic bool) runScanner {
+	return runScanner{src: src, fused: fusedScan && !generic, nul: -1}
+}
+
+// next returns the index of the first IAC, or NUL unless binary, at or
+// after i, or len(src) when there is none.
+func (s *runScanner) next(i int, binary bool) int {
+	if !binary && s.fused {
+		if k := indexIACOrNUL(s.src[i:]); k >= 0 {
+			return i + k
+		}
+		return len(s.src)
+	}
+	end := len(s.src)
+	if k := bytes.IndexByte(s.src[i:], IAC); k >= 0 {
+		end = i + k
+	}
+	if binary {
+		return end
+	}
+	if s.nul < i {
+		s.nul = len(s.src)
+		if k := bytes.IndexByte(s.src[i:], 0); k >= 0 {
+			s.nul = i + k
+		}
+	}
+	return min(end, s.nul)
+}
+
+// indexIACOrNULGeneric is indexIACOrNUL without assembly.
+func indexIACOrNULGeneric(b []byte) int {
+	k := bytes.IndexByte(b, IAC)
+	if k < 0 {
+		k = len(b)
+	}
+	if j := bytes.IndexByte(b[:k], 0); j >= 0 {
+		return j
+	}
+	if k == len(b) {
+		return -1
+	}
+	return k
+}
