@@ -262,12 +262,18 @@ func yamlError(name string, err error) error {
 		if f := unknownField.FindStringSubmatch(text); f != nil {
 			text = fmt.Sprintf("unknown key %q", f[1])
 		}
+		if d := unitlessDuration.FindStringSubmatch(text); d != nil {
+			text = fmt.Sprintf("duration %s needs a unit, as in %ss or %sm", d[1], d[1], d[1])
+		}
 		return &ConfigError{File: name, Line: line, Msg: text}
 	}
 	return &ConfigError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
-var unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+var (
+	unknownField     = regexp.MustCompile(`^field (\S+) not found in type`)
+	unitlessDuration = regexp.MustCompile("^cannot unmarshal !!(?:int|float) `([-+0-9.eE]+)` into time.Duration")
+)
 
 // ParseConfig parses configuration data; name is used in errors.
 func ParseConfig(name string, data []byte) (*Config, error) {

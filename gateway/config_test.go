@@ -67,6 +67,8 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml: http: "portal.example" is not an origin`},
 		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: max_sessions: -5"},
 		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
+		{"limits: {idle_timeout: 30}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: duration 30 needs a unit, as in 30s or 30m"},
+		{"limits: {idle_timeout: -1}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: duration -1 needs a unit, as in -1s or -1m"},
 		{"limits: {client_ipv6_prefix: 16}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: client_ipv6_prefix: 16"},
 		{"targets: [{name: a, address: h, record: true}]\n", "c.yaml: recording: a target has record: true but recording has no dir"},
 		{"adhoc: [{hosts: [\"*\"]}]\n", `c.yaml: adhoc[0]: hosts: "*"`},
