@@ -40,7 +40,7 @@ func main() {
 	keys := flag.Int("keys", 2000, "keystrokes per relay")
 	sessions := flag.String("sessions", "1000,9000", "idle session counts for telgate, comma-separated")
 	wsSessions := flag.String("websockify-sessions", "1000", "idle session counts for websockify")
-	only := flag.String("only", "", "measure only these relays (telgate, websockify, copy, tcp), comma-separated; all when empty")
+	only := flag.String("only", "", "measure only these relays (telgate, websockify, copy, tcp; telgate includes telgate B), comma-separated; all when empty")
 	parts := flag.String("parts", "bulk,keys,memory", "what to measure, comma-separated")
 	timeout := flag.Duration("timeout", 12*time.Minute, "stop with a failure after this long")
 	copyRelay := flag.String("copy-relay", "", "run as the reference copy relay to this `host:port` (used by the benchmark itself)")

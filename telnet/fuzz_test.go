@@ -171,6 +171,7 @@ func fuzzSeeds() [][]byte {
 		bytes.Repeat(tbytes("ab\r\n", telnet.IAC, telnet.NOP), 20),
 		// The peer's binary mode, negotiated mid-stream.
 		tbytes("a\r", telnet.IAC, telnet.WILL, telnet.BINARY, "\x00b\r\x00", telnet.IAC, telnet.WONT, telnet.BINARY, "\x00c\r", telnet.IAC, telnet.NOP, "\x00"),
+		tbytes("a\r", telnet.IAC, telnet.WILL, telnet.BINARY, "\x00b\r", telnet.IAC, telnet.WONT, telnet.BINARY, "\x00c"),
 	)
 	return seeds
 }

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -144,18 +143,11 @@ func settleGoroutines(t *testing.T, n int) {
 // peer that stops reading stalls our writes after a few kilobytes.
 func dialSmallBuffers(t *testing.T, addr string) *telnet.Telnet {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	conn, err := d.Dial("tcp", addr)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
 	}
 	tn := telnet.NewConn(conn)
