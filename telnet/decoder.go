@@ -84,11 +84,21 @@ func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool)
 		switch d.state {
 		case stData:
 			rest := src[i:]
-			k := bytes.IndexByte(rest, IAC)
+			var k int
+			if d.Binary {
+				k = bytes.IndexByte(rest, IAC)
+			} else {
+				k = indexIACOrNUL(rest)
+			}
 			if k < 0 {
 				return d.appendData(dst, rest), len(src), Event{}, false
 			}
-			dst = d.appendData(dst, rest[:k])
+			if rest[k] == 0 {
+				dst = d.appendData(dst, rest[:k+1])
+				i += k + 1
+				continue
+			}
+			dst = d.appendPlain(dst, rest[:k])
 			i += k + 1
 			d.state = stIAC
 		case stIAC:
@@ -186,10 +196,7 @@ func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
 			i = end + 1
 			continue
 		}
-		if run := src[i:end]; len(run) > 0 {
-			d.cr = !d.Binary && run[len(run)-1] == '\r'
-			dst = appendRun(dst, run)
-		}
+		dst = d.appendPlain(dst, src[i:end])
 		i = end
 		if i+1 >= len(src) {
 			if i < len(src) { // an IAC ends src
@@ -259,6 +266,16 @@ func (d *Decoder) appendData(dst, run []byte) []byte {
 		}
 	}
 	d.cr = run[len(run)-1] == '\r'
+	return appendRun(dst, run)
+}
+
+// appendPlain appends a run of data bytes that holds no IAC and, unless
+// in binary mode, no NUL: nothing in it is dropped.
+func (d *Decoder) appendPlain(dst, run []byte) []byte {
+	if len(run) == 0 {
+		return dst
+	}
+	d.cr = !d.Binary && run[len(run)-1] == '\r'
 	return appendRun(dst, run)
 }
 
