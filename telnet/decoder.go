@@ -65,7 +65,7 @@ type Decoder struct {
 	overflow bool
 	sb       []byte
 
-	genericScan bool // decodeChunk scans without assembly: for tests
+	genericScan bool // scan without assembly: for tests
 }
 
 // Decode appends cooked data from src to dst until it meets a command.
@@ -84,14 +84,19 @@ func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool)
 		switch d.state {
 		case stData:
 			rest := src[i:]
-			var k int
-			if d.Binary {
-				k = bytes.IndexByte(rest, IAC)
-			} else {
-				k = indexIACOrNUL(rest)
+			if d.Binary || !fusedScan || d.genericScan {
+				k := bytes.IndexByte(rest, IAC)
+				if k < 0 {
+					return d.appendData(dst, rest), len(src), Event{}, false
+				}
+				dst = d.appendData(dst, rest[:k])
+				i += k + 1
+				d.state = stIAC
+				continue
 			}
+			k := indexIACOrNUL(rest)
 			if k < 0 {
-				return d.appendData(dst, rest), len(src), Event{}, false
+				return d.appendPlain(dst, rest), len(src), Event{}, false
 			}
 			if rest[k] == 0 {
 				dst = d.appendData(dst, rest[:k+1])

@@ -92,10 +92,11 @@ const (
 	byDecodeInPlace                  // Decode over each chunk's own bytes, as Read does
 	byChunk                          // the read path's decodeChunk, in place
 	byChunkGeneric                   // decodeChunk without its assembly scan
+	byDecodeGeneric                  // byDecodeInPlace without the assembly scan
 )
 
 func (w decodeWay) String() string {
-	return [...]string{"Decode", "Decode in place", "decodeChunk", "decodeChunk without assembly"}[w]
+	return [...]string{"Decode", "Decode in place", "decodeChunk", "decodeChunk without assembly", "Decode in place without assembly"}[w]
 }
 
 // decodeChunks decodes chunks in order with a fresh decoder configured by
@@ -125,6 +126,7 @@ func decodeFollowingBinary(way decodeWay, chunks [][]byte) decResult {
 }
 
 func decodeWith(way decodeWay, d *telnet.Decoder, r *decResult, chunks [][]byte) decResult {
+	telnet.SetGenericScan(d, way == byChunkGeneric || way == byDecodeGeneric)
 	var data []byte
 	for _, c := range chunks {
 		if c == nil {
@@ -138,10 +140,8 @@ func decodeWith(way decodeWay, d *telnet.Decoder, r *decResult, chunks [][]byte)
 		buf := append([]byte(nil), c...)
 		var out []byte
 		switch way {
-		case byChunk:
+		case byChunk, byChunkGeneric:
 			out = telnet.DecodeChunk(d, buf[:0], buf, func(ev telnet.Event) { r.record(d, ev) })
-		case byChunkGeneric:
-			out = telnet.DecodeChunkGeneric(d, buf[:0], buf, func(ev telnet.Event) { r.record(d, ev) })
 		default:
 			out = decodeInto(d, r, buf[:0], buf)
 		}
@@ -482,7 +482,7 @@ func TestDecoderVectors(t *testing.T) {
 				if !got.equal(tc.want) {
 					t.Fatalf("chunks %s:\n got %s\nwant %s", showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
 				}
-				for _, way := range []decodeWay{byDecodeInPlace, byChunk, byChunkGeneric} {
+				for _, way := range []decodeWay{byDecodeInPlace, byDecodeGeneric, byChunk, byChunkGeneric} {
 					if got := decodeChunksBy(way, setup, chunks); !got.equal(tc.want) {
 						t.Fatalf("%s, chunks %s:\n got %s\nwant %s", way, showChunks(chunks), clipText(got.String()), clipText(tc.want.String()))
 					}
@@ -666,6 +666,20 @@ func TestDecoderCRNULAcrossChunks(t *testing.T) {
 		got := decodeChunks(func(d *telnet.Decoder) { d.Binary = tc.binary }, chunks)
 		if got.Data != tc.want || len(got.Events) != 0 {
 			t.Errorf("%q binary=%v: got %s, want %q", tc.chunks, tc.binary, got, tc.want)
+		}
+	}
+}
+
+// A peer that sends nothing but CR NUL and NUL is decoded in one pass
+// whatever the way: a scan that looked for IAC again after every NUL
+// would take hours over these 4 MiB, not milliseconds.
+func TestDecoderNULFlood(t *testing.T) {
+	stream := bytes.Repeat([]byte("\r\x00x\x00"), 1<<20)
+	want := strings.Repeat("\rx\x00", 1<<20)
+	for _, way := range []decodeWay{byDecode, byDecodeInPlace, byDecodeGeneric, byChunk, byChunkGeneric} {
+		got := decodeChunksBy(way, nil, [][]byte{stream})
+		if got.Data != want || len(got.Events) != 0 {
+			t.Errorf("%s: %d bytes and %d events, want %d bytes and none", way, len(got.Data), len(got.Events), len(want))
 		}
 	}
 }

@@ -228,7 +228,7 @@ func FuzzDecoder(f *testing.F) {
 		if !got.equal(want) {
 			t.Fatalf("chunks %s binary=%v cap=%d:\n got %s\nwant %s", showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
 		}
-		for _, way := range []decodeWay{byDecodeInPlace, byChunk, byChunkGeneric} {
+		for _, way := range []decodeWay{byDecodeInPlace, byDecodeGeneric, byChunk, byChunkGeneric} {
 			if got := decodeChunksBy(way, setup, chunks); !got.equal(want) {
 				t.Fatalf("%s, chunks %s binary=%v cap=%d:\n got %s\nwant %s", way, showChunks(chunks), binary, sbCap, clipText(got.String()), clipText(want.String()))
 			}

@@ -10,16 +10,22 @@ import "bytes"
 // CPU allows (amd64 with AVX2) one pass looks for both bytes at once;
 // elsewhere the scanner looks for IAC run by run and for NUL once ahead,
 // remembering where the next one is.
+//
+// The bytes ahead of the position asked about do not change (decoding in
+// place writes only behind it), so where the next IAC and the next NUL
+// are is looked up once and kept until passed: a stream of NULs costs one
+// IAC scan, not one per NUL.
 type runScanner struct {
 	src   []byte
 	fused bool // use indexIACOrNUL
-	nul   int  // the next NUL at or after the last position asked about, or len(src); -1 before the first look
+	iac   int  // the next IAC at or after the last position asked about, or len(src); -1 before the first look
+	nul   int  // likewise for NUL
 }
 
 // newRunScanner returns a scanner of src, which uses the fused scan
 // where there is one unless generic is set (for tests of the other way).
 func newRunScanner(src []byte, generic bool) runScanner {
-	return runScanner{src: src, fused: fusedScan && !generic, nul: -1}
+	return runScanner{src: src, fused: fusedScan && !generic, iac: -1, nul: -1}
 }
 
 // next returns the index of the first IAC, or NUL unless binary, at or
@@ -31,12 +37,14 @@ func (s *runScanner) next(i int, binary bool) int {
 		}
 		return len(s.src)
 	}
-	end := len(s.src)
-	if k := bytes.IndexByte(s.src[i:], IAC); k >= 0 {
-		end = i + k
+	if s.iac < i {
+		s.iac = len(s.src)
+		if k := bytes.IndexByte(s.src[i:], IAC); k >= 0 {
+			s.iac = i + k
+		}
 	}
 	if binary {
-		return end
+		return s.iac
 	}
 	if s.nul < i {
 		s.nul = len(s.src)
@@ -44,7 +52,7 @@ func (s *runScanner) next(i int, binary bool) int {
 			s.nul = i + k
 		}
 	}
-	return min(end, s.nul)
+	return min(s.iac, s.nul)
 }
 
 // indexIACOrNULGeneric is indexIACOrNUL without assembly.
