@@ -7,14 +7,12 @@ import "bytes"
 // the next NUL (the second byte of a CR NUL pair, which decoding drops).
 //
 // Text brings an IAC every few hundred bytes and seldom a NUL. Where the
-// CPU allows (amd64 with AVX2) one pass looks for both bytes at once;
-// elsewhere the scanner looks for IAC run by run and for NUL once ahead,
-// remembering where the next one is.
-//
-// The bytes ahead of the position asked about do not change (decoding in
-// place writes only behind it), so where the next IAC and the next NUL
-// are is looked up once and kept until passed: a stream of NULs costs one
-// IAC scan, not one per NUL.
+// CPU allows (amd64 with AVX2) one pass looks for both bytes at once.
+// Elsewhere the scanner looks for each with bytes.IndexByte and keeps
+// where the next one is until it is passed, which is sound because the
+// bytes ahead of the position asked about do not change (decoding in
+// place writes only behind it): a text costs one NUL scan, and a flood
+// of NULs one IAC scan, not one per run.
 type runScanner struct {
 	src   []byte
 	fused bool // use indexIACOrNUL
