@@ -73,6 +73,11 @@ type Gateway struct {
 	metrics *metrics
 	frames  frameBuffers
 
+	// Buffers shared by the sessions, each held only while in use.
+	msgBufs     sync.Pool // messages from browsers (newMsgBuf)
+	recBufs     sync.Pool // recording events (newRecBuf)
+	wsWriteBufs sync.Pool // gorilla/websocket's write buffers (NewUpgrader)
+
 	ctx    context.Context // ends every session when canceled
 	cancel context.CancelFunc
 
@@ -106,6 +111,8 @@ func New(opts Options) (*Gateway, error) {
 		targets:  map[string]Target{},
 		sessions: map[*session]struct{}{},
 	}
+	g.msgBufs.New = newMsgBuf
+	g.recBufs.New = newRecBuf
 	recorded := false
 	for _, t := range opts.Targets {
 		if _, dup := g.targets[t.Name]; dup {

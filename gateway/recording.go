@@ -42,14 +42,15 @@ const (
 	recMarkerRoom = 128 // kept free under the cap for the closing marker
 )
 
-var recBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2*recFlushAt); return &b }}
+// newRecBuf makes a buffer for a Gateway's recBufs pool.
+func newRecBuf() any { b := make([]byte, 0, 2*recFlushAt); return &b }
 
-func getRecBuf() *[]byte { return recBufs.Get().(*[]byte) }
+func (r *recorder) getBuf() *[]byte { return r.bufs.Get().(*[]byte) }
 
-func putRecBuf(b *[]byte) {
+func (r *recorder) putBuf(b *[]byte) {
 	if b != nil && cap(*b) <= 8*recFlushAt {
 		*b = (*b)[:0]
-		recBufs.Put(b)
+		r.bufs.Put(b)
 	}
 }
 
@@ -58,6 +59,7 @@ func putRecBuf(b *[]byte) {
 type recorder struct {
 	log   zerolog.Logger
 	m     *metrics
+	bufs  *sync.Pool // the Gateway's recBufs
 	f     *os.File
 	file  string // base name, for logs
 	start time.Time
@@ -96,7 +98,7 @@ func startRecording(g *Gateway, log zerolog.Logger, target Target, cols, rows in
 		g.metrics.recording("failed")
 		return nil
 	}
-	r := &recorder{log: log, m: g.metrics, f: f, file: name, start: start, max: cfg.MaxBytes}
+	r := &recorder{log: log, m: g.metrics, bufs: &g.recBufs, f: f, file: name, start: start, max: cfg.MaxBytes}
 	hdr, _ := json.Marshal(struct {
 		Version   int               `json:"version"`
 		Width     int               `json:"width"`
@@ -106,7 +108,7 @@ func startRecording(g *Gateway, log zerolog.Logger, target Target, cols, rows in
 		Title     string            `json:"title,omitempty"`
 	}{2, cols, rows, start.Unix(), map[string]string{"TERM": term}, target.Name})
 	r.mu.Lock()
-	r.buf = getRecBuf()
+	r.buf = r.getBuf()
 	*r.buf = append(append(*r.buf, hdr...), '\n')
 	r.size = int64(len(*r.buf))
 	r.commit()
@@ -212,7 +214,7 @@ func (r *recorder) text(code byte, stream int, p []byte) {
 	if len(b) == body {
 		// Nothing to record yet.
 		if *r.buf = (*r.buf)[:mark]; mark == 0 {
-			putRecBuf(r.buf)
+			r.putBuf(r.buf)
 			r.buf = nil
 		}
 		return
@@ -234,7 +236,7 @@ func (r *recorder) text(code byte, stream int, p []byte) {
 // pending returns the pending buffer, taking one from the pool if none.
 func (r *recorder) pending() []byte {
 	if r.buf == nil {
-		r.buf = getRecBuf()
+		r.buf = r.getBuf()
 	}
 	return *r.buf
 }
@@ -341,7 +343,7 @@ func (r *recorder) write(data *[]byte) {
 		if r.writeErr == nil {
 			_, err = r.f.Write(*data)
 		}
-		putRecBuf(data)
+		r.putBuf(data)
 		r.mu.Lock()
 		if err != nil && r.writeErr == nil {
 			r.writeErr = err
@@ -386,7 +388,7 @@ func (r *recorder) close() {
 	}
 	r.mu.Unlock()
 	r.writers.Wait()
-	putRecBuf(r.buf)
+	r.putBuf(r.buf)
 	r.buf = nil
 	if err := r.f.Close(); err != nil && r.writeErr == nil {
 		r.log.Error().Err(err).Str("recording", r.file).Msg("recording: close failed")

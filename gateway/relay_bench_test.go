@@ -73,7 +73,7 @@ func benchmarkRelay(b *testing.B, iac bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	upgrader := NewUpgrader(nil)
+	upgrader := gw.NewUpgrader(nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, _ := gw.Target("bench")
 		ws, err := upgrader.Upgrade(w, r, nil)

@@ -16,12 +16,13 @@ import (
 	"telgate/telnet"
 )
 
-// msgPool holds buffers for messages from the browser (keystrokes,
-// control messages, pastes), taken per message like frame buffers.
-var msgPool = sync.Pool{New: func() any {
+// newMsgBuf makes a buffer for a Gateway's msgBufs pool: messages from
+// the browser (keystrokes, control messages, pastes), taken per message
+// like frame buffers.
+func newMsgBuf() any {
 	b := make([]byte, 0, 1<<10)
 	return &b
-}}
+}
 
 // maxPooledMsg is the largest message buffer kept for reuse: a big paste
 // grows one, which is then left to the garbage collector.
@@ -251,7 +252,7 @@ func (s *session) readBrowser() {
 		_ = extend()
 		// A buffer only while a message is handled: an idle session
 		// holds none.
-		bp := msgPool.Get().(*[]byte)
+		bp := s.g.msgBufs.Get().(*[]byte)
 		data, err := readMessage(r, (*bp)[:0])
 		if err != nil {
 			s.stop(browserReadReason(err))
@@ -260,7 +261,7 @@ func (s *session) readBrowser() {
 		}
 		if cap(data) <= maxPooledMsg {
 			*bp = data[:0]
-			msgPool.Put(bp)
+			s.g.msgBufs.Put(bp)
 		}
 		if err != nil {
 			return
@@ -302,11 +303,11 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		if s.neg.Local(telnet.BINARY) || bytes.IndexByte(data, '\r') < 0 {
 			_, err = s.tn.Write(data)
 		} else {
-			out := msgPool.Get().(*[]byte)
+			out := s.g.msgBufs.Get().(*[]byte)
 			*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.Enter)
 			_, err = s.tn.Write(*out)
 			if cap(*out) <= maxPooledMsg {
-				msgPool.Put(out)
+				s.g.msgBufs.Put(out)
 			}
 		}
 		if err != nil {

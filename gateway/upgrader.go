@@ -2,14 +2,9 @@ package gateway
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/gorilla/websocket"
 )
-
-// writeBufferPool is shared by every session's WebSocket: a session holds
-// a write buffer only while it writes a message.
-var writeBufferPool = &sync.Pool{}
 
 // writeBufferSize is the size of those buffers. gorilla copies the first
 // writeBufferSize bytes of a message into one, behind the frame header,
@@ -19,15 +14,17 @@ var writeBufferPool = &sync.Pool{}
 const writeBufferSize = 1 << 10
 
 // NewUpgrader returns the WebSocket upgrader for connections that Serve
-// will run, with the buffers the session is built around. checkOrigin is
-// the upgrader's CheckOrigin (nil: gorilla's same-origin check).
-func NewUpgrader(checkOrigin func(*http.Request) bool) *websocket.Upgrader {
+// will run, with the buffers the session is built around: its write
+// buffers are the Gateway's, shared by every session's WebSocket, since a
+// session holds one only while it writes a message. checkOrigin is the
+// upgrader's CheckOrigin (nil: gorilla's same-origin check).
+func (g *Gateway) NewUpgrader(checkOrigin func(*http.Request) bool) *websocket.Upgrader {
 	return &websocket.Upgrader{
 		// 0: read through the HTTP server's own buffered reader, which
 		// the upgrade takes over, rather than allocate another.
 		ReadBufferSize:  0,
 		WriteBufferSize: writeBufferSize,
-		WriteBufferPool: writeBufferPool,
+		WriteBufferPool: &g.wsWriteBufs,
 		CheckOrigin:     checkOrigin,
 	}
 }

@@ -112,7 +112,7 @@ func newHandler(opts Options) *handler {
 	h.admit = opts.Gateway.Admit
 	// The origin was checked before authentication; checked again by the
 	// upgrader in case the route is ever reached another way.
-	h.upgrader = gateway.NewUpgrader(h.originAllowed)
+	h.upgrader = opts.Gateway.NewUpgrader(h.originAllowed)
 
 	app := http.NewServeMux()
 	assets := static.Files()
