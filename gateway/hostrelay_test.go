@@ -127,15 +127,7 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 	raw, cooked := relayStream(8<<20, true)
 	sent := make(chan struct{})
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
-		c.Send(raw)
-		// Close only once the gateway's kernel has acknowledged every
-		// byte: a host that closes with input unread sends a reset,
-		// and a reset throws away what it had not yet sent.
-		nc := c.NetConn().(*net.TCPConn)
-		for deadline := time.Now().Add(waitLimit); unacknowledged(nc) > 0 && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		_ = nc.Close()
+		sendThenClose(c, raw)
 		close(sent)
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}},
@@ -216,4 +208,63 @@ func unacknowledged(c *net.TCPConn) int {
 		}
 	})
 	return n
+}
+
+// A browser that types while it reads the end of a session's output gets
+// all of it, and the reason, however its keystrokes and its close reply
+// cross the gateway's close: a socket closed with input unread would
+// reset the connection and throw away the output not yet delivered.
+func TestBrowserTypingAsTheSessionEndsLosesNothing(t *testing.T) {
+	raw, cooked := relayStream(4<<20, false)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) { sendThenClose(c, raw) })
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}}})
+	for round := 0; round < 5; round++ {
+		ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=bulk"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
+		var got int
+		reason := ""
+		for {
+			typ, data, err := ws.ReadMessage()
+			if err != nil {
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) {
+					t.Fatalf("round %d: after %d of %d bytes: %v", round, got, len(cooked), err)
+				}
+				break
+			}
+			if typ == websocket.BinaryMessage {
+				if !bytes.Equal(data, cooked[got:got+len(data)]) {
+					t.Fatalf("round %d: bytes %d.. differ", round, got)
+				}
+				got += len(data)
+				_ = ws.WriteMessage(websocket.BinaryMessage, []byte("x"))
+				continue
+			}
+			var m map[string]any
+			_ = json.Unmarshal(data, &m)
+			if m["type"] == "closed" {
+				reason, _ = m["reason"].(string)
+			}
+		}
+		ws.Close()
+		if got != len(cooked) || reason == "" {
+			t.Fatalf("round %d: %d of %d bytes, reason %q", round, got, len(cooked), reason)
+		}
+	}
+}
+
+// sendThenClose is a host that sends raw and closes, only once the
+// gateway's kernel has acknowledged every byte: a host that closes with
+// input unread sends a reset, and a reset throws away what it had not
+// yet sent.
+func sendThenClose(c *telnettest.Conn, raw []byte) {
+	c.Send(raw)
+	nc := c.NetConn().(*net.TCPConn)
+	for deadline := time.Now().Add(waitLimit); unacknowledged(nc) > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = nc.Close()
 }

@@ -67,9 +67,14 @@ type session struct {
 	reason onceString
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
-	// two writes: a bound that no write deadline set later can undo.
+	// two writes: a bound that no write deadline set later can undo, and
+	// that also ends finish's wait for the browser's close reply.
 	cutoff   atomic.Pointer[time.Timer]
 	stopOnce sync.Once
+	// lingerUntil is when finish stops waiting for what the browser still
+	// sends (unix nanoseconds; 0 until finish): no read deadline may go
+	// past it.
+	lingerUntil atomic.Int64
 
 	start    time.Time
 	activity atomic.Int64 // unix nanoseconds of the last traffic
@@ -146,6 +151,7 @@ func (s *session) run() {
 			log.Warn().Err(err).Str("reason", s.reason.get()).Msg("dial failed")
 		}
 		s.finish()
+		s.drainBrowser()
 	} else {
 		if s.req.Target.Record {
 			s.rec = startRecording(s.g, log, s.req.Target, s.req.Cols, s.req.Rows, s.term())
@@ -175,6 +181,7 @@ func (s *session) run() {
 			t.Stop()
 		}
 	}
+	_ = s.ws.Close()
 	s.g.metrics.sessionClosed(s.reason.get())
 	log.Info().
 		Int64("bytes_in", s.bytesIn.Load()).
@@ -235,10 +242,20 @@ func (s *session) readBrowser() {
 		pongWait = 2*p + s.g.opts.WriteTimeout
 	}
 	extend := func() error {
-		if pongWait > 0 {
-			return s.ws.SetReadDeadline(time.Now().Add(pongWait))
+		if pongWait <= 0 {
+			return nil
 		}
-		return nil
+		d := time.Now().Add(pongWait)
+		linger := s.lingerUntil.Load()
+		if linger != 0 && linger < d.UnixNano() {
+			d = time.Unix(0, linger)
+		}
+		err := s.ws.SetReadDeadline(d)
+		// finish may have set its deadline meanwhile: keep it.
+		if l := s.lingerUntil.Load(); l != linger {
+			err = s.ws.SetReadDeadline(time.Unix(0, l))
+		}
+		return err
 	}
 	_ = extend()
 	s.ws.SetPongHandler(func(string) error { return extend() })
@@ -381,7 +398,29 @@ func (s *session) finish() {
 	_ = s.sendWithin(closedMsg{Type: "closed", Reason: reason}, closeGrace)
 	_ = s.ws.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(code, truncate(reason, 100)), time.Now().Add(closeGrace))
-	_ = s.ws.Close()
+	// The browser may still be sending (keystrokes, its own close frame)
+	// and may not have read all the output yet. A socket closed with
+	// input unread makes the kernel send a reset and throw away the
+	// output it still holds, so the browser would lose the end of the
+	// session and its reason. Instead: no more writes (the browser sees
+	// the end after the last byte), and the socket is closed only once
+	// the browser's close reply is read, or closeGrace has passed.
+	until := time.Now().Add(closeGrace)
+	s.lingerUntil.Store(until.UnixNano())
+	_ = s.ws.NetConn().SetReadDeadline(until)
+	if c, ok := s.ws.NetConn().(interface{ CloseWrite() error }); ok {
+		_ = c.CloseWrite()
+	}
+}
+
+// drainBrowser reads and drops what the browser sends until it closes or
+// finish's grace has passed, where no readBrowser runs to do it.
+func (s *session) drainBrowser() {
+	for {
+		if _, _, err := s.ws.NextReader(); err != nil {
+			return
+		}
+	}
 }
 
 // startTimers arms the ping, idle and duration timers; the returned
