@@ -213,6 +213,8 @@ func (g *Gateway) begin(ws *websocket.Conn, req Request) func() {
 		defer req.Ticket.Release()
 		s.reason.set(ReasonShutdown)
 		s.finish()
+		s.drainBrowser()
+		_ = ws.Close()
 		g.metrics.sessionClosed(ReasonShutdown)
 		return nil
 	}

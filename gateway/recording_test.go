@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
 	"telgate/telnet"
@@ -347,5 +348,52 @@ func TestSafeFileName(t *testing.T) {
 		if got := safeFileName(in); got != want {
 			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// What the browser sends after the session has ended (while the gateway
+// waits for its close reply) reaches neither the host nor the recording.
+func TestNothingIsRecordedAfterTheSessionEnds(t *testing.T) {
+	dir := t.TempDir()
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) { c.SendString("bye\r\n") })
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir, Input: true},
+	})
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
+	// Up to the "closed" status, and not past it: the close frame that
+	// follows stays unread, so the session is still waiting for the reply.
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("before the closed status: %v", err)
+		}
+		if typ == websocket.TextMessage && strings.Contains(string(data), `"closed"`) {
+			break
+		}
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, []byte("TYPED-AFTER-CLOSED")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"resize","cols":99,"rows":33}`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+	}
+	tg.waitIdle()
+	_, events := readCast(t, onlyFile(t, dir))
+	if got := joined(events, "i"); got != "" {
+		t.Errorf("input recorded after the end: %q", got)
+	}
+	if got := joined(events, "r"); got != "" {
+		t.Errorf("resize recorded after the end: %q", got)
 	}
 }

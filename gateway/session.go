@@ -310,6 +310,12 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 // session once the browser has everything the host sent before it went.
 // Until then input is dropped.
 func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
+	if s.ctx.Err() != nil {
+		// The session is ending (finish may be waiting for the
+		// browser's close reply): nothing more goes to the host or
+		// into the recording.
+		return
+	}
 	s.touch()
 	switch typ {
 	case websocket.BinaryMessage:
@@ -386,8 +392,10 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 	return err
 }
 
-// finish tells the browser why the session ended and closes the
-// WebSocket, which ends readBrowser.
+// finish tells the browser why the session ended, stops writing to it
+// and bounds the reading of what it still sends: readBrowser (or
+// drainBrowser) then ends at the browser's close reply or at the
+// deadline, and the WebSocket is closed after it.
 func (s *session) finish() {
 	s.reason.set(ReasonHostClosed) // unless a reason is set already
 	reason := s.reason.get()
