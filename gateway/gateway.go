@@ -198,7 +198,9 @@ func (g *Gateway) Serve(ws *websocket.Conn, req Request) {
 // Start is Serve on a goroutine of its own. It returns once the session
 // is registered, so that a Shutdown that follows waits for it and tells
 // its browser why, and the caller's goroutine (an HTTP handler with its
-// deep stack) can end while the session lives on.
+// deep stack) can end while the session lives on. During a shutdown it
+// refuses the session itself, and returns once the browser has answered
+// the close or closeGrace has passed.
 func (g *Gateway) Start(ws *websocket.Conn, req Request) {
 	if run := g.begin(ws, req); run != nil {
 		go run()
