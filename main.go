@@ -154,7 +154,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "telgate: %v\n", err)
 		return 1
 	}
-	var ln net.Listener = newFDListener(tcpLn, log, s.tls == nil)
+	var ln net.Listener = loopbackListener{newFDListener(tcpLn, log, s.tls == nil)}
 	defer ln.Close()
 	if code := s.checkExposure(ln.Addr(), log, stderr); code != 0 {
 		return code
