@@ -130,25 +130,27 @@ type Limits struct {
 	ClientIPv6Prefix     int           `yaml:"client_ipv6_prefix"`
 }
 
-// DefaultLimits are the limits of a configuration that sets none.
-var DefaultLimits = Limits{
-	MaxSessions:          1000,
-	MaxSessionsPerUser:   20,
-	MaxSessionsPerClient: 50,
-	ConnectRate:          2,
-	ConnectBurst:         20,
-	DialTimeout:          DefaultDialTimeout,
-	IdleTimeout:          -1,
-	MaxDuration:          -1,
-	PingInterval:         DefaultPingInterval,
-	MaxMessageSize:       DefaultMaxMessageSize,
-	MaxSubnegotiation:    telnet.DefaultMaxSubnegotiation,
-	ClientIPv6Prefix:     128,
+// DefaultLimits returns the limits of a configuration that sets none.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxSessions:          1000,
+		MaxSessionsPerUser:   20,
+		MaxSessionsPerClient: 50,
+		ConnectRate:          2,
+		ConnectBurst:         20,
+		DialTimeout:          DefaultDialTimeout,
+		IdleTimeout:          -1,
+		MaxDuration:          -1,
+		PingInterval:         DefaultPingInterval,
+		MaxMessageSize:       DefaultMaxMessageSize,
+		MaxSubnegotiation:    telnet.DefaultMaxSubnegotiation,
+		ClientIPv6Prefix:     128,
+	}
 }
 
 // WithDefaults returns l with every zero field set from DefaultLimits.
 func (l Limits) WithDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	return Limits{
 		MaxSessions:          orDefault(l.MaxSessions, d.MaxSessions),
 		MaxSessionsPerUser:   orDefault(l.MaxSessionsPerUser, d.MaxSessionsPerUser),
@@ -246,8 +248,10 @@ type lineOf struct {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// yamlError turns a YAML decoding error into a ConfigError with its line.
-func yamlError(name string, err error) error {
+// YAMLError turns an error of the YAML decoder into a ConfigError for
+// the file name, with the line where the decoder gave one. The users file
+// (package web) reports its errors with it too.
+func YAMLError(name string, err error) error {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
@@ -284,7 +288,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
-		return nil, yamlError(name, err)
+		return nil, YAMLError(name, err)
 	}
 	var lines lineOf
 	_ = yaml.Unmarshal(data, &lines)

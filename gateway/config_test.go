@@ -139,7 +139,7 @@ targets:
 	}
 	l := cfg.Limits.WithDefaults()
 	if l.MaxSessions != 9000 || l.IdleTimeout != 30*time.Minute || l.ConnectRate != -1 ||
-		l.MaxMessageSize != 65536 || l.MaxSessionsPerUser != DefaultLimits.MaxSessionsPerUser || l.ClientIPv6Prefix != 64 {
+		l.MaxMessageSize != 65536 || l.MaxSessionsPerUser != DefaultLimits().MaxSessionsPerUser || l.ClientIPv6Prefix != 64 {
 		t.Errorf("limits %+v", l)
 	}
 	if cfg.TLS.Cert != "cert.pem" || cfg.Auth.ProxyHeader != "X-Forwarded-User" || len(cfg.Auth.TrustedProxies) != 2 ||

@@ -28,7 +28,7 @@ func TestLimitsDefaultsAndNoLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.limits != DefaultLimits {
+	if g.limits != DefaultLimits() {
 		t.Errorf("zero Limits became %+v, want DefaultLimits", g.limits)
 	}
 	g, err = New(Options{Targets: []Target{{Name: "a", Address: "127.0.0.1:23"}},
@@ -36,7 +36,7 @@ func TestLimitsDefaultsAndNoLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3*DefaultLimits.MaxSessionsPerClient; i++ {
+	for i := 0; i < 3*DefaultLimits().MaxSessionsPerClient; i++ {
 		if _, err := g.Admit("192.0.2.1", "alice"); err != nil {
 			t.Fatalf("admission %d with no limits: %v", i, err)
 		}

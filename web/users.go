@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -79,8 +77,6 @@ var (
 	// ':' (HTTP Basic splits on it), no spaces or controls.
 	userName  = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,64}$`)
 	bcryptFmt = regexp.MustCompile(`^\$2[abxy]?\$[0-9]{2}\$[./A-Za-z0-9]{53}$`)
-	yamlLine  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownFd = regexp.MustCompile(`^field (\S+) not found in type`)
 )
 
 // ParseUsers parses a users file's contents; name is used in errors.
@@ -92,7 +88,7 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
-		return nil, usersYAMLError(name, err)
+		return nil, gateway.YAMLError(name, err)
 	}
 	var nodes struct {
 		Users []yaml.Node `yaml:"users"`
@@ -169,26 +165,6 @@ func validGroup(g string) bool {
 		}
 	}
 	return true
-}
-
-func usersYAMLError(name string, err error) error {
-	if errors.Is(err, io.EOF) {
-		return &gateway.ConfigError{File: name, Msg: "empty file"}
-	}
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		text := m[2]
-		if f := unknownFd.FindStringSubmatch(text); f != nil {
-			text = fmt.Sprintf("unknown key %q", f[1])
-		}
-		return &gateway.ConfigError{File: name, Line: line, Msg: text}
-	}
-	return &gateway.ConfigError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // check reports whether password is user's. An unknown user costs a
