@@ -647,7 +647,7 @@ func (b *bench) report(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Throughput counts the host's bytes (raw) per second from the request to the last byte; telgate delivers them cooked, the others raw.")
-	fmt.Fprintln(w, "Copy relay: the reference relay (bench -copy-relay), a Go program that reads each byte into a 1 MiB buffer and writes it out again, one goroutine per direction, with no WebSocket and no telnet: what a relay costs here before it does any work of its own.")
+	fmt.Fprintln(w, "Copy relay: the reference relay (bench -copy-relay), a Go program that reads each byte into a 1 MiB buffer and writes it out again, one goroutine per direction, sending with Reno as telgate does on loopback, with no WebSocket and no telnet: what a relay costs here before it does any work of its own.")
 	fmt.Fprintln(w, "Relay CPU: user and system time of the relay's processes during the bulk runs (10 ms ticks), per GB of host bytes.")
 	fmt.Fprintln(w, "Memory: telgate's whole-process RSS growth over its baseline, divided by the sessions open; websockify's summed PSS over its process tree (one process per connection), likewise. Failed sessions include those that did not echo a keystroke afterwards.")
 }
