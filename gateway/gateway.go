@@ -214,8 +214,7 @@ func (g *Gateway) begin(ws *websocket.Conn, req Request) func() {
 	if !g.track(s) {
 		defer req.Ticket.Release()
 		s.reason.set(ReasonShutdown)
-		s.finish()
-		s.drainBrowser()
+		s.endWithoutRelay()
 		_ = ws.Close()
 		g.metrics.sessionClosed(ReasonShutdown)
 		return nil

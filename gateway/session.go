@@ -150,8 +150,7 @@ func (s *session) run() {
 		} else {
 			log.Warn().Err(err).Str("reason", s.reason.get()).Msg("dial failed")
 		}
-		s.finish()
-		s.drainBrowser()
+		s.endWithoutRelay()
 	} else {
 		if s.req.Target.Record {
 			s.rec = startRecording(s.g, log, s.req.Target, s.req.Cols, s.req.Rows, s.term())
@@ -394,7 +393,7 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 
 // finish tells the browser why the session ended, stops writing to it
 // and bounds the reading of what it still sends: readBrowser (or
-// drainBrowser) then ends at the browser's close reply or at the
+// endWithoutRelay) then ends at the browser's close reply or at the
 // deadline, and the WebSocket is closed after it.
 func (s *session) finish() {
 	s.reason.set(ReasonHostClosed) // unless a reason is set already
@@ -421,9 +420,12 @@ func (s *session) finish() {
 	}
 }
 
-// drainBrowser reads and drops what the browser sends until it closes or
-// finish's grace has passed, where no readBrowser runs to do it.
-func (s *session) drainBrowser() {
+// endWithoutRelay ends a session in which readBrowser never ran (a
+// refused or failed one): finish, then read and drop what the browser
+// sends until its close reply or the end of finish's grace, in
+// readBrowser's stead, so that the socket can be closed without a reset.
+func (s *session) endWithoutRelay() {
+	s.finish()
 	for {
 		if _, _, err := s.ws.NextReader(); err != nil {
 			return
