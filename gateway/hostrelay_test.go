@@ -195,7 +195,13 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 
 // unacknowledged is how many bytes written to c its peer has not yet
 // acknowledged (SIOCOUTQ), or -1 when that cannot be told.
-func unacknowledged(c *net.TCPConn) int {
+func unacknowledged(c *net.TCPConn) int { return socketQueue(c, syscall.TIOCOUTQ) }
+
+// unread is how many bytes c has received and not yet been read
+// (SIOCINQ), or -1 when that cannot be told.
+func unread(c *net.TCPConn) int { return socketQueue(c, syscall.TIOCINQ) }
+
+func socketQueue(c *net.TCPConn, req uintptr) int {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return -1
@@ -203,7 +209,7 @@ func unacknowledged(c *net.TCPConn) int {
 	n := -1
 	_ = rc.Control(func(fd uintptr) {
 		var v int32
-		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&v))); errno == 0 {
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(unsafe.Pointer(&v))); errno == 0 {
 			n = int(v)
 		}
 	})
@@ -267,4 +273,72 @@ func sendThenClose(c *telnettest.Conn, raw []byte) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	_ = nc.Close()
+}
+
+// A browser that sends a message over the size limit while output is
+// still queued for it gets that output and a close, not a reset: the
+// rest of its oversized message, which the gateway never reads, would
+// otherwise make the final close a reset that throws away the output
+// and the close frame still on their way.
+func TestOversizedMessageEndsWithACloseNotAReset(t *testing.T) {
+	raw, cooked := relayStream(4<<20, false)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Send(raw)
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "bulk", Address: host.Addr()}},
+		Limits: Limits{MaxMessageSize: 4096}})
+	var client *net.TCPConn
+	dialer := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		// A small receive buffer, so that most of the output waits in
+		// the gateway's socket.
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 32<<10)
+			})
+		}}
+		c, err := d.Dial(network, addr)
+		if err == nil {
+			client = c.(*net.TCPConn)
+		}
+		return c, err
+	}}
+	ws, _, err := dialer.Dial(tg.url("target=bulk"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	waitFor(t, "output waiting in the browser's socket", func() bool { return unread(client) >= 16<<10 })
+
+	sent := make(chan error, 1)
+	go func() { sent <- ws.WriteMessage(websocket.BinaryMessage, make([]byte, 1<<20)) }()
+
+	_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
+	var got int
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) {
+				t.Fatalf("after %d bytes of output: %v, want a close", got, err)
+			}
+			break
+		}
+		if typ == websocket.BinaryMessage {
+			if !bytes.Equal(data, cooked[got:got+len(data)]) {
+				t.Fatalf("output bytes %d.. differ", got)
+			}
+			got += len(data)
+		}
+	}
+	// The client stops sending once it has answered the gateway's close;
+	// a reset means the gateway closed with the message unread.
+	if err := <-sent; err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		t.Errorf("sending the oversized message: %v (the gateway should read and drop it)", err)
+	}
+	ws.Close() // the gateway stops discarding at the end of the stream
+	waitFor(t, "the session's end in the log", func() bool { return len(tg.log.entries("session end")) == 1 })
+	if r := tg.log.entries("session end")[0]["reason"]; r != ReasonMessageTooBig {
+		t.Errorf("session ended with %q, want %q", r, ReasonMessageTooBig)
+	}
 }

@@ -263,6 +263,7 @@ func (s *session) readBrowser() {
 		typ, r, err := s.ws.NextReader()
 		if err != nil {
 			s.stop(browserReadReason(err))
+			s.discardInput(err)
 			return
 		}
 		_ = extend()
@@ -280,9 +281,26 @@ func (s *session) readBrowser() {
 			s.g.msgBufs.Put(bp)
 		}
 		if err != nil {
+			s.discardInput(err)
 			return
 		}
 	}
+}
+
+// discardInput reads and drops whatever the browser still sends, raw,
+// after the WebSocket failed on something it sent (a message over the
+// size limit, a protocol error): gorilla reads no more and has sent its
+// close frame, and the input left unread (at least the rest of the
+// oversized message) would make the final close a reset, which throws
+// away that close frame and the output still on its way. It returns at
+// the end of the stream or at finish's deadline; at once when the browser
+// closed (it sends nothing more) or the connection failed.
+func (s *session) discardInput(err error) {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return
+	}
+	_, _ = io.Copy(io.Discard, s.ws.NetConn())
 }
 
 // readMessage appends the rest of a message to buf, which it grows as
