@@ -244,8 +244,8 @@ func TestFrameAncestorsCannotInjectIntoThePolicy(t *testing.T) {
 }
 
 // A reverse proxy on this machine that trusted_proxies does not list makes
-// every user one client: telgate says so once, and never for a public
-// peer, which anyone can make send the header.
+// every user one client: telgate says so once per such peer, and never
+// for a public peer, which anyone can make send the header.
 func TestUntrustedLocalProxyIsWarnedOfOnce(t *testing.T) {
 	const warning = "X-Forwarded-For from a peer that trusted_proxies does not list"
 	xff := http.Header{"X-Forwarded-For": {"203.0.113.9"}}
@@ -270,6 +270,17 @@ func TestUntrustedLocalProxyIsWarnedOfOnce(t *testing.T) {
 	}
 	if !strings.Contains(f.logs.String(), `"peer":"127.0.0.1"`) {
 		t.Errorf("the warning does not name the peer:\n%s", f.logs.String())
+	}
+	// Another private peer (an office's forward proxy, say) gets its own
+	// warning: the first did not use it up.
+	for range 2 {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.1.2.3:5555"
+		r.Header.Set("X-Forwarded-For", "203.0.113.9")
+		f.h.root.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if n := strings.Count(f.logs.String(), warning); n != 2 || !strings.Contains(f.logs.String(), `"peer":"10.1.2.3"`) {
+		t.Fatalf("%d warnings after requests from a second private peer, want 2, the second naming it:\n%s", n, f.logs.String())
 	}
 
 	trusted := newFixture(t, fixtureOpts{web: Options{TrustedProxies: mustPrefixes(t, "127.0.0.1")}})

@@ -27,7 +27,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -176,8 +176,13 @@ type handler struct {
 	upgrader *websocket.Upgrader
 	root     http.Handler
 
-	proxyWarned atomic.Bool // noteUntrustedProxy has warned
+	proxyWarnedMu sync.Mutex
+	proxyWarned   map[netip.Addr]bool // the peers noteUntrustedProxy has warned of
 }
+
+// maxProxyWarnings bounds how many peers noteUntrustedProxy warns of (and
+// remembers).
+const maxProxyWarnings = 16
 
 // headers adds the security headers every response carries.
 func (h *handler) headers(next http.Handler) http.Handler {
@@ -223,23 +228,34 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// noteUntrustedProxy warns, once, of a request that looks forwarded by a
-// reverse proxy of the operator's own that trusted_proxies does not list:
-// X-Forwarded-For from a loopback or private address. Behind such a proxy
-// every user has the proxy's address, so the per-client session limit and
-// connect rate count them all as one client, and an audit log cannot
-// tell them apart; the page still works, which makes the cause hard to
-// find. Public peers are not warned about: anyone can send the header.
+// noteUntrustedProxy warns, once per peer, of a request that looks
+// forwarded by a reverse proxy of the operator's own that
+// trusted_proxies does not list: X-Forwarded-For from a loopback or
+// private address. Behind such a proxy every user has the proxy's
+// address, so the per-client session limit and connect rate count them
+// all as one client, and an audit log cannot tell them apart; the page
+// still works, which makes the cause hard to find. Public peers are not
+// warned about: anyone can send the header. Once per peer, so that an
+// unrelated private sender (an office's forward proxy) does not use up
+// the warning, and for a bounded number of peers.
 func (h *handler) noteUntrustedProxy(r *http.Request, peer netip.Addr) {
-	if h.proxyWarned.Load() || len(r.Header.Values("X-Forwarded-For")) == 0 ||
+	if len(r.Header.Values("X-Forwarded-For")) == 0 ||
 		!(peer.IsLoopback() || peer.IsPrivate()) || h.proxies.trusted(peer) {
 		return
 	}
-	if h.proxyWarned.Swap(true) {
-		return
+	h.proxyWarnedMu.Lock()
+	warn := !h.proxyWarned[peer] && len(h.proxyWarned) < maxProxyWarnings
+	if warn {
+		if h.proxyWarned == nil {
+			h.proxyWarned = make(map[netip.Addr]bool)
+		}
+		h.proxyWarned[peer] = true
 	}
-	h.opts.Log.Warn().Str("peer", peer.String()).
-		Msg("X-Forwarded-For from a peer that trusted_proxies does not list is ignored: if the peer is an HTTP reverse proxy that sets that header itself, list it in auth.trusted_proxies, or every user behind it counts as one client for the per-client limits")
+	h.proxyWarnedMu.Unlock()
+	if warn {
+		h.opts.Log.Warn().Str("peer", peer.String()).
+			Msg("X-Forwarded-For from a peer that trusted_proxies does not list is ignored: if the peer is an HTTP reverse proxy that sets that header itself, list it in auth.trusted_proxies, or every user behind it counts as one client for the per-client limits")
+	}
 }
 
 // originAllowed reports whether a WebSocket upgrade may come from the
