@@ -184,9 +184,18 @@ func (d *direct) recycle(c chunk) {
 	}
 }
 
-// ready lets ReadVeryEager read, without waiting, what a pump could
-// have read ahead, and one chunk more.
-func (d *direct) ready() int { return pumpBuffers }
+// ready is how many chunks the bytes already received make, so that
+// ReadVeryEager takes all of them, as telnetlib's read_very_eager does,
+// and no more. Where the kernel does not say how many bytes it holds, it
+// is what a pump could have read ahead.
+func (d *direct) ready() int {
+	n, ok := -1, false
+	_ = d.rc.Control(func(fd uintptr) { n, ok = receivedBytes(fd) })
+	if !ok {
+		return pumpBuffers
+	}
+	return (n + chunkSize - 1) / chunkSize
+}
 
 func (d *direct) stop() {}
 

@@ -79,10 +79,12 @@
 //     with DONT for options that are already off, which RFC 854 forbids
 //     and which loops against a peer that does the same. Here those get
 //     no answer.
-//   - Callback timing: telnetlib adds the data of a received chunk to the
-//     cooked queue only after the whole chunk is parsed, so a callback sees
-//     none of the data that came before its command in the same chunk.
-//     Here data before a command is decoded before the callback runs.
+//   - Reads from the callback: as in telnetlib, the data of a received
+//     chunk becomes readable only after the whole chunk is parsed, so a
+//     callback cannot see the data that came before its command in the
+//     same chunk. telnetlib lets the callback call read methods; here it
+//     may call only ReadSBData (and the methods that are safe alongside a
+//     read): the callback runs inside the read that met the command.
 //   - The callback receives the Telnet, not the socket, so it can answer
 //     with SendNegotiation and SendSubnegotiation (which escape IAC)
 //     instead of raw socket writes.
@@ -122,9 +124,15 @@
 //     from the connection, so no raw bytes wait to be parsed.
 //   - Open refuses a Telnet that is already connected (telnetlib's doc
 //     says not to do it; its code lets you).
+//   - Reads that do not wait: ReadUntil with a negative timeout searches
+//     everything already received, as ReadVeryEager and Expect take it;
+//     telnetlib's read_until with timeout=0 looks at one receive of at
+//     most 50 bytes.
 //   - Errors: a read error other than EOF (a reset, say) ends the stream
 //     like EOF, and the reads that would raise EOFError return it instead,
-//     wrapped; ReadAll returns the data together with it.
+//     wrapped; ReadAll returns the data together with it. ReadSome returns
+//     an empty slice with io.EOF at the end of the stream, where
+//     telnetlib's read_some returns b"".
 //
 // # Speed
 //

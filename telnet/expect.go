@@ -27,6 +27,7 @@ import (
 // negative one means "do not wait": only what has already come is matched.
 func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
 	deadline, mode := deadlineFor(timeout)
+	polls := t.received()
 	for last := false; ; {
 		for i, re := range patterns {
 			loc := re.FindSubmatchIndex(t.unread())
@@ -42,12 +43,13 @@ func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index
 			}
 			return i, match, text, nil
 		}
-		// What the last fill brought has been matched; stop after a poll
-		// or at the deadline.
+		// What the last fill brought has been matched; stop once what
+		// had arrived is read (not waiting) or at the deadline.
 		if last || t.eof || !t.fill(mode, deadline) {
 			break
 		}
-		last = mode == poll || expired(deadline)
+		polls--
+		last = (mode == poll && polls == 0) || expired(deadline)
 	}
 	text, err = t.ReadVeryLazy()
 	return -1, nil, text, err

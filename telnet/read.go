@@ -294,14 +294,16 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 // Without a match it returns what was read, possibly nothing, with a nil
 // error, as telnetlib does; only when the connection closed and nothing was
 // read does it return io.EOF. A timeout of 0 means no timeout; a negative
-// one means "do not wait" (telnetlib's timeout=0). The timeout bounds the
-// whole call, not each read.
+// one means "do not wait" (telnetlib's timeout=0): only what has already
+// been received is searched. The timeout bounds the whole call, not each
+// read.
 func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) {
 	n := len(match)
 	if i := bytes.Index(t.unread(), match); i >= 0 {
 		return t.take(i + n), nil
 	}
 	deadline, mode := deadlineFor(timeout)
+	polls := t.received()
 	for !t.eof {
 		start := max(0, len(t.unread())-n+1)
 		if !t.fill(mode, deadline) {
@@ -310,7 +312,7 @@ func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) 
 		if i := bytes.Index(t.unread()[start:], match); i >= 0 {
 			return t.take(start + i + n), nil
 		}
-		if mode == poll || expired(deadline) {
+		if polls--; (mode == poll && polls == 0) || expired(deadline) {
 			break
 		}
 	}
@@ -354,20 +356,25 @@ func (t *Telnet) ReadSome() ([]byte, error) {
 // received. It may return an empty slice when the connection is open
 // (negotiation alone produces no data). It returns io.EOF when the
 // connection closed and no cooked data is left. Against a host that sends
-// without pause it still returns: it decodes at most the chunks waiting
-// when it was called (and one that arrives meanwhile), so memory stays
-// bounded.
+// without pause it still returns: it decodes what had arrived when it was
+// called (and a chunk that arrives meanwhile), so memory stays bounded.
 func (t *Telnet) ReadVeryEager() ([]byte, error) {
-	waiting := 1
-	if t.hasPending {
-		waiting++
-	}
-	if t.src != nil {
-		waiting += t.src.ready()
-	}
-	for ; waiting > 0 && !t.eof && t.fill(poll, time.Time{}); waiting-- {
+	for n := t.received(); n > 0 && !t.eof && t.fill(poll, time.Time{}); n-- {
 	}
 	return t.ReadVeryLazy()
+}
+
+// received is how many fills take what has arrived so far, and one chunk
+// more: the bound of the reads that do not wait.
+func (t *Telnet) received() int {
+	n := 1
+	if t.hasPending {
+		n++
+	}
+	if t.src != nil {
+		n += t.src.ready()
+	}
+	return n
 }
 
 // ReadEager is ReadVeryEager, but stops decoding received chunks as soon
