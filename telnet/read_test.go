@@ -512,29 +512,3 @@ func TestTryRead(t *testing.T) {
 		t.Errorf("TryRead got %q, want data", got)
 	}
 }
-
-func TestReadVeryEagerReturnsAgainstAFloodingHost(t *testing.T) {
-	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
-		chunk := bytes.Repeat([]byte("flood "), 4096)
-		nc := c.NetConn()
-		for {
-			if _, err := nc.Write(chunk); err != nil {
-				return
-			}
-		}
-	})
-	tn := srv.Dial()
-	if _, err := tn.ReadSome(); err != nil { // the flood has started
-		t.Fatal(err)
-	}
-	for i := 0; i < 50; i++ {
-		data, err := tn.ReadVeryEager()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(data) > 3*32<<10 {
-			t.Fatalf("ReadVeryEager returned %d bytes: it kept reading the flood", len(data))
-		}
-	}
-	_ = tn.Close()
-}

@@ -1,9 +1,10 @@
+//go:build linux
+
 package telnet_test
 
 import (
 	"bytes"
 	"net"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -19,9 +20,6 @@ import (
 // number of chunks: here 120 KiB, more than three of the package's 32 KiB
 // reads, wait in the kernel before the call.
 func TestReadsThatDoNotWaitTakeEverythingReceived(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the kernel tells how many bytes it holds on Linux only")
-	}
 	text := append(bytes.Repeat([]byte("a"), 120<<10), "PROMPT>"...)
 	for _, read := range []struct {
 		name string
@@ -78,4 +76,48 @@ func kernelHolds(t *testing.T, conn net.Conn) int {
 		_, _, _ = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
 	})
 	return int(n)
+}
+
+func TestReadVeryEagerReturnsAgainstAFloodingHost(t *testing.T) {
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		chunk := bytes.Repeat([]byte("flood "), 4096)
+		nc := c.NetConn()
+		for {
+			if _, err := nc.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	tn := srv.Dial()
+	if _, err := tn.ReadSome(); err != nil { // the flood has started
+		t.Fatal(err)
+	}
+	// It takes what the kernel held when it was called and a chunk
+	// more: never more than the socket's receive buffer (which the
+	// kernel may grow as the flood is read) and two chunks.
+	for i := 0; i < 50; i++ {
+		data, err := tn.ReadVeryEager()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if limit := receiveBuffer(t, tn.Conn()) + 2*32<<10; len(data) > limit {
+			t.Fatalf("ReadVeryEager returned %d bytes, more than the %d the kernel could have held: it kept reading the flood", len(data), limit)
+		}
+	}
+	_ = tn.Close()
+}
+
+// receiveBuffer is the size of conn's receive buffer (SO_RCVBUF).
+func receiveBuffer(t *testing.T, conn net.Conn) int {
+	rc, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var gerr error
+	_ = rc.Control(func(fd uintptr) { n, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) })
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return n
 }
