@@ -200,13 +200,15 @@ func (n *Negotiator) receiveEnable(a *actions, q *qopt, opt byte, local bool) {
 		// Already enabled: acknowledging again could loop.
 	case qWantNo:
 		// The option is still on until the peer confirms the disable.
+		// Either way the peer answered our disable with an enable, which
+		// RFC 1143 calls an error.
 		if q.opposite {
 			q.state, q.opposite = qYes, false
 		} else {
 			q.state = qNo
 			n.enabled(a, opt, local, false)
-			a.errs = append(a.errs, fmt.Errorf("telnet: %s answered by %s", NegotiationName(no, opt), NegotiationName(received(local, true), opt)))
 		}
+		a.errs = append(a.errs, fmt.Errorf("telnet: %s answered by %s", NegotiationName(no, opt), NegotiationName(received(local, true), opt)))
 	case qWantYes:
 		if q.opposite {
 			// On now, and asked off at once, as queued: no side

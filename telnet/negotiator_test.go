@@ -446,3 +446,31 @@ func TestNegotiatorOnErrorOnOther(t *testing.T) {
 		t.Errorf("OnOther got %s, want %s", got, want)
 	}
 }
+
+// RFC 1143, WANTNO OPPOSITE: a host that answers our DONT with WILL while
+// we have queued a DO leaves the option on, and that is still reported as
+// the error it is.
+func TestNegotiatorReportsWillAnsweringDontWithEnableQueued(t *testing.T) {
+	tn := serve(t, func(c *telnettest.Conn) {
+		c.ExpectNegotiation(telnet.DO, telnet.ECHO)
+		c.Negotiate(telnet.WILL, telnet.ECHO)
+		c.SendString("1\n")
+		c.ExpectNegotiation(telnet.DONT, telnet.ECHO)
+		c.Negotiate(telnet.WILL, telnet.ECHO) // wrong: should be WONT
+		c.SendString("2\n")
+	})
+	n, _ := negotiate(tn, terminalPolicy)
+	var errs []error
+	n.OnError(func(err error) { errs = append(errs, err) })
+	must(t, n.EnableRemote(tn, telnet.ECHO))
+	readUntil(t, tn, "1\n")
+	must(t, n.DisableRemote(tn, telnet.ECHO))
+	must(t, n.EnableRemote(tn, telnet.ECHO)) // queued behind the DONT
+	readUntil(t, tn, "2\n")
+	if !n.Remote(telnet.ECHO) {
+		t.Error("ECHO off, want on (him=YES)")
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "DONT ECHO answered by WILL ECHO") {
+		t.Errorf("OnError got %v", errs)
+	}
+}
