@@ -129,9 +129,12 @@ func NewConn(conn net.Conn) *Telnet {
 	return t
 }
 
-// Open connects an unconnected Telnet to host on port (0 means 23). A
-// timeout of 0 means none; any positive value bounds the connection
-// attempt. Unlike telnetlib, Open refuses a Telnet that is connected.
+// Open connects an unconnected Telnet, new or closed, to host on port (0
+// means 23). A timeout of 0 means none; any positive value bounds the
+// connection attempt. Unlike telnetlib, Open refuses a Telnet that is
+// connected. Reopen a closed Telnet only once no other goroutine uses
+// it: what was received and not read is dropped, the callback and the
+// settings are kept.
 func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
 	ctx := context.Background()
 	if timeout > 0 {
@@ -144,7 +147,7 @@ func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
 
 // OpenContext is Open with a context bounding the connection attempt.
 func (t *Telnet) OpenContext(ctx context.Context, host string, port int) error {
-	if t.conn != nil {
+	if t.conn != nil && !t.closed.Load() {
 		return ErrAlreadyOpen
 	}
 	if port == 0 {
@@ -162,22 +165,40 @@ func (t *Telnet) OpenContext(ctx context.Context, host string, port int) error {
 func (t *Telnet) attach(conn net.Conn, host string, port int) {
 	t.host, t.port = host, port
 	setOOBInline(conn)
+	if t.conn != nil { // reopened: start afresh, as telnetlib's close does
+		t.out.reset()
+		t.dec.Reset()
+		t.cooked, t.coff, t.sbdata = t.cooked[:0], 0, t.sbdata[:0]
+	}
 	t.conn = conn
 	t.eof, t.endLocal = false, false
 	t.readErr = nil
 	t.closed.Store(false)
 	t.pending, t.hasPending = chunk{}, false
+	t.srcMu.Lock()
 	t.src = newSource(conn)
+	t.srcMu.Unlock()
 }
 
-// Close closes the connection. Blocked reads and writes return; cooked
-// data already received can still be read (then the reads report EOF).
-// Calling it again does nothing.
+// closeFlush bounds how long Close waits for a write in progress, and for
+// the negotiation replies the callback queued, to leave.
+const closeFlush = 250 * time.Millisecond
+
+// Close closes the connection. First it gives a write in progress, and
+// the replies to negotiation that reading has queued, up to a quarter of
+// a second to leave (telnetlib sends its replies before a read returns;
+// here they may still be queued). Then blocked reads and writes return;
+// cooked data already received can still be read (then the reads report
+// EOF). Calling it again does nothing.
 func (t *Telnet) Close() error {
 	if t.conn == nil || t.closed.Swap(true) {
 		return nil
 	}
+	cut := t.out.flush(closeFlush)
 	err := t.conn.Close()
+	if cut {
+		err = nil // closed already, to cut the write short
+	}
 	t.srcMu.Lock()
 	t.src.stop()
 	t.srcMu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"regexp"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +71,61 @@ func TestOpen(t *testing.T) {
 	if err := tn.Open(srv.Host(), srv.Port(), wait); !errors.Is(err, telnet.ErrAlreadyOpen) {
 		t.Errorf("second Open: %v, want ErrAlreadyOpen", err)
 	}
+}
+
+// telnetlib's close() and open() again: a closed Telnet reconnects, and
+// nothing of the old connection (unread data, a command cut off at its
+// end) leaks into the new one.
+func TestOpenAfterClose(t *testing.T) {
+	var conns sync.WaitGroup
+	conns.Add(2)
+	first := make(chan bool, 1)
+	first <- true
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		defer conns.Done()
+		select {
+		case <-first:
+			c.Send(append([]byte("one two"), telnet.IAC, telnet.SB, telnet.TTYPE))
+		default:
+			c.SendString("three")
+		}
+		c.ExpectEOF()
+	})
+	tn := telnet.New()
+	if err := tn.Open(srv.Host(), srv.Port(), wait); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, tn, "one")
+	if err := tn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.Open(srv.Host(), srv.Port(), wait); err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	if got, err := tn.ReadUntil([]byte("three"), wait); string(got) != "three" || err != nil {
+		t.Errorf("after reopening read %q, %v; want three", got, err)
+	}
+	tn.Close()
+	conns.Wait()
+}
+
+// Replies to negotiation are queued while reading; Close right after the
+// read still sends them, as telnetlib, which sends them during the read,
+// would have.
+func TestCloseSendsQueuedReplies(t *testing.T) {
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Send(append(seq(telnet.IAC, telnet.DO, telnet.ECHO), "hello"...))
+		c.ExpectNegotiation(telnet.WONT, telnet.ECHO)
+		c.ExpectEOF()
+	})
+	for range 20 {
+		tn := srv.Dial()
+		readUntil(t, tn, "hello")
+		if err := tn.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Close() // waits for the host's checks
 }
 
 func TestDialErrors(t *testing.T) {

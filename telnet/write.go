@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // output serialises everything written to the connection. Writes from a
@@ -80,6 +81,34 @@ func (o *output) drain() {
 	err := o.write(queued)
 	_ = err // recorded by write
 	o.release(queued)
+}
+
+// flush gives what is being written, and the replies the callback
+// queued, up to d to leave, then cuts them short by closing the
+// connection. It reports whether it had to.
+func (o *output) flush(d time.Duration) (cut bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.writing {
+		return false
+	}
+	// A timer, not a write deadline: it works whatever the connection.
+	timer := time.AfterFunc(d, func() { _ = o.t.conn.Close() })
+	for o.writing {
+		o.idle.Wait()
+	}
+	return !timer.Stop()
+}
+
+// reset readies the output for a new connection, once the writes to the
+// last one are over (it is closed, so they end at once).
+func (o *output) reset() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.writing {
+		o.idle.Wait()
+	}
+	o.queue, o.err = o.queue[:0], nil
 }
 
 // takeQueue swaps the queue out; o.mu is held.
