@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"math/rand"
 	"net"
 	"os"
@@ -261,4 +262,42 @@ func TestBrowserThatStopsReading(t *testing.T) {
 	if n := tg.gw.frames.big.Load(); n != 0 {
 		t.Errorf("%d bytes of big frame buffers still in use after the session", n)
 	}
+}
+
+// A browser that answers every ping is not taken for gone while the
+// gateway itself is stuck writing its input to a host that does not read
+// (a long paste into a slow console): time spent waiting for the host is
+// not the browser's silence.
+func TestBrowserIsNotLostWhileTheHostHoldsItsInput(t *testing.T) {
+	const paste = 48 << 20
+	release := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		<-release
+		if _, err := io.CopyN(io.Discard, c.NetConn(), paste); err != nil {
+			t.Errorf("host: %v", err)
+			return
+		}
+		c.SendString("pasted")
+		c.ExpectData("x")
+		c.SendString("still here")
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "slow", Address: host.Addr()}},
+		Limits:       Limits{PingInterval: 200 * time.Millisecond, MaxMessageSize: 64 << 20},
+		WriteTimeout: 200 * time.Millisecond})
+	b := tg.open("target=slow")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	sent := make(chan error, 1)
+	go func() { sent <- b.Conn.WriteMessage(websocket.BinaryMessage, make([]byte, paste)) }()
+	// The browser's silence would be noticed after 2×200 ms + 200 ms;
+	// the host holds the paste for five times that.
+	time.Sleep(3 * time.Second)
+	close(release)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	b.WaitOutput([]byte("pasted"))
+	b.Input("x")
+	b.WaitOutput([]byte("still here"))
 }

@@ -256,10 +256,13 @@ func (s *session) readBrowser() {
 		}
 		return err
 	}
-	_ = extend()
 	s.ws.SetPongHandler(func(string) error { return extend() })
 	recordInput := s.rec != nil && s.g.opts.Recording.Input
 	for {
+		// The browser's silence counts from here: while the last
+		// message went to a host that reads slowly (a paste into a
+		// console), its pongs waited unread, and that was not silence.
+		_ = extend()
 		typ, r, err := s.ws.NextReader()
 		if err != nil {
 			s.stop(browserReadReason(err))
