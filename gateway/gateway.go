@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -85,6 +86,10 @@ type Gateway struct {
 	sessions map[*session]struct{}
 	closing  bool
 	wg       sync.WaitGroup
+
+	// recordings counts the recordings of ended sessions still being
+	// written out: a slow disk holds them, never the session's slot.
+	recordings sync.WaitGroup
 }
 
 // New returns a Gateway for the given targets and rules.
@@ -252,18 +257,29 @@ func (g *Gateway) Active() int {
 }
 
 // Shutdown ends every session, telling each browser why, refuses new
-// ones, and waits until the sessions are gone or ctx ends.
+// ones, and waits until the sessions are gone and their recordings
+// written out, or ctx ends.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.closing = true
 	g.mu.Unlock()
 	g.cancel()
+	var sessionsGone atomic.Bool
 	done := make(chan struct{})
-	go func() { g.wg.Wait(); close(done) }()
+	go func() {
+		g.wg.Wait()
+		sessionsGone.Store(true)
+		// No session is left to start a recording's close.
+		g.recordings.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		if sessionsGone.Load() {
+			return fmt.Errorf("gateway: shutdown: recordings still being written: %w", ctx.Err())
+		}
 		return fmt.Errorf("gateway: shutdown: %w", ctx.Err())
 	}
 }

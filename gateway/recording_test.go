@@ -3,7 +3,9 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -395,5 +397,54 @@ func TestNothingIsRecordedAfterTheSessionEnds(t *testing.T) {
 	}
 	if got := joined(events, "r"); got != "" {
 		t.Errorf("resize recorded after the end: %q", got)
+	}
+}
+
+// A recording whose disk stops taking writes (a hung network mount)
+// holds neither its session nor the session's slot: the session ends and
+// is counted out, and only Shutdown waits, within its time, for the
+// recording.
+func TestHungRecordingDiskDoesNotHoldTheSession(t *testing.T) {
+	release := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		<-release
+		c.Send(bytes.Repeat([]byte("y"), 256<<10)) // more than a pipe holds
+	})
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: t.TempDir()},
+	})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+
+	// The recording's file becomes a pipe that nobody reads.
+	hung, disk, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	tg.gw.mu.Lock()
+	for s := range tg.gw.sessions {
+		s.rec.mu.Lock()
+		if s.rec.writing {
+			t.Fatal("the recording is being written")
+		}
+		s.rec.f.Close()
+		s.rec.f = disk
+		s.rec.mu.Unlock()
+	}
+	tg.gw.mu.Unlock()
+
+	close(release)
+	b.ExpectClosed(ReasonHostClosed)
+	tg.waitIdle()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := tg.gw.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "recordings still being written") {
+		t.Errorf("Shutdown with the recording hung: %v", err)
+	}
+	go io.Copy(io.Discard, hung) // the disk recovers
+	if err := tg.gw.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown once the disk took the writes: %v", err)
 	}
 }

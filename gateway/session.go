@@ -175,7 +175,11 @@ func (s *session) run() {
 		stopOnCancel()
 		s.finish()
 		<-browserDone
-		s.rec.close()
+		if s.rec != nil {
+			// Written out in the background: a slow or hung disk
+			// holds the recording, not the session and its slot.
+			s.g.recordings.Go(s.rec.close)
+		}
 		if t := s.cutoff.Load(); t != nil {
 			t.Stop()
 		}
