@@ -170,8 +170,9 @@ func (f *fixture) client() *http.Client {
 	return f.srv.Client()
 }
 
-// get fetches path with the given headers and returns the response with
-// its body read.
+// get fetches path with the given headers (a Host header becomes the
+// request's Host, as the WebSocket dialer takes it) and returns the
+// response with its body read.
 func (f *fixture) get(path string, hdr http.Header) (*http.Response, string) {
 	f.t.Helper()
 	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
@@ -180,6 +181,9 @@ func (f *fixture) get(path string, hdr http.Header) (*http.Response, string) {
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
+	}
+	if host := hdr.Get("Host"); host != "" {
+		req.Host = host
 	}
 	resp, err := f.client().Do(req)
 	if err != nil {

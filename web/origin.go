@@ -160,6 +160,17 @@ func validHostName(h string) bool {
 	return true
 }
 
+// fixedHost reports whether a host name, as splitHost returns it, is one
+// that no DNS answer decides: an IP address literal, localhost, or a name
+// under .localhost, which browsers resolve to loopback themselves. A DNS
+// rebinding attack needs a name whose answers the attacker controls.
+func fixedHost(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
 // parseOrigin splits an http or https origin into its lower-case scheme
 // and host and its port (the scheme's default when none is written).
 func parseOrigin(origin string) (scheme, host, port string, ok bool) {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -150,6 +151,73 @@ func TestCrossOriginWebSocketsAreForbidden(t *testing.T) {
 	}
 }
 
+// Without authentication a page on any website could use telgate on
+// loopback by DNS rebinding: its name, re-pointed at 127.0.0.1, comes as
+// both Host and Origin, and the two match. Only hosts that no DNS answer
+// decides, and those of allowed origins, are served; with authentication
+// the browser has no credentials for the attacker's name, and any host is
+// served as before.
+func TestWithoutAuthenticationOnlyHostsDNSCannotRebindAreServed(t *testing.T) {
+	f := newFixture(t, fixtureOpts{web: Options{AllowedOrigins: []string{"https://portal.example.com"}}})
+	u, _ := url.Parse(f.srv.URL)
+	port := u.Port()
+	as := func(host string) http.Header {
+		return http.Header{"Host": {host}, "Origin": {"http://" + host}}
+	}
+	for _, host := range []string{
+		"attacker.example:" + port, "attacker.example", "127.0.0.1.attacker.example:" + port,
+		"localhost.attacker.example:" + port, "portal.example.com.attacker.example:" + port, "bad host",
+	} {
+		for _, path := range []string{"/", "/static/app.js", "/api/targets", "/api/check?target=public"} {
+			resp, body := f.get(path, as(host))
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "host not allowed") {
+				t.Errorf("Host %s, %s: %d %s, want 403 host not allowed", host, path, resp.StatusCode, printableLog(body))
+			}
+		}
+		_, resp, body, err := f.dial("target=public", as(host))
+		expectRefused(t, "Host "+host, resp, body, err, http.StatusForbidden, "host not allowed")
+	}
+	before := f.logs.String()
+	f.get("/api/targets", as("attacker.example:"+port))
+	if added := strings.TrimPrefix(f.logs.String(), before); strings.Count(added, "\n") != 1 ||
+		!strings.Contains(added, `attacker.example:`+port) || !strings.Contains(added, `"status":403`) {
+		t.Errorf("a refused host logged %q, want one line naming it", added)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, body := f.get(path, as("attacker.example:"+port)); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s on the attacker's host: %d %q, want 200 (probes reveal nothing)", path, resp.StatusCode, body)
+		}
+	}
+	for _, host := range []string{
+		"127.0.0.1:" + port, "[::1]:" + port, "192.0.2.10:" + port, "localhost:" + port, "LOCALHOST.:" + port,
+		"term.localhost:" + port, "portal.example.com", "Portal.Example.com:" + port,
+	} {
+		for _, path := range []string{"/", "/api/targets", "/api/check?target=public"} {
+			if resp, body := f.get(path, as(host)); resp.StatusCode != http.StatusOK {
+				t.Errorf("Host %s, %s: %d %q, want 200", host, path, resp.StatusCode, body)
+			}
+		}
+	}
+	f.open("target=public", as("localhost:"+port))
+
+	// The host the browser used is what a trusted proxy says it was.
+	proxied := newFixture(t, fixtureOpts{web: Options{TrustedProxies: mustPrefixes(t, "127.0.0.1")}})
+	if resp, body := proxied.get("/", http.Header{"X-Forwarded-Host": {"attacker.example"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("X-Forwarded-Host attacker.example from a trusted proxy: %d %s, want 403", resp.StatusCode, printableLog(body))
+	}
+	if resp, body := proxied.get("/", http.Header{"Host": {"gw.internal"}, "X-Forwarded-Host": {"localhost:8443"}}); resp.StatusCode != http.StatusOK {
+		t.Errorf("X-Forwarded-Host localhost from a trusted proxy: %d %q, want 200", resp.StatusCode, body)
+	}
+
+	authed := basicFixture(t)
+	hdr := as("attacker.example:" + port)
+	hdr["Authorization"] = basicAuth("bob", "bob-secret")["Authorization"]
+	if resp, body := authed.get("/", hdr); resp.StatusCode != http.StatusOK {
+		t.Errorf("with authentication, any host: %d %q, want 200", resp.StatusCode, body)
+	}
+	authed.open("target=public", hdr)
+}
+
 func TestForwardedSchemeAndHostOnlyFromTrustedProxies(t *testing.T) {
 	hdr := http.Header{
 		"Origin":            {"https://gw.example.com"},
@@ -255,8 +323,10 @@ func TestUntrustedLocalProxyIsWarnedOfOnce(t *testing.T) {
 	if strings.Contains(f.logs.String(), warning) {
 		t.Fatal("warned of a request without X-Forwarded-For")
 	}
+	// Without authentication only an IP address or localhost is served:
+	// the requests below name one.
 	rec := httptest.NewRecorder()
-	r := httptest.NewRequest("GET", "/", nil)
+	r := httptest.NewRequest("GET", "http://192.0.2.1/", nil)
 	r.RemoteAddr = "198.51.100.7:5555"
 	r.Header.Set("X-Forwarded-For", "203.0.113.9")
 	f.h.root.ServeHTTP(rec, r)
@@ -274,7 +344,7 @@ func TestUntrustedLocalProxyIsWarnedOfOnce(t *testing.T) {
 	// Another private peer (an office's forward proxy, say) gets its own
 	// warning: the first did not use it up.
 	for range 2 {
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequest("GET", "http://192.0.2.1/", nil)
 		r.RemoteAddr = "10.1.2.3:5555"
 		r.Header.Set("X-Forwarded-For", "203.0.113.9")
 		f.h.root.ServeHTTP(httptest.NewRecorder(), r)

@@ -89,10 +89,13 @@ const maxHostParam = 270
 func NewHandler(opts Options) http.Handler { return newHandler(opts).root }
 
 func newHandler(opts Options) *handler {
-	h := &handler{opts: opts, proxies: proxies(opts.TrustedProxies), allowed: map[string]bool{}}
+	h := &handler{opts: opts, proxies: proxies(opts.TrustedProxies),
+		allowed: map[string]bool{}, allowedHosts: map[string]bool{}}
 	for _, o := range opts.AllowedOrigins {
 		if n, ok := normalOrigin(o); ok {
 			h.allowed[n] = true
+			_, host, _, _ := parseOrigin(n)
+			h.allowedHosts[host] = true
 		}
 	}
 	// Only well-formed origins reach the policy, in their normal form, so
@@ -176,6 +179,10 @@ type handler struct {
 	upgrader *websocket.Upgrader
 	root     http.Handler
 
+	// allowedHosts are the hosts of AllowedOrigins, which are served
+	// without authentication too (see hostAllowed).
+	allowedHosts map[string]bool
+
 	proxyWarnedMu sync.Mutex
 	proxyWarned   map[netip.Addr]bool // the peers noteUntrustedProxy has warned of
 }
@@ -207,10 +214,18 @@ func (h *handler) headers(next http.Handler) http.Handler {
 }
 
 // authenticate establishes the request's identity, refusing the request
-// when it has none. A WebSocket upgrade, or its /api/check, from another
-// origin is refused first, whoever sends it.
+// when it has none. Without authentication, a request for a host that DNS
+// rebinding could point here is refused first (see hostAllowed); so is a
+// WebSocket upgrade, or its /api/check, from another origin, whoever
+// sends it.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host, ok := h.hostAllowed(r); !ok {
+			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
+				reason: "host " + printableLog(host) + " without authentication: not an IP address, localhost or an allowed origin's host (DNS rebinding?)",
+				msg:    "host not allowed: without authentication telgate serves only an IP address, localhost, or the host of an origin in http.allowed_origins"})
+			return
+		}
 		if (r.URL.Path == "/ws" || r.URL.Path == "/api/check") && !h.originAllowed(r) {
 			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
 				reason: "cross-origin " + r.URL.Path + " from " + printableLog(r.Header.Get("Origin")),
@@ -256,6 +271,24 @@ func (h *handler) noteUntrustedProxy(r *http.Request, peer netip.Addr) {
 		h.opts.Log.Warn().Str("peer", peer.String()).
 			Msg("X-Forwarded-For from a peer that trusted_proxies does not list is ignored: if the peer is an HTTP reverse proxy that sets that header itself, list it in auth.trusted_proxies, or every user behind it counts as one client for the per-client limits")
 	}
+}
+
+// hostAllowed reports whether the host the browser asked for (the Host
+// header, or a trusted proxy's X-Forwarded-Host) may be served, and
+// returns that host. With authentication any host may: the browser sends
+// a user's credentials only to the name they were given for. Without it,
+// only a host that no DNS answer decides (fixedHost) or the host of an
+// allowed origin, which the operator vouches for, may. A page on an
+// attacker's name that DNS re-points at telgate (DNS rebinding) sends that
+// name as both Host and Origin, so the origin check alone cannot tell it
+// from the page's own.
+func (h *handler) hostAllowed(r *http.Request) (string, bool) {
+	_, hostport, _ := h.proxies.requestOrigin(r, peerAddr(r))
+	if h.opts.Auth.Enabled() {
+		return hostport, true
+	}
+	host, _, ok := splitHost(hostport)
+	return hostport, ok && (fixedHost(host) || h.allowedHosts[host])
 }
 
 // originAllowed reports whether a WebSocket upgrade may come from the
