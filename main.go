@@ -41,6 +41,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -197,7 +198,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		srv.TLSConfig = s.tls
 		ln = tls.NewListener(ln, s.tls)
 	}
-	servers := []*http.Server{srv}
+	httpServers := []*http.Server{srv}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -209,7 +210,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return 1
 		}
 		msrv := newServer(web.NewMetricsHandler(gw), log)
-		servers = append(servers, msrv)
+		httpServers = append(httpServers, msrv)
 		go func() { served <- msrv.Serve(mln) }()
 		log.Info().Str("url", "http://"+mln.Addr().String()+"/metrics").Msg("serving metrics")
 		if !isLoopback(mln.Addr()) {
@@ -233,14 +234,22 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	log.Info().Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			log.Warn().Err(err).Msg("http shutdown")
-		}
+	// The HTTP servers and the sessions stop side by side: an HTTP
+	// connection that has not sent its request yet (a browser's
+	// preconnect) holds a server's Shutdown for up to five seconds, and
+	// the sessions must be told why meanwhile, not after.
+	var servers sync.WaitGroup
+	for _, srv := range httpServers {
+		servers.Go(func() {
+			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				log.Warn().Err(err).Msg("http shutdown")
+			}
+		})
 	}
 	if err := gw.Shutdown(sctx); err != nil {
 		log.Warn().Err(err).Int("sessions", gw.Active()).Msg("sessions still open at exit")
 	}
+	servers.Wait()
 	log.Info().Msg("stopped")
 	return code
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -389,6 +390,27 @@ func TestTelgateShutdown(t *testing.T) {
 	if !pollUntil(10*time.Second, func() bool { return !processAlive(shell) }) {
 		t.Errorf("shell %d still running after telgate stopped", shell)
 	}
+}
+
+// TestTelgateShutdownIsNotHeldByAnIdleConnection: an HTTP connection that
+// has sent no request yet (a browser's preconnect) holds the HTTP
+// server's shutdown for up to five seconds; the sessions are told why at
+// once all the same, not left to the end of the grace.
+func TestTelgateShutdownIsNotHeldByAnIdleConnection(t *testing.T) {
+	host := startTelnetHost(t, "inetutils")
+	tg := startTelgate(t, 1, "-target", host.Addr)
+	c := dialTerm(t, tg, sessionQuery("default", 80, 24, "xterm-256color"))
+	c.expectConnected("default")
+	idle, err := net.Dial("tcp", tg.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if err := tg.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	status, err := c.waitClosed(2 * time.Second)
+	checkClosed(t, status, err, "server shutting down", websocket.CloseGoingAway)
 }
 
 // TestTelgateServesPage checks the built binary serves the page, its
