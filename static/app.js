@@ -383,9 +383,17 @@
         explainRefusal(ws, query);
         return;
       }
-      sessionClosed(printable(ev.reason || "") || "connection lost");
+      sessionClosed(printable(ev.reason || "") || CLOSE_CODES[ev.code] || "connection lost");
     };
   }
+
+  // CLOSE_CODES name the close codes that may come without a reason: the
+  // WebSocket library closes with them itself, before the gateway can
+  // send its "closed" message.
+  var CLOSE_CODES = {
+    1002: "protocol error",
+    1009: "message too big",
+  };
 
   // explainRefusal asks the gateway what it would answer to the same
   // request (GET /api/check, which takes no session and spends no rate),
