@@ -112,14 +112,14 @@ func sizeField(name string, raw *json.RawMessage) (int, error) {
 // ClampWindow clamps a window dimension to MinWindow..MaxWindow.
 func ClampWindow(v int) int { return min(max(v, MinWindow), MaxWindow) }
 
-// ParseWindow parses a window dimension from a query parameter, clamped;
-// empty means def.
+// ParseWindow parses a window dimension from a query parameter, clamped
+// (also a whole number too long for an int); empty means def.
 func ParseWindow(s string, def int) (int, error) {
 	if s == "" {
 		return def, nil
 	}
-	v, err := strconv.Atoi(s)
-	if err != nil {
+	v, err := strconv.Atoi(s) // out of range: the largest int of its sign
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, fmt.Errorf("not a whole number: %q", truncate(s, 20))
 	}
 	return ClampWindow(v), nil

@@ -49,12 +49,13 @@ func TestEveryCommandNameMapsToADistinctTelnetCommand(t *testing.T) {
 }
 
 func TestParseWindow(t *testing.T) {
-	for in, want := range map[string]int{"": 80, "1": 1, "0": 1, "-3": 1, "1000": 1000, "99999": 1000, "132": 132} {
+	for in, want := range map[string]int{"": 80, "1": 1, "0": 1, "-3": 1, "1000": 1000, "99999": 1000, "132": 132,
+		"99999999999999999999": 1000, "-99999999999999999999": 1} {
 		if got, err := ParseWindow(in, 80); err != nil || got != want {
 			t.Errorf("ParseWindow(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"x", "1.5", "1e3", " 5", "99999999999999999999"} {
+	for _, in := range []string{"x", "1.5", "1e3", " 5", "9999999999999999999x"} {
 		if _, err := ParseWindow(in, 80); err == nil {
 			t.Errorf("ParseWindow(%q): want an error", in)
 		}
