@@ -79,6 +79,9 @@ type Decoder struct {
 // overwrites the raw bytes it came from, since it never runs ahead of
 // them.
 func (d *Decoder) Decode(dst, src []byte) (out []byte, n int, ev Event, ok bool) {
+	if d.state == stData {
+		d.releaseSB() // the last payload was valid until this call
+	}
 	i := 0
 	for i < len(src) {
 		switch d.state {
@@ -191,6 +194,9 @@ func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
 			i += n
 			if ok {
 				each(ev)
+				if ev.Cmd == SE {
+					d.releaseSB() // each has taken the payload
+				}
 			}
 			continue
 		}
@@ -308,6 +314,19 @@ func (d *Decoder) appendSB(p []byte) {
 		return
 	}
 	d.sb = append(d.sb, p...)
+}
+
+// keptSB is the largest subnegotiation buffer kept for the next
+// subnegotiation: a host that sent one long payload must not make an
+// idle connection hold that much for good.
+const keptSB = 4 << 10
+
+// releaseSB lets go of a large subnegotiation buffer once its payload is
+// no longer promised to anyone.
+func (d *Decoder) releaseSB() {
+	if cap(d.sb) > keptSB {
+		d.sb = nil
+	}
 }
 
 // Subnegotiation returns the payload of the subnegotiation that the last

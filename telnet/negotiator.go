@@ -93,6 +93,7 @@ func (n *Negotiator) OnChange(f func(opt byte, local, enabled bool)) {
 // OnOther sets a function that receives the commands the Negotiator does
 // not consume: commands other than negotiations and subnegotiations it does
 // not handle (SE events with their payload still readable by ReadSBData).
+// Without one, the payloads of those subnegotiations are dropped.
 func (n *Negotiator) OnOther(f func(t *Telnet, cmd, opt byte)) {
 	if f == nil {
 		n.next.Store(nil)
@@ -181,6 +182,8 @@ func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
 	_ = n.apply(t, &a) // a reply fails only on a connection that is gone
 	if next := n.next.Load(); other && next != nil {
 		(*next)(t, cmd, opt)
+	} else if other && cmd == SE {
+		t.dropSBData() // nobody will read it
 	}
 }
 

@@ -179,7 +179,7 @@ func (t *Telnet) handle(ev Event) {
 		// loop against a peer that does the same.
 		return
 	case SB:
-		t.sbdata = t.sbdata[:0]
+		t.dropSBData()
 	case SE:
 		if ev.Overflow {
 			t.Msg("subnegotiation longer than %d bytes discarded", t.maxSB())
@@ -412,8 +412,18 @@ func (t *Telnet) ReadVeryLazy() ([]byte, error) {
 func (t *Telnet) ReadSBData() []byte {
 	out := make([]byte, len(t.sbdata))
 	copy(out, t.sbdata)
-	t.sbdata = t.sbdata[:0]
+	t.dropSBData()
 	return out
+}
+
+// dropSBData forgets the last subnegotiation's payload, and lets go of
+// its buffer if it is large.
+func (t *Telnet) dropSBData() {
+	if cap(t.sbdata) > keptSB {
+		t.sbdata = nil
+	} else {
+		t.sbdata = t.sbdata[:0]
+	}
 }
 
 // EOF reports whether the end of the stream has been seen.
