@@ -56,8 +56,10 @@ func IdentityFrom(ctx context.Context) Identity {
 
 // Brute-force limits of HTTP Basic authentication: each client address
 // (an IPv6 client's /64) may fail loginBurst times, then once per
-// loginRefill. Verified credentials are remembered for credentialTTL so
-// that a page's dozen requests cost one bcrypt comparison, not twelve.
+// loginRefill; a comparison counts as a failure until it succeeds, so
+// that guesses sent at once count too. Verified credentials are
+// remembered for credentialTTL so that a page's dozen requests cost one
+// bcrypt comparison, not twelve.
 const (
 	loginBurst      = 10
 	loginRefill     = 15 * time.Second
@@ -182,23 +184,26 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 	if groups, hit := a.cache.get(user, password, a.auth.Users); hit {
 		return Identity{User: user, Groups: groups, Method: "basic"}, nil
 	}
+	// The failure is taken before the comparison and given back if it
+	// succeeds: see failureLimiter.take.
 	key := limiterKey(client)
-	if wait, blocked := a.limiter.blocked(key); blocked {
+	if wait, ok := a.limiter.take(key); !ok {
 		return Identity{}, &refusal{code: http.StatusTooManyRequests, reason: "too many failed logins from this client",
 			msg: "too many failed logins: try again later", retryAfter: wait}
 	}
 	select {
 	case a.slots <- struct{}{}:
 	case <-r.Context().Done():
+		a.limiter.giveBack(key)
 		return challenge("client went away")
 	}
 	groups, good := a.auth.Users.check(user, password, a.compare)
 	<-a.slots
 	if !good {
 		// The user name is not logged: people type passwords into it.
-		a.limiter.fail(key)
 		return challenge("wrong user name or password")
 	}
+	a.limiter.giveBack(key)
 	a.cache.put(user, password)
 	return Identity{User: user, Groups: groups, Method: "basic"}, nil
 }
@@ -215,15 +220,16 @@ func limiterKey(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// failureLimiter is a token bucket per key: a failure takes a token, and
-// tokens come back at one per every, up to burst.
+// failureLimiter is a token bucket per key: each comparison that may fail
+// takes a token first, one that succeeds gives it back, and tokens come
+// back at one per every, up to burst.
 type failureLimiter struct {
 	mu      sync.Mutex
 	burst   float64
 	every   time.Duration
 	maxKeys int
 	now     func() time.Time
-	buckets map[netip.Prefix]*bucket
+	buckets map[netip.Prefix]*bucket // keys that failed or are being compared
 }
 
 type bucket struct {
@@ -244,24 +250,13 @@ func (l *failureLimiter) refill(b *bucket, now time.Time) {
 	}
 }
 
-// blocked reports whether key has no failures left, and how long until
-// it has one.
-func (l *failureLimiter) blocked(key netip.Prefix) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		return 0, false
-	}
-	l.refill(b, l.now())
-	if b.tokens >= 1 {
-		return 0, false
-	}
-	return time.Duration((1 - b.tokens) * float64(l.every)), true
-}
-
-// fail records a failure of key.
-func (l *failureLimiter) fail(key netip.Prefix) {
+// take reserves a failure of key before a comparison: ok is false, with
+// how long until one is free, when key has none left. Every comparison
+// let through holds its token, so however many arrive at once at most
+// burst run before the limit applies; charging after the comparison would
+// let all that arrive together through. A comparison that succeeds gives
+// its token back (giveBack).
+func (l *failureLimiter) take(key netip.Prefix) (wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -274,13 +269,33 @@ func (l *failureLimiter) fail(key netip.Prefix) {
 			// Every tracked client is failing at once: do not grow
 			// further. bcrypt's bounded concurrency still limits the
 			// rate of guesses.
-			return
+			return 0, true
 		}
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[key] = b
 	}
 	l.refill(b, now)
-	b.tokens = math.Max(0, b.tokens-1)
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) * float64(l.every)), false
+	}
+	b.tokens--
+	return 0, true
+}
+
+// giveBack returns the token take reserved for a comparison that
+// succeeded (or was not made). A key whose bucket is full again is
+// forgotten, as if it had never failed.
+func (l *failureLimiter) giveBack(key netip.Prefix) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return
+	}
+	l.refill(b, l.now())
+	if b.tokens = math.Min(l.burst, b.tokens+1); b.tokens >= l.burst {
+		delete(l.buckets, key)
+	}
 }
 
 // sweep forgets clients whose buckets are full again; the caller holds

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -195,6 +196,62 @@ func TestFailedLoginsAreLimitedPerClient(t *testing.T) {
 	}
 }
 
+// Guesses sent at once are limited as guesses sent one by one: each takes
+// its failure before bcrypt compares, so at most loginBurst comparisons
+// run for a client, however many of its guesses arrive together.
+func TestConcurrentFailedLoginsAreLimited(t *testing.T) {
+	f := basicFixture(t)
+	f.h.auth.limiter.now = func() time.Time { return time.Unix(1e9, 0) }
+	// Comparisons wait until the guesses beyond the burst are answered,
+	// or a second has passed: every guess has arrived before any is
+	// known to be wrong.
+	release := make(chan struct{})
+	compare := f.h.auth.compare
+	f.h.auth.compare = func(hash, pw []byte) error {
+		<-release
+		return compare(hash, pw)
+	}
+	const guesses = 60
+	codes := make(chan int, guesses)
+	for i := range guesses {
+		go func() {
+			req, _ := http.NewRequest("GET", f.srv.URL+"/", nil)
+			req.SetBasicAuth("alice", fmt.Sprintf("guess-%d", i))
+			resp, err := f.client().Do(req)
+			if err != nil {
+				t.Error(err)
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	count := map[int]int{}
+	answered := 0
+	wait := time.After(time.Second)
+early:
+	for answered < guesses-loginBurst {
+		select {
+		case code := <-codes:
+			count[code]++
+			answered++
+		case <-wait:
+			break early
+		}
+	}
+	close(release)
+	for ; answered < guesses; answered++ {
+		count[<-codes]++
+	}
+	if n := f.compares.Load(); n > loginBurst {
+		t.Errorf("%d wrong passwords at once: %d bcrypt comparisons, want at most %d", guesses, n, loginBurst)
+	}
+	if count[http.StatusUnauthorized] > loginBurst || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != guesses {
+		t.Errorf("%d wrong passwords at once: answered %v, want at most %d 401s and the rest 429", guesses, count, loginBurst)
+	}
+}
+
 func TestFailureLimiterKeysAndBounds(t *testing.T) {
 	l := newFailureLimiter(2, time.Second, 3)
 	now := time.Unix(0, 0)
@@ -207,19 +264,27 @@ func TestFailureLimiterKeysAndBounds(t *testing.T) {
 	if v4, mapped := limiterKey(mustAddr(t, "192.0.2.1")), limiterKey(mustAddr(t, "::ffff:192.0.2.1")); v4 != mapped {
 		t.Errorf("IPv4 %v and its mapped form %v differ", v4, mapped)
 	}
-	l.fail(a)
-	l.fail(a)
-	if wait, blocked := l.blocked(a); !blocked || wait != time.Second {
-		t.Errorf("after the burst: blocked %v, wait %v", blocked, wait)
+	l.take(a)
+	l.take(a)
+	if wait, ok := l.take(a); ok || wait != time.Second {
+		t.Errorf("after the burst: taken %v, wait %v", ok, wait)
+	}
+	// A comparison that succeeded gives its token back, and a client
+	// with every token back is forgotten.
+	c := limiterKey(mustAddr(t, "198.51.100.1"))
+	l.take(c)
+	l.giveBack(c)
+	if _, tracked := l.buckets[c]; tracked {
+		t.Error("a client whose one comparison succeeded is still tracked")
 	}
 	for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
-		l.fail(limiterKey(mustAddr(t, ip)))
+		l.take(limiterKey(mustAddr(t, ip)))
 	}
 	if len(l.buckets) > 3 {
 		t.Errorf("%d clients tracked, bound 3", len(l.buckets))
 	}
 	now = now.Add(time.Hour)
-	l.fail(limiterKey(mustAddr(t, "192.0.2.9")))
+	l.take(limiterKey(mustAddr(t, "192.0.2.9")))
 	if _, ok := l.buckets[limiterKey(mustAddr(t, "192.0.2.9"))]; !ok {
 		t.Error("a new client was not tracked after the others' buckets refilled")
 	}
