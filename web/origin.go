@@ -49,8 +49,8 @@ func (p proxies) clientAddr(r *http.Request, peer netip.Addr) netip.Addr {
 	}
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := forwardedAddr(hops[i])
+		if !ok {
 			break
 		}
 		client = a.Unmap()
@@ -59,6 +59,20 @@ func (p proxies) clientAddr(r *http.Request, peer netip.Addr) netip.Addr {
 		}
 	}
 	return client
+}
+
+// forwardedAddr parses one X-Forwarded-For entry: an IP address, or an
+// IPv4 address or bracketed IPv6 address with a port, which some proxies
+// write (Azure Application Gateway: 203.0.113.7:51234,
+// [2001:db8::7]:51234); the port is dropped. ok is false for anything
+// else.
+func forwardedAddr(entry string) (a netip.Addr, ok bool) {
+	entry = strings.TrimSpace(entry)
+	if a, err := netip.ParseAddr(entry); err == nil {
+		return a, true
+	}
+	ap, err := netip.ParseAddrPort(entry)
+	return ap.Addr(), err == nil
 }
 
 // requestOrigin is the scheme and host the browser used to reach us: the
