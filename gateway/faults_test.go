@@ -283,16 +283,16 @@ func TestBrowserIsNotLostWhileTheHostHoldsItsInput(t *testing.T) {
 		c.SendString("still here")
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "slow", Address: host.Addr()}},
-		Limits:       Limits{PingInterval: 200 * time.Millisecond, MaxMessageSize: 64 << 20},
-		WriteTimeout: 200 * time.Millisecond})
+		Limits:       Limits{PingInterval: 300 * time.Millisecond, MaxMessageSize: 64 << 20},
+		WriteTimeout: time.Second}) // not shorter: a loaded machine is slow to write a ping
 	b := tg.open("target=slow")
 	b.ExpectStatus("connected")
 	b.WaitOutput([]byte("$ "))
 	sent := make(chan error, 1)
 	go func() { sent <- b.Conn.WriteMessage(websocket.BinaryMessage, make([]byte, paste)) }()
-	// The browser's silence would be noticed after 2×200 ms + 200 ms;
-	// the host holds the paste for five times that.
-	time.Sleep(3 * time.Second)
+	// The browser's silence would be noticed after 2×300 ms + 1 s; the
+	// host holds the paste for two and a half times that.
+	time.Sleep(4 * time.Second)
 	close(release)
 	if err := <-sent; err != nil {
 		t.Fatal(err)
