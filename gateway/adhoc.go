@@ -424,3 +424,28 @@ func checkHostName(h string) (string, error) {
 	}
 	return strings.ToLower(h), nil
 }
+
+// looksNumeric reports whether h is made of digits and dots only, as an
+// IPv4 address is: such a host is not taken for a name.
+func looksNumeric(h string) bool {
+	return h != "" && strings.Trim(h, "0123456789.") == ""
+}
+
+// notIPv4 is the error for h, numeric (looksNumeric) but not an IPv4
+// address, as 10.20.0 or 010.0.0.1. With network, it tells how to write
+// the network that a short one seems to mean (10.20.0.0/24).
+func notIPv4(h string, network bool) error {
+	parts := strings.Split(h, ".")
+	if network && len(parts) < 4 {
+		for _, p := range parts {
+			if n, err := strconv.Atoi(p); err != nil || n > 255 || strconv.Itoa(n) != p {
+				network = false
+			}
+		}
+		if network {
+			full := h + strings.Repeat(".0", 4-len(parts))
+			return fmt.Errorf("%q is not an IP address: for a network write a CIDR, as in %s/%d", h, full, 8*len(parts))
+		}
+	}
+	return fmt.Errorf("%q is not an IP address (four numbers from 0 to 255, without leading zeros)", h)
+}

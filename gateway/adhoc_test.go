@@ -244,6 +244,41 @@ func TestAdhocWithoutRules(t *testing.T) {
 	}
 }
 
+// An IPv4-mapped CIDR allows the IPv4 addresses it maps, typed in either
+// form or resolved; before, it was taken and matched nothing, as
+// addresses are compared in IPv4 form.
+func TestAdhocIPv4MappedCIDR(t *testing.T) {
+	res := &fakeResolver{answers: testDNS}
+	g := adhocGateway(t, []AdhocRule{{Hosts: []string{"::ffff:10.20.0.0/112", "::ffff:127.0.0.1"}}}, res)
+	for hostport, want := range map[string]string{
+		"10.20.3.4":          "10.20.3.4:23",
+		"[::ffff:10.20.3.4]": "10.20.3.4:23",
+		"inside.example.org": "10.20.1.1:23",
+		"127.0.0.1":          "127.0.0.1:23",
+		"10.21.0.1":          "",
+	} {
+		target, err := g.AdhocTarget(t.Context(), hostport, "", nil)
+		if want == "" {
+			if !errors.Is(err, ErrNotAllowed) {
+				t.Errorf("%s: %+v, %v; want ErrNotAllowed", hostport, target, err)
+			}
+			continue
+		}
+		if err != nil || target.Address != want {
+			t.Errorf("%s: %+v, %v; want %s", hostport, target, err, want)
+		}
+	}
+}
+
+// Host patterns that no host a user types can match are refused.
+func TestAdhocRefusesPatternsThatCannotMatch(t *testing.T) {
+	for _, h := range []string{"10.20.0", "10.20", "010.0.0.1", "1.2.3.4.5", "host.123", "*.10.20", "a!b", "*.", "::ffff:10.0.0.0/64"} {
+		if _, err := New(Options{Adhoc: []AdhocRule{{Hosts: []string{h}}}}); err == nil {
+			t.Errorf("pattern %q was accepted", h)
+		}
+	}
+}
+
 func TestAdhocLookupTimeout(t *testing.T) {
 	res := &fakeResolver{block: true}
 	g, err := New(Options{Adhoc: testRules[:1], Resolver: res, Limits: Limits{DialTimeout: 50 * time.Millisecond}})

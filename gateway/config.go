@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-
 	"io"
-	"net"
+	"math"
 	"net/netip"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -107,7 +106,9 @@ type HTTPConfig struct {
 // taken for gone after two intervals without an answer (-1: no pings, no
 // such check); MaxMessageSize bounds one WebSocket message from the
 // browser; MaxSubnegotiation bounds one subnegotiation from a host (a
-// longer one is discarded).
+// longer one is discarded). ParseConfig refuses a connect rate that is not
+// a finite number, and positive durations too short to be meant
+// (minDialTimeout and the like).
 //
 // ClientIPv6Prefix is the prefix length by which IPv6 clients are told
 // apart for the per-client session count and the connect rate: 128 (the
@@ -215,8 +216,10 @@ func (e *ConfigError) Error() string {
 }
 
 // LoadConfig reads and checks a configuration file. An unknown key, a
-// duplicate or invalid name, a bad address, terminal type or enter mode
-// are refused with the file, line and reason.
+// duplicate or invalid name, or a value that is malformed or could not
+// work as meant (an address, terminal type, enter mode, origin, CIDR, host
+// pattern, port range or limit) is refused with the file, line (where
+// known) and reason.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -239,11 +242,6 @@ type rawTarget struct {
 	AllowUsers  []string `yaml:"allow_users"`
 	AllowGroups []string `yaml:"allow_groups"`
 	Record      bool     `yaml:"record"`
-}
-
-// lineOf finds the line of each target, for errors.
-type lineOf struct {
-	Targets []yaml.Node `yaml:"targets"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -290,15 +288,12 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, YAMLError(name, err)
 	}
-	var lines lineOf
-	_ = yaml.Unmarshal(data, &lines)
+	var doc yaml.Node
+	_ = yaml.Unmarshal(data, &doc)
 	cfg := &raw.Config
 	seen := map[string]int{}
 	for i, rt := range raw.Targets {
-		line := 0
-		if i < len(lines.Targets) {
-			line = lines.Targets[i].Line
-		}
+		line := lineAt(&doc, "targets", i)
 		if !targetName.MatchString(rt.Name) {
 			return nil, fail(line, "target name %q: want 1-64 letters, digits, '.', '_' or '-'", rt.Name)
 		}
@@ -330,85 +325,214 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		return nil, fail(0, "no targets configured")
 	}
 	if err := cfg.check(); err != nil {
-		return nil, &ConfigError{File: name, Msg: err.Error()}
+		line := 0
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			line = lineAt(&doc, fe.path...)
+		}
+		return nil, &ConfigError{File: name, Line: line, Msg: err.Error()}
 	}
 	return cfg, nil
 }
 
-// check validates the optional sections.
+// A fieldError is an error of check about the value at path: keys of
+// mappings (strings) and indexes of sequences (ints), as in "auth",
+// "trusted_proxies", 0. ParseConfig turns the path into a line.
+type fieldError struct {
+	path []any
+	msg  string
+}
+
+func (e *fieldError) Error() string { return e.msg }
+
+// at returns a fieldError for the value at path.
+func at(path ...any) func(format string, args ...any) error {
+	return func(format string, args ...any) error {
+		return &fieldError{path: path, msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+// lineAt returns the line of the value at path in a parsed document (of
+// its key, for a value in a mapping), or of as much of the path as the
+// document has; 0 when it has none of it.
+func lineAt(doc *yaml.Node, path ...any) int {
+	n, line := resolve(doc), 0
+	for _, step := range path {
+		var next *yaml.Node
+		nextLine := 0
+		switch step := step.(type) {
+		case string:
+			if n != nil && n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == step {
+						next, nextLine = n.Content[i+1], n.Content[i].Line
+					}
+				}
+			}
+		case int:
+			if n != nil && n.Kind == yaml.SequenceNode && step < len(n.Content) {
+				next = n.Content[step]
+				nextLine = next.Line
+			}
+		}
+		if next == nil {
+			break
+		}
+		n, line = resolve(next), nextLine
+	}
+	return line
+}
+
+// resolve returns the content of a document node and what an alias
+// stands for; nil for an empty document.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && (n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode) {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		} else if len(n.Content) > 0 {
+			n = n.Content[0]
+		} else {
+			n = nil
+		}
+	}
+	return n
+}
+
+// check validates the optional sections. Its errors are fieldErrors where
+// a value is to blame.
 func (c *Config) check() error {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
-		return errors.New("tls: cert and key go together")
+		return at("tls")("tls: cert and key go together")
 	}
 	if c.Auth.ProxyHeader == "" && c.Auth.ProxyGroupsHeader != "" {
-		return errors.New("auth: proxy_groups_header needs proxy_header")
+		return at("auth", "proxy_groups_header")("auth: proxy_groups_header needs proxy_header")
 	}
 	if c.Auth.ProxyHeader != "" && len(c.Auth.TrustedProxies) == 0 {
-		return errors.New("auth: proxy_header needs trusted_proxies: the addresses of the proxies allowed to set it")
+		return at("auth", "proxy_header")("auth: proxy_header needs trusted_proxies: the addresses of the proxies allowed to set it")
 	}
-	for _, p := range c.Auth.TrustedProxies {
+	for i, p := range c.Auth.TrustedProxies {
 		if _, err := ParsePrefix(p); err != nil {
-			return fmt.Errorf("auth: trusted_proxies: %v", err)
+			return at("auth", "trusted_proxies", i)("auth: trusted_proxies: %v", err)
 		}
 	}
-	for _, o := range append(append([]string(nil), c.HTTP.AllowedOrigins...), c.HTTP.FrameAncestors...) {
-		if !validOrigin(o) {
-			return fmt.Errorf("http: %q is not an origin (scheme://host[:port])", o)
+	for _, list := range []struct {
+		key     string
+		origins []string
+	}{{"allowed_origins", c.HTTP.AllowedOrigins}, {"frame_ancestors", c.HTTP.FrameAncestors}} {
+		for i, o := range list.origins {
+			if err := checkOrigin(o); err != nil {
+				return at("http", list.key, i)("http: %s: %v", list.key, err)
+			}
 		}
 	}
-	l := c.Limits
-	for name, v := range map[string]int64{
-		"max_sessions": int64(l.MaxSessions), "max_sessions_per_user": int64(l.MaxSessionsPerUser),
-		"max_sessions_per_client": int64(l.MaxSessionsPerClient), "connect_burst": int64(l.ConnectBurst),
-		"max_message_size": l.MaxMessageSize, "max_subnegotiation": int64(l.MaxSubnegotiation),
-	} {
-		if v < -1 {
-			return fmt.Errorf("limits: %s: %d (want a count, or -1 for none)", name, v)
-		}
-	}
-	if l.ConnectRate < 0 && l.ConnectRate != -1 {
-		return fmt.Errorf("limits: connect_rate: %v (want a rate, or -1 for none)", l.ConnectRate)
-	}
-	if p := l.ClientIPv6Prefix; p != 0 && (p < 32 || p > 128) {
-		return fmt.Errorf("limits: client_ipv6_prefix: %d (want a prefix length from 32 to 128)", p)
-	}
-	if l.MaxMessageSize > 0 && l.MaxMessageSize < 1024 {
-		return fmt.Errorf("limits: max_message_size: %d is too small (at least 1024)", l.MaxMessageSize)
+	if err := c.Limits.check(); err != nil {
+		return err
 	}
 	if c.Recording.MaxBytes < 0 {
-		return errors.New("recording: max_bytes must not be negative")
+		return at("recording", "max_bytes")("recording: max_bytes must not be negative")
 	}
-	recorded := false
-	for _, t := range c.Targets {
-		recorded = recorded || t.Record
-	}
-	if recorded && c.Recording.Dir == "" {
-		return errors.New("recording: a target has record: true but recording has no dir")
-	}
-	for i, r := range c.Adhoc {
-		if r.Record && c.Recording.Dir == "" {
-			return fmt.Errorf("recording: adhoc[%d] has record: true but recording has no dir", i)
+	if c.Recording.Dir == "" {
+		for i, t := range c.Targets {
+			if t.Record {
+				return at("targets", i, "record")("recording: a target has record: true but recording has no dir")
+			}
+		}
+		for i, r := range c.Adhoc {
+			if r.Record {
+				return at("adhoc", i, "record")("recording: adhoc[%d] has record: true but recording has no dir", i)
+			}
 		}
 	}
 	for i, r := range c.Adhoc {
 		if len(r.Hosts) == 0 {
-			return fmt.Errorf("adhoc[%d]: no hosts", i)
+			return at("adhoc", i)("adhoc[%d]: no hosts", i)
 		}
 		if _, err := ParsePorts(r.Ports); err != nil {
-			return fmt.Errorf("adhoc[%d]: ports: %v", i, err)
+			return at("adhoc", i, "ports")("adhoc[%d]: ports: %v", i, err)
 		}
-		for _, h := range r.Hosts {
+		for j, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
-				return fmt.Errorf("adhoc[%d]: hosts: %v", i, err)
+				return at("adhoc", i, "hosts", j)("adhoc[%d]: hosts: %v", i, err)
 			}
 		}
 	}
 	return nil
 }
 
-// ParsePrefix parses an IP address or CIDR into a prefix.
+// The shortest durations the limits take, below which a value is a slip
+// (30ms for 30m) or harms the gateway. 0 (the default) and negative
+// values (none) are not bound by them.
+const (
+	// A connection across a LAN and a name's lookup take a few
+	// milliseconds; under 100ms even those fail now and then.
+	minDialTimeout = 100 * time.Millisecond
+	// The idle timer is re-armed every interval while output is being
+	// written, so a tiny one spins; under a second it closes sessions
+	// between keystrokes.
+	minIdleTimeout = time.Second
+	// Under a second every session ends before it has begun.
+	minMaxDuration = time.Second
+	// Each ping re-arms the timer for the next: a tiny interval is a
+	// busy ping loop, and under a second a browser on a slow link is
+	// taken for gone after two intervals.
+	minPingInterval = time.Second
+)
+
+// check validates the limits.
+func (l Limits) check() error {
+	for _, v := range []struct {
+		key string
+		n   int64
+	}{
+		{"max_sessions", int64(l.MaxSessions)},
+		{"max_sessions_per_user", int64(l.MaxSessionsPerUser)},
+		{"max_sessions_per_client", int64(l.MaxSessionsPerClient)},
+		{"connect_burst", int64(l.ConnectBurst)},
+		{"max_message_size", l.MaxMessageSize},
+		{"max_subnegotiation", int64(l.MaxSubnegotiation)},
+	} {
+		if v.n < -1 {
+			return at("limits", v.key)("limits: %s: %d (want a count, or -1 for none)", v.key, v.n)
+		}
+	}
+	if r := l.ConnectRate; math.IsNaN(r) || math.IsInf(r, 0) || r < 0 && r != -1 {
+		return at("limits", "connect_rate")("limits: connect_rate: %v (want a number of sessions a second, or -1 for none)", r)
+	}
+	for _, v := range []struct {
+		key      string
+		d, least time.Duration
+	}{
+		{"dial_timeout", l.DialTimeout, minDialTimeout},
+		{"idle_timeout", l.IdleTimeout, minIdleTimeout},
+		{"max_duration", l.MaxDuration, minMaxDuration},
+		{"ping_interval", l.PingInterval, minPingInterval},
+	} {
+		if v.d > 0 && v.d < v.least {
+			return at("limits", v.key)("limits: %s: %v is too short (at least %v, or -1s for none)", v.key, v.d, v.least)
+		}
+	}
+	if p := l.ClientIPv6Prefix; p != 0 && (p < 32 || p > 128) {
+		return at("limits", "client_ipv6_prefix")("limits: client_ipv6_prefix: %d (want a prefix length from 32 to 128)", p)
+	}
+	if l.MaxMessageSize > 0 && l.MaxMessageSize < 1024 {
+		return at("limits", "max_message_size")("limits: max_message_size: %d is too small (at least 1024)", l.MaxMessageSize)
+	}
+	return nil
+}
+
+// ParsePrefix parses an IP address or CIDR into a prefix. Addresses are
+// compared in IPv4 form when they are IPv4-mapped IPv6 ones, so a mapped
+// address or CIDR (::ffff:10.0.0.0/104) is taken in IPv4 form too
+// (10.0.0.0/8); a mapped CIDR shorter than /96, which would hold more
+// than IPv4 addresses, is refused.
 func ParsePrefix(s string) (netip.Prefix, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
+		if a := p.Addr(); a.Is4In6() {
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("%q: an IPv4-mapped CIDR needs a length of at least /96 (better, write the IPv4 form, as in 10.0.0.0/8)", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
@@ -445,18 +569,50 @@ func ParsePorts(s string) ([]PortRange, error) {
 }
 
 // checkHostPattern accepts an IP, a CIDR, a host name, or "*." and a
-// domain.
+// domain: a name that can match a name typed by a user (checkHostName).
 func checkHostPattern(h string) error {
 	if _, err := ParsePrefix(h); err == nil {
 		return nil
+	} else if strings.Contains(h, ":") || strings.Contains(h, "/") {
+		return err
 	}
-	name := strings.TrimPrefix(h, "*.")
-	if name == "" || strings.ContainsAny(name, "*/:@ ") || net.ParseIP(name) != nil {
+	if looksNumeric(h) {
+		return notIPv4(h, true)
+	}
+	if _, err := checkHostName(strings.TrimPrefix(h, "*.")); err != nil {
 		return fmt.Errorf("%q is not a host name, *.domain, IP address or CIDR", h)
 	}
 	return nil
 }
 
-var originPattern = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+// originPattern is the shape of an origin: http or https, a name or a
+// bracketed IPv6 address, and a port.
+var originPattern = regexp.MustCompile(`^https?://(?:([A-Za-z0-9.-]+)|\[([0-9A-Fa-f:.]+)\])(?::([0-9]{1,5}))?$`)
 
-func validOrigin(o string) bool { return originPattern.MatchString(o) }
+// checkOrigin accepts what package web takes for an origin
+// (scheme://host[:port]); web drops anything else without a word.
+func checkOrigin(o string) error {
+	m := originPattern.FindStringSubmatch(o)
+	if m == nil {
+		return fmt.Errorf("%q is not an origin (scheme://host[:port])", o)
+	}
+	name, ip, port := m[1], m[2], m[3]
+	if ip != "" {
+		if a, err := netip.ParseAddr(ip); err != nil || !a.Is6() {
+			return fmt.Errorf("%q is not an origin: [%s] is not an IPv6 address", o, ip)
+		}
+	}
+	if name != "" {
+		for _, label := range strings.Split(strings.TrimSuffix(name, "."), ".") {
+			if label == "" || len(label) > 63 {
+				return fmt.Errorf("%q is not an origin: %s is not a host name", o, name)
+			}
+		}
+	}
+	if port != "" {
+		if p, _ := strconv.Atoi(port); p < 1 || p > 65535 {
+			return fmt.Errorf("%q is not an origin: port %s is not in 1..65535", o, port)
+		}
+	}
+	return nil
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"telgate/telnet"
 )
 
@@ -45,37 +47,14 @@ targets:
 	}
 }
 
-func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
-	for _, tc := range []struct {
-		yaml, want string
-	}{
-		{"targets:\n  - name: a\n    address: h\n    adress: x\n", `c.yaml:4: unknown key "adress"`},
-		{"listen: x\nport: 3\ntargets: []\n", `c.yaml:2: unknown key "port"`},
-		{"targets:\n  - name: a\n    address: h\n  - name: a\n    address: g\n", `c.yaml:4: duplicate target name "a" (first at line 2)`},
-		{"targets:\n  - name: a\n    address: h:0\n", `c.yaml:2: target "a": bad address "h:0": port must be 1..65535`},
-		{"targets:\n  - name: a\n    address: http://h/\n", `c.yaml:2: target "a": bad address`},
-		{"targets:\n  - name: a\n", `c.yaml:2: target "a": empty address`},
-		{"targets:\n  - name: ../x\n    address: h\n", `c.yaml:2: target name "../x"`},
-		{"targets:\n  - name: a\n    address: h\n    enter: lf\n", `c.yaml:2: target "a": enter "lf": want crnul or crlf`},
-		{"targets:\n  - name: a\n    address: h\n    term: \"a b\"\n", `c.yaml:2: target "a": term "a b"`},
-		{"targets: []\n", "c.yaml: no targets configured"},
-		{"tls: {cert: a.pem}\ntargets: [{name: a, address: h}]\n", "c.yaml: tls: cert and key go together"},
-		{"auth: {proxy_header: X-User}\ntargets: [{name: a, address: h}]\n", "c.yaml: auth: proxy_header needs trusted_proxies"},
-		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml: auth: trusted_proxies: "10.0.0.0/33"`},
-		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml: auth: proxy_groups_header needs proxy_header"},
-		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml: auth: trusted_proxies: "10.0.0.0/33"`},
-		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml: http: "portal.example" is not an origin`},
-		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: max_sessions: -5"},
-		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
-		{"limits: {idle_timeout: 30}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: duration 30 needs a unit, as in 30s or 30m"},
-		{"limits: {idle_timeout: -1}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: duration -1 needs a unit, as in -1s or -1m"},
-		{"limits: {client_ipv6_prefix: 16}\ntargets: [{name: a, address: h}]\n", "c.yaml: limits: client_ipv6_prefix: 16"},
-		{"targets: [{name: a, address: h, record: true}]\n", "c.yaml: recording: a target has record: true but recording has no dir"},
-		{"adhoc: [{hosts: [\"*\"]}]\n", `c.yaml: adhoc[0]: hosts: "*"`},
-		{"adhoc: [{hosts: [10.0.0.0/8], ports: \"23,99-20\"}]\n", `c.yaml: adhoc[0]: ports: "99-20"`},
-		{"", "c.yaml: empty file"},
-		{"targets:\n  - name: a\n   address: h\n", "c.yaml:1: did not find expected"},
-	} {
+// refusals are configurations and the start of the error each must give.
+type refusals []struct{ yaml, want string }
+
+// check checks that each configuration gives a ConfigError starting with
+// what it wants.
+func (rs refusals) check(t *testing.T) {
+	t.Helper()
+	for _, tc := range rs {
 		_, err := ParseConfig("c.yaml", []byte(tc.yaml))
 		var ce *ConfigError
 		if !errors.As(err, &ce) {
@@ -88,6 +67,137 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 	}
 }
 
+func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
+	refusals{
+		{"targets:\n  - name: a\n    address: h\n    adress: x\n", `c.yaml:4: unknown key "adress"`},
+		{"listen: x\nport: 3\ntargets: []\n", `c.yaml:2: unknown key "port"`},
+		{"targets:\n  - name: a\n    address: h\n  - name: a\n    address: g\n", `c.yaml:4: duplicate target name "a" (first at line 2)`},
+		{"targets:\n  - name: a\n    address: h:0\n", `c.yaml:2: target "a": bad address "h:0": port must be 1..65535`},
+		{"targets:\n  - name: a\n    address: http://h/\n", `c.yaml:2: target "a": bad address`},
+		{"targets:\n  - name: a\n", `c.yaml:2: target "a": empty address`},
+		{"targets:\n  - name: ../x\n    address: h\n", `c.yaml:2: target name "../x"`},
+		{"targets:\n  - name: a\n    address: h\n    enter: lf\n", `c.yaml:2: target "a": enter "lf": want crnul or crlf`},
+		{"targets:\n  - name: a\n    address: h\n    term: \"a b\"\n", `c.yaml:2: target "a": term "a b"`},
+		{"targets: []\n", "c.yaml: no targets configured"},
+		{"tls: {cert: a.pem}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: tls: cert and key go together"},
+		{"auth: {proxy_header: X-User}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_header needs trusted_proxies"},
+		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
+		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_groups_header needs proxy_header"},
+		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
+		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: http: allowed_origins: "portal.example" is not an origin`},
+		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: limits: max_sessions: -5"},
+		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
+		{"limits: {idle_timeout: 30}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: duration 30 needs a unit, as in 30s or 30m"},
+		{"limits: {idle_timeout: -1}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: duration -1 needs a unit, as in -1s or -1m"},
+		{"limits: {client_ipv6_prefix: 16}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: limits: client_ipv6_prefix: 16"},
+		{"targets: [{name: a, address: h, record: true}]\n", "c.yaml:1: recording: a target has record: true but recording has no dir"},
+		{"adhoc: [{hosts: [\"*\"]}]\n", `c.yaml:1: adhoc[0]: hosts: "*"`},
+		{"adhoc: [{hosts: [10.0.0.0/8], ports: \"23,99-20\"}]\n", `c.yaml:1: adhoc[0]: ports: "99-20"`},
+		{"", "c.yaml: empty file"},
+		{"targets:\n  - name: a\n   address: h\n", "c.yaml:1: did not find expected"},
+	}.check(t)
+}
+
+// Values that were once taken and then ignored, or worse, are refused with
+// the line of the value and what is wrong with it.
+func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
+	const target = "targets:\n  - name: a\n    address: h\n"
+	refusals{
+		// A target address neither host[:port], an IPv6 address nor
+		// [IPv6]:port.
+		{"targets:\n  - name: a\n    address: 'a:b:c'\n", `c.yaml:2: target "a": bad address "a:b:c": not host:port, nor an IPv6 address`},
+		{"targets:\n  - name: a\n    address: '10.0.0.5:23:'\n", `c.yaml:2: target "a": bad address "10.0.0.5:23:": not host:port`},
+		{"targets:\n  - name: a\n    address: '[h]:23'\n", `c.yaml:2: target "a": bad address "[h]:23": brackets hold an IPv6 address`},
+		{"targets:\n  - name: a\n    address: 10.0.5\n", `c.yaml:2: target "a": bad address "10.0.5": "10.0.5" is not an IP address`},
+		// Origins the web layer would drop.
+		{"http:\n  allowed_origins:\n    - https://portal.example.com\n    - http://a:99999\n" + target,
+			`c.yaml:4: http: allowed_origins: "http://a:99999" is not an origin: port 99999 is not in 1..65535`},
+		{"http:\n  frame_ancestors: ['http://a:0']\n" + target, `c.yaml:2: http: frame_ancestors: "http://a:0" is not an origin: port 0`},
+		{"http: {allowed_origins: ['http://[1:2:3]']}\n" + target, `c.yaml:1: http: allowed_origins: "http://[1:2:3]" is not an origin: [1:2:3] is not an IPv6 address`},
+		{"http: {allowed_origins: ['http://a..b']}\n" + target, `c.yaml:1: http: allowed_origins: "http://a..b" is not an origin: a..b is not a host name`},
+		// A connect rate that is not a number turned rate limiting off.
+		{target + "limits:\n  connect_rate: .nan\n", "c.yaml:5: limits: connect_rate: NaN (want a number of sessions a second, or -1 for none)"},
+		{target + "limits:\n  connect_rate: .inf\n", "c.yaml:5: limits: connect_rate: +Inf"},
+		{target + "limits:\n  connect_rate: -.inf\n", "c.yaml:5: limits: connect_rate: -Inf"},
+		{target + "limits:\n  connect_rate: -2\n", "c.yaml:5: limits: connect_rate: -2"},
+		// IPv4-mapped CIDRs shorter than the mapped range.
+		{"adhoc:\n  - hosts: ['::ffff:10.0.0.0/80']\n", `c.yaml:2: adhoc[0]: hosts: "::ffff:10.0.0.0/80": an IPv4-mapped CIDR needs a length of at least /96`},
+		{"auth: {trusted_proxies: ['::ffff:0.0.0.0/64']}\n" + target, `c.yaml:1: auth: trusted_proxies: "::ffff:0.0.0.0/64": an IPv4-mapped CIDR`},
+		// Ad-hoc host patterns that can never match what a user types.
+		{"adhoc:\n  - hosts:\n      - 10.1.0.0/16\n      - 10.20.0\n", `c.yaml:4: adhoc[0]: hosts: "10.20.0" is not an IP address: for a network write a CIDR, as in 10.20.0.0/24`},
+		{"adhoc: [{hosts: ['010.0.0.1']}]\n", `c.yaml:1: adhoc[0]: hosts: "010.0.0.1" is not an IP address (four numbers from 0 to 255, without leading zeros)`},
+		{"adhoc: [{hosts: [console.lab.2]}]\n", `c.yaml:1: adhoc[0]: hosts: "console.lab.2" is not a host name`},
+		{"adhoc: [{hosts: ['*.10.20']}]\n", `c.yaml:1: adhoc[0]: hosts: "*.10.20" is not a host name`},
+		{"adhoc: [{hosts: ['con!sole']}]\n", `c.yaml:1: adhoc[0]: hosts: "con!sole" is not a host name`},
+		// Durations too short to be meant.
+		{target + "limits:\n  idle_timeout: 30m\n  ping_interval: 1ns\n", "c.yaml:6: limits: ping_interval: 1ns is too short (at least 1s, or -1s for none)"},
+		{target + "limits: {ping_interval: 999ms}\n", "c.yaml:4: limits: ping_interval: 999ms is too short"},
+		{target + "limits: {dial_timeout: 10ms}\n", "c.yaml:4: limits: dial_timeout: 10ms is too short (at least 100ms, or -1s for none)"},
+		{target + "limits: {idle_timeout: 30ms}\n", "c.yaml:4: limits: idle_timeout: 30ms is too short (at least 1s"},
+		{target + "limits: {max_duration: 12ms}\n", "c.yaml:4: limits: max_duration: 12ms is too short (at least 1s"},
+	}.check(t)
+}
+
+// The bounds themselves, and what means the default or none, are taken.
+func TestParseConfigTakesValuesAtTheBounds(t *testing.T) {
+	cfg, err := ParseConfig("c.yaml", []byte(`
+auth: {trusted_proxies: ['::ffff:10.0.0.0/104', '::ffff:10.9.9.9', '::ffff:0:0/96']}
+http:
+  allowed_origins: ['http://a:1', 'https://a:65535', 'https://[::1]:8443', 'http://Portal.Example.COM.']
+limits:
+  connect_rate: 0.001
+  dial_timeout: 100ms
+  idle_timeout: 1s
+  max_duration: 1s
+  ping_interval: 1s
+adhoc:
+  - hosts: ['::ffff:10.20.0.0/112', 10.0.0.1, '*.lab.example.com', console_1.example.com]
+targets:
+  - {name: a, address: h}
+  - {name: b, address: '::1'}
+  - {name: c, address: 'fe80::1%eth0'}
+  - {name: d, address: '[fe80::1%eth0]:2323'}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Targets[3].Address; got != "[fe80::1%eth0]:2323" {
+		t.Errorf("address %q", got)
+	}
+	for _, in := range []string{"connect_rate: -1", "dial_timeout: -1s", "ping_interval: -1s", "idle_timeout: 0s", "max_duration: -1h"} {
+		if _, err := ParseConfig("c.yaml", []byte("limits: {"+in+"}\ntargets: [{name: a, address: h}]\n")); err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+}
+
+// An IPv4-mapped address or CIDR is taken as the IPv4 one: addresses are
+// compared in IPv4 form, so the mapped form would never match.
+func TestParsePrefixTakesIPv4MappedAsIPv4(t *testing.T) {
+	for in, want := range map[string]string{
+		"::ffff:10.0.0.0/104":  "10.0.0.0/8",
+		"::ffff:10.1.2.3/120":  "10.1.2.0/24",
+		"::ffff:0.0.0.0/96":    "0.0.0.0/0",
+		"::ffff:10.9.9.9":      "10.9.9.9/32",
+		"::ffff:10.9.9.9/128":  "10.9.9.9/32",
+		"10.0.0.0/8":           "10.0.0.0/8",
+		"2001:db8::/32":        "2001:db8::/32",
+		"::ffff:10.0.0.0/95":   "",
+		"::ffff:10.0.0.0/1000": "",
+	} {
+		got, err := ParsePrefix(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("ParsePrefix(%q) = %v, want an error", in, got)
+			}
+			continue
+		}
+		if err != nil || got.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+}
+
 func TestNormalizeAddress(t *testing.T) {
 	for in, want := range map[string]string{
 		"host":          "host:23",
@@ -96,13 +206,20 @@ func TestNormalizeAddress(t *testing.T) {
 		"[fe80::1]:23":  "[fe80::1]:23",
 		"[::1]":         "[::1]:23",
 		"console.lab:7": "console.lab:7",
+		"::1":           "[::1]:23",
+		"2001:db8::1":   "[2001:db8::1]:23",
+		"fe80::1%eth0":  "[fe80::1%eth0]:23",
+		"[::1]:0023":    "[::1]:23",
+		"1.2.3.4:65535": "1.2.3.4:65535",
 	} {
 		got, err := NormalizeAddress(in)
 		if err != nil || got != want {
 			t.Errorf("NormalizeAddress(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", ":23", "h:x", "h:65536", "a b:23", "user@h:23", "h/x"} {
+	for _, in := range []string{"", ":23", "h:x", "h:65536", "a b:23", "user@h:23", "h/x",
+		"a:b:c", "10.0.0.5:23:", "h:23:", "1:2:3:4:5:6:7:8:9", "[h]:23", "[10.0.0.1]", "[::1]x", "[::1]:",
+		"[::1", "[::1]:65536", "h:+23", "h:-1", "h:", "10.0.0", "10.0.0:23", "010.0.0.1", "1.2.3.4.5", "a]b"} {
 		if got, err := NormalizeAddress(in); err == nil {
 			t.Errorf("NormalizeAddress(%q) = %q, want an error", in, got)
 		}
@@ -161,5 +278,30 @@ func TestParseConfigTakesTrustedProxiesWithoutProxyHeader(t *testing.T) {
 	}
 	if got := cfg.Auth.TrustedProxies; len(got) != 1 || got[0] != "127.0.0.1" {
 		t.Errorf("trusted_proxies %q", got)
+	}
+}
+
+func TestLineAt(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("# comment\nbase: &b {x: 1}\nauth:\n  trusted_proxies:\n    - 10.0.0.1\n    - 10.0.0.2\nlimits: *b\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path []any
+		want int
+	}{
+		{[]any{"auth", "trusted_proxies", 1}, 6},
+		{[]any{"auth", "trusted_proxies", 2}, 4},
+		{[]any{"auth", "proxy_header"}, 3},
+		{[]any{"limits", "x"}, 2},
+		{[]any{"tls"}, 0},
+		{[]any{"auth", 0}, 3},
+	} {
+		if got := lineAt(&doc, tc.path...); got != tc.want {
+			t.Errorf("lineAt(%v) = %d, want %d", tc.path, got, tc.want)
+		}
+	}
+	if got := lineAt(&yaml.Node{Kind: yaml.DocumentNode}, "a"); got != 0 {
+		t.Errorf("empty document: %d", got)
 	}
 }

@@ -3,8 +3,10 @@ package gateway
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"telgate/telnet"
 )
@@ -56,37 +58,69 @@ func (t Target) Allows(user string, groups []string) bool {
 
 var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// NormalizeAddress checks a host[:port] address and returns it as
-// host:port, with port 23 when none is given.
+// NormalizeAddress checks an address, as a target's address or the
+// -target flag gives it, and returns it as host:port: a host name or
+// IPv4 address with an optional :port, an IPv6 address alone, or an IPv6
+// address in brackets with an optional :port. The port is 23 when none is
+// given, and otherwise 1 to 65535.
 func NormalizeAddress(addr string) (string, error) {
 	if addr == "" {
 		return "", fmt.Errorf("empty address")
 	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		// No port: the whole string is the host (an IPv6 literal
-		// may come in brackets).
-		host, port = addr, strconv.Itoa(telnet.TelnetPort)
-		if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-			host = host[1 : len(host)-1]
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("bad address %q: %s", addr, fmt.Sprintf(format, args...))
+	}
+	host, port, hasPort := addr, "", false
+	switch {
+	case strings.HasPrefix(addr, "["):
+		end := strings.IndexByte(addr, ']')
+		if end < 0 {
+			return "", bad("missing ]")
 		}
-		if _, _, err2 := net.SplitHostPort(net.JoinHostPort(host, port)); err2 != nil {
-			return "", fmt.Errorf("bad address %q: %w", addr, err)
+		host = addr[1:end]
+		if rest := addr[end+1:]; rest != "" {
+			if port, hasPort = strings.CutPrefix(rest, ":"); !hasPort {
+				return "", bad("unexpected text after ]")
+			}
 		}
+		if !isIPv6(host) {
+			return "", bad("brackets hold an IPv6 address, as in [2001:db8::1]:23")
+		}
+	case strings.Count(addr, ":") == 1:
+		host, port, hasPort = strings.Cut(addr, ":")
+	case strings.Count(addr, ":") > 1 && !isIPv6(addr):
+		return "", bad("not host:port, nor an IPv6 address (with a port, write it in brackets, as in [2001:db8::1]:23)")
 	}
 	if host == "" {
-		return "", fmt.Errorf("bad address %q: no host", addr)
+		return "", bad("no host")
 	}
 	for _, c := range host {
-		if c <= ' ' || c == '/' || c == '@' || c == '?' || c == '#' {
-			return "", fmt.Errorf("bad address %q: invalid host", addr)
+		if c <= ' ' || c == '/' || c == '@' || c == '?' || c == '#' || c == '[' || c == ']' {
+			return "", bad("invalid host")
 		}
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 1 || p > 65535 {
-		return "", fmt.Errorf("bad address %q: port must be 1..65535", addr)
+	if looksNumeric(host) {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "", bad("%v", notIPv4(host, false))
+		}
+	}
+	p := telnet.TelnetPort
+	if hasPort {
+		p = -1
+		if port != "" && strings.Trim(port, "0123456789") == "" {
+			p, _ = strconv.Atoi(port)
+		}
+		if p < 1 || p > 65535 {
+			return "", bad("port must be 1..65535")
+		}
 	}
 	return net.JoinHostPort(host, strconv.Itoa(p)), nil
+}
+
+// isIPv6 reports whether s is an IPv6 address (with or without a zone).
+func isIPv6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6()
 }
 
 // ValidTerminalType reports whether s can be sent as a terminal type: 1 to
