@@ -25,6 +25,8 @@ var guarded = []netip.Prefix{
 	netip.MustParsePrefix("169.254.169.254/32"), // cloud metadata
 	netip.MustParsePrefix("100.100.100.200/32"), // cloud metadata
 	netip.MustParsePrefix("fd00:ec2::254/128"),  // cloud metadata
+	netip.MustParsePrefix("fd20:ce::254/128"),   // cloud metadata
+	netip.MustParsePrefix("64:ff9b:1::/48"),     // local-use NAT64: where it embeds IPv4 is the network's choice
 	netip.MustParsePrefix("169.254.0.0/16"),     // link-local
 	netip.MustParsePrefix("fe80::/10"),          // link-local
 	netip.MustParsePrefix("127.0.0.0/8"),        // loopback
@@ -32,6 +34,12 @@ var guarded = []netip.Prefix{
 }
 
 var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// ipv4Compatible holds the IPv4-compatible IPv6 addresses (::a.b.c.d),
+// deprecated since RFC 4291 and, where a kernel still tunnels them
+// (sit), a way to an IPv4 address the rules never see: refused, except
+// :: and ::1, which have their own entries.
+var ipv4Compatible = netip.MustParsePrefix("::/96")
 
 // adhocRule is an AdhocRule ready to match.
 type adhocRule struct {
@@ -150,6 +158,9 @@ func isRefused(a netip.Addr) bool {
 	if a.IsUnspecified() || a.IsMulticast() {
 		return true
 	}
+	if ipv4Compatible.Contains(a) && a != netip.IPv6Loopback() {
+		return true
+	}
 	for _, p := range alwaysRefused {
 		if p.Contains(a) {
 			return true
@@ -216,12 +227,15 @@ func notAllowed(format string, args ...any) error {
 //   - An IP address or CIDR allows the addresses in it, typed as such or
 //     resolved from any name.
 //   - Refused always: unspecified addresses (0.0.0.0/8, ::), multicast,
-//     the IPv4 broadcast address, and NAT64 addresses (64:ff9b::/96)
+//     the IPv4 broadcast address, IPv4-compatible IPv6 addresses
+//     (::a.b.c.d, deprecated) and NAT64 addresses (64:ff9b::/96)
 //     embedding any refused or guarded IPv4 address.
 //   - Guarded: loopback (127.0.0.0/8, ::1), link-local (169.254.0.0/16,
-//     fe80::/10) and cloud metadata addresses (169.254.169.254,
-//     fd00:ec2::254, 100.100.100.200) are refused unless the rule lists
-//     a CIDR inside the guarded range that holds the address:
+//     fe80::/10), cloud metadata addresses (169.254.169.254,
+//     fd00:ec2::254, fd20:ce::254, 100.100.100.200) and local-use NAT64
+//     (64:ff9b:1::/48, which may embed any of them) are refused unless
+//     the rule lists a CIDR inside the guarded range that holds the
+//     address:
 //     169.254.0.0/16 allows link-local addresses but not 169.254.169.254,
 //     which only 169.254.169.254 itself allows; 0.0.0.0/0 allows none of
 //     them.
@@ -297,7 +311,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
-		addrs, err = g.opts.Resolver.LookupNetIP(ctx, "ip", name)
+		addrs, err = g.opts.Resolver.LookupNetIP(ctx, "ip", rooted(name))
 		if err != nil || len(addrs) == 0 {
 			return Target{}, lookupError(name, err)
 		}
@@ -448,4 +462,17 @@ func notIPv4(h string, network bool) error {
 		}
 	}
 	return fmt.Errorf("%q is not an IP address (four numbers from 0 to 255, without leading zeros)", h)
+}
+
+// rooted is the name to look up for host name: with a trailing dot when
+// it has a dot, so that the resolver never tries it under its search
+// domains (ndots:5 in Kubernetes tries them first, and an answer for
+// name.cluster.local is not one the rule's domain gave). A single label
+// is left as it is: only the search domains complete it, and the rule
+// named it as it is.
+func rooted(name string) string {
+	if strings.Contains(name, ".") && !strings.HasSuffix(name, ".") {
+		return name + "."
+	}
+	return name
 }
