@@ -125,9 +125,10 @@
 //   - Open refuses a Telnet that is already connected (telnetlib's doc
 //     says not to do it; its code lets you).
 //   - Reads that do not wait: ReadUntil with a negative timeout searches
-//     everything already received, as ReadVeryEager and Expect take it;
-//     telnetlib's read_until with timeout=0 looks at one receive of at
-//     most 50 bytes.
+//     everything already received, as ReadVeryEager and Expect take it
+//     (on Linux, for a connection read directly, all the kernel holds;
+//     elsewhere up to three 32 KiB chunks); telnetlib's read_until with
+//     timeout=0 looks at one receive of at most 50 bytes.
 //   - Errors: a read error other than EOF (a reset, say) ends the stream
 //     like EOF, and the reads that would raise EOFError return it instead,
 //     wrapped; ReadAll returns the data together with it. ReadSome returns

@@ -24,11 +24,11 @@ import (
 // 0xFF, is matched by . or \x{FFFD}, not by \xff (which is "ÿ").
 //
 // A timeout of 0 means none; a positive one bounds the whole call; a
-// negative one means "do not wait": only what has already come is matched.
+// negative one means "do not wait": only what has already come, as
+// ReadVeryEager takes it, is matched.
 func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
 	deadline, mode := deadlineFor(timeout)
-	polls := t.received()
-	for last := false; ; {
+	for last, filled := false, false; ; {
 		for i, re := range patterns {
 			loc := re.FindSubmatchIndex(t.unread())
 			if loc == nil {
@@ -43,13 +43,24 @@ func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index
 			}
 			return i, match, text, nil
 		}
-		// What the last fill brought has been matched; stop once what
-		// had arrived is read (not waiting) or at the deadline.
+		if mode == poll {
+			// Not waiting: what had come before the call is decoded
+			// whole and matched once, not after every read, which on
+			// a long backlog would scan it again and again.
+			if filled || t.eof {
+				break
+			}
+			for n := t.received(); n > 0 && !t.eof && t.fill(poll, time.Time{}); n-- {
+			}
+			filled = true
+			continue
+		}
+		// What the last fill brought has been matched; stop at the
+		// deadline.
 		if last || t.eof || !t.fill(mode, deadline) {
 			break
 		}
-		polls--
-		last = (mode == poll && polls == 0) || expired(deadline)
+		last = expired(deadline)
 	}
 	text, err = t.ReadVeryLazy()
 	return -1, nil, text, err

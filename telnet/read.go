@@ -295,8 +295,8 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 // error, as telnetlib does; only when the connection closed and nothing was
 // read does it return io.EOF. A timeout of 0 means no timeout; a negative
 // one means "do not wait" (telnetlib's timeout=0): only what has already
-// been received is searched. The timeout bounds the whole call, not each
-// read.
+// been received, as ReadVeryEager takes it, is searched. The timeout
+// bounds the whole call, not each read.
 func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) {
 	n := len(match)
 	if i := bytes.Index(t.unread(), match); i >= 0 {
@@ -353,7 +353,9 @@ func (t *Telnet) ReadSome() ([]byte, error) {
 
 // ReadVeryEager returns everything that can be read without waiting for
 // the network: all cooked data after decoding every chunk already
-// received. It may return an empty slice when the connection is open
+// received (on Linux, for a connection read directly, all the kernel
+// holds; elsewhere up to three 32 KiB chunks, what a pump would have
+// read ahead). It may return an empty slice when the connection is open
 // (negotiation alone produces no data). It returns io.EOF when the
 // connection closed and no cooked data is left. Against a host that sends
 // without pause it still returns: it decodes what had arrived when it was

@@ -81,6 +81,11 @@ type Telnet struct {
 
 	out output
 
+	// closeMu orders Close with Open: a reopen waits for a Close in
+	// progress (the package's own, after a backlog, among them), which
+	// would otherwise close the new connection.
+	closeMu sync.Mutex
+
 	debugMu  sync.Mutex
 	debug    int
 	debugOut io.Writer
@@ -134,7 +139,8 @@ func NewConn(conn net.Conn) *Telnet {
 // connection attempt. Unlike telnetlib, Open refuses a Telnet that is
 // connected. Reopen a closed Telnet only once no other goroutine uses
 // it: what was received and not read is dropped, the callback and the
-// settings are kept.
+// settings are kept (a Negotiator keeps its options' states too: give
+// the new connection a new one).
 func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
 	ctx := context.Background()
 	if timeout > 0 {
@@ -147,6 +153,8 @@ func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
 
 // OpenContext is Open with a context bounding the connection attempt.
 func (t *Telnet) OpenContext(ctx context.Context, host string, port int) error {
+	t.closeMu.Lock()
+	defer t.closeMu.Unlock()
 	if t.conn != nil && !t.closed.Load() {
 		return ErrAlreadyOpen
 	}
@@ -189,12 +197,20 @@ const closeFlush = 250 * time.Millisecond
 // a second to leave (telnetlib sends its replies before a read returns;
 // here they may still be queued). Then blocked reads and writes return;
 // cooked data already received can still be read (then the reads report
-// EOF). Calling it again does nothing.
-func (t *Telnet) Close() error {
-	if t.conn == nil || t.closed.Swap(true) {
+// EOF). Calling it again does nothing (a call made while another is
+// still closing returns once that one has).
+func (t *Telnet) Close() error { return t.closeConn(nil) }
+
+// closeConn is Close, of conn only (when not nil): the package's own
+// close after a backlog names the connection it gave up on, so that it
+// leaves alone one opened since.
+func (t *Telnet) closeConn(conn net.Conn) error {
+	t.closeMu.Lock()
+	defer t.closeMu.Unlock()
+	if t.conn == nil || (conn != nil && conn != t.conn) || t.closed.Swap(true) {
 		return nil
 	}
-	cut := t.out.flush(closeFlush)
+	cut := t.out.flush(t.conn, closeFlush)
 	err := t.conn.Close()
 	if cut {
 		err = nil // closed already, to cut the write short

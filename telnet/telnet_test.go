@@ -327,3 +327,39 @@ func TestNoGoroutineLeak(t *testing.T) {
 	srv.Close()
 	settleGoroutines(t, before-1) // the server's accept loop ended too
 }
+
+// When a peer stops reading and the package closes the connection itself
+// (the replies backlog), a Close and an Open that follow wait for that
+// close to finish: it must not close the new connection.
+func TestReopenAfterTheBacklogCloseKeepsTheNewConnection(t *testing.T) {
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("hello")
+		c.ExpectEOF()
+	})
+	big := bytes.Repeat([]byte{telnet.NOP}, 300<<10)
+	for range 8 {
+		local, peer := net.Pipe()
+		tn := telnet.NewConn(local)
+		tn.SetOptionNegotiationCallback(func(tn *telnet.Telnet, cmd, opt byte) {
+			for range 3 { // queued, since the peer never reads: a backlog
+				_ = tn.WriteRaw(big)
+			}
+		})
+		go func() { _, _ = peer.Write([]byte{telnet.IAC, telnet.NOP, 'x'}) }()
+		if _, err := tn.ReadUntil([]byte("x"), wait); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tn.Write([]byte("y")); !errors.Is(err, telnet.ErrOutputBacklog) {
+			t.Fatalf("Write after the backlog: %v, want ErrOutputBacklog", err)
+		}
+		_ = tn.Close()
+		if err := tn.Open(srv.Host(), srv.Port(), wait); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tn.ReadUntil([]byte("hello"), wait); string(got) != "hello" {
+			t.Fatalf("the new connection read %q, %v", got, err)
+		}
+		tn.Close()
+		peer.Close()
+	}
+}

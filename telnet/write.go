@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 )
@@ -62,7 +63,7 @@ func (o *output) enqueue(frame []byte) error {
 	}
 	if len(o.queue) >= MaxOutputBacklog {
 		o.fail(ErrOutputBacklog)
-		go o.t.Close()
+		go o.t.closeConn(o.t.conn)
 		return ErrOutputBacklog
 	}
 	o.queue = append(o.queue, frame...)
@@ -83,17 +84,17 @@ func (o *output) drain() {
 	o.release(queued)
 }
 
-// flush gives what is being written, and the replies the callback
-// queued, up to d to leave, then cuts them short by closing the
-// connection. It reports whether it had to.
-func (o *output) flush(d time.Duration) (cut bool) {
+// flush gives what is being written to conn, and the replies the
+// callback queued, up to d to leave, then cuts them short by closing
+// conn. It reports whether it had to.
+func (o *output) flush(conn net.Conn, d time.Duration) (cut bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.writing {
 		return false
 	}
 	// A timer, not a write deadline: it works whatever the connection.
-	timer := time.AfterFunc(d, func() { _ = o.t.conn.Close() })
+	timer := time.AfterFunc(d, func() { _ = conn.Close() })
 	for o.writing {
 		o.idle.Wait()
 	}
