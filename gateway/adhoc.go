@@ -311,7 +311,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
-		addrs, err = g.opts.Resolver.LookupNetIP(ctx, "ip", rooted(name))
+		addrs, err = g.opts.Resolver.LookupNetIP(ctx, "ip", name)
 		if err != nil || len(addrs) == 0 {
 			return Target{}, lookupError(name, err)
 		}
@@ -462,17 +462,4 @@ func notIPv4(h string, network bool) error {
 		}
 	}
 	return fmt.Errorf("%q is not an IP address (four numbers from 0 to 255, without leading zeros)", h)
-}
-
-// rooted is the name to look up for host name: with a trailing dot when
-// it has a dot, so that the resolver never tries it under its search
-// domains (ndots:5 in Kubernetes tries them first, and an answer for
-// name.cluster.local is not one the rule's domain gave). A single label
-// is left as it is: only the search domains complete it, and the rule
-// named it as it is.
-func rooted(name string) string {
-	if strings.Contains(name, ".") && !strings.HasSuffix(name, ".") {
-		return name + "."
-	}
-	return name
 }
