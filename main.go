@@ -247,7 +247,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		})
 	}
 	if err := gw.Shutdown(sctx); err != nil {
-		log.Warn().Err(err).Int("sessions", gw.Active()).Msg("sessions still open at exit")
+		log.Warn().Err(err).Int("sessions", gw.Active()).Msg("shutdown incomplete at exit")
 	}
 	servers.Wait()
 	log.Info().Msg("stopped")

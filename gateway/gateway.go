@@ -88,8 +88,32 @@ type Gateway struct {
 	wg       sync.WaitGroup
 
 	// recordings counts the recordings of ended sessions still being
-	// written out: a slow disk holds them, never the session's slot.
-	recordings sync.WaitGroup
+	// written out: a slow disk holds them, not the sessions' slots.
+	recordings        sync.WaitGroup
+	pendingRecordings atomic.Int32
+}
+
+// maxBackgroundRecordings bounds the recordings written out after their
+// sessions ended: past it (a disk that hangs), a session waits for its
+// recording, so that the sessions' limit bounds the descriptors and
+// buffers the recordings hold.
+const maxBackgroundRecordings = 16
+
+// closeRecording writes out and closes an ended session's recording, in
+// the background while few others wait for the disk.
+func (g *Gateway) closeRecording(rec *recorder) {
+	if rec == nil {
+		return
+	}
+	if g.pendingRecordings.Add(1) > maxBackgroundRecordings {
+		g.pendingRecordings.Add(-1)
+		rec.close()
+		return
+	}
+	g.recordings.Go(func() {
+		defer g.pendingRecordings.Add(-1)
+		rec.close()
+	})
 }
 
 // New returns a Gateway for the given targets and rules.
@@ -193,7 +217,8 @@ type Request struct {
 
 // Serve runs one session on an upgraded WebSocket until either side ends
 // it, then closes the WebSocket. It returns when the session's goroutines
-// have ended.
+// have ended; its recording may still be being written out (Shutdown
+// waits for that).
 func (g *Gateway) Serve(ws *websocket.Conn, req Request) {
 	if run := g.begin(ws, req); run != nil {
 		run()

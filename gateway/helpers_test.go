@@ -163,6 +163,7 @@ func (tg *testGateway) open(query string) *browser {
 func (tg *testGateway) waitIdle() {
 	tg.t.Helper()
 	waitFor(tg.t, "sessions to end", func() bool { return tg.gw.Active() == 0 })
+	tg.gw.recordings.Wait() // written out after their sessions
 }
 
 // browser is the WebSocket client in the browser's place.

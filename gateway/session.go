@@ -175,11 +175,7 @@ func (s *session) run() {
 		stopOnCancel()
 		s.finish()
 		<-browserDone
-		if s.rec != nil {
-			// Written out in the background: a slow or hung disk
-			// holds the recording, not the session and its slot.
-			s.g.recordings.Go(s.rec.close)
-		}
+		s.g.closeRecording(s.rec)
 		if t := s.cutoff.Load(); t != nil {
 			t.Stop()
 		}
