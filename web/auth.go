@@ -57,12 +57,15 @@ func IdentityFrom(ctx context.Context) Identity {
 // Brute-force limits of HTTP Basic authentication: each client address
 // (an IPv6 client's /64) may fail loginBurst times, then once per
 // loginRefill; a comparison counts as a failure until it succeeds, so
-// that guesses sent at once count too. Verified credentials are
-// remembered for credentialTTL so that a page's dozen requests cost one
-// bcrypt comparison, not twelve.
+// that guesses sent at once count too. A login that finds the client's
+// failures all held by comparisons still running waits up to loginWait
+// for one of them to resolve rather than be refused: they may all be
+// right. Verified credentials are remembered for credentialTTL so that a
+// page's dozen requests cost one bcrypt comparison, not twelve.
 const (
 	loginBurst      = 10
 	loginRefill     = 15 * time.Second
+	loginWait       = 5 * time.Second
 	limiterMaxKeys  = 1 << 16
 	credentialTTL   = 5 * time.Minute
 	credentialCache = 4096
@@ -96,7 +99,7 @@ func newAuthenticator(a Auth, trusted func(netip.Addr) bool) *authenticator {
 	return &authenticator{
 		auth:    a,
 		trusted: trusted,
-		limiter: newFailureLimiter(loginBurst, loginRefill, limiterMaxKeys),
+		limiter: newFailureLimiter(loginBurst, loginRefill, loginWait, limiterMaxKeys),
 		cache:   newCredCache(credentialTTL, credentialCache),
 		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 		compare: bcrypt.CompareHashAndPassword,
@@ -184,26 +187,30 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 	if groups, hit := a.cache.get(user, password, a.auth.Users); hit {
 		return Identity{User: user, Groups: groups, Method: "basic"}, nil
 	}
-	// The failure is taken before the comparison and given back if it
-	// succeeds: see failureLimiter.take.
-	key := limiterKey(client)
-	if wait, ok := a.limiter.take(key); !ok {
+	// The failure is taken before the comparison, and given back if it
+	// succeeds or spent if it fails: see failureLimiter.take.
+	b, wait, ok := a.limiter.take(r.Context(), limiterKey(client))
+	if !ok {
+		if r.Context().Err() != nil {
+			return challenge("client went away")
+		}
 		return Identity{}, &refusal{code: http.StatusTooManyRequests, reason: "too many failed logins from this client",
 			msg: "too many failed logins: try again later", retryAfter: wait}
 	}
 	select {
 	case a.slots <- struct{}{}:
 	case <-r.Context().Done():
-		a.limiter.giveBack(key)
+		a.limiter.giveBack(b)
 		return challenge("client went away")
 	}
 	groups, good := a.auth.Users.check(user, password, a.compare)
 	<-a.slots
 	if !good {
+		a.limiter.spend(b)
 		// The user name is not logged: people type passwords into it.
 		return challenge("wrong user name or password")
 	}
-	a.limiter.giveBack(key)
+	a.limiter.giveBack(b)
 	a.cache.put(user, password)
 	return Identity{User: user, Groups: groups, Method: "basic"}, nil
 }
@@ -221,24 +228,31 @@ func limiterKey(a netip.Addr) netip.Prefix {
 }
 
 // failureLimiter is a token bucket per key: each comparison that may fail
-// takes a token first, one that succeeds gives it back, and tokens come
-// back at one per every, up to burst.
+// takes a token first, one that succeeds gives it back, one that fails
+// spends it, and tokens come back at one per every, up to burst.
 type failureLimiter struct {
 	mu      sync.Mutex
 	burst   float64
 	every   time.Duration
+	maxWait time.Duration // how long take waits for comparisons in flight
 	maxKeys int
 	now     func() time.Time
 	buckets map[netip.Prefix]*bucket // keys that failed or are being compared
 }
 
+// A bucket is one key's tokens and the comparisons holding some of them.
 type bucket struct {
-	tokens float64
-	last   time.Time
+	key      netip.Prefix
+	tokens   float64
+	last     time.Time
+	inFlight int // comparisons that took a token and have not resolved
+	// resolved is closed, and replaced, when a comparison in flight
+	// resolves, waking the takes waiting for it; nil while none waits.
+	resolved chan struct{}
 }
 
-func newFailureLimiter(burst int, every time.Duration, maxKeys int) *failureLimiter {
-	return &failureLimiter{burst: float64(burst), every: every, maxKeys: maxKeys,
+func newFailureLimiter(burst int, every, maxWait time.Duration, maxKeys int) *failureLimiter {
+	return &failureLimiter{burst: float64(burst), every: every, maxWait: maxWait, maxKeys: maxKeys,
 		now: time.Now, buckets: map[netip.Prefix]*bucket{}}
 }
 
@@ -250,60 +264,109 @@ func (l *failureLimiter) refill(b *bucket, now time.Time) {
 	}
 }
 
-// take reserves a failure of key before a comparison: ok is false, with
-// how long until one is free, when key has none left. Every comparison
-// let through holds its token, so however many arrive at once at most
-// burst run before the limit applies; charging after the comparison would
-// let all that arrive together through. A comparison that succeeds gives
-// its token back (giveBack).
-func (l *failureLimiter) take(key netip.Prefix) (wait time.Duration, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= l.maxKeys {
-			l.sweep(now)
+// take reserves a failure of key before a comparison and returns the
+// bucket to settle it with (giveBack or spend; nil when the key could not
+// be tracked). Every comparison let through holds its token, so however
+// many arrive at once at most burst wrong ones are compared before the
+// limit applies; charging after the comparison would let all that arrive
+// together through.
+//
+// A take that finds no token while comparisons of key are in flight waits
+// (until ctx is done or maxWait has passed) for one to resolve, and tries
+// again: right passwords give their tokens back, and many users behind
+// one address logging in together must not be refused as if they had
+// failed. Only when no token is left and none is in flight, or the wait
+// ends, is ok false, with how long until a token comes back.
+func (l *failureLimiter) take(ctx context.Context, key netip.Prefix) (b *bucket, wait time.Duration, ok bool) {
+	var timeout <-chan time.Time
+	for {
+		l.mu.Lock()
+		now := l.now()
+		b = l.buckets[key]
+		if b == nil {
+			if len(l.buckets) >= l.maxKeys {
+				l.sweep(now)
+			}
+			if len(l.buckets) >= l.maxKeys {
+				l.mu.Unlock()
+				// Every tracked client is failing at once: do not
+				// grow further. bcrypt's bounded concurrency still
+				// limits the rate of guesses.
+				return nil, 0, true
+			}
+			b = &bucket{key: key, tokens: l.burst, last: now}
+			l.buckets[key] = b
 		}
-		if len(l.buckets) >= l.maxKeys {
-			// Every tracked client is failing at once: do not grow
-			// further. bcrypt's bounded concurrency still limits the
-			// rate of guesses.
-			return 0, true
+		l.refill(b, now)
+		if b.tokens >= 1 {
+			b.tokens--
+			b.inFlight++
+			l.mu.Unlock()
+			return b, 0, true
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
+		wait = time.Duration((1 - b.tokens) * float64(l.every))
+		if b.inFlight == 0 {
+			l.mu.Unlock()
+			return nil, wait, false
+		}
+		if b.resolved == nil {
+			b.resolved = make(chan struct{})
+		}
+		resolved := b.resolved
+		l.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(l.maxWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-resolved:
+		case <-ctx.Done():
+			return nil, wait, false
+		case <-timeout:
+			return nil, wait, false
+		}
 	}
-	l.refill(b, now)
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) * float64(l.every)), false
-	}
-	b.tokens--
-	return 0, true
 }
 
 // giveBack returns the token take reserved for a comparison that
-// succeeded (or was not made). A key whose bucket is full again is
-// forgotten, as if it had never failed.
-func (l *failureLimiter) giveBack(key netip.Prefix) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
+// succeeded (or was not made). A key whose bucket is full again with
+// nothing in flight is forgotten, as if it had never failed.
+func (l *failureLimiter) giveBack(b *bucket) {
+	l.settle(b, 1)
+}
+
+// spend settles a comparison that failed: its token stays taken.
+func (l *failureLimiter) spend(b *bucket) {
+	l.settle(b, 0)
+}
+
+// settle ends a comparison of b's key, giving back refund tokens, and
+// wakes the takes waiting for it.
+func (l *failureLimiter) settle(b *bucket, refund float64) {
 	if b == nil {
 		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.refill(b, l.now())
-	if b.tokens = math.Min(l.burst, b.tokens+1); b.tokens >= l.burst {
-		delete(l.buckets, key)
+	b.tokens = math.Min(l.burst, b.tokens+refund)
+	b.inFlight--
+	if b.resolved != nil {
+		close(b.resolved)
+		b.resolved = nil
+	}
+	if b.tokens >= l.burst && b.inFlight == 0 {
+		delete(l.buckets, b.key)
 	}
 }
 
-// sweep forgets clients whose buckets are full again; the caller holds
-// mu.
+// sweep forgets clients whose buckets are full again and which have
+// nothing in flight; the caller holds mu.
 func (l *failureLimiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
 		l.refill(b, now)
-		if b.tokens >= l.burst {
+		if b.tokens >= l.burst && b.inFlight == 0 {
 			delete(l.buckets, k)
 		}
 	}

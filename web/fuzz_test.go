@@ -52,7 +52,7 @@ func FuzzRequest(f *testing.F) {
 		Adhoc:          []gateway.AdhocRule{{Hosts: []string{"192.0.2.0/24"}, AllowGroups: []string{"netops"}}},
 	})
 	// Failed logins must not lock the fuzzer out.
-	h.auth.limiter = newFailureLimiter(1<<30, 1, limiterMaxKeys)
+	h.auth.limiter = newFailureLimiter(1<<30, 1, loginWait, limiterMaxKeys)
 
 	f.Fuzz(func(t *testing.T, path, query, authz, user, groups, origin string, fromProxy bool) {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?# \x00\r\n") {
