@@ -229,6 +229,71 @@ func TestWithoutAuthenticationOnlyHostsDNSCannotRebindAreServed(t *testing.T) {
 	authed.open("target=public", hdr)
 }
 
+// Without authentication a name the browser reached over TLS is served
+// all the same: a page that DNS re-points at telgate cannot get the
+// browser through TLS to a name the certificate does not carry. So is a
+// name a trusted proxy says the browser reached over https. Over plain
+// HTTP a name is still refused, and the 403 says how to serve it.
+func TestWithoutAuthenticationAnyHostIsServedOverTLS(t *testing.T) {
+	f := newFixture(t, fixtureOpts{tls: true})
+	u, _ := url.Parse(f.srv.URL)
+	host := "gw.example.com:" + u.Port()
+	overTLS := http.Header{"Host": {host}, "Origin": {"https://" + host}}
+	proxied := newFixture(t, fixtureOpts{web: Options{TrustedProxies: mustPrefixes(t, "127.0.0.1")}})
+	viaProxy := http.Header{"Host": {"gw.internal:8080"}, "X-Forwarded-Host": {"gw.example.com"},
+		"X-Forwarded-Proto": {"https"}, "Origin": {"https://gw.example.com"}}
+	for _, tc := range []struct {
+		what string
+		f    *fixture
+		hdr  http.Header
+	}{{"over TLS", f, overTLS}, {"over https per a trusted proxy", proxied, viaProxy}} {
+		for _, path := range []string{"/", "/api/targets", "/api/check?target=public"} {
+			if resp, body := tc.f.get(path, tc.hdr); resp.StatusCode != http.StatusOK {
+				t.Errorf("gw.example.com %s, %s: %d %s, want 200", tc.what, path, resp.StatusCode, printableLog(body))
+			}
+		}
+		tc.f.open("target=public", tc.hdr)
+	}
+
+	untrusted := newFixture(t, fixtureOpts{web: Options{TrustedProxies: mustPrefixes(t, "127.0.0.2")}})
+	for _, tc := range []struct {
+		what string
+		f    *fixture
+		hdr  http.Header
+	}{
+		{"over plain HTTP", untrusted, http.Header{"Host": {"gw.example.com"}}},
+		{"over http per a trusted proxy", proxied, http.Header{"X-Forwarded-Host": {"gw.example.com"}, "X-Forwarded-Proto": {"http"}}},
+		{"with X-Forwarded-Proto https from an untrusted peer", untrusted, http.Header{"Host": {"gw.example.com"}, "X-Forwarded-Proto": {"https"}}},
+	} {
+		resp, body := tc.f.get("/", tc.hdr)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "host not allowed") ||
+			!strings.Contains(body, "http.allowed_origins") || !strings.Contains(body, "auth or TLS") {
+			t.Errorf("gw.example.com %s: %d %s, want 403 host not allowed, saying how to serve it", tc.what, resp.StatusCode, printableLog(body))
+		}
+	}
+}
+
+// An operator who sees 403 "host not allowed" finds why in the log: one
+// line at start, without authentication, names the hosts served and how
+// to serve another.
+func TestWithoutAuthenticationTheServedHostsAreLogged(t *testing.T) {
+	f := newFixture(t, fixtureOpts{web: Options{AllowedOrigins: []string{"https://portal.example.com", "http://192.0.2.1:8080"}}})
+	var lines []string
+	for line := range strings.Lines(f.logs.String()) {
+		if strings.Contains(line, "http.allowed_origins") {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"info"`) ||
+		!strings.Contains(lines[0], `"hosts":["IP addresses","localhost","*.localhost","portal.example.com"]`) ||
+		!strings.Contains(lines[0], "TLS") {
+		t.Errorf("without authentication, logged %q, want one info line naming the hosts served", lines)
+	}
+	if authed := basicFixture(t); strings.Contains(authed.logs.String(), "http.allowed_origins") {
+		t.Errorf("with authentication, logged %q", authed.logs.String())
+	}
+}
+
 func TestForwardedSchemeAndHostOnlyFromTrustedProxies(t *testing.T) {
 	hdr := http.Header{
 		"Origin":            {"https://gw.example.com"},

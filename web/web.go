@@ -23,8 +23,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +114,7 @@ func newHandler(opts Options) *handler {
 		h.csp = contentSecurityPolicy + strings.Join(ancestors, " ")
 	}
 	h.auth = newAuthenticator(opts.Auth, h.proxies.trusted)
+	h.noteServedHosts()
 	h.admit = opts.Gateway.Admit
 	// The origin was checked before authentication; checked again by the
 	// upgrader in case the route is ever reached another way.
@@ -222,8 +225,9 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host, ok := h.hostAllowed(r); !ok {
 			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
-				reason: "host " + printableLog(host) + " without authentication: not an IP address, localhost or an allowed origin's host (DNS rebinding?)",
-				msg:    "host not allowed: without authentication telgate serves only an IP address, localhost, or the host of an origin in http.allowed_origins"})
+				reason: "host " + printableLog(host) + " over plain HTTP without authentication: not an IP address, localhost or an allowed origin's host (DNS rebinding?)",
+				msg: "host not allowed: without authentication, over plain HTTP telgate serves only IP addresses, localhost " +
+					"and the hosts of http.allowed_origins; add this name's origin there, or turn on auth or TLS"})
 			return
 		}
 		if (r.URL.Path == "/ws" || r.URL.Path == "/api/check") && !h.originAllowed(r) {
@@ -276,19 +280,41 @@ func (h *handler) noteUntrustedProxy(r *http.Request, peer netip.Addr) {
 // hostAllowed reports whether the host the browser asked for (the Host
 // header, or a trusted proxy's X-Forwarded-Host) may be served, and
 // returns that host. With authentication any host may: the browser sends
-// a user's credentials only to the name they were given for. Without it,
-// only a host that no DNS answer decides (fixedHost) or the host of an
-// allowed origin, which the operator vouches for, may. A page on an
+// a user's credentials only to the name they were given for. So may any
+// host the browser reached over TLS (ours, or a trusted proxy's, by its
+// X-Forwarded-Proto): a page that DNS re-points at telgate cannot get the
+// browser through TLS to a name the certificate does not carry. Without
+// either, only a host that no DNS answer decides (fixedHost) or the host
+// of an allowed origin, which the operator vouches for, may. A page on an
 // attacker's name that DNS re-points at telgate (DNS rebinding) sends that
 // name as both Host and Origin, so the origin check alone cannot tell it
 // from the page's own.
 func (h *handler) hostAllowed(r *http.Request) (string, bool) {
-	_, hostport, _ := h.proxies.requestOrigin(r, peerAddr(r))
-	if h.opts.Auth.Enabled() {
+	scheme, hostport, _ := h.proxies.requestOrigin(r, peerAddr(r))
+	if h.opts.Auth.Enabled() || scheme == "https" {
 		return hostport, true
 	}
 	host, _, ok := splitHost(hostport)
 	return hostport, ok && (fixedHost(host) || h.allowedHosts[host])
+}
+
+// noteServedHosts logs, when authentication is off, which hosts
+// hostAllowed serves, and how to serve another name: an operator whose
+// users reach telgate by a name gets 403 "host not allowed" for it, and
+// this line says why.
+func (h *handler) noteServedHosts() {
+	if h.opts.Auth.Enabled() {
+		return
+	}
+	hosts := []string{"IP addresses", "localhost", "*.localhost"}
+	for _, host := range slices.Sorted(maps.Keys(h.allowedHosts)) {
+		if !fixedHost(host) {
+			hosts = append(hosts, host)
+		}
+	}
+	h.opts.Log.Info().Strs("hosts", hosts).
+		Msg("authentication is off: over plain HTTP only these hosts are served (any host over TLS), against DNS rebinding; " +
+			"to serve another name, add its origin to http.allowed_origins, or turn on auth or TLS")
 }
 
 // originAllowed reports whether a WebSocket upgrade may come from the
