@@ -279,6 +279,7 @@ func (l *failureLimiter) refill(b *bucket, now time.Time) {
 // ends, is ok false, with how long until a token comes back.
 func (l *failureLimiter) take(ctx context.Context, key netip.Prefix) (b *bucket, wait time.Duration, ok bool) {
 	var timeout <-chan time.Time
+	expired := false // maxWait has passed: one more look, then refuse
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -305,7 +306,7 @@ func (l *failureLimiter) take(ctx context.Context, key netip.Prefix) (b *bucket,
 			return b, 0, true
 		}
 		wait = time.Duration((1 - b.tokens) * float64(l.every))
-		if b.inFlight == 0 {
+		if b.inFlight == 0 || expired {
 			l.mu.Unlock()
 			return nil, wait, false
 		}
@@ -319,13 +320,18 @@ func (l *failureLimiter) take(ctx context.Context, key netip.Prefix) (b *bucket,
 			defer t.Stop()
 			timeout = t.C
 		}
+		// A token also comes back with time, which nothing signals.
+		refilled := time.NewTimer(wait)
 		select {
 		case <-resolved:
+		case <-refilled.C:
 		case <-ctx.Done():
+			refilled.Stop()
 			return nil, wait, false
 		case <-timeout:
-			return nil, wait, false
+			expired = true
 		}
+		refilled.Stop()
 	}
 }
 

@@ -514,3 +514,17 @@ func TestAccessLogRecordsRefusalsWithoutCredentials(t *testing.T) {
 		}
 	}
 }
+
+// A take waiting for comparisons in flight is also served by a token that
+// comes back with time, though none of them has ended.
+func TestFailureLimiterWaiterTakesARefilledToken(t *testing.T) {
+	l := newFailureLimiter(1, 100*time.Millisecond, waitLimit, 8)
+	key := limiterKey(mustAddr(t, "192.0.2.1"))
+	if _, _, ok := l.take(context.Background(), key); !ok { // held, never settled
+		t.Fatal("first take refused")
+	}
+	start := time.Now()
+	if _, wait, ok := l.take(context.Background(), key); !ok {
+		t.Fatalf("the waiting take was refused after %v (retry in %v), though a token came back after 100 ms", time.Since(start), wait)
+	}
+}
