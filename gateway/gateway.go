@@ -88,7 +88,8 @@ type Gateway struct {
 	wg       sync.WaitGroup
 
 	// recordings counts the recordings of ended sessions still being
-	// written out: a slow disk holds them, not the sessions' slots.
+	// written out: a slow disk holds them, not the sessions' slots (up to
+	// maxBackgroundRecordings of them).
 	recordings        sync.WaitGroup
 	pendingRecordings atomic.Int32
 }
