@@ -227,7 +227,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
 				reason: "host " + printableLog(host) + " over plain HTTP without authentication: not an IP address, localhost or an allowed origin's host (DNS rebinding?)",
 				msg: "host not allowed: without authentication, over plain HTTP telgate serves only IP addresses, localhost " +
-					"and the hosts of http.allowed_origins; add this name's origin there, or turn on auth or TLS"})
+					"(and names under .localhost) and the hosts of http.allowed_origins; add this name's origin there, or turn on auth or TLS"})
 			return
 		}
 		if (r.URL.Path == "/ws" || r.URL.Path == "/api/check") && !h.originAllowed(r) {
