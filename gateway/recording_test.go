@@ -447,3 +447,58 @@ func TestHungRecordingDiskDoesNotHoldTheSession(t *testing.T) {
 		t.Errorf("Shutdown once the disk took the writes: %v", err)
 	}
 }
+
+// Past maxBackgroundRecordings recordings waiting for a disk that does not
+// take writes, the next session's recording is written out on the
+// session's own goroutine: the sessions' limit then bounds them.
+func TestBackgroundRecordingsAreBounded(t *testing.T) {
+	g, err := New(Options{Adhoc: []AdhocRule{{Hosts: []string{"192.0.2.1"}}}, Recording: RecordingConfig{Dir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disks []*os.File
+	defer func() {
+		for _, d := range disks {
+			d.Close()
+		}
+	}()
+	hungRecording := func() *recorder {
+		r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+		if r == nil {
+			t.Fatal("recording not started")
+		}
+		disk, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		disks = append(disks, disk)
+		r.mu.Lock()
+		r.f.Close()
+		r.f = w
+		r.mu.Unlock()
+		r.output(bytes.Repeat([]byte("o"), 256<<10)) // more than a pipe holds
+		return r
+	}
+	for range maxBackgroundRecordings {
+		g.closeRecording(hungRecording()) // returns at once
+	}
+	if n := g.pendingRecordings.Load(); n != maxBackgroundRecordings {
+		t.Fatalf("%d recordings being written out, want %d", n, maxBackgroundRecordings)
+	}
+	last := hungRecording()
+	closed := make(chan struct{})
+	go func() { g.closeRecording(last); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("the recording past the bound was left to the background too")
+	case <-time.After(200 * time.Millisecond):
+	}
+	for _, d := range disks { // the disk recovers
+		go io.Copy(io.Discard, d)
+	}
+	<-closed
+	g.recordings.Wait()
+	if n := g.pendingRecordings.Load(); n != 0 {
+		t.Errorf("%d recordings still counted once all were written", n)
+	}
+}
