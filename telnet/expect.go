@@ -28,7 +28,7 @@ import (
 // ReadVeryEager takes it, is matched.
 func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
 	deadline, mode := deadlineFor(timeout)
-	for last, filled := false, false; ; {
+	for last := false; ; {
 		for i, re := range patterns {
 			loc := re.FindSubmatchIndex(t.unread())
 			if loc == nil {
@@ -43,21 +43,19 @@ func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index
 			}
 			return i, match, text, nil
 		}
+		// What the last fill brought has been matched; stop at the
+		// deadline, or once what had come is matched when not waiting.
+		if last || t.eof {
+			break
+		}
 		if mode == poll {
-			// Not waiting: what had come before the call is decoded
-			// whole and matched once, not after every read, which on
-			// a long backlog would scan it again and again.
-			if filled || t.eof {
-				break
-			}
-			for n := t.received(); n > 0 && !t.eof && t.fill(poll, time.Time{}); n-- {
-			}
-			filled = true
+			// Decoded whole and matched once, not after every read,
+			// which on a long backlog would scan it again and again.
+			t.fillReceived()
+			last = true
 			continue
 		}
-		// What the last fill brought has been matched; stop at the
-		// deadline.
-		if last || t.eof || !t.fill(mode, deadline) {
+		if !t.fill(mode, deadline) {
 			break
 		}
 		last = expired(deadline)

@@ -361,9 +361,15 @@ func (t *Telnet) ReadSome() ([]byte, error) {
 // without pause it still returns: it decodes what had arrived when it was
 // called (and a chunk that arrives meanwhile), so memory stays bounded.
 func (t *Telnet) ReadVeryEager() ([]byte, error) {
+	t.fillReceived()
+	return t.ReadVeryLazy()
+}
+
+// fillReceived decodes what has arrived so far, and a chunk more, without
+// waiting.
+func (t *Telnet) fillReceived() {
 	for n := t.received(); n > 0 && !t.eof && t.fill(poll, time.Time{}); n-- {
 	}
-	return t.ReadVeryLazy()
 }
 
 // received is how many fills take what has arrived so far, and one chunk

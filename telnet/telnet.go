@@ -176,7 +176,8 @@ func (t *Telnet) attach(conn net.Conn, host string, port int) {
 	if t.conn != nil { // reopened: start afresh, as telnetlib's close does
 		t.out.reset()
 		t.dec.Reset()
-		t.cooked, t.coff, t.sbdata = t.cooked[:0], 0, t.sbdata[:0]
+		t.cooked, t.coff = t.cooked[:0], 0
+		t.dropSBData()
 	}
 	t.conn = conn
 	t.eof, t.endLocal = false, false

@@ -362,9 +362,15 @@ func (l *failureLimiter) settle(b *bucket, refund float64) {
 		close(b.resolved)
 		b.resolved = nil
 	}
-	if b.tokens >= l.burst && b.inFlight == 0 {
+	if l.forgettable(b) {
 		delete(l.buckets, b.key)
 	}
+}
+
+// forgettable reports whether b's key is as if it had never failed: its
+// bucket full again and nothing in flight. The caller holds mu.
+func (l *failureLimiter) forgettable(b *bucket) bool {
+	return b.tokens >= l.burst && b.inFlight == 0
 }
 
 // sweep forgets clients whose buckets are full again and which have
@@ -372,7 +378,7 @@ func (l *failureLimiter) settle(b *bucket, refund float64) {
 func (l *failureLimiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
 		l.refill(b, now)
-		if b.tokens >= l.burst && b.inFlight == 0 {
+		if l.forgettable(b) {
 			delete(l.buckets, k)
 		}
 	}

@@ -290,16 +290,26 @@ func TestFailureLimiterWaitsForComparisonsInFlight(t *testing.T) {
 		}()
 		return c
 	}
+	// waitingOn returns once a take is waiting for a comparison of key.
+	waitingOn := func(key netip.Prefix) {
+		waitFor(t, "a take to wait", func() bool {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			b := l.buckets[key]
+			return b != nil && b.resolved != nil
+		})
+	}
 	first, _, ok := l.take(ctx, key)
 	if !ok {
 		t.Fatal("first take refused")
 	}
 	// A success gives its token to the take waiting for it.
 	waiting := takeAsync(ctx, key)
+	waitingOn(key)
 	select {
 	case got := <-waiting:
-		t.Fatalf("take with the only token in flight returned %v at once, want it to wait", got.ok)
-	case <-time.After(50 * time.Millisecond):
+		t.Fatalf("take with the only token in flight returned %v, want it to wait", got.ok)
+	default:
 	}
 	l.giveBack(first)
 	second := <-waiting
@@ -308,7 +318,7 @@ func TestFailureLimiterWaitsForComparisonsInFlight(t *testing.T) {
 	}
 	// A failure spends it: the take waiting is refused, as is the next.
 	waiting = takeAsync(ctx, key)
-	time.Sleep(20 * time.Millisecond)
+	waitingOn(key)
 	l.spend(second.b)
 	if got := <-waiting; got.ok {
 		t.Error("a take was served after the comparison in flight failed")
@@ -327,7 +337,7 @@ func TestFailureLimiterWaitsForComparisonsInFlight(t *testing.T) {
 	held, _, _ := l.take(ctx, other)
 	cctx, cancel := context.WithCancel(ctx)
 	waiting = takeAsync(cctx, other)
-	time.Sleep(20 * time.Millisecond)
+	waitingOn(other)
 	cancel()
 	if got := <-waiting; got.ok {
 		t.Error("a take whose context ended was served")
