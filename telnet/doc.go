@@ -97,7 +97,9 @@
 //     its IAC SE, never leaked into the data, and not reported. A partial
 //     payload is not visible through ReadSBData before its IAC SE.
 //   - Expect: telnetlib stops matching once it has seen EOF, even when the
-//     data it holds contains a match. Here data held at EOF is matched.
+//     data it holds contains a match. Here data held at EOF is matched;
+//     once none is left, Expect returns io.EOF as telnetlib raises
+//     EOFError, even for a pattern that matches empty text.
 //   - Reads: telnetlib receives 50 bytes per call and parses byte by byte;
 //     its read_all is quadratic. Here reads take up to 32 KiB (Read and
 //     TryRead into a slice of 4 KiB or more: as much as it holds, read

@@ -15,7 +15,9 @@ import (
 // match; the rest stays unread. Otherwise it returns -1, nil and the text
 // read so far: on timeout with a nil error, and at the end of the stream
 // with io.EOF only when no text was read. Unlike telnetlib, data already
-// read when the connection closed is still matched.
+// read when the connection closed is still matched; once it is all read,
+// Expect returns io.EOF without trying the patterns, even one that
+// matches empty text.
 //
 // A pattern ending in a greedy repetition, or two patterns that can match
 // the same input, give results that depend on how the data arrived. Go's
@@ -29,6 +31,12 @@ import (
 func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
 	deadline, mode := deadlineFor(timeout)
 	for last := false; ; {
+		if t.eof && len(t.unread()) == 0 {
+			// A pattern that matches empty text would match here
+			// forever, and a loop of Expect calls would never see the
+			// end; telnetlib raises EOFError.
+			break
+		}
 		for i, re := range patterns {
 			loc := re.FindSubmatchIndex(t.unread())
 			if loc == nil {

@@ -122,6 +122,25 @@ func TestExpectMatchesAfterEOF(t *testing.T) {
 	}
 }
 
+// At the end of the stream with nothing unread, even a pattern that
+// matches empty text gives io.EOF (as telnetlib's EOFError), so that a
+// loop of Expect calls ends.
+func TestExpectEmptyMatchAtEOF(t *testing.T) {
+	tn := serve(t, func(c *telnettest.Conn) { c.SendString("line\n") })
+	if i, _, text, err := tn.Expect(patterns(`\n`), wait); i != 0 || string(text) != "line\n" || err != nil {
+		t.Fatalf("Expect(\\n) = %d, %q, %v", i, text, err)
+	}
+	if _, err := tn.ReadAll(); err != nil {
+		t.Fatalf("ReadAll: %v", err)
+	}
+	for _, timeout := range []time.Duration{0, wait, -1} {
+		i, m, text, err := tn.Expect(patterns(`x*`), timeout)
+		if i != -1 || m != nil || len(text) != 0 || !errors.Is(err, io.EOF) {
+			t.Errorf("Expect(x*, %v) at EOF = %d, %q, %q, %v; want -1 and io.EOF", timeout, i, m, text, err)
+		}
+	}
+}
+
 // A negative timeout polls; what the poll brings is matched, never
 // returned unmatched.
 func TestExpectNegativeTimeout(t *testing.T) {
