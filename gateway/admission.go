@@ -49,8 +49,8 @@ const maxRateClients = 10000
 
 // A Ticket is a session slot reserved by Admit. Serve releases it when the
 // session ends; a caller that does not reach Serve (a failed upgrade, say)
-// must call Release. Release may be called more than once, from any
-// goroutine.
+// must call Release: Shutdown waits for it. Release may be called more
+// than once, from any goroutine.
 type Ticket struct {
 	once    sync.Once
 	release func()
@@ -80,6 +80,9 @@ func (t *Ticket) Release() {
 func (g *Gateway) Admit(clientIP, user string) (*Ticket, error) {
 	g.mu.Lock()
 	closing := g.closing
+	if !closing {
+		g.tickets++
+	}
 	g.mu.Unlock()
 	if closing {
 		g.metrics.refused(ErrShuttingDown)
@@ -87,10 +90,25 @@ func (g *Gateway) Admit(clientIP, user string) (*Ticket, error) {
 	}
 	release, err := g.adm.admit(clientKey(clientIP, g.limits.ClientIPv6Prefix), user, time.Now())
 	if err != nil {
+		g.ticketReleased()
 		g.metrics.refused(err)
 		return nil, err
 	}
-	return &Ticket{release: release}, nil
+	return &Ticket{release: func() {
+		release()
+		g.ticketReleased()
+	}}, nil
+}
+
+// ticketReleased counts a Ticket given back, and tells a Shutdown
+// waiting for the last one.
+func (g *Gateway) ticketReleased() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tickets--
+	if g.tickets == 0 && g.ticketsGone != nil {
+		close(g.ticketsGone)
+	}
 }
 
 // Check reports why Admit would refuse a session now, or nil when it

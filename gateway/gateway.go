@@ -86,6 +86,11 @@ type Gateway struct {
 	sessions map[*session]struct{}
 	closing  bool
 	wg       sync.WaitGroup
+	// tickets counts the Tickets Admit gave that are not released yet:
+	// an upgrade in progress, or a session refused because Shutdown
+	// came in between, which Shutdown waits for as for a session.
+	tickets     int
+	ticketsGone chan struct{} // made by Shutdown, closed when tickets is 0
 
 	// recordings counts the recordings of ended sessions still being
 	// written out: a slow disk holds them, not the sessions' slots (up to
@@ -283,17 +288,28 @@ func (g *Gateway) Active() int {
 }
 
 // Shutdown ends every session, telling each browser why, refuses new
-// ones, and waits until the sessions are gone and their recordings
-// written out, or ctx ends.
+// ones, and waits until the sessions are gone, every Ticket Admit gave is
+// released (an upgrade under way ends as a refused session) and the
+// recordings are written out, or ctx ends.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.closing = true
+	if g.ticketsGone == nil {
+		g.ticketsGone = make(chan struct{})
+		if g.tickets == 0 {
+			close(g.ticketsGone)
+		}
+	}
+	ticketsGone := g.ticketsGone
 	g.mu.Unlock()
 	g.cancel()
 	var sessionsGone atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		g.wg.Wait()
+		// An upgrade admitted before the shutdown ends in a refusal on
+		// its HTTP handler's goroutine, which nothing else waits for.
+		<-ticketsGone
 		sessionsGone.Store(true)
 		// No session is left to start a recording's close.
 		g.recordings.Wait()

@@ -410,3 +410,27 @@ func TestReadyAndShutdown(t *testing.T) {
 		t.Errorf("Admit after Shutdown: %v", err)
 	}
 }
+
+// An upgrade admitted before a shutdown is refused on its HTTP handler's
+// goroutine, which the HTTP server no longer tracks once the connection
+// is hijacked: Shutdown waits for its Ticket, so that the process does
+// not exit before that browser is told why.
+func TestShutdownWaitsForAdmittedUpgrades(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	ticket, err := tg.gw.Admit("192.0.2.1", "")
+	if err != nil {
+		t.Fatalf("Admit: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- tg.gw.Shutdown(t.Context()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) while an admitted upgrade was under way", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	ticket.Release()
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
