@@ -15,7 +15,9 @@ import (
 type proxies []netip.Prefix
 
 func (p proxies) trusted(a netip.Addr) bool {
-	a = a.Unmap()
+	// A link-local peer comes with its interface (fe80::1%eth0), and a
+	// prefix never contains an address with a zone.
+	a = a.Unmap().WithZone("")
 	for _, pre := range p {
 		if pre.Contains(a) {
 			return true

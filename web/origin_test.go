@@ -79,7 +79,7 @@ func TestNormalOrigin(t *testing.T) {
 }
 
 func TestClientAddress(t *testing.T) {
-	p := proxies(mustPrefixes(t, "10.0.0.0/8", "192.0.2.1"))
+	p := proxies(mustPrefixes(t, "10.0.0.0/8", "192.0.2.1", "fe80::1"))
 	for _, tc := range []struct {
 		peer, xff, want string
 	}{
@@ -104,6 +104,9 @@ func TestClientAddress(t *testing.T) {
 		{"10.1.1.1", "203.0.113.9, 203.0.113.7:http", "10.1.1.1"},
 		{"10.1.1.1", "203.0.113.9, [2001:db8::7]", "10.1.1.1"},
 		{"10.1.1.1", "203.0.113.9, 2001:db8::7]:51234", "10.1.1.1"},
+		// A link-local proxy is reached through an interface.
+		{"fe80::1%eth0", "203.0.113.9", "203.0.113.9"},
+		{"fe80::2%eth0", "203.0.113.9", "fe80::2%eth0"},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = tc.peer + ":5555"
