@@ -478,6 +478,9 @@ const (
 	minPingInterval = time.Second
 )
 
+// minSubnegotiation is the least max_subnegotiation a config may set.
+const minSubnegotiation = 64
+
 // check validates the limits.
 func (l Limits) check() error {
 	for _, v := range []struct {
@@ -516,6 +519,12 @@ func (l Limits) check() error {
 	}
 	if l.MaxMessageSize > 0 && l.MaxMessageSize < 1024 {
 		return at("limits", "max_message_size")("limits: max_message_size: %d is too small (at least 1024)", l.MaxMessageSize)
+	}
+	// A host's subnegotiations longer than the limit are dropped
+	// unread: below a few dozen bytes that would silently take its
+	// NEW-ENVIRON or CHARSET requests.
+	if l.MaxSubnegotiation > 0 && l.MaxSubnegotiation < minSubnegotiation {
+		return at("limits", "max_subnegotiation")("limits: max_subnegotiation: %d is too small (at least %d)", l.MaxSubnegotiation, minSubnegotiation)
 	}
 	return nil
 }
@@ -603,9 +612,18 @@ func checkOrigin(o string) error {
 		}
 	}
 	if name != "" {
-		for _, label := range strings.Split(strings.TrimSuffix(name, "."), ".") {
+		labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+		for _, label := range labels {
 			if label == "" || len(label) > 63 {
 				return fmt.Errorf("%q is not an origin: %s is not a host name", o, name)
+			}
+		}
+		// A browser reads a host whose last label is a number as an
+		// IPv4 address (10.0.0 as 10.0.0.0, 010.0.0.1 as 8.0.0.1) and
+		// sends that in Origin, which this one would never equal.
+		if last := strings.ToLower(labels[len(labels)-1]); strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x") {
+			if a, err := netip.ParseAddr(strings.TrimSuffix(name, ".")); err != nil || !a.Is4() {
+				return fmt.Errorf("%q is not an origin: %s is neither a host name nor an IPv4 address in dotted decimal", o, name)
 			}
 		}
 	}

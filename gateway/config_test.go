@@ -115,6 +115,10 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{"http:\n  frame_ancestors: ['http://a:0']\n" + target, `c.yaml:2: http: frame_ancestors: "http://a:0" is not an origin: port 0`},
 		{"http: {allowed_origins: ['http://[1:2:3]']}\n" + target, `c.yaml:1: http: allowed_origins: "http://[1:2:3]" is not an origin: [1:2:3] is not an IPv6 address`},
 		{"http: {allowed_origins: ['http://a..b']}\n" + target, `c.yaml:1: http: allowed_origins: "http://a..b" is not an origin: a..b is not a host name`},
+		{"http: {allowed_origins: ['http://10.0.0']}\n" + target, `c.yaml:1: http: allowed_origins: "http://10.0.0" is not an origin: 10.0.0 is neither a host name nor an IPv4 address`},
+		{"http: {allowed_origins: ['http://010.0.0.1:8080']}\n" + target, `c.yaml:1: http: allowed_origins: "http://010.0.0.1:8080" is not an origin: 010.0.0.1 is neither`},
+		{"http: {frame_ancestors: ['https://portal.0x1f']}\n" + target, `c.yaml:1: http: frame_ancestors: "https://portal.0x1f" is not an origin: portal.0x1f is neither`},
+		{"http: {allowed_origins: ['http://1.2.3.4.5']}\n" + target, `c.yaml:1: http: allowed_origins: "http://1.2.3.4.5" is not an origin: 1.2.3.4.5 is neither`},
 		// A connect rate that is not a number turned rate limiting off.
 		{target + "limits:\n  connect_rate: .nan\n", "c.yaml:5: limits: connect_rate: NaN (want a number of sessions a second, or -1 for none)"},
 		{target + "limits:\n  connect_rate: .inf\n", "c.yaml:5: limits: connect_rate: +Inf"},
@@ -132,6 +136,7 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		// Durations too short to be meant.
 		{target + "limits:\n  idle_timeout: 30m\n  ping_interval: 1ns\n", "c.yaml:6: limits: ping_interval: 1ns is too short (at least 1s, or -1s for none)"},
 		{target + "limits: {ping_interval: 999ms}\n", "c.yaml:4: limits: ping_interval: 999ms is too short"},
+		{target + "limits: {max_subnegotiation: 8}\n", "c.yaml:4: limits: max_subnegotiation: 8 is too small (at least 64)"},
 		{target + "limits: {dial_timeout: 10ms}\n", "c.yaml:4: limits: dial_timeout: 10ms is too short (at least 100ms, or -1s for none)"},
 		{target + "limits: {idle_timeout: 30ms}\n", "c.yaml:4: limits: idle_timeout: 30ms is too short (at least 1s"},
 		{target + "limits: {max_duration: 12ms}\n", "c.yaml:4: limits: max_duration: 12ms is too short (at least 1s"},
@@ -143,7 +148,7 @@ func TestParseConfigTakesValuesAtTheBounds(t *testing.T) {
 	cfg, err := ParseConfig("c.yaml", []byte(`
 auth: {trusted_proxies: ['::ffff:10.0.0.0/104', '::ffff:10.9.9.9', '::ffff:0:0/96']}
 http:
-  allowed_origins: ['http://a:1', 'https://a:65535', 'https://[::1]:8443', 'http://Portal.Example.COM.']
+  allowed_origins: ['http://a:1', 'https://a:65535', 'https://[::1]:8443', 'http://Portal.Example.COM.', 'http://10.0.0.1:8080', 'https://lab7.example.net', 'https://a.b1']
 limits:
   connect_rate: 0.001
   dial_timeout: 100ms
