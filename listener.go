@@ -37,15 +37,21 @@ type fdListener struct {
 	net.Listener
 	log   zerolog.Logger
 	plain bool // the listener speaks HTTP in clear, so a 503 can be written
+	// openSpare takes the reserve descriptor; tests replace it.
+	openSpare func() (*os.File, error)
 
+	// mu guards the fields below. It is never held across an Accept,
+	// which may wait for a client: Close must not wait with it.
 	mu      sync.Mutex
 	spare   *os.File
+	closed  bool
 	lastLog time.Time
 }
 
 func newFDListener(ln net.Listener, log zerolog.Logger, plain bool) *fdListener {
-	l := &fdListener{Listener: ln, log: log, plain: plain}
-	l.spare, _ = os.Open(os.DevNull)
+	l := &fdListener{Listener: ln, log: log, plain: plain,
+		openSpare: func() (*os.File, error) { return os.Open(os.DevNull) }}
+	l.spare, _ = l.openSpare()
 	return l
 }
 
@@ -55,15 +61,20 @@ func (l *fdListener) Accept() (net.Conn, error) {
 		if err == nil || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
 			return c, err
 		}
-		l.refuseOne()
+		if c := l.acceptWithSpare(); c != nil {
+			return c, nil
+		}
 	}
 }
 
-// refuseOne frees the reserve descriptor, accepts a connection with it
-// and refuses it, then takes the reserve back.
-func (l *fdListener) refuseOne() {
+// acceptWithSpare gives up the reserve descriptor and accepts a
+// connection with it. Linux fails an accept for want of a descriptor
+// before it looks for a waiting client, so this Accept may wait for one
+// to come. If the reserve cannot be taken back afterwards, the shortage
+// is still on and the client is refused; if it can, the shortage is over
+// and the connection is returned to be served.
+func (l *fdListener) acceptWithSpare() net.Conn {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if time.Since(l.lastLog) >= time.Minute {
 		l.lastLog = time.Now()
 		l.log.Error().Str("listen", l.Addr().String()).
@@ -73,22 +84,44 @@ func (l *fdListener) refuseOne() {
 		l.spare.Close()
 		l.spare = nil
 	}
-	if c, err := l.Listener.Accept(); err == nil {
-		if l.plain {
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte(busyResponse))
-		}
-		c.Close()
-	} else {
-		// Not even the reserve helped (another goroutine took it): do
-		// not spin.
-		time.Sleep(10 * time.Millisecond)
+	l.mu.Unlock()
+
+	c, err := l.Listener.Accept()
+	spare, spareErr := l.openSpare()
+	l.mu.Lock()
+	closed := l.closed
+	if !closed && l.spare == nil && spareErr == nil {
+		l.spare, spare = spare, nil
 	}
-	l.spare, _ = os.Open(os.DevNull)
+	l.mu.Unlock()
+	if spare != nil {
+		spare.Close()
+	}
+	switch {
+	case err != nil:
+		if !closed {
+			// Not even the reserve helped (something else took it):
+			// do not spin.
+			time.Sleep(10 * time.Millisecond)
+		}
+		return nil // the next Accept reports a closed listener
+	case closed:
+		c.Close()
+		return nil
+	case spareErr == nil:
+		return c
+	}
+	if l.plain {
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.Write([]byte(busyResponse))
+	}
+	c.Close()
+	return nil
 }
 
 func (l *fdListener) Close() error {
 	l.mu.Lock()
+	l.closed = true
 	if l.spare != nil {
 		l.spare.Close()
 		l.spare = nil

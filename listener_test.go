@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -28,6 +30,19 @@ func (l *emfileOnce) Accept() (net.Conn, error) {
 	return l.Listener.Accept()
 }
 
+// stillShort makes the listener's next n attempts to take its reserve
+// back fail, as they do while the process is out of descriptors.
+func stillShort(ln *fdListener, n int32) {
+	var left atomic.Int32
+	left.Store(n)
+	ln.openSpare = func() (*os.File, error) {
+		if left.Add(-1) >= 0 {
+			return nil, syscall.EMFILE
+		}
+		return os.Open(os.DevNull)
+	}
+}
+
 // When accept fails for want of descriptors, the waiting client gets a
 // 503 instead of hanging, the log says why, and accepting goes on.
 func TestOutOfDescriptorsIsRefusedWith503(t *testing.T) {
@@ -38,6 +53,7 @@ func TestOutOfDescriptorsIsRefusedWith503(t *testing.T) {
 	var logs bytes.Buffer
 	ln := newFDListener(&emfileOnce{Listener: inner}, zerolog.New(&logs), true)
 	defer ln.Close()
+	stillShort(ln, 1)
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		if c, err := ln.Accept(); err == nil {
@@ -71,5 +87,85 @@ func TestOutOfDescriptorsIsRefusedWith503(t *testing.T) {
 		c.Close()
 	case <-time.After(5 * time.Second):
 		t.Fatal("the next connection was not accepted")
+	}
+}
+
+// emfileThenWait fails its first Accept as a process out of descriptors
+// does and says when the next one, which waits for a client, begins.
+type emfileThenWait struct {
+	emfileOnce
+	waiting chan struct{}
+	once    sync.Once
+}
+
+func (l *emfileThenWait) Accept() (net.Conn, error) {
+	if l.failed.Load() {
+		l.once.Do(func() { close(l.waiting) })
+	}
+	return l.emfileOnce.Accept()
+}
+
+// Linux fails an accept for want of a descriptor even when no client is
+// waiting, so the Accept made with the reserve waits for one. Close must
+// end it, or an HTTP server's Shutdown would wait for a client to come.
+func TestCloseEndsAnAcceptWaitingWithTheReserve(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &emfileThenWait{emfileOnce: emfileOnce{Listener: inner}, waiting: make(chan struct{})}
+	ln := newFDListener(fake, zerolog.Nop(), true)
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if c != nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	<-fake.waiting
+	closed := make(chan error, 1)
+	go func() { closed <- ln.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the Accept made with the reserve")
+	}
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+// A client accepted with the reserve once descriptors are free again is
+// served, not refused.
+func TestClientAfterTheShortageIsServed(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := newFDListener(&emfileOnce{Listener: inner}, zerolog.Nop(), true)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case sc := <-accepted:
+		if sc.RemoteAddr().String() != c.LocalAddr().String() {
+			t.Errorf("accepted %v, want the client %v", sc.RemoteAddr(), c.LocalAddr())
+		}
+		sc.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client was not accepted")
 	}
 }
