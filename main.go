@@ -424,8 +424,15 @@ func runHashPassword(in io.Reader, stdout, stderr io.Writer) int {
 // newLogger builds the zerolog logger: human-readable on a terminal, JSON
 // otherwise, unless the format says which.
 func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil || level == "" {
+	// Only the four levels the help names: zerolog also takes
+	// "disabled", "panic" or a number, and a slip there would silence
+	// the warnings an operator most needs (no authentication, clear-text
+	// passwords, recorded input).
+	var lvl zerolog.Level
+	switch level {
+	case "debug", "info", "warn", "error":
+		lvl, _ = zerolog.ParseLevel(level)
+	default:
 		return zerolog.Logger{}, fmt.Errorf("-log-level: unknown level %q (want debug, info, warn or error)", level)
 	}
 	console := false
