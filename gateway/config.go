@@ -93,7 +93,11 @@ type HTTPConfig struct {
 }
 
 // Limits bound what clients may use. Zero values mean the defaults
-// (DefaultLimits); -1 (any negative duration) means no limit.
+// (DefaultLimits); -1 (any negative duration) means no limit. A
+// configuration file leaves a value out for its default: ParseConfig
+// refuses an explicit 0 where 0 would say something else (no sessions,
+// or no limit as other tools read it), which is all but idle_timeout and
+// max_duration, whose 0s means none as their default does.
 //
 // The session counts and the connect rate are checked by Gateway.Admit;
 // the connect rate is a token bucket per client (its address, or its
@@ -216,10 +220,10 @@ func (e *ConfigError) Error() string {
 }
 
 // LoadConfig reads and checks a configuration file. An unknown key, a
-// duplicate or invalid name, or a value that is malformed or could not
-// work as meant (an address, terminal type, enter mode, origin, CIDR, host
-// pattern, port range or limit) is refused with the file, line (where
-// known) and reason.
+// duplicate or invalid name, a second YAML document, or a value that is
+// malformed or could not work as meant (an address, terminal type, enter
+// mode, origin, CIDR, host pattern, port range or limit, an allow list
+// naming no one) is refused with the file, line (where known) and reason.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -288,6 +292,14 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, YAMLError(name, err)
 	}
+	// Only the first document was decoded: whatever follows a "---"
+	// would be dropped without a word.
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return nil, fail(next.Line, "a second YAML document (after ---): a configuration is one document; remove the --- or join the two")
+	} else if !errors.Is(err, io.EOF) {
+		return nil, YAMLError(name, err)
+	}
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
 	cfg := &raw.Config
@@ -324,7 +336,11 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if len(cfg.Targets) == 0 && len(cfg.Adhoc) == 0 {
 		return nil, fail(0, "no targets configured")
 	}
-	if err := cfg.check(); err != nil {
+	err := cfg.check()
+	if err == nil {
+		err = cfg.checkWritten(&doc)
+	}
+	if err != nil {
 		line := 0
 		var fe *fieldError
 		if errors.As(err, &fe) {
@@ -356,18 +372,29 @@ func at(path ...any) func(format string, args ...any) error {
 // its key, for a value in a mapping), or of as much of the path as the
 // document has; 0 when it has none of it.
 func lineAt(doc *yaml.Node, path ...any) int {
+	_, line := nodeAt(doc, path...)
+	return line
+}
+
+// written reports whether the document has the value at path: whether a
+// key was written, whatever its value (null included).
+func written(doc *yaml.Node, path ...any) bool {
+	n, _ := nodeAt(doc, path...)
+	return n != nil
+}
+
+// nodeAt returns the value at path in a parsed document (nil when the
+// document does not have the whole path) and the line of as much of the
+// path as it has, as lineAt. Keys merged in with << are found too.
+func nodeAt(doc *yaml.Node, path ...any) (*yaml.Node, int) {
 	n, line := resolve(doc), 0
 	for _, step := range path {
 		var next *yaml.Node
 		nextLine := 0
 		switch step := step.(type) {
 		case string:
-			if n != nil && n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == step {
-						next, nextLine = n.Content[i+1], n.Content[i].Line
-					}
-				}
+			if key, value := mappingValue(n, step); key != nil {
+				next, nextLine = value, key.Line
 			}
 		case int:
 			if n != nil && n.Kind == yaml.SequenceNode && step < len(n.Content) {
@@ -376,11 +403,41 @@ func lineAt(doc *yaml.Node, path ...any) int {
 			}
 		}
 		if next == nil {
-			break
+			return nil, line
 		}
 		n, line = resolve(next), nextLine
 	}
-	return line
+	return n, line
+}
+
+// mappingValue returns the key and value nodes of key in a mapping node,
+// looking in the mappings merged into it (<<) when it has no such key of
+// its own, as the decoder does; nils when there is none.
+func mappingValue(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i].ShortTag() != "!!merge" {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].ShortTag() != "!!merge" {
+			continue
+		}
+		merged := resolve(n.Content[i+1])
+		from := []*yaml.Node{merged}
+		if merged != nil && merged.Kind == yaml.SequenceNode {
+			from = merged.Content
+		}
+		for _, m := range from {
+			if k, v := mappingValue(resolve(m), key); k != nil {
+				return k, v
+			}
+		}
+	}
+	return nil, nil
 }
 
 // resolve returns the content of a document node and what an alias
@@ -459,9 +516,85 @@ func (c *Config) check() error {
 	return nil
 }
 
+// checkWritten refuses values that decode the same as a key left out,
+// which only the document tells apart: an allow list written but listing
+// no one (read as no restriction, it would open the target or rule to
+// every user) and an explicit 0 in limits where the default would take
+// its place though 0 says something else.
+func (c *Config) checkWritten(doc *yaml.Node) error {
+	for i, t := range c.Targets {
+		if err := checkAllowLists(doc, []any{"targets", i}, fmt.Sprintf("target %q", t.Name), "the target", t.AllowUsers, t.AllowGroups); err != nil {
+			return err
+		}
+	}
+	for i, r := range c.Adhoc {
+		if err := checkAllowLists(doc, []any{"adhoc", i}, fmt.Sprintf("adhoc[%d]", i), "the rule's hosts", r.AllowUsers, r.AllowGroups); err != nil {
+			return err
+		}
+	}
+	return c.Limits.checkZeros(doc)
+}
+
+// checkAllowLists refuses an allow_users or allow_groups written at path
+// (a target or an ad-hoc rule, what) but listing no one: both lists empty
+// mean every user may open what, not no user.
+func checkAllowLists(doc *yaml.Node, path []any, what, opens string, users, groups []string) error {
+	for _, l := range []struct {
+		key, none, entries string
+		list, other        []string
+	}{
+		{"allow_users", "nobody", "users", users, groups},
+		{"allow_groups", "no group", "groups", groups, users},
+	} {
+		keyPath := append(append([]any{}, path...), l.key)
+		if len(l.list) > 0 || !written(doc, keyPath...) {
+			continue
+		}
+		if len(l.other) > 0 {
+			return at(keyPath...)("%s: %s lists %s: list %s, or remove the key", what, l.key, l.none, l.entries)
+		}
+		return at(keyPath...)("%s: %s lists %s: remove the key to open %s to every user, or list %s", what, l.key, l.none, opens, l.entries)
+	}
+	return nil
+}
+
+// checkZeros refuses an explicit 0 in limits that the default would take
+// the place of although 0 says something else of its own (no sessions at
+// all, or no limit, as other tools read it). 0s for idle_timeout and
+// max_duration is taken: it means none, as their default does.
+func (l Limits) checkZeros(doc *yaml.Node) error {
+	d := DefaultLimits()
+	none := "or -1 for none"
+	for _, v := range []struct {
+		key    string
+		zero   bool
+		value  any
+		would  string
+		def    any
+		orElse string
+	}{
+		{"max_sessions", l.MaxSessions == 0, 0, "refuse every session", d.MaxSessions, none},
+		{"max_sessions_per_user", l.MaxSessionsPerUser == 0, 0, "refuse every session", d.MaxSessionsPerUser, none},
+		{"max_sessions_per_client", l.MaxSessionsPerClient == 0, 0, "refuse every session", d.MaxSessionsPerClient, none},
+		{"connect_rate", l.ConnectRate == 0, 0, "let a client open connect_burst sessions and never another", d.ConnectRate, none},
+		{"connect_burst", l.ConnectBurst == 0, 0, "refuse every session", d.ConnectBurst, none},
+		{"dial_timeout", l.DialTimeout == 0, time.Duration(0), "give up on every host at once", d.DialTimeout, "or -1s for none"},
+		{"ping_interval", l.PingInterval == 0, time.Duration(0), "ping without pause", d.PingInterval, "or -1s for no pings"},
+		{"max_message_size", l.MaxMessageSize == 0, 0, "refuse every message from the browser", d.MaxMessageSize, none},
+		{"max_subnegotiation", l.MaxSubnegotiation == 0, 0, "drop every subnegotiation from a host", d.MaxSubnegotiation, none},
+		{"client_ipv6_prefix", l.ClientIPv6Prefix == 0, 0, "count every IPv6 client as one", d.ClientIPv6Prefix, "or a prefix length from 32 to 128"},
+	} {
+		// A key written with no value (null) is left out.
+		if n, _ := nodeAt(doc, "limits", v.key); v.zero && n != nil && n.ShortTag() != "!!null" {
+			return at("limits", v.key)("limits: %s: %v would %s: leave it out for the default (%v), %s", v.key, v.value, v.would, v.def, v.orElse)
+		}
+	}
+	return nil
+}
+
 // The shortest durations the limits take, below which a value is a slip
-// (30ms for 30m) or harms the gateway. 0 (the default) and negative
-// values (none) are not bound by them.
+// (30ms for 30m) or harms the gateway. Negative values (none) are not
+// bound by them, nor 0 (the default; see checkZeros).
 const (
 	// A connection across a LAN and a name's lookup take a few
 	// milliseconds; under 100ms even those fail now and then.
@@ -533,7 +666,9 @@ func (l Limits) check() error {
 // compared in IPv4 form when they are IPv4-mapped IPv6 ones, so a mapped
 // address or CIDR (::ffff:10.0.0.0/104) is taken in IPv4 form too
 // (10.0.0.0/8); a mapped CIDR shorter than /96, which would hold more
-// than IPv4 addresses, is refused.
+// than IPv4 addresses, is refused. So is a CIDR with host bits set
+// (10.0.0.5/8): it may mean the network or the one address, and taking
+// it for the network widened it silently.
 func ParsePrefix(s string) (netip.Prefix, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
 		if a := p.Addr(); a.Is4In6() {
@@ -542,7 +677,10 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 			}
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
-		return p.Masked(), nil
+		if m := p.Masked(); m != p {
+			return netip.Prefix{}, fmt.Errorf("%q has host bits set: write %s for the network or %s for the one address", s, m, p.Addr())
+		}
+		return p, nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
@@ -607,8 +745,21 @@ func checkOrigin(o string) error {
 	}
 	name, ip, port := m[1], m[2], m[3]
 	if ip != "" {
-		if a, err := netip.ParseAddr(ip); err != nil || !a.Is6() {
+		a, err := netip.ParseAddr(ip)
+		if err != nil || !a.Is6() {
 			return fmt.Errorf("%q is not an origin: [%s] is not an IPv6 address", o, ip)
+		}
+		// A browser writes an IPv6 host in its one canonical form (RFC
+		// 5952, lower case; an IPv4-mapped one in hexadecimal), and
+		// package web compares origins as text, so another form never
+		// matches.
+		if a.Is4In6() {
+			return fmt.Errorf("%q would never match: [%s] is an IPv4-mapped address; write the IPv4 origin, %s", o, ip,
+				strings.Replace(o, "["+ip+"]", a.Unmap().String(), 1))
+		}
+		if c := a.String(); c != strings.ToLower(ip) {
+			return fmt.Errorf("%q would never match: a browser writes this origin %s", o,
+				strings.Replace(o, "["+ip+"]", "["+c+"]", 1))
 		}
 	}
 	if name != "" {

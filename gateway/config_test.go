@@ -181,7 +181,7 @@ targets:
 func TestParsePrefixTakesIPv4MappedAsIPv4(t *testing.T) {
 	for in, want := range map[string]string{
 		"::ffff:10.0.0.0/104":  "10.0.0.0/8",
-		"::ffff:10.1.2.3/120":  "10.1.2.0/24",
+		"::ffff:10.1.2.0/120":  "10.1.2.0/24",
 		"::ffff:0.0.0.0/96":    "0.0.0.0/0",
 		"::ffff:10.9.9.9":      "10.9.9.9/32",
 		"::ffff:10.9.9.9/128":  "10.9.9.9/32",
@@ -189,6 +189,7 @@ func TestParsePrefixTakesIPv4MappedAsIPv4(t *testing.T) {
 		"2001:db8::/32":        "2001:db8::/32",
 		"::ffff:10.0.0.0/95":   "",
 		"::ffff:10.0.0.0/1000": "",
+		"::ffff:10.1.2.3/120":  "",
 	} {
 		got, err := ParsePrefix(in)
 		if want == "" {
@@ -201,6 +202,35 @@ func TestParsePrefixTakesIPv4MappedAsIPv4(t *testing.T) {
 			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
+}
+
+// A CIDR with host bits set (10.0.0.5/8) is refused: it was taken for
+// its whole network, silently wider than the one address it may have
+// meant.
+func TestParsePrefixRefusesHostBits(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.5/8":          `"10.0.0.5/8" has host bits set: write 10.0.0.0/8 for the network or 10.0.0.5 for the one address`,
+		"192.168.1.1/24":      `"192.168.1.1/24" has host bits set: write 192.168.1.0/24 for the network or 192.168.1.1 for the one address`,
+		"2001:db8::1/64":      `"2001:db8::1/64" has host bits set: write 2001:db8::/64 for the network or 2001:db8::1 for the one address`,
+		"::ffff:10.0.0.5/104": `"::ffff:10.0.0.5/104" has host bits set: write 10.0.0.0/8 for the network or 10.0.0.5 for the one address`,
+	} {
+		got, err := ParsePrefix(in)
+		if err == nil || err.Error() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want the error %s", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{"10.0.0.5/32": "10.0.0.5/32", "10.0.0.5": "10.0.0.5/32", "0.0.0.0/0": "0.0.0.0/0", "2001:db8::/64": "2001:db8::/64"} {
+		if got, err := ParsePrefix(in); err != nil || got.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	const target = "targets:\n  - name: a\n    address: h\n"
+	refusals{
+		{"auth:\n  trusted_proxies:\n    - 127.0.0.1\n    - 10.0.0.5/8\n" + target,
+			`c.yaml:4: auth: trusted_proxies: "10.0.0.5/8" has host bits set: write 10.0.0.0/8 for the network or 10.0.0.5 for the one address`},
+		{"adhoc:\n  - hosts: [console.lab.example.com]\n  - hosts:\n      - 10.20.0.1/16\n",
+			`c.yaml:4: adhoc[1]: hosts: "10.20.0.1/16" has host bits set: write 10.20.0.0/16 for the network or 10.20.0.1 for the one address`},
+	}.check(t)
 }
 
 func TestNormalizeAddress(t *testing.T) {
@@ -308,5 +338,111 @@ func TestLineAt(t *testing.T) {
 	}
 	if got := lineAt(&yaml.Node{Kind: yaml.DocumentNode}, "a"); got != 0 {
 		t.Errorf("empty document: %d", got)
+	}
+}
+
+// An allow_users or allow_groups written but listing no one ([], or every
+// entry commented out, which YAML reads as null) was read as no
+// restriction: the target, or the ad-hoc rule, was open to every user.
+// Now it is refused at the key's line; a list left out still opens to
+// every user.
+func TestParseConfigRefusesAllowListsNamingNoOne(t *testing.T) {
+	const auth = "auth: {users_file: users.yaml}\n"
+	refusals{
+		{auth + "targets:\n  - name: core\n    address: h\n    allow_users:\n      # - alice\n",
+			`c.yaml:5: target "core": allow_users lists nobody: remove the key to open the target to every user, or list users`},
+		{auth + "targets:\n  - name: core\n    address: h\n    allow_users: []\n    allow_groups: []\n",
+			`c.yaml:5: target "core": allow_users lists nobody: remove the key to open the target to every user, or list users`},
+		{auth + "targets:\n  - {name: a, address: h}\n  - name: core\n    address: h\n    allow_groups: ~\n",
+			`c.yaml:6: target "core": allow_groups lists no group: remove the key to open the target to every user, or list groups`},
+		// Beside a list that names someone, an empty one does not open
+		// the target, but it does not say what it was written for either.
+		{auth + "targets:\n  - name: core\n    address: h\n    allow_users: [alice]\n    allow_groups: []\n",
+			`c.yaml:6: target "core": allow_groups lists no group: list groups, or remove the key`},
+		// Merged in from an anchor.
+		{auth + "targets:\n  - name: core\n    address: h\n    <<: [{record: false}, {allow_users: []}]\n",
+			`c.yaml:5: target "core": allow_users lists nobody`},
+		{auth + "adhoc:\n  - hosts: [10.20.0.0/16]\n    allow_groups:\n      # - netops\n",
+			`c.yaml:4: adhoc[0]: allow_groups lists no group: remove the key to open the rule's hosts to every user, or list groups`},
+		{auth + "adhoc:\n  - hosts: [10.20.0.0/16]\n    allow_groups: [netops]\n  - hosts: [10.30.0.0/16]\n    allow_users: []\n",
+			`c.yaml:6: adhoc[1]: allow_users lists nobody: remove the key to open the rule's hosts to every user, or list users`},
+	}.check(t)
+	cfg, err := ParseConfig("c.yaml", []byte(auth+"targets:\n  - name: open\n    address: h\n  - name: closed\n    address: h\n    allow_users: [alice]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Targets[0].Allows("mallory", nil) || cfg.Targets[1].Allows("mallory", nil) || !cfg.Targets[1].Allows("alice", nil) {
+		t.Errorf("targets %+v", cfg.Targets)
+	}
+}
+
+// An explicit 0 in limits silently became the default (max_sessions: 0
+// gave 1000, connect_burst: 0 gave 20), though the README says only a
+// missing value takes the default and -1 means none. Now it is refused
+// where 0 says something else; idle_timeout and max_duration take 0s,
+// which means none as their default does, and a key with no value is
+// left out.
+func TestParseConfigRefusesAnExplicitZeroLimit(t *testing.T) {
+	const target = "targets:\n  - name: a\n    address: h\n"
+	refusals{
+		{target + "limits:\n  max_sessions: 5\n  max_sessions_per_user: 0\n", "c.yaml:6: limits: max_sessions_per_user: 0 would refuse every session: leave it out for the default (20), or -1 for none"},
+		{target + "limits: {max_sessions: 0}\n", "c.yaml:4: limits: max_sessions: 0 would refuse every session: leave it out for the default (1000), or -1 for none"},
+		{target + "limits: {max_sessions_per_client: 0}\n", "c.yaml:4: limits: max_sessions_per_client: 0 would refuse every session: leave it out for the default (50), or -1 for none"},
+		{target + "limits: {connect_rate: 0.0}\n", "c.yaml:4: limits: connect_rate: 0 would let a client open connect_burst sessions and never another: leave it out for the default (2), or -1 for none"},
+		{target + "limits: {connect_burst: 0}\n", "c.yaml:4: limits: connect_burst: 0 would refuse every session: leave it out for the default (20), or -1 for none"},
+		{target + "limits: {dial_timeout: 0s}\n", "c.yaml:4: limits: dial_timeout: 0s would give up on every host at once: leave it out for the default (10s), or -1s for none"},
+		{target + "limits: {ping_interval: 0m}\n", "c.yaml:4: limits: ping_interval: 0s would ping without pause: leave it out for the default (30s), or -1s for no pings"},
+		{target + "limits: {max_message_size: 0}\n", "c.yaml:4: limits: max_message_size: 0 would refuse every message from the browser: leave it out for the default (262144), or -1 for none"},
+		{target + "limits: {max_subnegotiation: 0}\n", "c.yaml:4: limits: max_subnegotiation: 0 would drop every subnegotiation from a host: leave it out for the default (65536), or -1 for none"},
+		{target + "limits: {client_ipv6_prefix: 0}\n", "c.yaml:4: limits: client_ipv6_prefix: 0 would count every IPv6 client as one: leave it out for the default (128), or a prefix length from 32 to 128"},
+	}.check(t)
+	cfg, err := ParseConfig("c.yaml", []byte(target+"limits:\n  max_sessions:\n  idle_timeout: 0s\n  max_duration: 0s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.Limits.WithDefaults(); l != DefaultLimits() {
+		t.Errorf("limits %+v, want the defaults", l)
+	}
+}
+
+// Only the first YAML document was decoded: a second one, after ---, was
+// dropped without a word, with whatever auth or limits it held.
+func TestParseConfigRefusesASecondDocument(t *testing.T) {
+	const target = "targets:\n  - name: a\n    address: h\n"
+	refusals{
+		{target + "---\nauth:\n  users_file: users.yaml\n", "c.yaml:4: a second YAML document (after ---): a configuration is one document"},
+		{"---\n" + target + "...\n---\nlimits: {max_sessions: 5}\n", "c.yaml:6: a second YAML document"},
+		{target + "---\n", "c.yaml:4: a second YAML document"},
+		{target + "---\nauth: [\n", "c.yaml:5: did not find expected node content"},
+	}.check(t)
+	for _, in := range []string{"---\n" + target, target + "...\n", "---\n" + target + "...\n"} {
+		if _, err := ParseConfig("c.yaml", []byte(in)); err != nil {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+}
+
+// A browser writes an IPv6 origin in its canonical form, and package web
+// compares origins as text (in lower case), so an allowed origin or frame
+// ancestor written otherwise never matched. It is refused with the form
+// to write; an IPv4-mapped one with the IPv4 origin.
+func TestParseConfigRefusesIPv6OriginsNotAsABrowserWritesThem(t *testing.T) {
+	const target = "targets:\n  - name: a\n    address: h\n"
+	refusals{
+		{"http:\n  allowed_origins:\n    - https://[::1]\n    - 'http://[2001:db8:0:0::1]:8080'\n" + target,
+			`c.yaml:4: http: allowed_origins: "http://[2001:db8:0:0::1]:8080" would never match: a browser writes this origin http://[2001:db8::1]:8080`},
+		{"http: {allowed_origins: ['http://[2001:0DB8::1]']}\n" + target,
+			`c.yaml:1: http: allowed_origins: "http://[2001:0DB8::1]" would never match: a browser writes this origin http://[2001:db8::1]`},
+		{"http: {frame_ancestors: ['https://[2001:db8:0:0:1:0:0:1]']}\n" + target,
+			`c.yaml:1: http: frame_ancestors: "https://[2001:db8:0:0:1:0:0:1]" would never match: a browser writes this origin https://[2001:db8::1:0:0:1]`},
+		{"http: {allowed_origins: ['http://[::ffff:10.0.0.1]:8080']}\n" + target,
+			`c.yaml:1: http: allowed_origins: "http://[::ffff:10.0.0.1]:8080" would never match: [::ffff:10.0.0.1] is an IPv4-mapped address; write the IPv4 origin, http://10.0.0.1:8080`},
+		{"http: {frame_ancestors: ['http://[::ffff:a00:1]']}\n" + target,
+			`c.yaml:1: http: frame_ancestors: "http://[::ffff:a00:1]" would never match: [::ffff:a00:1] is an IPv4-mapped address; write the IPv4 origin, http://10.0.0.1`},
+	}.check(t)
+	for _, o := range []string{"http://[::1]", "https://[2001:db8::1]:8443", "http://[2001:DB8::1]", "http://[fe80::1]", "http://[::102:304]", "http://[2001:db8::1:0:0:1]"} {
+		if err := checkOrigin(o); err != nil {
+			t.Errorf("checkOrigin(%q): %v", o, err)
+		}
 	}
 }
