@@ -42,6 +42,38 @@ func blackHoleDial(addr string) func(ctx context.Context, network, a string) (ne
 	}
 }
 
+// A shutdown while a target's name is being looked up is a shutdown
+// (1001), not a failed lookup: Go's resolver reports the cancellation as
+// a DNSError.
+func TestShutdownDuringALookupIsAShutdown(t *testing.T) {
+	asked := make(chan struct{}, 16)
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		<-ctx.Done() // a DNS server that does not answer
+		return nil, ctx.Err()
+	}}
+	d := &net.Dialer{Resolver: resolver}
+	tg := newTestGateway(t, Options{
+		Targets: []Target{{Name: "byname", Address: "console.slow-dns.test:23"}},
+		Limits:  noRate(Limits{}),
+		Dial:    d.DialContext,
+	})
+	b := tg.open("target=byname")
+	select {
+	case <-asked:
+	case <-time.After(waitLimit):
+		t.Fatal("the name was never looked up")
+	}
+	go func() { _ = tg.gw.Shutdown(context.Background()) }()
+	reason, ce := b.WaitClose()
+	if reason != ReasonShutdown || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("closed with %q, close code %d; want %q, %d", reason, ce.Code, ReasonShutdown, websocket.CloseGoingAway)
+	}
+}
+
 // Each fault at dial time gives its reason, and the gateway goes on
 // serving.
 func TestDialFaultsAreReported(t *testing.T) {
@@ -50,6 +82,9 @@ func TestDialFaultsAreReported(t *testing.T) {
 	netUnreach := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
 	noHost := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "gone.example", IsNotFound: true}}
 	dnsDown := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "server misbehaving", Name: "x.example"}}
+	// The kernel gives up connecting after about two minutes, which a
+	// dial_timeout of -1 or longer lets happen.
+	kernelTimeout := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ETIMEDOUT)}
 	tg := newTestGateway(t, Options{
 		Targets: []Target{
 			{Name: "refused", Address: closedPort(t)},
@@ -57,12 +92,14 @@ func TestDialFaultsAreReported(t *testing.T) {
 			{Name: "net-unreachable", Address: "192.0.2.2:23"},
 			{Name: "gone", Address: "gone.example:23"},
 			{Name: "dns-down", Address: "x.example:23"},
+			{Name: "syn-timeout", Address: "192.0.2.3:23"},
 			{Name: "lab", Address: host.Addr()},
 		},
 		Limits: noRate(Limits{}),
 		Dial: faultDial(map[string]error{
 			"192.0.2.1:23": unreach, "192.0.2.2:23": netUnreach,
 			"gone.example:23": noHost, "x.example:23": dnsDown,
+			"192.0.2.3:23": kernelTimeout,
 		}),
 	})
 	for target, want := range map[string]string{
@@ -71,6 +108,7 @@ func TestDialFaultsAreReported(t *testing.T) {
 		"net-unreachable": ReasonNetUnreach,
 		"gone":            ReasonNoSuchHost,
 		"dns-down":        ReasonLookupFailed,
+		"syn-timeout":     ReasonDialTimeout,
 	} {
 		b := tg.open("target=" + target)
 		b.ExpectClosed(want)
@@ -230,6 +268,60 @@ func TestVanishedBrowserIsNoticed(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A browser that closes while output streams ends its session "closed by
+// browser". gorilla answers the close on the reading goroutine, so the
+// relay's next write fails with ErrCloseSent, often before the read that
+// returns the close has given the session its reason; that write failure
+// must not be taken for a lost connection. The race is a matter of
+// timing, so many sessions are tried (without the fix, a few in a
+// hundred ended "browser connection lost" under -race).
+func TestBrowserCloseDuringOutputIsClosedByBrowser(t *testing.T) {
+	chunk := []byte(strings.Repeat("0123456789abcdef", 4096))
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		for {
+			if _, err := c.NetConn().Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "flood", Address: host.Addr()}}, Limits: noRate(Limits{})})
+	const sessions = 100
+	for i := range sessions {
+		ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=flood"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
+		for range 3 {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(time.Second))
+		// Reading on until the session has ended, so that no reset
+		// from this side can be what fails the relay's write.
+		go func() {
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		waitFor(t, "the session's end", func() bool { return len(tg.log.entries("session end")) == i+1 })
+		ws.Close()
+	}
+	wrong := map[string]int{}
+	for _, e := range tg.log.entries("session end") {
+		if r := e["reason"].(string); r != ReasonBrowserClosed {
+			wrong[r]++
+		}
+	}
+	if len(wrong) > 0 {
+		t.Errorf("of %d sessions the browser closed, these ended with another reason: %v", sessions, wrong)
+	}
 }
 
 // A browser that is there but stops reading holds the host back; once a

@@ -138,7 +138,7 @@ func (s *session) relayHost() {
 			werr := s.writeFrame(websocket.BinaryMessage, room[:n], s.g.opts.WriteTimeout)
 			s.g.frames.put(buf, got)
 			if werr != nil {
-				s.stop(browserWriteReason(werr))
+				s.browserWriteFailed(werr)
 				return
 			}
 			s.bytesOut.Add(int64(n))

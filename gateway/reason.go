@@ -42,6 +42,10 @@ const (
 func DialReason(err error) string {
 	var dnsErr *net.DNSError
 	switch {
+	case errors.Is(err, context.Canceled):
+		// Before the lookup errors: a shutdown during a lookup comes
+		// as a DNSError too.
+		return ReasonShutdown
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return ReasonNoSuchHost
 	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
@@ -54,10 +58,9 @@ func DialReason(err error) string {
 		return ReasonHostUnreach
 	case errors.Is(err, syscall.ENETUNREACH):
 		return ReasonNetUnreach
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.Is(err, syscall.ETIMEDOUT): // the kernel's own limit, past a long dial_timeout
 		return ReasonDialTimeout
-	case errors.Is(err, context.Canceled):
-		return ReasonShutdown
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
 		return ReasonNoDescriptors
 	}

@@ -65,6 +65,9 @@ type session struct {
 
 	wmu    sync.Mutex // serialises writes of messages to the browser
 	reason onceString
+	// readStopped is closed once reading the browser failed and the
+	// session has its reason for it.
+	readStopped chan struct{}
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -106,7 +109,7 @@ func (o *onceString) get() string {
 }
 
 func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
-	s := &session{g: g, ws: ws, req: req, start: time.Now()}
+	s := &session{g: g, ws: ws, req: req, start: time.Now(), readStopped: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(g.ctx)
 	s.touch()
 	return s
@@ -167,7 +170,7 @@ func (s *session) run() {
 		stopTimers := s.startTimers()
 		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description}
 		if err := s.send(connected); err != nil {
-			s.stop(browserWriteReason(err))
+			s.browserWriteFailed(err)
 		} else {
 			s.relayHost()
 		}
@@ -265,7 +268,7 @@ func (s *session) readBrowser() {
 		_ = extend()
 		typ, r, err := s.ws.NextReader()
 		if err != nil {
-			s.stop(browserReadReason(err))
+			s.readFailed(err)
 			s.discardInput(err)
 			return
 		}
@@ -275,7 +278,7 @@ func (s *session) readBrowser() {
 		bp := s.g.msgBufs.Get().(*[]byte)
 		data, err := readMessage(r, (*bp)[:0])
 		if err != nil {
-			s.stop(browserReadReason(err))
+			s.readFailed(err)
 		} else {
 			s.browserMessage(typ, data, recordInput)
 		}
@@ -523,6 +526,31 @@ func browserReadReason(err error) string {
 		return ReasonBrowserClosed
 	}
 	return ReasonBrowserLost
+}
+
+// readFailed ends the session for what ended reading the browser, and
+// tells a relay waiting in browserWriteFailed that the reason is set.
+func (s *session) readFailed(err error) {
+	s.stop(browserReadReason(err))
+	close(s.readStopped)
+}
+
+// browserWriteFailed ends the session for a failed write to the browser.
+// A write fails with ErrCloseSent when the reading goroutine has sent a
+// close frame: gorilla answers the browser's close, or refuses a message
+// over the size limit with 1009, there; the read that returns that is
+// about to give the session its reason (closed by browser, message too
+// big), which is then the right one, not "browser connection lost".
+func (s *session) browserWriteFailed(err error) {
+	if errors.Is(err, websocket.ErrCloseSent) {
+		wait := time.NewTimer(closeGrace)
+		select {
+		case <-s.readStopped:
+		case <-wait.C:
+		}
+		wait.Stop()
+	}
+	s.stop(browserWriteReason(err))
 }
 
 func browserWriteReason(err error) string {
