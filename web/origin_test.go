@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"telgate/gateway"
 )
 
 func newRecorder(h http.Handler, path string) *httptest.ResponseRecorder {
@@ -162,6 +164,74 @@ func TestCrossOriginWebSocketsAreForbidden(t *testing.T) {
 	}
 	if resp, body := f.get("/api/check?target=public", bob); resp.StatusCode != http.StatusOK {
 		t.Errorf("/api/check without Origin (a same-origin fetch sends none): %d %s", resp.StatusCode, body)
+	}
+}
+
+// A browser sends no Origin on a GET in no-cors mode (another site's
+// <img src>, or fetch(url, {mode: "no-cors"})), so the origin check let
+// such a /api/check through, with the user's credentials, and with host=
+// it looked the host up. Without Origin, the page's API and /ws are now
+// refused when Sec-Fetch-Site says another site, or another origin of
+// the same site, sent the request: the allowed origins may be anywhere,
+// and without Origin there is no telling which sent it. With Origin the
+// origin check decides, whatever Sec-Fetch-Site says.
+func TestCrossSiteRequestsWithoutOriginAreRefused(t *testing.T) {
+	rules := []gateway.AdhocRule{{Hosts: []string{"127.0.0.1/32"}}}
+	f := newFixture(t, fixtureOpts{
+		web: Options{
+			Auth:           Auth{Users: loadTestUsers(t)},
+			AllowedOrigins: []string{"https://portal.example.com"},
+			Adhoc:          rules,
+		},
+		gateway: gateway.Options{Adhoc: rules},
+	})
+	alice := basicAuth("alice", "alice-secret")
+	with := func(hdr http.Header) http.Header {
+		out := hdr.Clone()
+		out["Authorization"] = alice["Authorization"]
+		return out
+	}
+	api := []string{"/api/check?target=public", "/api/check?host=127.0.0.1", "/api/targets"}
+	for _, site := range []string{"cross-site", "same-site", "Cross-Site"} {
+		hdr := with(http.Header{"Sec-Fetch-Site": {site}, "Sec-Fetch-Mode": {"no-cors"}, "Sec-Fetch-Dest": {"empty"}})
+		for _, path := range api {
+			resp, body := f.get(path, hdr)
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "origin not allowed") {
+				t.Errorf("%s, Sec-Fetch-Site %s, no Origin: %d %s, want 403 origin not allowed", path, site, resp.StatusCode, strings.TrimSpace(body))
+			}
+		}
+		_, resp, body, err := f.dial("target=public", hdr)
+		expectRefused(t, "/ws, Sec-Fetch-Site "+site+", no Origin", resp, body, err, http.StatusForbidden, "origin not allowed")
+		// Links and subresources from other sites are served.
+		for _, path := range []string{"/", "/static/app.js"} {
+			if resp, _ := f.get(path, hdr); resp.StatusCode != http.StatusOK {
+				t.Errorf("%s, Sec-Fetch-Site %s: %d, want 200", path, site, resp.StatusCode)
+			}
+		}
+	}
+	if !strings.Contains(f.logs.String(), `"reason":"cross-origin /api/check without Origin, Sec-Fetch-Site \"cross-site\""`) {
+		t.Errorf("no access log line for the cross-site /api/check:\n%s", f.logs.String())
+	}
+	// The page's own requests, the address bar's, and those from no
+	// browser; and an allowed origin on another site, which says so.
+	for name, hdr := range map[string]http.Header{
+		"same-origin":                {"Sec-Fetch-Site": {"same-origin"}},
+		"none":                       {"Sec-Fetch-Site": {"none"}},
+		"no Sec-Fetch-Site":          {},
+		"allowed origin, cross-site": {"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://portal.example.com"}},
+		"own origin, same-origin":    {"Sec-Fetch-Site": {"same-origin"}, "Origin": {f.srv.URL}},
+	} {
+		for _, path := range api {
+			if resp, body := f.get(path, with(hdr)); resp.StatusCode != http.StatusOK {
+				t.Errorf("%s, %s: %d %s, want 200", path, name, resp.StatusCode, strings.TrimSpace(body))
+			}
+		}
+	}
+	f.open("target=public", with(http.Header{"Origin": {"https://portal.example.com"}, "Sec-Fetch-Site": {"cross-site"}}))
+	// Another origin saying same-origin is still another origin.
+	evil := with(http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"same-origin"}})
+	if resp, _ := f.get("/api/targets", evil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("/api/targets from https://evil.example: %d, want 403", resp.StatusCode)
 	}
 }
 

@@ -219,8 +219,9 @@ func (h *handler) headers(next http.Handler) http.Handler {
 // authenticate establishes the request's identity, refusing the request
 // when it has none. Without authentication, a request for a host that DNS
 // rebinding could point here is refused first (see hostAllowed); so is a
-// WebSocket upgrade, or its /api/check, from another origin, whoever
-// sends it.
+// WebSocket upgrade, or a request of the page's API (/api/check, which
+// may look a host up, and /api/targets), from another origin, whoever
+// sends it (see originAllowed).
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host, ok := h.hostAllowed(r); !ok {
@@ -230,9 +231,13 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 					"(and names under .localhost) and the hosts of http.allowed_origins; add this name's origin there, or turn on auth or TLS"})
 			return
 		}
-		if (r.URL.Path == "/ws" || r.URL.Path == "/api/check") && !h.originAllowed(r) {
+		if (r.URL.Path == "/ws" || strings.HasPrefix(r.URL.Path, "/api/")) && !h.originAllowed(r) {
+			from := "from " + printableLog(r.Header.Get("Origin"))
+			if len(r.Header.Values("Origin")) == 0 {
+				from = "without Origin, Sec-Fetch-Site " + printableLog(strings.Join(r.Header.Values("Sec-Fetch-Site"), ", "))
+			}
 			h.refuse(w, r, Identity{}, &refusal{code: http.StatusForbidden,
-				reason: "cross-origin " + r.URL.Path + " from " + printableLog(r.Header.Get("Origin")),
+				reason: "cross-origin " + r.URL.Path + " " + from,
 				msg:    "origin not allowed"})
 			return
 		}
@@ -317,13 +322,31 @@ func (h *handler) noteServedHosts() {
 			"to serve another name, add its origin to http.allowed_origins, or turn on auth or TLS")
 }
 
-// originAllowed reports whether a WebSocket upgrade may come from the
-// request's Origin: the page's own origin, or one configured. A request
-// without Origin comes from no browser and is allowed.
+// originAllowed reports whether a WebSocket upgrade, or a request of the
+// page's API, may come from the request's Origin: the page's own origin,
+// or one configured.
+//
+// A browser sends no Origin on a GET that is not in CORS mode, as another
+// site's <img src> or fetch(url, {mode: "no-cors"}) is, nor on its own
+// page's GET; it says which in Sec-Fetch-Site. Without Origin, a request
+// is allowed when that header says it comes from the page's own origin
+// ("same-origin") or from no page ("none": the address bar, a
+// bookmark), or when there is no such header (no browser, or an old
+// one). "cross-site" and "same-site" are refused: the configured origins
+// may be on any site, and without Origin there is no telling which
+// origin sent it.
 func (h *handler) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return len(r.Header.Values("Origin")) == 0
+		if len(r.Header.Values("Origin")) != 0 {
+			return false
+		}
+		for _, site := range r.Header.Values("Sec-Fetch-Site") {
+			if site != "same-origin" && site != "none" {
+				return false
+			}
+		}
+		return true
 	}
 	if n, ok := normalOrigin(origin); ok && h.allowed[n] {
 		return true
