@@ -82,12 +82,12 @@ func TestUnknownUserCostsABcryptComparison(t *testing.T) {
 		t.Fatalf("unknown user: %d", resp.StatusCode)
 	}
 	if n := f.compares.Load() - before; n != 1 {
-		t.Errorf("unknown user: %d bcrypt comparisons, want 1 (against the dummy hash)", n)
+		t.Errorf("unknown user: %d bcrypt comparisons, want 1 (against a stand-in hash)", n)
 	}
-	// The dummy hash is as costly as the dearest real one.
+	// The stand-in hash is as costly as the users'.
 	users := loadTestUsers(t)
-	if len(users.dummy) != 60 || string(users.dummy[:7]) != "$2a$04$" {
-		t.Errorf("dummy hash %q: want a cost-4 bcrypt hash like the users'", users.dummy)
+	if h := users.standIn("nobody"); len(h) != 60 || string(h[:7]) != "$2a$04$" {
+		t.Errorf("stand-in hash %q: want a cost-4 bcrypt hash like the users'", h)
 	}
 	before = f.compares.Load()
 	if resp, _ := f.get("/", basicAuth("nobody", strings.Repeat("x", 100))); resp.StatusCode != http.StatusUnauthorized {

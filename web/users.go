@@ -2,11 +2,17 @@ package web
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -38,10 +44,22 @@ const MaxPasswordLen = 72
 //	    groups: [netops]
 type Users struct {
 	byName map[string]userEntry
-	// dummy is a hash of a random password at the highest cost in the
-	// file, compared against when the user is unknown so that unknown
-	// and known users take the same time.
-	dummy []byte
+	// standIns are hashes of a random password, one at each cost the
+	// file uses, with how many users have that cost; an unknown user is
+	// compared against one of them (see standIn), so that it takes as
+	// long as some user's wrong password.
+	standIns []standIn
+	// standInKey keys the hash of an unknown name that picks its
+	// stand-in: a hash of the users' hashes, whose salts are secret, so
+	// that a name keeps its stand-in across restarts while the file does
+	// not change, as a user keeps its hash.
+	standInKey [32]byte
+}
+
+type standIn struct {
+	cost  int
+	users int // how many users' hashes have this cost
+	hash  []byte
 }
 
 type userEntry struct {
@@ -90,6 +108,16 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, gateway.YAMLError(name, err)
 	}
+	// A second document would be ignored: users listed after a "---"
+	// could not log in, and nothing would say why.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, gateway.YAMLError(name, err)
+	default:
+		return nil, fail(next.Line, "a second YAML document: a users file holds one, with every user under its users:")
+	}
 	var nodes struct {
 		Users []yaml.Node `yaml:"users"`
 	}
@@ -111,7 +139,9 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 	}
 	u := &Users{byName: map[string]userEntry{}}
 	first := map[string]int{}
-	maxCost := bcrypt.MinCost
+	usersAt := map[int]int{} // how many users have each cost
+	key := sha256.New()
+	key.Write([]byte("telgate unknown-user stand-in\x00"))
 	for i, ru := range raw.Users {
 		line := lineOf(i, "")
 		if !userName.MatchString(ru.Name) {
@@ -134,7 +164,7 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 		if cost > maxHashCost {
 			return nil, fail(lineOf(i, "password"), "user %q: bcrypt cost %d is too high (at most %d): each login would take minutes", ru.Name, cost, maxHashCost)
 		}
-		maxCost = max(maxCost, cost)
+		usersAt[cost]++
 		var groups []string
 		for _, g := range ru.Groups {
 			if !validGroup(g) {
@@ -143,15 +173,38 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 			groups = append(groups, g)
 		}
 		u.byName[ru.Name] = userEntry{hash: []byte(ru.Password), groups: groups}
+		key.Write([]byte(ru.Password))
 	}
-	var secret [32]byte
+	key.Sum(u.standInKey[:0])
+	var secret [16]byte
 	_, _ = rand.Read(secret[:])
-	dummy, err := bcrypt.GenerateFromPassword([]byte(fmt.Sprintf("%x", secret[:16])), maxCost)
-	if err != nil {
-		return nil, fmt.Errorf("users file: %w", err)
+	for _, cost := range slices.Sorted(maps.Keys(usersAt)) {
+		hash, err := bcrypt.GenerateFromPassword([]byte(fmt.Sprintf("%x", secret)), cost)
+		if err != nil {
+			return nil, fmt.Errorf("users file: %w", err)
+		}
+		u.standIns = append(u.standIns, standIn{cost: cost, users: usersAt[cost], hash: hash})
 	}
-	u.dummy = dummy
 	return u, nil
+}
+
+// standIn returns the hash an unknown user name is compared against: one
+// at a cost some user has, chosen by a keyed hash of the name, so that a
+// name takes the same time at every try, and each cost is as likely as
+// the share of users who have it. A single stand-in at one cost would
+// tell unknown names from users whose hashes have another; one chosen
+// afresh at each try, by the spread of its times.
+func (u *Users) standIn(name string) []byte {
+	m := hmac.New(sha256.New, u.standInKey[:])
+	m.Write([]byte(name))
+	n := binary.BigEndian.Uint64(m.Sum(nil)) % uint64(len(u.byName))
+	for _, s := range u.standIns {
+		if n < uint64(s.users) {
+			return s.hash
+		}
+		n -= uint64(s.users)
+	}
+	return u.standIns[len(u.standIns)-1].hash // not reached: the counts sum to len(byName)
 }
 
 // validGroup accepts what can travel in a comma-separated groups header.
@@ -168,13 +221,13 @@ func validGroup(g string) bool {
 }
 
 // check reports whether password is user's. An unknown user costs a
-// comparison against the dummy hash, so that the time taken does not
-// tell whether a user exists.
+// comparison against its stand-in hash (see standIn), so that the time
+// taken does not tell whether a user exists.
 func (u *Users) check(name, password string, compare func(hash, pw []byte) error) (groups []string, ok bool) {
 	e, known := u.byName[name]
 	hash := e.hash
 	if !known {
-		hash = u.dummy
+		hash = u.standIn(name)
 	}
 	if len(password) > MaxPasswordLen {
 		// bcrypt would ignore the tail; do the same work and refuse.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -90,5 +91,90 @@ func TestHashPasswordRefusesWhatBcryptCannotHold(t *testing.T) {
 		if _, err := HashPassword(pw); err == nil {
 			t.Errorf("HashPassword(%d bytes) succeeded", len(pw))
 		}
+	}
+}
+
+// An unknown user name is compared against a stand-in hash at a cost some
+// user has, picked per name, each cost as often as users have it, so that
+// it takes as long as some user's wrong password, and the same at every
+// try. Before, the stand-in had the file's highest cost: with alice at 4
+// and bob at 9 an unknown name took 30 times alice's wrong password.
+func TestUnknownUsersTakeAsLongAsSomeUsersWrongPassword(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("users:\n")
+	for i, cost := range []int{4, 6, 6, 6} {
+		h, err := bcrypt.GenerateFromPassword([]byte("pw"), cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "  - name: user%d\n    password: %q\n", i, h)
+	}
+	u, err := ParseUsers("u.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A restart, reading the same file, keeps each name's cost.
+	restarted, err := ParseUsers("u.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// costOf returns the cost of the one hash an unknown name is compared
+	// against.
+	costOf := func(u *Users, name string) int {
+		var costs []int
+		u.check(name, "wrong", func(hash, pw []byte) error {
+			c, err := bcrypt.Cost(hash)
+			if err != nil {
+				t.Fatalf("%s compared against %q: %v", name, hash, err)
+			}
+			costs = append(costs, c)
+			return bcrypt.ErrMismatchedHashAndPassword
+		})
+		if len(costs) != 1 {
+			t.Fatalf("%s: %d comparisons, want 1", name, len(costs))
+		}
+		return costs[0]
+	}
+	const names = 400
+	count := map[int]int{}
+	for i := range names {
+		name := fmt.Sprintf("nosuchuser%d", i)
+		c := costOf(u, name)
+		count[c]++
+		if again := costOf(u, name); again != c {
+			t.Errorf("%s compared at cost %d, then %d: want the same every time", name, c, again)
+		}
+		if again := costOf(restarted, name); again != c {
+			t.Errorf("%s compared at cost %d, after a restart %d: want the same", name, c, again)
+		}
+	}
+	// One user in four has cost 4: about 100 names of 400 (sd 8.7).
+	if count[4] < 50 || count[4] > 150 || count[4]+count[6] != names {
+		t.Errorf("%d unknown names compared at costs %v, want about a quarter at 4 and the rest at 6, as the users", names, count)
+	}
+}
+
+// A users file is one YAML document: a second, after "---", is refused
+// with its line instead of being ignored with the users it lists.
+func TestUsersFileIsOneYAMLDocument(t *testing.T) {
+	h, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(name string) string { return "  - name: " + name + "\n    password: \"" + string(h) + "\"\n" }
+	for _, tc := range []struct{ yaml, want string }{
+		{"users:\n" + user("a") + "---\nusers:\n" + user("b"), "u.yaml:4: a second YAML document"},
+		{"users:\n" + user("a") + "\n--- # more\n", "u.yaml:5: a second YAML document"},
+		{"users:\n" + user("a") + "---\n{\n", "u.yaml:5: "},
+	} {
+		_, err := ParseUsers("u.yaml", []byte(tc.yaml))
+		var ce *gateway.ConfigError
+		if err == nil || !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want a ConfigError starting %q", tc.yaml, err, tc.want)
+		}
+	}
+	// One document, marked as such, is fine.
+	if u, err := ParseUsers("u.yaml", []byte("---\nusers:\n"+user("a")+"...\n")); err != nil || u.Len() != 1 {
+		t.Errorf("one document between --- and ...: %v", err)
 	}
 }
