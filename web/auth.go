@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,15 +62,27 @@ func IdentityFrom(ctx context.Context) Identity {
 // that guesses sent at once count too. A login that finds the client's
 // failures all held by comparisons still running waits up to loginWait
 // for one of them to resolve rather than be refused: they may all be
-// right. Verified credentials are remembered for credentialTTL so that a
-// page's dozen requests cost one bcrypt comparison, not twelve.
+// right.
+//
+// Verified credentials are remembered (see credCache) as long as they are
+// used at least every credentialTTL, each use renewing them, so that a
+// page's dozen requests cost one bcrypt comparison, not twelve, and a
+// browser logged in is not locked out by others' failures at its
+// address (a NAT's neighbours): from the addresses they were verified or
+// used from they need neither a comparison nor the failure limiter again.
+// The page makes requests only when it connects, and a session may last
+// a working day, hence a day.
 const (
 	loginBurst      = 10
 	loginRefill     = 15 * time.Second
 	loginWait       = 5 * time.Second
 	limiterMaxKeys  = 1 << 16
-	credentialTTL   = 5 * time.Minute
+	credentialTTL   = 24 * time.Hour
 	credentialCache = 4096
+	// credentialKeys bounds the client addresses (limiter keys)
+	// remembered with each verified credentials: a browser may come over
+	// IPv4 and IPv6, and move.
+	credentialKeys = 4
 	// maxIdentityLen bounds a user name or groups header from a proxy.
 	maxIdentityLen = 4096
 )
@@ -144,7 +158,15 @@ func (a *authenticator) fromProxy(r *http.Request) (Identity, *refusal, bool) {
 	}
 	var groups []string
 	if a.auth.ProxyGroupsHeader != "" {
-		for _, v := range r.Header.Values(a.auth.ProxyGroupsHeader) {
+		// Two groups headers are refused as two user headers are: a
+		// proxy that appends its own instead of replacing the client's
+		// would pass the client's through, and groups it claims would be
+		// believed beside the proxy's.
+		gvals := r.Header.Values(a.auth.ProxyGroupsHeader)
+		if len(gvals) > 1 {
+			return bad("more than one " + a.auth.ProxyGroupsHeader + " header")
+		}
+		for _, v := range gvals {
 			if len(v) > maxIdentityLen || !utf8.ValidString(v) {
 				return bad("invalid " + a.auth.ProxyGroupsHeader + " header")
 			}
@@ -184,18 +206,27 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		}
 		return challenge("no credentials")
 	}
-	if groups, hit := a.cache.get(user, password, a.auth.Users); hit {
+	key := limiterKey(client)
+	groups, hit, bound := a.cache.get(user, password, a.auth.Users, key)
+	if hit && bound {
 		return Identity{User: user, Groups: groups, Method: "basic"}, nil
 	}
 	// The failure is taken before the comparison, and given back if it
 	// succeeds or spent if it fails: see failureLimiter.take.
-	b, wait, ok := a.limiter.take(r.Context(), limiterKey(client))
+	b, wait, ok := a.limiter.take(r.Context(), key)
 	if !ok {
 		if r.Context().Err() != nil {
 			return challenge("client went away")
 		}
 		return Identity{}, &refusal{code: http.StatusTooManyRequests, reason: "too many failed logins from this client",
 			msg: "too many failed logins: try again later", retryAfter: wait}
+	}
+	if hit {
+		// Verified before, from another address: served without a
+		// comparison, but only while this address may try a password.
+		a.limiter.giveBack(b)
+		a.cache.put(user, password, a.auth.Users, key)
+		return Identity{User: user, Groups: groups, Method: "basic"}, nil
 	}
 	select {
 	case a.slots <- struct{}{}:
@@ -211,7 +242,7 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		return challenge("wrong user name or password")
 	}
 	a.limiter.giveBack(b)
-	a.cache.put(user, password)
+	a.cache.put(user, password, a.auth.Users, key)
 	return Identity{User: user, Groups: groups, Method: "basic"}, nil
 }
 
@@ -384,19 +415,38 @@ func (l *failureLimiter) sweep(now time.Time) {
 	}
 }
 
-// credCache remembers credentials that were verified recently, by a keyed
-// hash of user and password (never the password itself).
+// credCache remembers credentials that were verified, by a keyed hash of
+// user and password (never the password itself), until they have not
+// been used for ttl. Each entry holds the user's hash in the users file
+// when they were verified, and is forgotten when the file has another
+// hash for the user, or none; and the client addresses (limiter keys)
+// they were verified or used from.
+//
+// Remembered credentials are served from those addresses without the
+// failure limiter; from another address only while that address may try
+// a password (see authenticator.basic). A client whose failures are
+// spent could otherwise try passwords at the speed of a keyed hash and
+// tell a remembered one (200) from the rest (429). That remains true at
+// an address the credentials were used from: others behind the same
+// address may tell a logged-in user's password apart at that speed,
+// the price of the user not being locked out by their failures.
 type credCache struct {
 	mu      sync.Mutex
 	secret  [32]byte
 	ttl     time.Duration
 	max     int
 	now     func() time.Time
-	entries map[[32]byte]time.Time // expiry
+	entries map[[32]byte]*credEntry
+}
+
+type credEntry struct {
+	expires time.Time      // ttl after the last use
+	hash    []byte         // the user's hash when verified
+	keys    []netip.Prefix // the addresses used from, in the order first used
 }
 
 func newCredCache(ttl time.Duration, maxEntries int) *credCache {
-	c := &credCache{ttl: ttl, max: maxEntries, now: time.Now, entries: map[[32]byte]time.Time{}}
+	c := &credCache{ttl: ttl, max: maxEntries, now: time.Now, entries: map[[32]byte]*credEntry{}}
 	_, _ = rand.Read(c.secret[:])
 	return c
 }
@@ -411,36 +461,71 @@ func (c *credCache) key(user, password string) [32]byte {
 	return k
 }
 
-func (c *credCache) get(user, password string, users *Users) ([]string, bool) {
+// get reports whether user and password were verified, and are still
+// the users file's, with the user's groups; bound says whether they were
+// verified or used from key, in which case this use renews them.
+func (c *credCache) get(user, password string, users *Users, key netip.Prefix) (groups []string, hit, bound bool) {
 	k := c.key(user, password)
-	c.mu.Lock()
-	exp, ok := c.entries[k]
-	if ok && !c.now().Before(exp) {
-		delete(c.entries, k)
-		ok = false
-	}
-	c.mu.Unlock()
-	if !ok {
-		return nil, false
-	}
 	e, known := users.byName[user]
-	return e.groups, known
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ent := c.entries[k]
+	if ent == nil {
+		return nil, false, false
+	}
+	now := c.now()
+	if !now.Before(ent.expires) || !known || !bytes.Equal(ent.hash, e.hash) {
+		delete(c.entries, k)
+		return nil, false, false
+	}
+	if !slices.Contains(ent.keys, key) {
+		return e.groups, true, false
+	}
+	ent.expires = now.Add(c.ttl)
+	return e.groups, true, true
 }
 
-func (c *credCache) put(user, password string) {
+// put remembers that user and password, the users file's, were verified
+// or used from key.
+func (c *credCache) put(user, password string, users *Users, key netip.Prefix) {
 	k := c.key(user, password)
+	e, known := users.byName[user]
+	if !known {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if len(c.entries) >= c.max {
-		for key, exp := range c.entries {
-			if !now.Before(exp) {
-				delete(c.entries, key)
-			}
+	ent := c.entries[k]
+	if ent == nil || !bytes.Equal(ent.hash, e.hash) {
+		if ent == nil && len(c.entries) >= c.max {
+			c.evict(now)
 		}
-		if len(c.entries) >= c.max {
-			clear(c.entries)
+		ent = &credEntry{hash: e.hash}
+		c.entries[k] = ent
+	}
+	ent.expires = now.Add(c.ttl)
+	if !slices.Contains(ent.keys, key) {
+		if len(ent.keys) >= credentialKeys {
+			ent.keys = slices.Delete(ent.keys, 0, 1)
+		}
+		ent.keys = append(ent.keys, key)
+	}
+}
+
+// evict makes room for an entry: it forgets those expired, or else the
+// one used least recently. The caller holds mu.
+func (c *credCache) evict(now time.Time) {
+	var oldest [32]byte
+	var oldestExp time.Time
+	for k, ent := range c.entries {
+		if !now.Before(ent.expires) {
+			delete(c.entries, k)
+		} else if oldestExp.IsZero() || ent.expires.Before(oldestExp) {
+			oldest, oldestExp = k, ent.expires
 		}
 	}
-	c.entries[k] = now.Add(c.ttl)
+	if len(c.entries) >= c.max {
+		delete(c.entries, oldest)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -493,6 +494,9 @@ func TestProxyHeaderFromTrustedPeerIsHonouredWithGroups(t *testing.T) {
 		"two user headers":  {"X-Forwarded-User": {"alice", "bob"}},
 		"control character": {"X-Forwarded-User": {"ali\x01ce"}},
 		"too long":          {"X-Forwarded-User": {strings.Repeat("a", maxIdentityLen+1)}},
+		// A proxy that appends its groups header passes the client's
+		// through: erin, in ops, would be in netops too.
+		"two groups headers": {"X-Forwarded-User": {"erin"}, "X-Forwarded-Groups": {"netops", "ops"}},
 	} {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.RemoteAddr = "127.0.0.1:1234"
@@ -536,5 +540,185 @@ func TestFailureLimiterWaiterTakesARefilledToken(t *testing.T) {
 	start := time.Now()
 	if _, wait, ok := l.take(context.Background(), key); !ok {
 		t.Fatalf("the waiting take was refused after %v (retry in %v), though a token came back after 100 ms", time.Since(start), wait)
+	}
+}
+
+// testClock is a time that tests move, for the limiter and the cache.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// useClock makes f's limiter and credential cache read the time from c.
+func (f *fixture) useClock(c *testClock) {
+	f.h.auth.cache.mu.Lock()
+	f.h.auth.cache.now = c.Now
+	f.h.auth.cache.mu.Unlock()
+	f.h.auth.limiter.mu.Lock()
+	f.h.auth.limiter.now = c.Now
+	f.h.auth.limiter.mu.Unlock()
+}
+
+// drain fails logins with hdr's address until it is refused with 429.
+func (f *fixture) drain(hdr http.Header) {
+	f.t.Helper()
+	guess := basicAuth("bob", "guess")
+	for k, v := range hdr {
+		if k != "Authorization" {
+			guess[k] = v
+		}
+	}
+	for range loginBurst + 1 {
+		if resp, _ := f.get("/api/targets", guess); resp.StatusCode == http.StatusTooManyRequests {
+			return
+		}
+	}
+	f.t.Fatalf("%d failed logins were not limited", loginBurst+1)
+}
+
+// A browser logged in keeps working however long it is used, while
+// others at its address (behind the same NAT) fail their logins: its
+// credentials, verified once, are remembered while they are used at least
+// once a day, and need no comparison, so no token of the failure limiter.
+// Before, they were remembered 5 minutes after the login whatever the
+// use, and the next request needed a token, which one wrong guess every
+// 15 s kept away: 429.
+func TestLoggedInBrowserIsNotLockedOutByFailuresAtItsAddress(t *testing.T) {
+	f := basicFixture(t)
+	clock := &testClock{now: time.Unix(1e9, 0)}
+	f.useClock(clock)
+	alice := basicAuth("alice", "alice-secret")
+	if resp, _ := f.get("/api/targets", alice); resp.StatusCode != http.StatusOK {
+		t.Fatalf("alice logs in: %d", resp.StatusCode)
+	}
+	// Three days of use, each gap shorter than credentialTTL, each time
+	// just after someone at her address spent every failure.
+	for used := time.Duration(0); used < 3*credentialTTL; {
+		gap := credentialTTL - time.Minute
+		clock.Advance(gap)
+		used += gap
+		f.drain(nil)
+		before := f.compares.Load()
+		if resp, body := f.get("/api/check?target=public", alice); resp.StatusCode != http.StatusOK {
+			t.Fatalf("alice, logged in, %v later with her address's failures spent: %d %s, want 200", used, resp.StatusCode, body)
+		}
+		if n := f.compares.Load() - before; n != 0 {
+			t.Errorf("alice, logged in, %v later: %d bcrypt comparisons, want 0", used, n)
+		}
+	}
+	// Unused for credentialTTL, the credentials are forgotten: the next
+	// request is a login like any other.
+	clock.Advance(credentialTTL)
+	f.drain(nil)
+	if resp, _ := f.get("/api/targets", alice); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("alice after %v unused, her address's failures spent: %d, want 429", credentialTTL, resp.StatusCode)
+	}
+}
+
+// Remembered credentials skip the failure limiter only at the addresses
+// they were verified or used from: elsewhere they need that address's
+// token (given back, no comparison). Otherwise a client whose failures
+// are spent could try passwords as fast as it can send them and tell the
+// one remembered (200) from the rest (429).
+func TestRememberedCredentialsFromAnotherAddressNeedItsToken(t *testing.T) {
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{Users: loadTestUsers(t)},
+		TrustedProxies: mustPrefixes(t, "127.0.0.0/8")}})
+	clock := &testClock{now: time.Unix(1e9, 0)}
+	f.useClock(clock)
+	from := func(addr string, hdr http.Header) http.Header {
+		out := http.Header{"X-Forwarded-For": {addr}}
+		for k, v := range hdr {
+			out[k] = v
+		}
+		return out
+	}
+	alice := basicAuth("alice", "alice-secret")
+	if resp, _ := f.get("/api/targets", from("192.0.2.1", alice)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("alice logs in from 192.0.2.1: %d", resp.StatusCode)
+	}
+	other := from("198.51.100.9", nil)
+	f.drain(other)
+	before := f.compares.Load()
+	if resp, _ := f.get("/api/targets", from("198.51.100.9", alice)); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("alice's remembered password from a limited address: %d, want 429 as for any password", resp.StatusCode)
+	}
+	// With a token back it is served, without a comparison, and that
+	// address is remembered too.
+	clock.Advance(loginRefill)
+	if resp, _ := f.get("/api/targets", from("198.51.100.9", alice)); resp.StatusCode != http.StatusOK {
+		t.Errorf("alice's remembered password from another address with a token: %d, want 200", resp.StatusCode)
+	}
+	if n := f.compares.Load() - before; n != 0 {
+		t.Errorf("%d bcrypt comparisons for remembered credentials, want 0", n)
+	}
+	f.drain(other)
+	for _, addr := range []string{"198.51.100.9", "192.0.2.1"} {
+		if resp, _ := f.get("/api/targets", from(addr, alice)); resp.StatusCode != http.StatusOK {
+			t.Errorf("alice from %s, used from there before, its failures spent: %d, want 200", addr, resp.StatusCode)
+		}
+	}
+}
+
+// Remembered credentials are forgotten when the users file has another
+// hash for the user, or no such user.
+func TestRememberedCredentialsFollowTheUsersFile(t *testing.T) {
+	hashOf := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	usersWith := func(entries ...string) *Users {
+		var b strings.Builder
+		b.WriteString("users:\n")
+		for i := 0; i+1 < len(entries); i += 2 {
+			fmt.Fprintf(&b, "  - name: %s\n    password: %q\n", entries[i], entries[i+1])
+		}
+		u, err := ParseUsers("users.yaml", []byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	a := newAuthenticator(Auth{Users: usersWith("alice", hashOf("old-secret"), "bob", hashOf("bob-secret"))},
+		func(netip.Addr) bool { return false })
+	compares := 0
+	a.compare = func(hash, pw []byte) error { compares++; return bcrypt.CompareHashAndPassword(hash, pw) }
+	client := mustAddr(t, "192.0.2.1")
+	login := func(user, pw string) (int, int) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.SetBasicAuth(user, pw)
+		before := compares
+		_, ref := a.authenticate(r, client, client)
+		code := http.StatusOK
+		if ref != nil {
+			code = ref.code
+		}
+		return code, compares - before
+	}
+	if code, n := login("alice", "old-secret"); code != http.StatusOK || n != 1 {
+		t.Fatalf("login: %d with %d comparisons, want 200 with 1", code, n)
+	}
+	if code, n := login("alice", "old-secret"); code != http.StatusOK || n != 0 {
+		t.Fatalf("remembered: %d with %d comparisons, want 200 with none", code, n)
+	}
+	// alice's password changed: the old one is compared, and refused.
+	a.auth.Users = usersWith("alice", hashOf("new-secret"), "bob", hashOf("bob-secret"))
+	if code, n := login("alice", "old-secret"); code != http.StatusUnauthorized || n != 1 {
+		t.Errorf("old password after the change: %d with %d comparisons, want 401 with 1", code, n)
+	}
+	if code, _ := login("alice", "new-secret"); code != http.StatusOK {
+		t.Errorf("new password: %d, want 200", code)
+	}
+	// alice removed.
+	a.auth.Users = usersWith("bob", hashOf("bob-secret"))
+	if code, _ := login("alice", "new-secret"); code != http.StatusUnauthorized {
+		t.Errorf("removed user: %d, want 401", code)
 	}
 }
