@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,27 +61,15 @@ func IdentityFrom(ctx context.Context) Identity {
 // that guesses sent at once count too. A login that finds the client's
 // failures all held by comparisons still running waits up to loginWait
 // for one of them to resolve rather than be refused: they may all be
-// right.
-//
-// Verified credentials are remembered (see credCache) as long as they are
-// used at least every credentialTTL, each use renewing them, so that a
-// page's dozen requests cost one bcrypt comparison, not twelve, and a
-// browser logged in is not locked out by others' failures at its
-// address (a NAT's neighbours): from the addresses they were verified or
-// used from they need neither a comparison nor the failure limiter again.
-// The page makes requests only when it connects, and a session may last
-// a working day, hence a day.
+// right. A browser logged in holds a session cookie and needs neither
+// again (see sessions).
 const (
 	loginBurst      = 10
 	loginRefill     = 15 * time.Second
 	loginWait       = 5 * time.Second
 	limiterMaxKeys  = 1 << 16
-	credentialTTL   = 24 * time.Hour
+	credentialTTL   = 5 * time.Minute
 	credentialCache = 4096
-	// credentialKeys bounds the client addresses (limiter keys)
-	// remembered with each verified credentials: a browser may come over
-	// IPv4 and IPv6, and move.
-	credentialKeys = 4
 	// maxIdentityLen bounds a user name or groups header from a proxy.
 	maxIdentityLen = 4096
 )
@@ -99,10 +86,11 @@ type refusal struct {
 
 // authenticator checks requests against Auth.
 type authenticator struct {
-	auth    Auth
-	trusted func(netip.Addr) bool
-	limiter *failureLimiter
-	cache   *credCache
+	auth     Auth
+	trusted  func(netip.Addr) bool
+	limiter  *failureLimiter
+	cache    *credCache
+	sessions *sessions
 	// bcrypt comparisons running at once are bounded so that a flood of
 	// bad logins cannot take every core.
 	slots   chan struct{}
@@ -111,12 +99,13 @@ type authenticator struct {
 
 func newAuthenticator(a Auth, trusted func(netip.Addr) bool) *authenticator {
 	return &authenticator{
-		auth:    a,
-		trusted: trusted,
-		limiter: newFailureLimiter(loginBurst, loginRefill, loginWait, limiterMaxKeys),
-		cache:   newCredCache(credentialTTL, credentialCache),
-		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
-		compare: bcrypt.CompareHashAndPassword,
+		auth:     a,
+		trusted:  trusted,
+		limiter:  newFailureLimiter(loginBurst, loginRefill, loginWait, limiterMaxKeys),
+		cache:    newCredCache(credentialTTL, credentialCache),
+		sessions: newSessions(),
+		slots:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		compare:  bcrypt.CompareHashAndPassword,
 	}
 }
 
@@ -206,14 +195,14 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		}
 		return challenge("no credentials")
 	}
-	key := limiterKey(client)
-	groups, hit, bound := a.cache.get(user, password, a.auth.Users, key)
-	if hit && bound {
-		return Identity{User: user, Groups: groups, Method: "basic"}, nil
+	if e, known := a.auth.Users.byName[user]; known && a.sessions.valid(r, user, e.hash) {
+		return Identity{User: user, Groups: e.groups, Method: "basic"}, nil
 	}
+	groups, hit := a.cache.get(user, password, a.auth.Users)
 	// The failure is taken before the comparison, and given back if it
-	// succeeds or spent if it fails: see failureLimiter.take.
-	b, wait, ok := a.limiter.take(r.Context(), key)
+	// succeeds or spent if it fails: see failureLimiter.take. Credentials
+	// remembered take one too, and give it back: see sessions for why.
+	b, wait, ok := a.limiter.take(r.Context(), limiterKey(client))
 	if !ok {
 		if r.Context().Err() != nil {
 			return challenge("client went away")
@@ -222,10 +211,7 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 			msg: "too many failed logins: try again later", retryAfter: wait}
 	}
 	if hit {
-		// Verified before, from another address: served without a
-		// comparison, but only while this address may try a password.
 		a.limiter.giveBack(b)
-		a.cache.put(user, password, a.auth.Users, key)
 		return Identity{User: user, Groups: groups, Method: "basic"}, nil
 	}
 	select {
@@ -242,8 +228,21 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		return challenge("wrong user name or password")
 	}
 	a.limiter.giveBack(b)
-	a.cache.put(user, password, a.auth.Users, key)
+	a.cache.put(user, password, a.auth.Users)
 	return Identity{User: user, Groups: groups, Method: "basic"}, nil
+}
+
+// sessionCookie returns the session cookie to set on the answer to r,
+// made by id, or nil when none is due (see sessions).
+func (a *authenticator) sessionCookie(r *http.Request, id Identity, secure bool) *http.Cookie {
+	if id.Method != "basic" || a.auth.Users == nil {
+		return nil
+	}
+	e, known := a.auth.Users.byName[id.User]
+	if !known {
+		return nil
+	}
+	return a.sessions.renewal(r, id.User, e.hash, secure)
 }
 
 // limiterKey is what failed logins are counted by: the client's IPv4
@@ -417,19 +416,12 @@ func (l *failureLimiter) sweep(now time.Time) {
 
 // credCache remembers credentials that were verified, by a keyed hash of
 // user and password (never the password itself), until they have not
-// been used for ttl. Each entry holds the user's hash in the users file
-// when they were verified, and is forgotten when the file has another
-// hash for the user, or none; and the client addresses (limiter keys)
-// they were verified or used from.
-//
-// Remembered credentials are served from those addresses without the
-// failure limiter; from another address only while that address may try
-// a password (see authenticator.basic). A client whose failures are
-// spent could otherwise try passwords at the speed of a keyed hash and
-// tell a remembered one (200) from the rest (429). That remains true at
-// an address the credentials were used from: others behind the same
-// address may tell a logged-in user's password apart at that speed,
-// the price of the user not being locked out by their failures.
+// been used for ttl, so that a client without a session cookie (the
+// page's first requests, which race its login's answer; a script) pays
+// one bcrypt comparison, not one a request. Each entry holds the user's
+// hash in the users file when they were verified, and is forgotten when
+// the file has another hash for the user, or none. Remembered
+// credentials still need the failure limiter's token (see sessions).
 type credCache struct {
 	mu      sync.Mutex
 	secret  [32]byte
@@ -440,9 +432,8 @@ type credCache struct {
 }
 
 type credEntry struct {
-	expires time.Time      // ttl after the last use
-	hash    []byte         // the user's hash when verified
-	keys    []netip.Prefix // the addresses used from, in the order first used
+	expires time.Time // ttl after the last use
+	hash    []byte    // the user's hash when verified
 }
 
 func newCredCache(ttl time.Duration, maxEntries int) *credCache {
@@ -461,33 +452,28 @@ func (c *credCache) key(user, password string) [32]byte {
 	return k
 }
 
-// get reports whether user and password were verified, and are still
-// the users file's, with the user's groups; bound says whether they were
-// verified or used from key, in which case this use renews them.
-func (c *credCache) get(user, password string, users *Users, key netip.Prefix) (groups []string, hit, bound bool) {
+// get reports whether user and password were verified and are still the
+// users file's, with the user's groups; a hit renews them.
+func (c *credCache) get(user, password string, users *Users) (groups []string, hit bool) {
 	k := c.key(user, password)
 	e, known := users.byName[user]
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ent := c.entries[k]
 	if ent == nil {
-		return nil, false, false
+		return nil, false
 	}
 	now := c.now()
 	if !now.Before(ent.expires) || !known || !bytes.Equal(ent.hash, e.hash) {
 		delete(c.entries, k)
-		return nil, false, false
-	}
-	if !slices.Contains(ent.keys, key) {
-		return e.groups, true, false
+		return nil, false
 	}
 	ent.expires = now.Add(c.ttl)
-	return e.groups, true, true
+	return e.groups, true
 }
 
-// put remembers that user and password, the users file's, were verified
-// or used from key.
-func (c *credCache) put(user, password string, users *Users, key netip.Prefix) {
+// put remembers that user and password, the users file's, were verified.
+func (c *credCache) put(user, password string, users *Users) {
 	k := c.key(user, password)
 	e, known := users.byName[user]
 	if !known {
@@ -496,21 +482,10 @@ func (c *credCache) put(user, password string, users *Users, key netip.Prefix) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	ent := c.entries[k]
-	if ent == nil || !bytes.Equal(ent.hash, e.hash) {
-		if ent == nil && len(c.entries) >= c.max {
-			c.evict(now)
-		}
-		ent = &credEntry{hash: e.hash}
-		c.entries[k] = ent
+	if c.entries[k] == nil && len(c.entries) >= c.max {
+		c.evict(now)
 	}
-	ent.expires = now.Add(c.ttl)
-	if !slices.Contains(ent.keys, key) {
-		if len(ent.keys) >= credentialKeys {
-			ent.keys = slices.Delete(ent.keys, 0, 1)
-		}
-		ent.keys = append(ent.keys, key)
-	}
+	c.entries[k] = &credEntry{expires: now.Add(c.ttl), hash: e.hash}
 }
 
 // evict makes room for an entry: it forgets those expired, or else the

@@ -151,11 +151,14 @@ func TestFailedLoginsAreLimitedPerClient(t *testing.T) {
 	f := basicFixture(t)
 	now := time.Unix(1e9, 0)
 	f.h.auth.limiter.now = func() time.Time { return now }
-	// A browser that logged in before the attack keeps working.
+	// A browser that logged in before the attack keeps working: it
+	// holds a session cookie.
 	good := basicAuth("alice", "alice-secret")
-	if resp, _ := f.get("/", good); resp.StatusCode != http.StatusOK {
-		t.Fatalf("alice: %d", resp.StatusCode)
+	resp, _ := f.get("/", good)
+	if resp.StatusCode != http.StatusOK || sessionOf(resp) == nil {
+		t.Fatalf("alice: %d, session cookie %v", resp.StatusCode, sessionOf(resp))
 	}
+	browser := withCookie(good, sessionOf(resp))
 	for i := range loginBurst {
 		if resp, _ := f.get("/", basicAuth("alice", "guess")); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d, want 401", i+1, resp.StatusCode)
@@ -180,8 +183,11 @@ func TestFailedLoginsAreLimitedPerClient(t *testing.T) {
 	if n := f.compares.Load() - before; n != 0 {
 		t.Errorf("%d bcrypt comparisons while limited, want 0", n)
 	}
-	if resp, _ := f.get("/", good); resp.StatusCode != http.StatusOK {
-		t.Errorf("alice's remembered credentials while limited: %d, want 200", resp.StatusCode)
+	if resp, _ := f.get("/", browser); resp.StatusCode != http.StatusOK {
+		t.Errorf("alice's browser while limited: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := f.get("/", good); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("alice's remembered password without her cookie while limited: %d, want 429", resp.StatusCode)
 	}
 	if resp, _ := f.get("/", nil); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no credentials while limited: %d, want 401 (a challenge)", resp.StatusCode)
@@ -553,7 +559,8 @@ func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// useClock makes f's limiter and credential cache read the time from c.
+// useClock makes f's limiter, credential cache and sessions read the
+// time from c. Call it before any request.
 func (f *fixture) useClock(c *testClock) {
 	f.h.auth.cache.mu.Lock()
 	f.h.auth.cache.now = c.Now
@@ -561,6 +568,7 @@ func (f *fixture) useClock(c *testClock) {
 	f.h.auth.limiter.mu.Lock()
 	f.h.auth.limiter.now = c.Now
 	f.h.auth.limiter.mu.Unlock()
+	f.h.auth.sessions.now = c.Now
 }
 
 // drain fails logins with hdr's address until it is refused with 429.
@@ -578,89 +586,6 @@ func (f *fixture) drain(hdr http.Header) {
 		}
 	}
 	f.t.Fatalf("%d failed logins were not limited", loginBurst+1)
-}
-
-// A browser logged in keeps working however long it is used, while
-// others at its address (behind the same NAT) fail their logins: its
-// credentials, verified once, are remembered while they are used at least
-// once a day, and need no comparison, so no token of the failure limiter.
-// Before, they were remembered 5 minutes after the login whatever the
-// use, and the next request needed a token, which one wrong guess every
-// 15 s kept away: 429.
-func TestLoggedInBrowserIsNotLockedOutByFailuresAtItsAddress(t *testing.T) {
-	f := basicFixture(t)
-	clock := &testClock{now: time.Unix(1e9, 0)}
-	f.useClock(clock)
-	alice := basicAuth("alice", "alice-secret")
-	if resp, _ := f.get("/api/targets", alice); resp.StatusCode != http.StatusOK {
-		t.Fatalf("alice logs in: %d", resp.StatusCode)
-	}
-	// Three days of use, each gap shorter than credentialTTL, each time
-	// just after someone at her address spent every failure.
-	for used := time.Duration(0); used < 3*credentialTTL; {
-		gap := credentialTTL - time.Minute
-		clock.Advance(gap)
-		used += gap
-		f.drain(nil)
-		before := f.compares.Load()
-		if resp, body := f.get("/api/check?target=public", alice); resp.StatusCode != http.StatusOK {
-			t.Fatalf("alice, logged in, %v later with her address's failures spent: %d %s, want 200", used, resp.StatusCode, body)
-		}
-		if n := f.compares.Load() - before; n != 0 {
-			t.Errorf("alice, logged in, %v later: %d bcrypt comparisons, want 0", used, n)
-		}
-	}
-	// Unused for credentialTTL, the credentials are forgotten: the next
-	// request is a login like any other.
-	clock.Advance(credentialTTL)
-	f.drain(nil)
-	if resp, _ := f.get("/api/targets", alice); resp.StatusCode != http.StatusTooManyRequests {
-		t.Errorf("alice after %v unused, her address's failures spent: %d, want 429", credentialTTL, resp.StatusCode)
-	}
-}
-
-// Remembered credentials skip the failure limiter only at the addresses
-// they were verified or used from: elsewhere they need that address's
-// token (given back, no comparison). Otherwise a client whose failures
-// are spent could try passwords as fast as it can send them and tell the
-// one remembered (200) from the rest (429).
-func TestRememberedCredentialsFromAnotherAddressNeedItsToken(t *testing.T) {
-	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{Users: loadTestUsers(t)},
-		TrustedProxies: mustPrefixes(t, "127.0.0.0/8")}})
-	clock := &testClock{now: time.Unix(1e9, 0)}
-	f.useClock(clock)
-	from := func(addr string, hdr http.Header) http.Header {
-		out := http.Header{"X-Forwarded-For": {addr}}
-		for k, v := range hdr {
-			out[k] = v
-		}
-		return out
-	}
-	alice := basicAuth("alice", "alice-secret")
-	if resp, _ := f.get("/api/targets", from("192.0.2.1", alice)); resp.StatusCode != http.StatusOK {
-		t.Fatalf("alice logs in from 192.0.2.1: %d", resp.StatusCode)
-	}
-	other := from("198.51.100.9", nil)
-	f.drain(other)
-	before := f.compares.Load()
-	if resp, _ := f.get("/api/targets", from("198.51.100.9", alice)); resp.StatusCode != http.StatusTooManyRequests {
-		t.Errorf("alice's remembered password from a limited address: %d, want 429 as for any password", resp.StatusCode)
-	}
-	// With a token back it is served, without a comparison, and that
-	// address is remembered too.
-	clock.Advance(loginRefill)
-	if resp, _ := f.get("/api/targets", from("198.51.100.9", alice)); resp.StatusCode != http.StatusOK {
-		t.Errorf("alice's remembered password from another address with a token: %d, want 200", resp.StatusCode)
-	}
-	if n := f.compares.Load() - before; n != 0 {
-		t.Errorf("%d bcrypt comparisons for remembered credentials, want 0", n)
-	}
-	f.drain(other)
-	for _, addr := range []string{"198.51.100.9", "192.0.2.1"} {
-		if resp, _ := f.get("/api/targets", from(addr, alice)); resp.StatusCode != http.StatusOK {
-			t.Errorf("alice from %s, used from there before, its failures spent: %d, want 200", addr, resp.StatusCode)
-		}
-	}
 }
 
 // Remembered credentials are forgotten when the users file has another

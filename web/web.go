@@ -248,6 +248,10 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			h.refuse(w, r, Identity{}, ref)
 			return
 		}
+		scheme, _, _ := h.proxies.requestOrigin(r, peer)
+		if c := h.auth.sessionCookie(r, id, scheme == "https"); c != nil {
+			http.SetCookie(w, c)
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	})
 }
