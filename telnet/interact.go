@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -22,7 +23,10 @@ import (
 // read with a deadline, waits for it, and clears the deadline again before
 // it returns, so in can be read afterwards; otherwise the goroutine ends
 // when its pending read of in returns, and what that read brings is
-// discarded.
+// discarded. A goroutine that is writing what it read to a host that does
+// not take it in (one that closed only its sending side, say) is not
+// waited for: it ends when its write does (at the latest on Close),
+// without reading in again.
 func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 	if t.src == nil {
 		return ErrNotConnected
@@ -43,19 +47,34 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 		}
 	}
 	inDone := make(chan error, 1)
-	stop := make(chan struct{})
+	var input struct {
+		sync.Mutex
+		writing bool // to the connection, not reading in
+		stopped bool // Interact has returned
+	}
+	// more reports whether the input goroutine goes on after a read of
+	// in (and then writes), or after a write (and then reads in again).
+	more := func(writing bool) bool {
+		input.Lock()
+		defer input.Unlock()
+		input.writing = writing && !input.stopped
+		return !input.stopped
+	}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
 			n, err := in.Read(buf)
-			select {
-			case <-stop:
+			if !more(n > 0) {
 				inDone <- nil // Interact has returned: n bytes too late
 				return
-			default:
 			}
 			if n > 0 {
-				if _, werr := t.Write(buf[:n]); werr != nil {
+				_, werr := t.Write(buf[:n])
+				if !more(false) {
+					inDone <- nil
+					return
+				}
+				if werr != nil {
 					inDone <- werr
 					return
 				}
@@ -71,9 +90,15 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 	}()
 	inEnded := false
 	defer func() {
-		close(stop)
+		input.Lock()
+		input.stopped = true
+		writing := input.writing
+		input.Unlock()
+		// A goroutine writing to a host that does not read (it may
+		// have closed only its sending side) could wait until Close:
+		// it is left to end with its write, and reads in no more.
 		d, ok := in.(interface{ SetReadDeadline(time.Time) error })
-		if inEnded || !ok {
+		if inEnded || writing || !ok {
 			return
 		}
 		if d.SetReadDeadline(time.Unix(1, 0)) == nil {

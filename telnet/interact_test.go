@@ -3,6 +3,7 @@ package telnet_test
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -127,6 +128,41 @@ func TestInteractLocalClose(t *testing.T) {
 	}
 	if got := out.buf.String(); got != "hi\n" {
 		t.Errorf("Interact wrote %q, want only the host's output", got)
+	}
+}
+
+// A host that stops reading and then closes its sending side, while
+// Interact's input goroutine waits to write what was typed to it: Interact
+// returns with telnetlib's line, as when the host closes, and does not
+// wait for that write, which only the host or Close can end.
+func TestInteractReturnsWhileItsInputWaitsForTheHost(t *testing.T) {
+	closeWrite := make(chan struct{})
+	end := make(chan struct{})
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		_ = c.NetConn().(*net.TCPConn).SetReadBuffer(4096)
+		<-closeWrite
+		c.CloseWrite()
+		<-end
+		_ = c.NetConn().Close() // abruptly: the write waiting for it fails
+	})
+	defer close(end)
+	tn := dialSmallBuffers(t, srv.Addr())
+	in, w := pipe(t)
+	go w.Write(bytes.Repeat([]byte("y"), 1<<20)) // ends when the pipe is closed
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- tn.Interact(in, &out) }()
+	waitBlocked(t, "telnet.(*output).write")
+	close(closeWrite)
+	select {
+	case err := <-done:
+		if err != nil || out.String() != closedLine {
+			t.Errorf("Interact = %v, having written %q; want nil and %q", err, out.String(), closedLine)
+		}
+	case <-time.After(wait):
+		tn.Close()
+		<-done
+		t.Fatal("Interact did not return after the host closed its side")
 	}
 }
 
