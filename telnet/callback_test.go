@@ -261,3 +261,53 @@ func reflectRounds(t *testing.T, setup func(tn *telnet.Telnet), opening []byte) 
 	}
 	return <-result
 }
+
+// A read that recovers from a panic of the callback can go on reading:
+// the chunk being decoded is given back to its source. A pump has two
+// buffers, and three panics had left it none, so the next read waited
+// for good while data was there.
+func TestCallbackPanicLeavesTheReadUsable(t *testing.T) {
+	const panics = 3
+	dialBoth(t, func(c *telnettest.Conn) {
+		for range panics {
+			c.SendCommand(telnet.NOP)
+			c.ExpectData("next")
+		}
+		c.SendString("after")
+		c.ExpectEOF()
+	}, func(t *testing.T, tn *telnet.Telnet) {
+		type failure struct{}
+		tn.SetOptionNegotiationCallback(func(_ *telnet.Telnet, cmd, _ byte) {
+			if cmd == telnet.NOP {
+				panic(failure{})
+			}
+		})
+		readRecovered := func() (got []byte, panicked bool) {
+			defer func() {
+				if r := recover(); r != nil {
+					if _, ok := r.(failure); !ok {
+						panic(r)
+					}
+					panicked = true
+				}
+			}()
+			got, _ = tn.ReadSome()
+			return got, false
+		}
+		for i := range panics {
+			within(t, wait, "ReadSome", func() { tn.Close() }, func() {
+				if got, panicked := readRecovered(); !panicked {
+					t.Errorf("read %d returned %q, want the callback's panic", i, got)
+				}
+			})
+			if _, err := tn.Write([]byte("next")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		within(t, wait, "ReadSome after the panics", func() { tn.Close() }, func() {
+			if got, err := tn.ReadSome(); string(got) != "after" || err != nil {
+				t.Errorf("ReadSome after the panics = %q, %v; want \"after\"", got, err)
+			}
+		})
+	})
+}

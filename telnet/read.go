@@ -136,19 +136,32 @@ func (t *Telnet) closedErr() error {
 }
 
 // decode runs a chunk through the decoder, appending cooked data to dst,
-// and gives the chunk's buffer back to the source.
+// and gives the chunk's buffer back to the source, also when the callback
+// panics: a pump has only pumpBuffers buffers, and a read that recovers
+// from the panic must not leave it one short. The rest of that chunk, and
+// the data decoded from it before the command, are lost (telnetlib loses
+// the data too, and keeps the rest).
 func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	if t.debugging() {
 		t.Msg("recv %s", pyBytes(c.buf))
 	}
 	t.dec.Binary = t.binaryRecv.Load()
-	defer t.leaveCallback()
-	dst = t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
+	defer t.decoded(c)
+	return t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
+}
+
+// decoded ends decode, deferred once per chunk rather than once per
+// command, which bulk output brings every few hundred bytes: it clears
+// what callback set if the callback panicked, forgets a partial command
+// at the end of the stream and recycles the chunk.
+func (t *Telnet) decoded(c chunk) {
+	if t.inCallback.Load() {
+		t.inCallback.Store(false)
+	}
 	if c.err != nil {
 		t.dec.Reset()
 	}
 	t.src.recycle(c)
-	return dst
 }
 
 // handleDecoded is handle for the decoder, which then goes on in the mode
@@ -200,15 +213,6 @@ func (t *Telnet) callback(cmd, opt byte) {
 	t.inCallback.Store(true)
 	t.cb(t, cmd, opt)
 	t.inCallback.Store(false)
-}
-
-// leaveCallback clears what callback set if a callback panicked: decode
-// defers it once per chunk rather than callback once per command, which
-// bulk output brings every few hundred bytes.
-func (t *Telnet) leaveCallback() {
-	if t.inCallback.Load() {
-		t.inCallback.Store(false)
-	}
 }
 
 func (t *Telnet) maxSB() int {
