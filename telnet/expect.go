@@ -29,6 +29,9 @@ import (
 // negative one means "do not wait": only what has already come, as
 // ReadVeryEager takes it, is matched.
 func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index int, match [][]byte, text []byte, err error) {
+	if t.src == nil {
+		return -1, nil, []byte{}, ErrNotConnected
+	}
 	deadline, mode := deadlineFor(timeout)
 	for last := false; ; {
 		if t.eof && len(t.unread()) == 0 {

@@ -228,10 +228,14 @@ func (t *Telnet) maxSB() int {
 func (t *Telnet) SetMaxSubnegotiation(n int) { t.dec.MaxSubnegotiation = n }
 
 // endErr is what a read at the end of the stream returns: io.EOF after a
-// clean close, the read error otherwise.
+// clean close, the read error otherwise, and ErrNotConnected on a Telnet
+// that was never opened.
 func (t *Telnet) endErr() error {
-	if t.readErr != nil {
+	switch {
+	case t.readErr != nil:
 		return t.readErr
+	case t.src == nil:
+		return ErrNotConnected
 	}
 	return io.EOF
 }
@@ -240,6 +244,9 @@ func (t *Telnet) endErr() error {
 // least one byte is available and returns what is, up to len(p). At the
 // end of the stream it returns io.EOF (or the read error). It is the
 // fastest way to read: when nothing is buffered it decodes straight into p.
+//
+// On a Telnet that was never opened, Read and every other read method
+// return ErrNotConnected, as Write does.
 func (t *Telnet) Read(p []byte) (int, error) {
 	return t.readInto(p, block)
 }
@@ -302,6 +309,9 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 // been received, as ReadVeryEager takes it, is searched. The timeout
 // bounds the whole call, not each read.
 func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) {
+	if t.src == nil {
+		return []byte{}, ErrNotConnected
+	}
 	n := len(match)
 	if i := bytes.Index(t.unread(), match); i >= 0 {
 		return t.take(i + n), nil
@@ -334,6 +344,9 @@ func expired(deadline time.Time) bool {
 // It returns a nil error at a clean end of stream, and the data with the
 // error when the connection failed.
 func (t *Telnet) ReadAll() ([]byte, error) {
+	if t.src == nil {
+		return []byte{}, ErrNotConnected
+	}
 	for !t.eof && t.fill(block, time.Time{}) {
 	}
 	data := t.take(len(t.unread()))
@@ -409,7 +422,7 @@ func (t *Telnet) ReadLazy() ([]byte, error) { return t.ReadVeryLazy() }
 func (t *Telnet) ReadVeryLazy() ([]byte, error) {
 	if len(t.unread()) == 0 {
 		switch {
-		case t.eof:
+		case t.eof, t.src == nil:
 			return []byte{}, t.endErr()
 		case t.closed.Load():
 			return []byte{}, t.closedErr()

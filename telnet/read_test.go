@@ -269,6 +269,39 @@ func TestReadsAfterClose(t *testing.T) {
 	}
 }
 
+// Every read of a Telnet that was never opened fails with
+// ErrNotConnected, as Write does: none returns nothing with a nil error,
+// on which a loop of ReadUntil or Expect would spin.
+func TestReadsUnconnected(t *testing.T) {
+	tn := telnet.New()
+	tn.WaitRead() // returns at once
+	buf := make([]byte, 8)
+	for _, r := range []struct {
+		name string
+		read func() ([]byte, error)
+	}{
+		{"Read", func() ([]byte, error) { n, err := tn.Read(buf); return buf[:n], err }},
+		{"TryRead", func() ([]byte, error) { n, err := tn.TryRead(buf); return buf[:n], err }},
+		{"ReadUntil", func() ([]byte, error) { return tn.ReadUntil([]byte("x"), 0) }},
+		{"ReadUntil empty", func() ([]byte, error) { return tn.ReadUntil(nil, 0) }},
+		{"ReadUntil -1", func() ([]byte, error) { return tn.ReadUntil([]byte("x"), -1) }},
+		{"Expect", func() ([]byte, error) { _, _, got, err := tn.Expect(patterns("x"), 0); return got, err }},
+		{"Expect empty", func() ([]byte, error) { _, _, got, err := tn.Expect(patterns(""), 0); return got, err }},
+		{"ReadAll", tn.ReadAll},
+		{"ReadSome", tn.ReadSome},
+		{"ReadVeryEager", tn.ReadVeryEager},
+		{"ReadEager", tn.ReadEager},
+		{"ReadLazy", tn.ReadLazy},
+		{"ReadVeryLazy", tn.ReadVeryLazy},
+	} {
+		within(t, wait, r.name, nil, func() {
+			if got, err := r.read(); len(got) != 0 || !errors.Is(err, telnet.ErrNotConnected) {
+				t.Errorf("%s on a Telnet never opened = %q, %v; want ErrNotConnected", r.name, got, err)
+			}
+		})
+	}
+}
+
 // The EOF rules of every read (C-27, C-33 and §1.5 of the survey).
 func TestReadsAtEOF(t *testing.T) {
 	tn := serve(t, func(c *telnettest.Conn) { c.SendString("partial") })
