@@ -34,7 +34,7 @@ func (t *Telnet) Expect(patterns []*regexp.Regexp, timeout time.Duration) (index
 	}
 	deadline, mode := deadlineFor(timeout)
 	for last := false; ; {
-		if t.eof && len(t.unread()) == 0 {
+		if (t.eof || t.closing()) && len(t.unread()) == 0 && !t.hasPending {
 			// A pattern that matches empty text would match here
 			// forever, and a loop of Expect calls would never see the
 			// end; telnetlib raises EOFError.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 )
 
@@ -76,6 +77,9 @@ func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
 	if t.eof || t.src == nil {
 		return chunk{}, false
 	}
+	if t.closing() {
+		return t.closedChunk(), true
+	}
 	if expired(deadline) {
 		mode, deadline = poll, time.Time{}
 	}
@@ -98,7 +102,7 @@ func (t *Telnet) receive(mode waitMode, deadline time.Time) (chunk, bool) {
 // A relay calls it before taking a buffer for TryRead, so that a
 // connection with nothing to say holds no buffer.
 func (t *Telnet) WaitRead() {
-	if len(t.unread()) > 0 || t.hasPending || t.eof || t.src == nil {
+	if len(t.unread()) > 0 || t.hasPending || t.eof || t.src == nil || t.closing() {
 		return
 	}
 	if d, ok := t.src.(intoSource); ok {
@@ -109,6 +113,15 @@ func (t *Telnet) WaitRead() {
 		t.pending, t.hasPending = c, true
 	}
 }
+
+// closing reports whether Close has been called (and has begun): from
+// then on the reads take nothing more from the connection. What a pump
+// had read ahead is dropped as the kernel's buffer is, so that once
+// ReadVeryLazy has reported the end, no read returns data.
+func (t *Telnet) closing() bool { return t.closed.Load() }
+
+// closedChunk ends the stream as a read of the closed connection would.
+func (t *Telnet) closedChunk() chunk { return t.noteEnd(chunk{err: net.ErrClosed}) }
 
 // noteEnd records the end of the stream when a chunk carries an error.
 func (t *Telnet) noteEnd(c chunk) chunk {
@@ -246,7 +259,9 @@ func (t *Telnet) endErr() error {
 // fastest way to read: when nothing is buffered it decodes straight into p.
 //
 // On a Telnet that was never opened, Read and every other read method
-// return ErrNotConnected, as Write does.
+// return ErrNotConnected, as Write does. After Close they take nothing
+// more from the connection: they return the data already decoded, and
+// what WaitRead set aside, then report the end of the stream.
 func (t *Telnet) Read(p []byte) (int, error) {
 	return t.readInto(p, block)
 }
@@ -265,6 +280,10 @@ func (t *Telnet) readInto(p []byte, mode waitMode) (int, error) {
 	}
 	for len(t.unread()) == 0 {
 		if (t.eof || t.src == nil) && !t.hasPending {
+			return 0, t.endErr()
+		}
+		if t.closing() && !t.hasPending {
+			t.closedChunk()
 			return 0, t.endErr()
 		}
 		var c chunk
@@ -410,21 +429,29 @@ func (t *Telnet) ReadEager() ([]byte, error) {
 	return t.ReadVeryLazy()
 }
 
-// ReadLazy returns the data already decoded, without reading. telnetlib's
-// read_lazy first decodes raw bytes already received; this package decodes
-// every chunk as it takes it from the connection, so there are none, and
-// ReadLazy is ReadVeryLazy.
-func (t *Telnet) ReadLazy() ([]byte, error) { return t.ReadVeryLazy() }
+// ReadLazy decodes what has been received and not yet decoded, without
+// reading the connection, and returns the cooked data, as telnetlib's
+// read_lazy processes its raw queue. This package decodes every chunk as
+// it takes it from the connection, except the one WaitRead sets aside:
+// that one is what ReadLazy decodes. It returns io.EOF as ReadVeryLazy.
+func (t *Telnet) ReadLazy() ([]byte, error) {
+	if t.hasPending {
+		t.fill(poll, time.Time{})
+	}
+	return t.ReadVeryLazy()
+}
 
 // ReadVeryLazy returns the cooked data already decoded and never reads.
 // It returns io.EOF when the connection closed (at the peer or by Close)
-// and no cooked data is left.
+// and nothing is left: no cooked data, and no chunk that WaitRead set
+// aside (which ReadLazy or any other read decodes), as telnetlib's
+// read_very_lazy raises EOFError only when its raw queue is empty too.
 func (t *Telnet) ReadVeryLazy() ([]byte, error) {
-	if len(t.unread()) == 0 {
+	if len(t.unread()) == 0 && !t.hasPending {
 		switch {
 		case t.eof, t.src == nil:
 			return []byte{}, t.endErr()
-		case t.closed.Load():
+		case t.closing():
 			return []byte{}, t.closedErr()
 		}
 	}

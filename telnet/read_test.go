@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -266,6 +267,79 @@ func TestReadsAfterClose(t *testing.T) {
 	}
 	if n, err := tn.TryRead(make([]byte, 8)); n != 0 || !errors.Is(err, io.EOF) {
 		t.Errorf("TryRead after Close = %d, %v; want io.EOF", n, err)
+	}
+}
+
+// A chunk that WaitRead set aside has arrived but is not decoded yet:
+// telnetlib's raw queue. ReadLazy decodes it (its commands reach the
+// callback there), as read_lazy processes the raw queue; ReadVeryLazy
+// does not, and reports io.EOF after Close only once it is decoded and
+// read, as read_very_lazy raises EOFError only when the raw queue is
+// empty too.
+func TestReadLazyDecodesWhatWaitReadSetAside(t *testing.T) {
+	c, s := net.Pipe() // read by a pump, which WaitRead takes a chunk from
+	defer s.Close()
+	tn := telnet.NewConn(c)
+	defer tn.Close()
+	var cmds []byte
+	tn.SetOptionNegotiationCallback(func(_ *telnet.Telnet, cmd, _ byte) { cmds = append(cmds, cmd) })
+
+	go s.Write(seq("hel", telnet.IAC, telnet.NOP, "lo"))
+	tn.WaitRead()
+	if got, err := tn.ReadVeryLazy(); len(got) != 0 || err != nil {
+		t.Errorf("ReadVeryLazy after WaitRead = %q, %v; want nothing: it decodes nothing", got, err)
+	}
+	if got, err := tn.ReadLazy(); string(got) != "hello" || err != nil {
+		t.Errorf("ReadLazy after WaitRead = %q, %v; want \"hello\"", got, err)
+	}
+	if !bytes.Equal(cmds, []byte{telnet.NOP}) {
+		t.Errorf("the callback got %v, want NOP", cmds)
+	}
+
+	go s.Write([]byte("world"))
+	tn.WaitRead()
+	tn.Close()
+	if got, err := tn.ReadVeryLazy(); len(got) != 0 || err != nil {
+		t.Errorf("ReadVeryLazy after Close with a chunk set aside = %q, %v; want nothing, not yet io.EOF", got, err)
+	}
+	if got, err := tn.ReadLazy(); string(got) != "world" || err != nil {
+		t.Errorf("ReadLazy after Close = %q, %v; want \"world\"", got, err)
+	}
+	for _, read := range []func() ([]byte, error){tn.ReadLazy, tn.ReadVeryLazy} {
+		if got, err := read(); len(got) != 0 || !errors.Is(err, io.EOF) {
+			t.Errorf("a lazy read when all is read = %q, %v; want io.EOF", got, err)
+		}
+	}
+}
+
+// Once Close has begun the reads take nothing more from the connection:
+// what a pump had read ahead is dropped, as the kernel's buffer is for a
+// connection read directly, so that after ReadVeryLazy reports io.EOF no
+// read returns data.
+func TestReadsAfterCloseTakeNothingMore(t *testing.T) {
+	c, s := net.Pipe()
+	defer s.Close()
+	tn := telnet.NewConn(c)
+	defer tn.Close()
+	// Each write returns once the pump has read it: when the second
+	// has, the first waits in the pump's queue.
+	for _, part := range []string{"hello", "world"} {
+		if _, err := s.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.Close()
+	if got, err := tn.ReadVeryLazy(); len(got) != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("ReadVeryLazy after Close = %q, %v; want io.EOF", got, err)
+	}
+	if got, err := tn.ReadVeryEager(); len(got) != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("ReadVeryEager after ReadVeryLazy's io.EOF = %q, %v; want io.EOF", got, err)
+	}
+	if n, err := tn.Read(make([]byte, 64)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("Read after ReadVeryLazy's io.EOF = %d, %v; want io.EOF", n, err)
+	}
+	if i, _, got, err := tn.Expect(patterns(""), -1); i != -1 || len(got) != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("Expect of empty text after Close = %d, %q, %v; want io.EOF", i, got, err)
 	}
 }
 
