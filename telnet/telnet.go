@@ -140,7 +140,8 @@ func NewConn(conn net.Conn) *Telnet {
 // connected. Reopen a closed Telnet only once no other goroutine uses
 // it: what was received and not read is dropped, the callback and the
 // settings are kept (a Negotiator keeps its options' states too: give
-// the new connection a new one).
+// the new connection a new one), and the new connection starts in NVT
+// mode, whatever BINARY mode the peer had on the last one.
 func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
 	ctx := context.Background()
 	if timeout > 0 {
@@ -180,6 +181,7 @@ func (t *Telnet) attach(conn net.Conn, host string, port int) {
 		t.dropSBData()
 	}
 	t.conn = conn
+	t.binaryRecv.Store(false) // the peer's BINARY mode was the last connection's
 	t.eof, t.endLocal = false, false
 	t.readErr = nil
 	t.closed.Store(false)
@@ -276,7 +278,9 @@ func (t *Telnet) SetOptionNegotiationCallback(cb func(t *Telnet, cmd, opt byte))
 // SetReceiveBinary tells the decoder whether the peer sends in BINARY mode
 // (RFC 856). In binary mode a NUL after CR is data; otherwise it is
 // removed. A Negotiator calls it when BINARY changes; callers that
-// negotiate BINARY with their own callback must call it themselves.
+// negotiate BINARY with their own callback must call it themselves. The
+// mode belongs to the connection: every connection starts in NVT mode
+// (not binary), so call it after Open or NewConn.
 func (t *Telnet) SetReceiveBinary(on bool) { t.binaryRecv.Store(on) }
 
 // Host and Port return where the Telnet is connected.

@@ -109,6 +109,38 @@ func TestOpenAfterClose(t *testing.T) {
 	conns.Wait()
 }
 
+// A reopened Telnet starts in NVT mode: the peer's BINARY mode belonged to
+// the last connection, and the NUL of the new host's CR NUL is dropped
+// (RFC 854's bare carriage return). It had outlived the connection.
+func TestReopenStartsInNVTMode(t *testing.T) {
+	first := make(chan bool, 1)
+	first <- true
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		select {
+		case <-first:
+			c.Negotiate(telnet.WILL, telnet.BINARY)
+			c.ExpectNegotiation(telnet.DO, telnet.BINARY)
+			c.SendString("1\r\x00.")
+		default:
+			c.SendString("2\r\x00.")
+		}
+		c.ExpectEOF()
+	})
+	tn := telnet.New()
+	for _, want := range []string{"1\r\x00.", "2\r."} {
+		// A new Negotiator for each connection, as Open's doc says.
+		tn.SetOptionNegotiationCallback(telnet.NewNegotiator(terminalPolicy).Callback)
+		if err := tn.Open(srv.Host(), srv.Port(), wait); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tn.ReadUntil([]byte("."), wait); string(got) != want || err != nil {
+			t.Errorf("ReadUntil = %q, %v; want %q", got, err, want)
+		}
+		tn.Close()
+	}
+	srv.Close() // waits for the host's checks
+}
+
 // Replies to negotiation are queued while reading; Close right after the
 // read still sends them, as telnetlib, which sends them during the read,
 // would have.
