@@ -341,7 +341,9 @@ func (n *Negotiator) apply(t *Telnet, a *actions) error {
 
 // EnableLocal asks to enable opt on our side (sends WILL), as RFC 1143
 // prescribes for the option's current state. It fails when the request
-// makes no sense in that state or cannot be sent.
+// makes no sense in that state or cannot be sent (ErrNotConnected before
+// Open and after Close); a request that fails leaves the option's state
+// as it was.
 func (n *Negotiator) EnableLocal(t *Telnet, opt byte) error {
 	return n.request(t, opt, true, true)
 }
@@ -364,48 +366,49 @@ func (n *Negotiator) DisableRemote(t *Telnet, opt byte) error {
 func (n *Negotiator) request(t *Telnet, opt byte, local, enable bool) error {
 	var a actions
 	n.mu.Lock()
-	q := &n.him[opt]
+	defer n.mu.Unlock()
+	q, policy := &n.him[opt], &n.policy.Remote
 	if local {
-		q = &n.us[opt]
-		if enable && !n.policy.Local.Has(opt) {
-			n.policy.Local.Add(opt)
-		}
-	} else if enable && !n.policy.Remote.Has(opt) {
-		n.policy.Remote.Add(opt)
+		q, policy = &n.us[opt], &n.policy.Local
 	}
 	yes, no := verbs(local)
-	var err error
 	name := NegotiationName(yes, opt)
 	if !enable {
 		name = NegotiationName(no, opt)
 	}
+	next := *q
 	switch {
 	case enable && q.state == qNo:
-		q.state = qWantYes
+		next.state = qWantYes
 		a.send(IAC, yes, opt)
 	case !enable && q.state == qYes:
-		q.state = qWantNo
+		next.state = qWantNo
 		a.send(IAC, no, opt)
 	case enable && q.state == qYes, !enable && q.state == qNo:
 		// Already there.
 	case q.state == qWantNo && enable, q.state == qWantYes && !enable:
 		if q.opposite {
-			err = fmt.Errorf("telnet: %s: already queued", name)
-		} else {
-			q.opposite = true
+			return fmt.Errorf("telnet: %s: already queued", name)
 		}
+		next.opposite = true
 	default: // negotiating towards the requested state
-		if q.opposite {
-			q.opposite = false
-		} else {
-			err = fmt.Errorf("telnet: %s: already negotiating", name)
+		if !q.opposite {
+			return fmt.Errorf("telnet: %s: already negotiating", name)
+		}
+		next.opposite = false
+	}
+	// The state changes only with its frame queued: a request that
+	// cannot be sent leaves the option as it was.
+	if len(a.frames) > 0 {
+		if err := t.out.enqueue(a.frames); err != nil {
+			return err
 		}
 	}
-	n.mu.Unlock()
-	if serr := n.apply(t, &a); err == nil {
-		err = serr
+	*q = next
+	if enable {
+		policy.Add(opt)
 	}
-	return err
+	return nil
 }
 
 // SetWindowSize records the terminal's size and, when NAWS is enabled on

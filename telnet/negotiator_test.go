@@ -2,6 +2,7 @@ package telnet_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -473,4 +474,43 @@ func TestNegotiatorReportsWillAnsweringDontWithEnableQueued(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "DONT ECHO answered by WILL ECHO") {
 		t.Errorf("OnError got %v", errs)
 	}
+}
+
+// A request on a Telnet that is not connected (never opened, or closed)
+// fails with ErrNotConnected, as SendNegotiation does, and leaves the
+// option as it was: after Open the same request is sent, and after Close
+// a second one fails the same way. A request before Open had returned nil
+// and left the option waiting for the answer to a WILL that was never
+// sent, so that after Open it failed "already negotiating"; and the
+// writer of its frame raced with Open.
+func TestNegotiatorRequestWhileNotConnected(t *testing.T) {
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.ExpectNegotiation(telnet.WILL, telnet.NAWS)
+		c.ExpectNegotiation(telnet.DO, telnet.ECHO)
+		c.ExpectEOF()
+	})
+	tn := telnet.New()
+	n, _ := negotiate(tn, terminalPolicy)
+	if err := n.EnableLocal(tn, telnet.NAWS); !errors.Is(err, telnet.ErrNotConnected) {
+		t.Errorf("EnableLocal before Open: %v, want ErrNotConnected", err)
+	}
+	if err := n.EnableRemote(tn, telnet.ECHO); !errors.Is(err, telnet.ErrNotConnected) {
+		t.Errorf("EnableRemote before Open: %v, want ErrNotConnected", err)
+	}
+	if err := tn.Open(srv.Host(), srv.Port(), wait); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.EnableLocal(tn, telnet.NAWS); err != nil {
+		t.Errorf("EnableLocal after Open: %v", err)
+	}
+	if err := n.EnableRemote(tn, telnet.ECHO); err != nil {
+		t.Errorf("EnableRemote after Open: %v", err)
+	}
+	tn.Close()
+	for i := range 2 {
+		if err := n.EnableRemote(tn, telnet.SGA); !errors.Is(err, telnet.ErrNotConnected) {
+			t.Errorf("EnableRemote %d after Close: %v, want ErrNotConnected", i+1, err)
+		}
+	}
+	srv.Close() // waits for the host's checks
 }

@@ -56,6 +56,9 @@ func (o *output) send(frame []byte) error {
 // from another goroutine while the callback runs is queued too) is not a
 // backlog.
 func (o *output) enqueue(frame []byte) error {
+	if o.t.conn == nil {
+		return ErrNotConnected // never opened: nothing to drain to
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err := o.check(); err != nil {
