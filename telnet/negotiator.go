@@ -46,8 +46,13 @@ type qopt struct {
 // BINARY (the Telnet's decoder follows the peer's sending mode).
 //
 // A Negotiator serves one connection. Its methods are safe for concurrent
-// use; replies are queued, never written while holding its lock, so the
-// reading goroutine never waits for the peer.
+// use. Its frames are queued as the state changes that decide them are
+// made, under its lock, so that they reach the wire in that order (no SB
+// NAWS after WONT NAWS, nor a size older than the last one set); queuing
+// never waits for the peer, so the reader, in Callback, never does. A
+// request or SetWindowSize made outside the callback then waits until its
+// frame is written, as a Write does; from the callback it returns at
+// once.
 type Negotiator struct {
 	mu        sync.Mutex
 	policy    Policy
@@ -124,7 +129,8 @@ func (n *Negotiator) Remote(opt byte) bool {
 	return n.him[opt].state == qYes
 }
 
-// actions collects what a transition decided, to be done after unlocking.
+// actions collects what a transition decided: frames to queue with the
+// lock held, changes and errors to report after unlocking.
 type actions struct {
 	frames  []byte
 	changes []change
@@ -178,8 +184,9 @@ func (n *Negotiator) Callback(t *Telnet, cmd, opt byte) {
 	case SB:
 		// wait for SE
 	}
+	_, _ = n.send(t, &a) // a reply fails only on a connection that is gone
 	n.mu.Unlock()
-	_ = n.apply(t, &a) // a reply fails only on a connection that is gone
+	n.report(t, &a)
 	if next := n.next.Load(); other && next != nil {
 		(*next)(t, cmd, opt)
 	} else if other && cmd == SE {
@@ -311,17 +318,33 @@ func (n *Negotiator) subnegotiation(a *actions, t *Telnet) bool {
 	return true
 }
 
-// apply sends the frames and reports the changes and errors of a
-// transition, with the lock released. It returns the error of sending.
-func (n *Negotiator) apply(t *Telnet, a *actions) error {
+// send queues the frames of a transition, with the lock held, so that
+// frames reach the wire in the order of the transitions that decided them.
+// Queuing never waits for the peer. It returns where the frames end, for
+// sent.
+func (n *Negotiator) send(t *Telnet, a *actions) (end uint64, err error) {
+	if len(a.frames) == 0 {
+		return 0, nil
+	}
+	return t.out.enqueue(a.frames)
+}
+
+// sent waits, with the lock released, until the frames send queued up to
+// end are written, unless called from the callback: outside it a request
+// waits for the peer as a Write does.
+func sent(t *Telnet, end uint64) {
+	if end > 0 && !t.inCallback.Load() {
+		t.out.waitSent(end)
+	}
+}
+
+// report acts on the changes and reports the errors of a transition, with
+// the lock released.
+func (n *Negotiator) report(t *Telnet, a *actions) {
 	for _, c := range a.changes {
 		if c.opt == BINARY && !c.local {
 			t.SetReceiveBinary(c.enabled)
 		}
-	}
-	var err error
-	if len(a.frames) > 0 {
-		err = t.out.enqueue(a.frames)
 	}
 	n.mu.Lock()
 	onChange, onError := n.onChange, n.onError
@@ -336,7 +359,6 @@ func (n *Negotiator) apply(t *Telnet, a *actions) error {
 			onError(err)
 		}
 	}
-	return err
 }
 
 // EnableLocal asks to enable opt on our side (sends WILL), as RFC 1143
@@ -364,6 +386,17 @@ func (n *Negotiator) DisableRemote(t *Telnet, opt byte) error {
 }
 
 func (n *Negotiator) request(t *Telnet, opt byte, local, enable bool) error {
+	end, err := n.transition(t, opt, local, enable)
+	if err != nil {
+		return err
+	}
+	sent(t, end)
+	return nil
+}
+
+// transition makes a request's change of state, with the lock held, and
+// queues its frame.
+func (n *Negotiator) transition(t *Telnet, opt byte, local, enable bool) (end uint64, err error) {
 	var a actions
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -388,27 +421,25 @@ func (n *Negotiator) request(t *Telnet, opt byte, local, enable bool) error {
 		// Already there.
 	case q.state == qWantNo && enable, q.state == qWantYes && !enable:
 		if q.opposite {
-			return fmt.Errorf("telnet: %s: already queued", name)
+			return 0, fmt.Errorf("telnet: %s: already queued", name)
 		}
 		next.opposite = true
 	default: // negotiating towards the requested state
 		if !q.opposite {
-			return fmt.Errorf("telnet: %s: already negotiating", name)
+			return 0, fmt.Errorf("telnet: %s: already negotiating", name)
 		}
 		next.opposite = false
 	}
 	// The state changes only with its frame queued: a request that
 	// cannot be sent leaves the option as it was.
-	if len(a.frames) > 0 {
-		if err := t.out.enqueue(a.frames); err != nil {
-			return err
-		}
+	if end, err = n.send(t, &a); err != nil {
+		return 0, err
 	}
 	*q = next
 	if enable {
 		policy.Add(opt)
 	}
-	return nil
+	return end, nil
 }
 
 // SetWindowSize records the terminal's size and, when NAWS is enabled on
@@ -421,6 +452,7 @@ func (n *Negotiator) SetWindowSize(t *Telnet, cols, rows int) {
 	if n.us[NAWS].state == qYes {
 		a.frames = AppendNAWS(a.frames, cols, rows)
 	}
+	end, _ := n.send(t, &a)
 	n.mu.Unlock()
-	_ = n.apply(t, &a)
+	sent(t, end)
 }

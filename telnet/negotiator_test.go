@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"telgate/telnet"
 	"telgate/telnet/telnettest"
@@ -513,4 +514,67 @@ func TestNegotiatorRequestWhileNotConnected(t *testing.T) {
 		}
 	}
 	srv.Close() // waits for the host's checks
+}
+
+// The Negotiator's frames reach the wire in the order of the state
+// changes that decided them. The reader handles DO NAWS and DONT NAWS
+// while four goroutines resize the window without pause: the host must
+// never see SB NAWS while NAWS is off (RFC 1073), before the WILL NAWS
+// or after the WONT NAWS. The frames had been queued after the lock was
+// released, so a resize that saw NAWS on could queue its SB after the
+// reader's WONT NAWS, or before its WILL NAWS.
+func TestNegotiatorFramesFollowTheStateChanges(t *testing.T) {
+	const d = time.Second
+	tn := serve(t, func(c *telnettest.Conn) {
+		on := false // NAWS as the client's frames say
+		rounds := 0
+		for start := time.Now(); time.Since(start) < d; rounds++ {
+			for _, cmd := range []byte{telnet.DO, telnet.DONT} {
+				c.Negotiate(cmd, telnet.NAWS)
+				for answered := false; !answered; {
+					ev, err := c.ReadEvent()
+					if err != nil {
+						t.Errorf("host: %v", err)
+						return
+					}
+					switch {
+					case ev.Cmd == telnet.SB && ev.Opt == telnet.NAWS:
+						if !on {
+							t.Errorf("host: SB NAWS while NAWS is off, in round %d", rounds)
+							return
+						}
+					case ev.Cmd == telnet.WILL && ev.Opt == telnet.NAWS && cmd == telnet.DO:
+						on, answered = true, true
+					case ev.Cmd == telnet.WONT && ev.Opt == telnet.NAWS && cmd == telnet.DONT:
+						on, answered = false, true
+					default:
+						t.Errorf("host: %v in answer to %s", ev, telnet.NegotiationName(cmd, telnet.NAWS))
+						return
+					}
+				}
+			}
+		}
+		t.Logf("%d rounds", rounds)
+	})
+	n := telnet.NewNegotiator(telnet.Policy{Local: telnet.NewOptionSet(telnet.NAWS)})
+	n.SetWindowSize(tn, 80, 24)
+	tn.SetOptionNegotiationCallback(n.Callback)
+	stop := make(chan struct{})
+	var resizers sync.WaitGroup
+	for range 4 {
+		resizers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n.SetWindowSize(tn, 80+i%50, 24)
+			}
+		})
+	}
+	tn.ReadAll() // until the host is done
+	close(stop)
+	tn.Close()
+	resizers.Wait()
 }

@@ -28,9 +28,10 @@ var (
 	ErrOutputBacklog = errors.New("telnet: peer does not read its replies")
 )
 
-// MaxOutputBacklog bounds the bytes of negotiation replies and writes made
-// from the option callback that may wait for a peer that does not read:
-// once that many wait, the next one fails with ErrOutputBacklog.
+// MaxOutputBacklog bounds the bytes of queued writes (negotiation
+// replies, a Negotiator's frames, writes made from the option callback)
+// that may wait for a peer that does not read: once that many wait, the
+// next one fails with ErrOutputBacklog.
 const MaxOutputBacklog = 256 << 10
 
 // A Telnet is a client connection to a telnet server, in the manner of
@@ -98,6 +99,7 @@ func New() *Telnet {
 	t := &Telnet{debugOut: os.Stdout}
 	t.out.t = t
 	t.out.idle.L = &t.out.mu
+	t.out.advanced.L = &t.out.mu
 	return t
 }
 

@@ -12,23 +12,28 @@ import (
 // output serialises everything written to the connection. Writes from a
 // goroutine that may block (a caller's Write) go straight to the
 // connection once earlier queued bytes are out; writes made from the
-// option callback are queued and sent by a short-lived goroutine, so that
-// the reading goroutine never waits for the peer.
+// option callback, and the Negotiator's frames, are queued and sent by a
+// short-lived goroutine, so that the reading goroutine never waits for the
+// peer.
 type output struct {
-	t       *Telnet
-	mu      sync.Mutex
-	idle    sync.Cond // signalled when writing becomes false
-	writing bool      // someone owns the connection's write side
-	queue   []byte    // bytes waiting to be written, in order
-	spare   []byte    // the other half of a double buffer for queue
-	err     error     // the first write error; every later write fails
+	t        *Telnet
+	mu       sync.Mutex
+	idle     sync.Cond // signalled when writing becomes false
+	advanced sync.Cond // signalled when done grows
+	writing  bool      // someone owns the connection's write side
+	queue    []byte    // bytes waiting to be written, in order
+	spare    []byte    // the other half of a double buffer for queue
+	queued   uint64    // bytes ever queued
+	done     uint64    // bytes of those written, or dropped after an error
+	err      error     // the first write error; every later write fails
 }
 
 // send writes one frame, already escaped, as a unit. From the callback it
 // only queues the frame.
 func (o *output) send(frame []byte) error {
 	if o.t.inCallback.Load() {
-		return o.enqueue(frame)
+		_, err := o.enqueue(frame)
+		return err
 	}
 	o.mu.Lock()
 	for o.writing && o.err == nil {
@@ -51,30 +56,43 @@ func (o *output) send(frame []byte) error {
 }
 
 // enqueue adds a frame to the queue and makes sure a goroutine sends it.
-// A frame is refused, and the connection closed, only when the queue
-// already holds MaxOutputBacklog bytes: one large frame alone (a Write
-// from another goroutine while the callback runs is queued too) is not a
-// backlog.
-func (o *output) enqueue(frame []byte) error {
+// It never waits for the peer. It returns the frame's end in the count of
+// bytes queued, for waitSent. A frame is refused, and the connection
+// closed, only when the queue already holds MaxOutputBacklog bytes: one
+// large frame alone (a Write from another goroutine while the callback
+// runs is queued too) is not a backlog.
+func (o *output) enqueue(frame []byte) (end uint64, err error) {
 	if o.t.conn == nil {
-		return ErrNotConnected // never opened: nothing to drain to
+		return 0, ErrNotConnected // never opened: nothing to drain to
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err := o.check(); err != nil {
-		return err
+		return 0, err
 	}
 	if len(o.queue) >= MaxOutputBacklog {
 		o.fail(ErrOutputBacklog)
 		go o.t.closeConn(o.t.conn)
-		return ErrOutputBacklog
+		return 0, ErrOutputBacklog
 	}
 	o.queue = append(o.queue, frame...)
+	o.queued += uint64(len(frame))
 	if !o.writing {
 		o.writing = true
 		go o.drain()
 	}
-	return nil
+	return o.queued, nil
+}
+
+// waitSent waits until the queue has been written up to end (what
+// enqueue returned), or dropped after a write error or a close: it gives
+// a goroutine that queues frames the backpressure of a direct write.
+func (o *output) waitSent(end uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.done < end {
+		o.advanced.Wait()
+	}
 }
 
 // drain writes the queue until it is empty.
@@ -113,6 +131,7 @@ func (o *output) reset() {
 		o.idle.Wait()
 	}
 	o.queue, o.err = o.queue[:0], nil
+	o.done = o.queued
 }
 
 // takeQueue swaps the queue out; o.mu is held.
@@ -131,11 +150,14 @@ func (o *output) release(buf []byte) {
 	if o.spare == nil && cap(buf) <= 4<<10 {
 		o.spare = buf[:0] // small buffers are worth keeping
 	}
+	o.done += uint64(len(buf))
+	defer o.advanced.Broadcast()
 	if len(o.queue) > 0 && o.err == nil {
 		go o.drain()
 		return
 	}
 	o.queue = o.queue[:0]
+	o.done = o.queued // all written, or dropped after an error
 	o.writing = false
 	o.idle.Broadcast()
 }
@@ -191,7 +213,8 @@ func (o *output) failure() error {
 
 // reply sends a short command sequence from the reading goroutine.
 func (t *Telnet) reply(seq ...byte) error {
-	return t.out.enqueue(seq)
+	_, err := t.out.enqueue(seq)
+	return err
 }
 
 // Write writes data, doubling every IAC byte, and returns len(p) on
