@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,4 +187,60 @@ func TestWriteDuringCallback(t *testing.T) {
 	if _, err := tn.Write([]byte("bye")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A Write from another goroutine while the callback runs waits for the
+// peer, as any other Write: against a peer that reads slowly it returns as
+// the peer takes the data, and all of it arrives. It had been queued like
+// the callback's own writes and returned at once, with no backpressure,
+// so that a few of them passed MaxOutputBacklog and the package closed a
+// healthy connection, losing data Write had reported written. (The
+// gateway writes the browser's input while the reader runs the callback
+// for the NOPs and GAs in bulk output.)
+func TestWriteDuringCallbackWaitsForThePeer(t *testing.T) {
+	const blocks, size = 16, 64 << 10 // 4 x MaxOutputBacklog
+	var reading atomic.Bool
+	startReading := make(chan struct{})
+	srv := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendCommand(telnet.NOP)
+		<-startReading
+		reading.Store(true)
+		c.ExpectData(strings.Repeat("w", blocks*size))
+		c.ExpectData("bye")
+	})
+	tn := dialSmallBuffers(t, srv.Addr())
+	inCallback := make(chan struct{})
+	release := make(chan struct{})
+	tn.SetOptionNegotiationCallback(func(_ *telnet.Telnet, cmd, _ byte) {
+		if cmd == telnet.NOP {
+			close(inCallback)
+			<-release
+		}
+	})
+	readDone := make(chan error, 1)
+	go func() {
+		_, err := tn.ReadAll()
+		readDone <- err
+	}()
+	<-inCallback
+	time.AfterFunc(100*time.Millisecond, func() { close(startReading) }) // slow, not stalled
+	block := bytes.Repeat([]byte("w"), size)
+	for i := range blocks {
+		if _, err := tn.Write(block); err != nil {
+			t.Errorf("Write %d of %d while the callback runs: %v", i+1, blocks, err)
+			break
+		}
+	}
+	if !reading.Load() {
+		t.Error("the Writes returned before the host read anything: no backpressure")
+	}
+	close(release)
+	if _, err := tn.Write([]byte("bye")); err != nil {
+		t.Error(err)
+	}
+	if err := <-readDone; err != nil { // the host has read all, and closed
+		t.Errorf("ReadAll: %v", err)
+	}
+	tn.Close()
+	srv.Close() // waits for the host's checks
 }

@@ -85,9 +85,12 @@
 //     same chunk. telnetlib lets the callback call read methods; here it
 //     may call only ReadSBData (and the methods that are safe alongside a
 //     read): the callback runs inside the read that met the command.
-//   - The callback receives the Telnet, not the socket, so it can answer
+//   - The callback receives a Telnet, not the socket, so it can answer
 //     with SendNegotiation and SendSubnegotiation (which escape IAC)
-//     instead of raw socket writes.
+//     instead of raw socket writes. It is the callback's own Telnet, which
+//     shares the connection of the one the callback was set on but is not
+//     equal to it: the writes made through it are the callback's (see
+//     Telnet).
 //   - Subnegotiations: telnetlib processes commands found inside a
 //     subnegotiation and stays in it, so one that never ends swallows the
 //     rest of the session. Here a command other than IAC IAC and IAC SE
@@ -116,8 +119,12 @@
 //   - Urgent data: connections are set to SO_OOBINLINE, so an IAC DM sent
 //     as TCP urgent data (BSD telnetd after an interrupt) stays in the
 //     stream and is decoded as a command.
-//   - Writes are whole units that never interleave, and writes made from
-//     the callback are queued so the reader never waits for the peer.
+//   - Writes are whole units that never interleave. Writes the callback
+//     makes through the Telnet it receives are queued, so the reader never
+//     waits for the peer (telnetlib's callback blocks the reader in
+//     sendall); every other write, also one made while the callback runs,
+//     waits until the peer takes it, so that a slow peer slows its writers
+//     down instead of filling memory.
 //   - Interact and MtInteract are byte-transparent (telnetlib's decode and
 //     encode ASCII and fail on any other byte) and are one implementation.
 //     They print "*** Connection closed by remote host ***" only when the

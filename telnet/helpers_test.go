@@ -41,8 +41,8 @@ func traceCommands(tn *telnet.Telnet) *cmdTrace {
 }
 
 func (tr *cmdTrace) callback(tn *telnet.Telnet, cmd, opt byte) {
-	if tn != tr.tn {
-		panic("callback got another Telnet")
+	if tn == tr.tn || tn.Conn() != tr.tn.Conn() {
+		panic("callback got the Telnet it was set on, or another connection's")
 	}
 	var payload []byte
 	if cmd == telnet.SE {

@@ -50,9 +50,9 @@ type qopt struct {
 // made, under its lock, so that they reach the wire in that order (no SB
 // NAWS after WONT NAWS, nor a size older than the last one set); queuing
 // never waits for the peer, so the reader, in Callback, never does. A
-// request or SetWindowSize made outside the callback then waits until its
-// frame is written, as a Write does; from the callback it returns at
-// once.
+// request or SetWindowSize given the Telnet the program holds then waits
+// until its frame is written, as a Write does; given the callback's
+// Telnet, from the callback, it returns at once.
 type Negotiator struct {
 	mu        sync.Mutex
 	policy    Policy
@@ -87,8 +87,10 @@ func (n *Negotiator) SetTerminalTypes(types ...string) {
 // otherwise the peer's. An option becomes enabled when the two sides
 // agree on it, and disabled when either side turns it off afterwards (when
 // we turn it off, once the peer acknowledges), so the calls for an option
-// alternate, starting with enabled. It runs on the goroutine that caused
-// the change.
+// alternate, starting with enabled. It runs inside Callback, on the
+// reading goroutine (every change comes with a command from the peer):
+// a write from it through the Telnet the program holds keeps the reader
+// waiting for the peer (see Telnet).
 func (n *Negotiator) OnChange(f func(opt byte, local, enabled bool)) {
 	n.mu.Lock()
 	n.onChange = f
@@ -330,10 +332,10 @@ func (n *Negotiator) send(t *Telnet, a *actions) (end uint64, err error) {
 }
 
 // sent waits, with the lock released, until the frames send queued up to
-// end are written, unless called from the callback: outside it a request
-// waits for the peer as a Write does.
+// end are written, unless t is the callback's Telnet: outside the
+// callback a request waits for the peer as a Write does.
 func sent(t *Telnet, end uint64) {
-	if end > 0 && !t.inCallback.Load() {
+	if end > 0 && !t.queues() {
 		t.out.waitSent(end)
 	}
 }

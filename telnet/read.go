@@ -220,11 +220,12 @@ func (t *Telnet) handle(ev Event) {
 	}
 }
 
-// callback runs the option callback. Writes made meanwhile are queued
-// (see output.send) so that the reader never waits for the peer.
+// callback runs the option callback. Writes made meanwhile through the
+// Telnet it receives are queued (see queues) so that the reader never
+// waits for the peer.
 func (t *Telnet) callback(cmd, opt byte) {
 	t.inCallback.Store(true)
-	t.cb(t, cmd, opt)
+	t.cb(t.cbTelnet, cmd, opt)
 	t.inCallback.Store(false)
 }
 

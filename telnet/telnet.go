@@ -50,12 +50,40 @@ const MaxOutputBacklog = 256 << 10
 // for the peer to accept a write: writes made from inside the option
 // callback (negotiation replies, subnegotiations) are queued and sent in
 // order by a short-lived goroutine, so a peer that stops reading cannot
-// stall the reader. (A write from another goroutine that comes while the
-// callback runs is queued the same way, and returns before it is sent.)
+// stall the reader. A write from any other goroutine, also one made while
+// the callback runs, waits until the peer has taken it (and what was
+// queued before it): a peer that reads slowly slows its writers down
+// instead of filling memory.
 //
 // Each write call puts its bytes on the wire as one unit: frames of
 // different calls never interleave.
+//
+// # The callback's Telnet
+//
+// Writes from the callback are told from the others by the Telnet they
+// go through, not by goroutine. The option callback does not receive the
+// Telnet it was set on but a second *Telnet, made once with it, that
+// shares its connection, state and settings: every method acts on the
+// same connection through either. While a callback runs, the writes
+// through the callback's Telnet (Write, WriteRaw, the Send* methods, a
+// Negotiator's requests and SetWindowSize given it) are queued; outside a
+// callback it writes as the other does. The writes through the Telnet the
+// program holds always wait for the peer. So a callback writes through the
+// Telnet it receives, also in the functions it calls: a write through the
+// other one (captured in a closure, or made by a Negotiator's OnChange
+// function) keeps the reader waiting for the peer, and with a peer that
+// stops reading until we read, for good. The two pointers are never
+// equal: a callback that needs the Telnet it was set on (to look it up in
+// a map, say) captures it in a closure.
 type Telnet struct {
+	*shared
+	// forCallback marks the Telnet the callback receives: its writes
+	// are queued while a callback runs (see queues).
+	forCallback bool
+}
+
+// shared is a Telnet's state, which the callback's Telnet shares.
+type shared struct {
 	host string
 	port int
 
@@ -77,7 +105,8 @@ type Telnet struct {
 	readErr    error
 
 	cb         func(t *Telnet, cmd, opt byte)
-	inCallback atomic.Bool // writes are queued, not made: see output.send
+	cbTelnet   *Telnet     // what cb receives: forCallback, sharing this state
+	inCallback atomic.Bool // a callback runs: cbTelnet's writes are queued
 	binaryRecv atomic.Bool
 
 	out output
@@ -96,12 +125,19 @@ type Telnet struct {
 
 // New returns an unconnected Telnet. Connect it with Open.
 func New() *Telnet {
-	t := &Telnet{debugOut: os.Stdout}
-	t.out.t = t
-	t.out.idle.L = &t.out.mu
-	t.out.advanced.L = &t.out.mu
+	s := &shared{debugOut: os.Stdout}
+	t := &Telnet{shared: s}
+	s.cbTelnet = &Telnet{shared: s, forCallback: true}
+	s.out.t = t
+	s.out.idle.L = &s.out.mu
+	s.out.advanced.L = &s.out.mu
 	return t
 }
+
+// queues reports whether a write through t is queued rather than made:
+// t is the callback's Telnet and a callback runs. A write from the
+// callback then never waits for the peer.
+func (t *Telnet) queues() bool { return t.forCallback && t.inCallback.Load() }
 
 // Dial connects to host on port (0 means 23). A timeout of 0 means none;
 // any positive value bounds the connection attempt.
@@ -270,9 +306,11 @@ func (t *Telnet) Fileno() (uintptr, error) {
 // every option (DO gets WONT, WILL gets DONT), answer nothing to DONT and
 // WONT, ignore other commands.
 //
-// The callback runs on the reading goroutine and may call every method
-// that is safe concurrently with reading, as well as ReadSBData.
-// Negotiator.Callback is a ready-made callback.
+// The callback runs on the reading goroutine. It receives not t but the
+// callback's Telnet, which shares t's connection and queues the writes
+// made through it (see the Telnet type: The callback's Telnet); on it the
+// callback may call every method that is safe concurrently with reading,
+// as well as ReadSBData. Negotiator.Callback is a ready-made callback.
 func (t *Telnet) SetOptionNegotiationCallback(cb func(t *Telnet, cmd, opt byte)) {
 	t.cb = cb
 }

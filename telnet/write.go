@@ -28,10 +28,11 @@ type output struct {
 	err      error     // the first write error; every later write fails
 }
 
-// send writes one frame, already escaped, as a unit. From the callback it
-// only queues the frame.
-func (o *output) send(frame []byte) error {
-	if o.t.inCallback.Load() {
+// send writes one frame, already escaped, as a unit, once what was queued
+// before it is out. With queue (a write from the callback) it only queues
+// the frame.
+func (o *output) send(frame []byte, queue bool) error {
+	if queue {
 		_, err := o.enqueue(frame)
 		return err
 	}
@@ -59,8 +60,7 @@ func (o *output) send(frame []byte) error {
 // It never waits for the peer. It returns the frame's end in the count of
 // bytes queued, for waitSent. A frame is refused, and the connection
 // closed, only when the queue already holds MaxOutputBacklog bytes: one
-// large frame alone (a Write from another goroutine while the callback
-// runs is queued too) is not a backlog.
+// large frame alone (a large Write from the callback) is not a backlog.
 func (o *output) enqueue(frame []byte) (end uint64, err error) {
 	if o.t.conn == nil {
 		return 0, ErrNotConnected // never opened: nothing to drain to
@@ -231,7 +231,7 @@ func (t *Telnet) Write(p []byte) (int, error) {
 	if t.debugging() {
 		t.Msg("send %s", pyBytes(frame))
 	}
-	if err := t.out.send(frame); err != nil {
+	if err := t.out.send(frame, t.queues()); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -243,7 +243,7 @@ func (t *Telnet) WriteRaw(p []byte) error {
 	if t.conn == nil {
 		return ErrNotConnected
 	}
-	return t.out.send(p)
+	return t.out.send(p, t.queues())
 }
 
 // SendCommand sends IAC cmd: BRK, IP, AO, AYT, EC, EL, GA, NOP, DM or
@@ -252,7 +252,7 @@ func (t *Telnet) SendCommand(cmd byte) error {
 	if t.conn == nil {
 		return ErrNotConnected
 	}
-	return t.out.send([]byte{IAC, cmd})
+	return t.out.send([]byte{IAC, cmd}, t.queues())
 }
 
 // SendNegotiation sends IAC cmd opt, with cmd one of DO, DONT, WILL, WONT.
@@ -262,7 +262,7 @@ func (t *Telnet) SendNegotiation(cmd, opt byte) error {
 	if t.conn == nil {
 		return ErrNotConnected
 	}
-	return t.out.send([]byte{IAC, cmd, opt})
+	return t.out.send([]byte{IAC, cmd, opt}, t.queues())
 }
 
 // SendSubnegotiation sends IAC SB opt payload IAC SE, doubling every IAC
@@ -271,7 +271,7 @@ func (t *Telnet) SendSubnegotiation(opt byte, payload []byte) error {
 	if t.conn == nil {
 		return ErrNotConnected
 	}
-	return t.out.send(AppendSubnegotiation(nil, opt, payload))
+	return t.out.send(AppendSubnegotiation(nil, opt, payload), t.queues())
 }
 
 // AppendEscaped appends p to dst with every IAC byte doubled.
