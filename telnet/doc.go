@@ -129,8 +129,12 @@
 //     encode ASCII and fail on any other byte) and are one implementation.
 //     They print "*** Connection closed by remote host ***" only when the
 //     host closed the connection, not after a local Close.
-//   - ReadLazy equals ReadVeryLazy: chunks are decoded as they are taken
-//     from the connection, so no raw bytes wait to be parsed.
+//   - Raw data waits to be parsed only in the chunk WaitRead set aside
+//     (telnetlib's raw queue); every other chunk is decoded as it is
+//     taken from the connection. ReadLazy decodes that chunk, and
+//     ReadVeryLazy reports io.EOF only once it is decoded too. From Close
+//     on, reads take nothing more from the connection (a pump's
+//     read-ahead is dropped, as the kernel's buffer is).
 //   - Open refuses a Telnet that is already connected (telnetlib's doc
 //     says not to do it; its code lets you).
 //   - Reads that do not wait: ReadUntil with a negative timeout searches
@@ -142,7 +146,9 @@
 //     like EOF, and the reads that would raise EOFError return it instead,
 //     wrapped; ReadAll returns the data together with it. ReadSome returns
 //     an empty slice with io.EOF at the end of the stream, where
-//     telnetlib's read_some returns b"".
+//     telnetlib's read_some returns b"". Every read of a Telnet never
+//     opened returns ErrNotConnected, where telnetlib raises
+//     AttributeError.
 //
 // # Speed
 //

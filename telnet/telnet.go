@@ -18,7 +18,8 @@ import (
 // them with errors.Is.
 var (
 	// ErrNotConnected is returned by operations on a Telnet that has no
-	// connection: never opened, or closed.
+	// connection: never opened, or (writes) closed. Reads after Close
+	// report the end of the stream instead.
 	ErrNotConnected = errors.New("telnet: not connected")
 	// ErrAlreadyOpen is returned by Open on a Telnet that is connected.
 	ErrAlreadyOpen = errors.New("telnet: already connected")
@@ -239,7 +240,9 @@ const closeFlush = 250 * time.Millisecond
 // here they may still be queued). Then blocked reads and writes return;
 // cooked data already received can still be read (then the reads report
 // EOF). Calling it again does nothing (a call made while another is
-// still closing returns once that one has).
+// still closing returns once that one has). After Close, reads take
+// nothing more from the connection; what WaitRead set aside is still
+// decoded.
 func (t *Telnet) Close() error { return t.closeConn(nil) }
 
 // closeConn is Close, of conn only (when not nil): the package's own
