@@ -43,28 +43,47 @@ func stillShort(ln *fdListener, n int32) {
 	}
 }
 
-// When accept fails for want of descriptors, the waiting client gets a
-// 503 instead of hanging, the log says why, and accepting goes on.
-func TestOutOfDescriptorsIsRefusedWith503(t *testing.T) {
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	ln := newFDListener(&emfileOnce{Listener: inner}, zerolog.New(&logs), true)
-	defer ln.Close()
-	stillShort(ln, 1)
+	return ln
+}
+
+// dial connects to addr; the connection is closed when the test ends.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// acceptOne accepts one connection from ln on a goroutine of its own.
+func acceptOne(ln net.Listener) <-chan net.Conn {
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		if c, err := ln.Accept(); err == nil {
 			accepted <- c
 		}
 	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	return accepted
+}
+
+// When accept fails for want of descriptors, the waiting client gets a
+// 503 instead of hanging, the log says why, and accepting goes on.
+func TestOutOfDescriptorsIsRefusedWith503(t *testing.T) {
+	inner := listenLoopback(t)
+	var logs bytes.Buffer
+	ln := newFDListener(&emfileOnce{Listener: inner}, zerolog.New(&logs), true)
+	defer ln.Close()
+	stillShort(ln, 1)
+	accepted := acceptOne(ln)
+	c := dial(t, ln.Addr().String())
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -77,11 +96,7 @@ func TestOutOfDescriptorsIsRefusedWith503(t *testing.T) {
 		t.Errorf("log: %q", logs.String())
 	}
 	// The next client is served.
-	c2, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	dial(t, ln.Addr().String())
 	select {
 	case c := <-accepted:
 		c.Close()
@@ -109,10 +124,7 @@ func (l *emfileThenWait) Accept() (net.Conn, error) {
 // waiting, so the Accept made with the reserve waits for one. Close must
 // end it, or an HTTP server's Shutdown would wait for a client to come.
 func TestCloseEndsAnAcceptWaitingWithTheReserve(t *testing.T) {
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inner := listenLoopback(t)
 	fake := &emfileThenWait{emfileOnce: emfileOnce{Listener: inner}, waiting: make(chan struct{})}
 	ln := newFDListener(fake, zerolog.Nop(), true)
 	accepted := make(chan error, 1)
@@ -142,23 +154,11 @@ func TestCloseEndsAnAcceptWaitingWithTheReserve(t *testing.T) {
 // A client accepted with the reserve once descriptors are free again is
 // served, not refused.
 func TestClientAfterTheShortageIsServed(t *testing.T) {
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	inner := listenLoopback(t)
 	ln := newFDListener(&emfileOnce{Listener: inner}, zerolog.Nop(), true)
 	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c
-		}
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	accepted := acceptOne(ln)
+	c := dial(t, ln.Addr().String())
 	select {
 	case sc := <-accepted:
 		if sc.RemoteAddr().String() != c.LocalAddr().String() {
