@@ -195,7 +195,7 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		}
 		return challenge("no credentials")
 	}
-	if e, known := a.auth.Users.byName[user]; known && a.sessions.valid(r, user, e.hash) {
+	if e, known := a.auth.Users.byName[user]; known && a.sessions.valid(r, login{user, password, e.hash}) {
 		return Identity{User: user, Groups: e.groups, Method: "basic"}, nil
 	}
 	groups, hit := a.cache.get(user, password, a.auth.Users)
@@ -238,11 +238,12 @@ func (a *authenticator) sessionCookie(r *http.Request, id Identity, secure bool)
 	if id.Method != "basic" || a.auth.Users == nil {
 		return nil
 	}
-	e, known := a.auth.Users.byName[id.User]
-	if !known {
+	user, password, ok := r.BasicAuth()
+	e, known := a.auth.Users.byName[user]
+	if !ok || !known || user != id.User {
 		return nil
 	}
-	return a.sessions.renewal(r, id.User, e.hash, secure)
+	return a.sessions.renewal(r, login{user, password, e.hash}, secure)
 }
 
 // limiterKey is what failed logins are counted by: the client's IPv4

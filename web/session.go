@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,9 +24,15 @@ import (
 //
 // The cookie names the user and when it was issued, signed with a key
 // made at start (so a restart ends every session) over the user's hash in
-// the users file (so a changed password ends it too). It is HttpOnly,
-// SameSite=Strict and, over https, Secure; it counts only with Basic
-// credentials for the same user, which the browser sends anyway.
+// the users file (so a changed password ends it too) and the password
+// the browser sent: it counts only with the same Basic credentials, which
+// the browser sends with every request anyway, so it spares the checks
+// and never stands in for the password. It is HttpOnly, SameSite=Lax (a
+// link from a portal on another site carries it; the API and the
+// WebSocket check the origin themselves), Secure when the request is
+// known to be https, and lasts as long as the browser's session. Its name
+// carries the port the browser used, since cookies are shared by every
+// port of a host: two gateways on one host keep one each.
 const (
 	sessionCookieName = "telgate_session"
 	// sessionTTL is how long a cookie is worth something after it was
@@ -34,6 +42,15 @@ const (
 	sessionTTL   = 24 * time.Hour
 	sessionRenew = time.Hour
 )
+
+// cookieName is the session cookie's name for r: sessionCookieName, and
+// the port r was sent to when its Host names one.
+func cookieName(r *http.Request) string {
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" && strings.Trim(port, "0123456789") == "" {
+		return sessionCookieName + "_" + port
+	}
+	return sessionCookieName
+}
 
 // sessions signs and checks session cookies.
 type sessions struct {
@@ -47,42 +64,47 @@ func newSessions() *sessions {
 	return s
 }
 
+// A login is what a session cookie is signed over: the Basic user and
+// password the browser sends, and the user's hash in the users file.
+type login struct {
+	user, password string
+	hash           []byte
+}
+
 // valid reports whether r carries a session cookie issued, less than
-// sessionTTL ago, to user while the users file had hash for them.
-func (s *sessions) valid(r *http.Request, user string, hash []byte) bool {
-	_, ok := s.issued(r, user, hash)
+// sessionTTL ago, for l.
+func (s *sessions) valid(r *http.Request, l login) bool {
+	_, ok := s.issued(r, l)
 	return ok
 }
 
-// renewal returns the cookie to set on the answer to r, from user whose
-// hash is hash: a new one unless r carries a valid one issued less than
-// sessionRenew ago, and then nil.
-func (s *sessions) renewal(r *http.Request, user string, hash []byte, secure bool) *http.Cookie {
+// renewal returns the cookie to set on the answer to r, made by l: a new
+// one unless r carries a valid one issued less than sessionRenew ago, and
+// then nil.
+func (s *sessions) renewal(r *http.Request, l login, secure bool) *http.Cookie {
 	now := s.now()
-	if at, ok := s.issued(r, user, hash); ok && now.Sub(at) < sessionRenew {
+	if at, ok := s.issued(r, l); ok && now.Sub(at) < sessionRenew {
 		return nil
 	}
 	return &http.Cookie{
-		Name:     sessionCookieName,
-		Value:    s.sign(user, now.Unix(), hash),
+		Name:     cookieName(r),
+		Value:    s.sign(l, now.Unix()),
 		Path:     "/",
-		MaxAge:   int(sessionTTL / time.Second),
 		HttpOnly: true,
 		Secure:   secure,
-		SameSite: http.SameSiteStrictMode,
+		SameSite: http.SameSiteLaxMode,
 	}
 }
 
-// issued returns when the newest valid session cookie of r for user and
-// hash was issued. Another telgate on the same host (cookies do not
-// depend on the port) may have set one of the same name: such cookies
-// are not valid here, and skipped.
-func (s *sessions) issued(r *http.Request, user string, hash []byte) (time.Time, bool) {
+// issued returns when the newest valid session cookie of r for l was
+// issued. Cookies of the same name that are not valid here (a gateway
+// restarted since, or a replica beside this one) are skipped.
+func (s *sessions) issued(r *http.Request, l login) (time.Time, bool) {
 	now := s.now()
 	var newest time.Time
 	found := false
-	for _, c := range r.CookiesNamed(sessionCookieName) {
-		at, ok := s.check(c.Value, user, hash)
+	for _, c := range r.CookiesNamed(cookieName(r)) {
+		at, ok := s.check(c.Value, l)
 		if !ok || now.Sub(at) >= sessionTTL || at.After(now.Add(time.Minute)) {
 			continue
 		}
@@ -94,16 +116,15 @@ func (s *sessions) issued(r *http.Request, user string, hash []byte) (time.Time,
 }
 
 // sign makes a cookie value: the user, the time of issue and the MAC of
-// both with the user's hash.
-func (s *sessions) sign(user string, issued int64, hash []byte) string {
-	u := base64.RawURLEncoding.EncodeToString([]byte(user))
+// both with the login's password and hash.
+func (s *sessions) sign(l login, issued int64) string {
+	u := base64.RawURLEncoding.EncodeToString([]byte(l.user))
 	at := strconv.FormatInt(issued, 10)
-	return u + "." + at + "." + base64.RawURLEncoding.EncodeToString(s.mac(user, at, hash))
+	return u + "." + at + "." + base64.RawURLEncoding.EncodeToString(s.mac(l, at))
 }
 
-// check verifies a cookie value for user and hash, and returns when it
-// was issued.
-func (s *sessions) check(value, user string, hash []byte) (time.Time, bool) {
+// check verifies a cookie value for l, and returns when it was issued.
+func (s *sessions) check(value string, l login) (time.Time, bool) {
 	u, rest, ok := strings.Cut(value, ".")
 	if !ok {
 		return time.Time{}, false
@@ -113,11 +134,11 @@ func (s *sessions) check(value, user string, hash []byte) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	name, err := base64.RawURLEncoding.DecodeString(u)
-	if err != nil || string(name) != user {
+	if err != nil || string(name) != l.user {
 		return time.Time{}, false
 	}
 	mac, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(mac, s.mac(user, at, hash)) {
+	if err != nil || !hmac.Equal(mac, s.mac(l, at)) {
 		return time.Time{}, false
 	}
 	secs, err := strconv.ParseInt(at, 10, 64)
@@ -127,13 +148,14 @@ func (s *sessions) check(value, user string, hash []byte) (time.Time, bool) {
 	return time.Unix(secs, 0), true
 }
 
-func (s *sessions) mac(user, issued string, hash []byte) []byte {
+// mac signs a cookie. Each field is preceded by its length, so that no
+// two logins sign alike.
+func (s *sessions) mac(l login, issued string) []byte {
 	m := hmac.New(sha256.New, s.key[:])
-	m.Write([]byte("telgate session\x00"))
-	m.Write([]byte(user))
-	m.Write([]byte{0})
-	m.Write([]byte(issued))
-	m.Write([]byte{0})
-	m.Write(hash)
+	m.Write([]byte("telgate session v2"))
+	for _, field := range [][]byte{[]byte(l.user), []byte(issued), l.hash, []byte(l.password)} {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(field))))
+		m.Write(field)
+	}
 	return m.Sum(nil)
 }

@@ -11,7 +11,7 @@ import (
 // sessionOf returns the session cookie an answer sets, or nil.
 func sessionOf(resp *http.Response) *http.Cookie {
 	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookieName {
+		if c.Name == cookieName(resp.Request) {
 			return c
 		}
 	}
@@ -91,60 +91,97 @@ func TestRightPasswordWithoutTheCookieIsLimitedLikeAnyOther(t *testing.T) {
 	}
 }
 
-// The cookie counts only as signed, for its user, with the user's
-// password unchanged, and for a day after it was issued.
-func TestSessionCookieCountsOnlyForItsUserAndPassword(t *testing.T) {
+// The cookie counts only as signed, with the Basic user and password it
+// was issued with, while the users file has the same hash for the user,
+// and for a day after it was issued.
+func TestSessionCookieCountsOnlyWithItsLogin(t *testing.T) {
 	users := loadTestUsers(t)
 	s := newSessions()
 	now := time.Unix(1e9, 0)
 	s.now = func() time.Time { return now }
-	alice, bob := users.byName["alice"], users.byName["bob"]
+	alice := login{"alice", "alice-secret", users.byName["alice"].hash}
+	bob := login{"bob", "bob-secret", users.byName["bob"].hash}
 	request := func(values ...string) *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
 		for _, v := range values {
-			r.AddCookie(&http.Cookie{Name: sessionCookieName, Value: v})
+			r.AddCookie(&http.Cookie{Name: cookieName(r), Value: v})
 		}
 		return r
 	}
-	good := s.renewal(request(), "alice", alice.hash, false).Value
-	if !s.valid(request(good), "alice", alice.hash) {
+	good := s.renewal(request(), alice, false).Value
+	if !s.valid(request(good), alice) {
 		t.Fatal("a cookie just issued is not valid")
 	}
-	other := newSessions() // another telgate on the same host, or before a restart
+	other := newSessions() // a replica beside this gateway, or this one before a restart
 	other.now = s.now
-	foreign := other.renewal(request(), "alice", alice.hash, false).Value
+	foreign := other.renewal(request(), alice, false).Value
 	user, rest, _ := strings.Cut(good, ".")
 	issued, sig, _ := strings.Cut(rest, ".")
 	for _, tc := range []struct {
 		what  string
 		value string
-		user  string
-		hash  []byte
+		login login
 	}{
-		{"for another user", good, "bob", bob.hash},
-		{"after a password change", good, "alice", bob.hash},
-		{"signed by another key", foreign, "alice", alice.hash},
-		{"with its time moved", user + "." + "1999999999" + "." + sig, "alice", alice.hash},
-		{"with its user changed", "Ym9i." + issued + "." + sig, "bob", bob.hash},
-		{"without a signature", user + "." + issued + ".", "alice", alice.hash},
-		{"malformed", "alice", "alice", alice.hash},
+		{"with another password", good, login{"alice", "guess", alice.hash}},
+		{"with no password", good, login{"alice", "", alice.hash}},
+		{"for another user", good, bob},
+		{"after a password change", good, login{"alice", "alice-secret", bob.hash}},
+		{"signed by another key", foreign, alice},
+		{"with its time moved", user + "." + "1999999999" + "." + sig, alice},
+		{"with its user changed", "Ym9i." + issued + "." + sig, bob},
+		{"without a signature", user + "." + issued + ".", alice},
+		{"malformed", "alice", alice},
 	} {
-		if s.valid(request(tc.value), tc.user, tc.hash) {
+		if s.valid(request(tc.value), tc.login) {
 			t.Errorf("a cookie %s is valid", tc.what)
 		}
 	}
-	if !s.valid(request(foreign, good), "alice", alice.hash) {
-		t.Error("a good cookie beside another telgate's is not valid")
+	if !s.valid(request(foreign, good), alice) {
+		t.Error("a good cookie beside another gateway's is not valid")
 	}
 	now = now.Add(sessionTTL)
-	if s.valid(request(good), "alice", alice.hash) {
+	if s.valid(request(good), alice) {
 		t.Errorf("a cookie %v old is valid", sessionTTL)
 	}
 }
 
-// The cookie is HttpOnly, SameSite=Strict, for the whole site, and Secure
-// when the browser came over https; it is renewed only once it is an
-// hour old.
+// A session cookie never stands in for the password: with another one,
+// the request is checked as any other (and fails).
+func TestSessionCookieNeedsTheRightPassword(t *testing.T) {
+	f := basicFixture(t)
+	resp, _ := f.get("/api/targets", basicAuth("alice", "alice-secret"))
+	cookie := sessionOf(resp)
+	if resp.StatusCode != http.StatusOK || cookie == nil {
+		t.Fatalf("login: %d, cookie %v", resp.StatusCode, cookie)
+	}
+	for _, pw := range []string{"wrong", ""} {
+		if resp, body := f.get("/api/targets", withCookie(basicAuth("alice", pw), cookie)); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("alice's cookie with password %q: %d %s, want 401", pw, resp.StatusCode, body)
+		}
+	}
+}
+
+// Cookies are shared by every port of a host: the name carries the port,
+// so that two gateways on one host do not overwrite each other's.
+func TestSessionCookieNameCarriesThePort(t *testing.T) {
+	for host, want := range map[string]string{
+		"gw.example.com:8080": "telgate_session_8080",
+		"[::1]:8443":          "telgate_session_8443",
+		"gw.example.com":      "telgate_session",
+		"gw.example.com:":     "telgate_session",
+		"gw.example.com:a;b":  "telgate_session",
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		if got := cookieName(r); got != want {
+			t.Errorf("Host %q: cookie %q, want %q", host, got, want)
+		}
+	}
+}
+
+// The cookie is HttpOnly, SameSite=Lax, for the whole site, for the
+// browser's session, and Secure when the browser came over https; it is
+// renewed only once it is an hour old.
 func TestSessionCookieAttributes(t *testing.T) {
 	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{Users: loadTestUsers(t)},
 		TrustedProxies: mustPrefixes(t, "127.0.0.0/8")}})
@@ -161,8 +198,8 @@ func TestSessionCookieAttributes(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || c == nil {
 			t.Fatalf("https %v: %d, cookie %v", https, resp.StatusCode, c)
 		}
-		if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure != https ||
-			c.MaxAge != int(sessionTTL/time.Second) {
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != https ||
+			c.MaxAge != 0 || !c.Expires.IsZero() {
 			t.Errorf("https %v: cookie %q", https, c.String())
 		}
 		if resp, _ := f.get("/", withCookie(hdr, c)); sessionOf(resp) != nil {
