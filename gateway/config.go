@@ -281,6 +281,30 @@ var (
 	unitlessDuration = regexp.MustCompile("^cannot unmarshal !!(?:int|float) `([-+0-9.eE]+)` into time.Duration")
 )
 
+// LaterYAMLDocument reads the rest of dec's stream after its first
+// document and returns the line of the first later document that holds
+// something (0 when none does: a trailing --- or a document of comments
+// drops nothing), or the syntax error that stopped it.
+func LaterYAMLDocument(dec *yaml.Decoder) (line int, err error) {
+	for {
+		var next yaml.Node
+		switch err := dec.Decode(&next); {
+		case errors.Is(err, io.EOF):
+			return 0, nil
+		case err != nil:
+			return 0, err
+		case len(next.Content) > 0 && !emptyNode(next.Content[0]):
+			return next.Line, nil
+		}
+	}
+}
+
+// emptyNode reports whether n is what a document of comments alone
+// decodes to: a null written as nothing.
+func emptyNode(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == ""
+}
+
 // ParseConfig parses configuration data; name is used in errors.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	fail := func(line int, format string, args ...any) error {
@@ -294,11 +318,10 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	}
 	// Only the first document was decoded: whatever follows a "---"
 	// would be dropped without a word.
-	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
-		return nil, fail(next.Line, "a second YAML document (after ---): a configuration is one document; remove the --- or join the two")
-	} else if !errors.Is(err, io.EOF) {
+	if line, err := LaterYAMLDocument(dec); err != nil {
 		return nil, YAMLError(name, err)
+	} else if line > 0 {
+		return nil, fail(line, "a second YAML document (after ---): a configuration is one document; remove the --- or join the two")
 	}
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
@@ -468,7 +491,11 @@ func (c *Config) check() error {
 		return at("auth", "proxy_header")("auth: proxy_header needs trusted_proxies: the addresses of the proxies allowed to set it")
 	}
 	for i, p := range c.Auth.TrustedProxies {
-		if _, err := ParsePrefix(p); err != nil {
+		pre, err := ParsePrefix(p)
+		if err == nil && pre.Bits() >= linkLocal6.Bits() && linkLocal6.Contains(pre.Addr()) {
+			err = fmt.Errorf("%q is link-local: such an address is the proxy's only with its interface (fe80::1%%eth0), which a list of addresses cannot say; list the proxy's global or unique-local address", p)
+		}
+		if err != nil {
 			return at("auth", "trusted_proxies", i)("auth: trusted_proxies: %v", err)
 		}
 	}
@@ -610,6 +637,9 @@ const (
 	// taken for gone after two intervals.
 	minPingInterval = time.Second
 )
+
+// linkLocal6 is IPv6's link-local prefix.
+var linkLocal6 = netip.MustParsePrefix("fe80::/10")
 
 // minSubnegotiation is the least max_subnegotiation a config may set.
 const minSubnegotiation = 64
@@ -753,11 +783,14 @@ func checkOrigin(o string) error {
 		// 5952, lower case; an IPv4-mapped one in hexadecimal), and
 		// package web compares origins as text, so another form never
 		// matches.
+		c := a.String()
 		if a.Is4In6() {
-			return fmt.Errorf("%q would never match: [%s] is an IPv4-mapped address; write the IPv4 origin, %s", o, ip,
-				strings.Replace(o, "["+ip+"]", a.Unmap().String(), 1))
+			// Go writes the last 32 bits as an IPv4 address, a
+			// browser in hexadecimal like the rest.
+			b := a.As16()
+			c = fmt.Sprintf("::ffff:%x:%x", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]))
 		}
-		if c := a.String(); c != strings.ToLower(ip) {
+		if c != strings.ToLower(ip) {
 			return fmt.Errorf("%q would never match: a browser writes this origin %s", o,
 				strings.Replace(o, "["+ip+"]", "["+c+"]", 1))
 		}

@@ -84,6 +84,8 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_groups_header needs proxy_header"},
 		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
+		{"auth: {trusted_proxies: [10.0.0.1, 'fe80::1%eth0']}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "fe80::1%eth0" is link-local`},
+		{"auth: {trusted_proxies: ['fe80::/64']}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "fe80::/64" is link-local`},
 		{"http: {allowed_origins: [portal.example]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: http: allowed_origins: "portal.example" is not an origin`},
 		{"limits: {max_sessions: -5}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: limits: max_sessions: -5"},
 		{"limits: {idle_timeout: soon}\ntargets: [{name: a, address: h}]\n", "c.yaml:1:"},
@@ -412,10 +414,12 @@ func TestParseConfigRefusesASecondDocument(t *testing.T) {
 	refusals{
 		{target + "---\nauth:\n  users_file: users.yaml\n", "c.yaml:4: a second YAML document (after ---): a configuration is one document"},
 		{"---\n" + target + "...\n---\nlimits: {max_sessions: 5}\n", "c.yaml:6: a second YAML document"},
-		{target + "---\n", "c.yaml:4: a second YAML document"},
+		{target + "---\n# nothing\n---\nlimits: {max_sessions: 5}\n", "c.yaml:6: a second YAML document"},
 		{target + "---\nauth: [\n", "c.yaml:5: did not find expected node content"},
 	}.check(t)
-	for _, in := range []string{"---\n" + target, target + "...\n", "---\n" + target + "...\n"} {
+	// A document that holds nothing drops nothing.
+	for _, in := range []string{"---\n" + target, target + "...\n", "---\n" + target + "...\n",
+		target + "---\n", target + "--- # the end\n# nothing more\n", target + "---\n# nothing\n"} {
 		if _, err := ParseConfig("c.yaml", []byte(in)); err != nil {
 			t.Errorf("%q: %v", in, err)
 		}
@@ -436,11 +440,11 @@ func TestParseConfigRefusesIPv6OriginsNotAsABrowserWritesThem(t *testing.T) {
 		{"http: {frame_ancestors: ['https://[2001:db8:0:0:1:0:0:1]']}\n" + target,
 			`c.yaml:1: http: frame_ancestors: "https://[2001:db8:0:0:1:0:0:1]" would never match: a browser writes this origin https://[2001:db8::1:0:0:1]`},
 		{"http: {allowed_origins: ['http://[::ffff:10.0.0.1]:8080']}\n" + target,
-			`c.yaml:1: http: allowed_origins: "http://[::ffff:10.0.0.1]:8080" would never match: [::ffff:10.0.0.1] is an IPv4-mapped address; write the IPv4 origin, http://10.0.0.1:8080`},
-		{"http: {frame_ancestors: ['http://[::ffff:a00:1]']}\n" + target,
-			`c.yaml:1: http: frame_ancestors: "http://[::ffff:a00:1]" would never match: [::ffff:a00:1] is an IPv4-mapped address; write the IPv4 origin, http://10.0.0.1`},
+			`c.yaml:1: http: allowed_origins: "http://[::ffff:10.0.0.1]:8080" would never match: a browser writes this origin http://[::ffff:a00:1]:8080`},
+		{"http: {frame_ancestors: ['http://[0:0:0:0:0:ffff:a00:1]']}\n" + target,
+			`c.yaml:1: http: frame_ancestors: "http://[0:0:0:0:0:ffff:a00:1]" would never match: a browser writes this origin http://[::ffff:a00:1]`},
 	}.check(t)
-	for _, o := range []string{"http://[::1]", "https://[2001:db8::1]:8443", "http://[2001:DB8::1]", "http://[fe80::1]", "http://[::102:304]", "http://[2001:db8::1:0:0:1]"} {
+	for _, o := range []string{"http://[::ffff:a00:1]:8080", "http://[::ffff:0:0]", "http://[::1]", "https://[2001:db8::1]:8443", "http://[2001:DB8::1]", "http://[fe80::1]", "http://[::102:304]", "http://[2001:db8::1:0:0:1]"} {
 		if err := checkOrigin(o); err != nil {
 			t.Errorf("checkOrigin(%q): %v", o, err)
 		}

@@ -15,9 +15,10 @@ import (
 type proxies []netip.Prefix
 
 func (p proxies) trusted(a netip.Addr) bool {
-	// A link-local peer comes with its interface (fe80::1%eth0), and a
-	// prefix never contains an address with a zone.
-	a = a.Unmap().WithZone("")
+	// A link-local peer comes with its interface (fe80::1%eth0) and is
+	// contained in no prefix: the same address on another link is
+	// another host. The configuration refuses link-local proxies.
+	a = a.Unmap()
 	for _, pre := range p {
 		if pre.Contains(a) {
 			return true

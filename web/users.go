@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"regexp"
@@ -110,13 +109,10 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 	}
 	// A second document would be ignored: users listed after a "---"
 	// could not log in, and nothing would say why.
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
-	case err != nil:
+	if line, err := gateway.LaterYAMLDocument(dec); err != nil {
 		return nil, gateway.YAMLError(name, err)
-	default:
-		return nil, fail(next.Line, "a second YAML document: a users file holds one, with every user under its users:")
+	} else if line > 0 {
+		return nil, fail(line, "a second YAML document: a users file holds one, with every user under its users:")
 	}
 	var nodes struct {
 		Users []yaml.Node `yaml:"users"`

@@ -164,7 +164,7 @@ func TestUsersFileIsOneYAMLDocument(t *testing.T) {
 	user := func(name string) string { return "  - name: " + name + "\n    password: \"" + string(h) + "\"\n" }
 	for _, tc := range []struct{ yaml, want string }{
 		{"users:\n" + user("a") + "---\nusers:\n" + user("b"), "u.yaml:4: a second YAML document"},
-		{"users:\n" + user("a") + "\n--- # more\n", "u.yaml:5: a second YAML document"},
+		{"users:\n" + user("a") + "\n--- # more\n# none yet\n---\n- x\n", "u.yaml:7: a second YAML document"},
 		{"users:\n" + user("a") + "---\n{\n", "u.yaml:5: "},
 	} {
 		_, err := ParseUsers("u.yaml", []byte(tc.yaml))
@@ -173,8 +173,11 @@ func TestUsersFileIsOneYAMLDocument(t *testing.T) {
 			t.Errorf("%q: error %v, want a ConfigError starting %q", tc.yaml, err, tc.want)
 		}
 	}
-	// One document, marked as such, is fine.
-	if u, err := ParseUsers("u.yaml", []byte("---\nusers:\n"+user("a")+"...\n")); err != nil || u.Len() != 1 {
-		t.Errorf("one document between --- and ...: %v", err)
+	// One document, marked as such, is fine, and so is a later one that
+	// holds nothing.
+	for _, in := range []string{"---\nusers:\n" + user("a") + "...\n", "users:\n" + user("a") + "---\n# nothing\n"} {
+		if u, err := ParseUsers("u.yaml", []byte(in)); err != nil || u.Len() != 1 {
+			t.Errorf("%q: %v", in, err)
+		}
 	}
 }
