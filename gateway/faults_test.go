@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"math/rand"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -321,6 +323,60 @@ func TestBrowserCloseDuringOutputIsClosedByBrowser(t *testing.T) {
 	}
 	if len(wrong) > 0 {
 		t.Errorf("of %d sessions the browser closed, these ended with another reason: %v", sessions, wrong)
+	}
+}
+
+// stuckNAWSHost is a dial function whose host, over net.Pipe (nothing
+// is buffered), enables NAWS, reads until it has the first window size,
+// says "ready" and then reads nothing more.
+func stuckNAWSHost(t *testing.T) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, h := net.Pipe()
+		t.Cleanup(func() { h.Close() })
+		go func() {
+			_, _ = h.Write([]byte{telnet.IAC, telnet.DO, telnet.NAWS})
+			var got []byte
+			buf := make([]byte, 256)
+			for !bytes.Contains(got, []byte{telnet.IAC, telnet.SE}) {
+				n, err := h.Read(buf)
+				if err != nil {
+					return
+				}
+				got = append(got, buf[:n]...)
+			}
+			_, _ = h.Write([]byte("ready"))
+		}()
+		return c, nil
+	}
+}
+
+// waitForGoroutineIn waits until some goroutine's stack shows fn.
+func waitForGoroutineIn(t *testing.T, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	waitFor(t, "a goroutine in "+fn, func() bool {
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), fn)
+	})
+}
+
+// The browser resizes by itself, so a resize waiting for a host that
+// reads nothing must not keep its next messages unread: its close ends
+// the session at once.
+func TestBrowserCloseWhileAResizeWaitsForTheHost(t *testing.T) {
+	tg := newTestGateway(t, Options{
+		Targets: []Target{{Name: "stuck", Address: "stuck.test:23"}},
+		Limits:  noRate(Limits{}),
+		Dial:    stuckNAWSHost(t),
+	})
+	b := tg.open("target=stuck")
+	b.WaitOutput([]byte("ready"))
+	b.Control(`{"type":"resize","cols":100,"rows":30}`)
+	waitForGoroutineIn(t, "telnet.(*output).waitSent")
+	_ = b.Conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(time.Second))
+	waitFor(t, "the session's end", func() bool { return len(tg.log.entries("session end")) == 1 })
+	if r := tg.log.entries("session end")[0]["reason"]; r != ReasonBrowserClosed {
+		t.Errorf("the session ended %q, want %q", r, ReasonBrowserClosed)
 	}
 }
 

@@ -68,6 +68,13 @@ type session struct {
 	// readStopped is closed once reading the browser failed and the
 	// session has its reason for it.
 	readStopped chan struct{}
+
+	// The window size being sent to the host, and the next one (see
+	// resize).
+	resizeMu    sync.Mutex
+	resizing    bool
+	sizePending bool
+	nextSize    [2]int
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -377,12 +384,42 @@ func (s *session) control(data []byte) {
 	}
 	switch c.Type {
 	case "resize":
-		s.neg.SetWindowSize(s.tn, c.Cols, c.Rows)
+		s.resize(c.Cols, c.Rows)
 		s.rec.resize(c.Cols, c.Rows)
 	case "command":
 		cmd, _ := CommandByte(c.Name)
 		_ = s.tn.SendCommand(cmd)
 	}
+}
+
+// resize sends the browser's window size to the host on a goroutine of
+// its own, while readBrowser reads on: sending waits for the host to take
+// it, and the browser, which resizes by itself, would have its next
+// messages, its close among them, go unread as long as a host read
+// nothing. Only the last size matters, so while one is being sent the
+// later ones replace each other, and the last is sent after it.
+func (s *session) resize(cols, rows int) {
+	s.resizeMu.Lock()
+	s.nextSize, s.sizePending = [2]int{cols, rows}, true
+	if s.resizing {
+		s.resizeMu.Unlock()
+		return
+	}
+	s.resizing = true
+	s.resizeMu.Unlock()
+	go func() {
+		for {
+			s.resizeMu.Lock()
+			size, pending := s.nextSize, s.sizePending
+			s.sizePending = false
+			s.resizing = pending
+			s.resizeMu.Unlock()
+			if !pending {
+				return
+			}
+			s.neg.SetWindowSize(s.tn, size[0], size[1])
+		}
+	}()
 }
 
 // send writes a status message.
