@@ -16,8 +16,8 @@ import (
 // read so far: on timeout with a nil error, and at the end of the stream
 // with io.EOF only when no text was read. Unlike telnetlib, data already
 // read when the connection closed is still matched; once it is all read,
-// Expect returns io.EOF without trying the patterns, even one that
-// matches empty text.
+// Expect returns io.EOF (or the read error that ended the stream) without
+// trying the patterns, even one that matches empty text.
 //
 // A pattern ending in a greedy repetition, or two patterns that can match
 // the same input, give results that depend on how the data arrived. Go's

@@ -126,9 +126,14 @@ func (t *Telnet) Interact(in io.Reader, out io.Writer) error {
 			return err
 		}
 		var c chunk
-		if t.hasPending {
+		switch {
+		case t.hasPending:
 			c, _ = t.receive(poll, time.Time{}) // what WaitRead put aside
-		} else {
+		case t.closing():
+			// As every read: nothing more from the connection, not
+			// even what the pump read ahead.
+			c = t.closedChunk()
+		default:
 			select {
 			case c = <-p.full:
 			case <-p.done:

@@ -131,6 +131,30 @@ func TestInteractLocalClose(t *testing.T) {
 	}
 }
 
+// After Close, Interact takes nothing more from the connection, as every
+// read: not even what a pump (here, over net.Pipe) had read ahead.
+func TestInteractAfterCloseTakesNothingMore(t *testing.T) {
+	c, host := net.Pipe()
+	defer host.Close()
+	tn := telnet.NewConn(c)
+	for _, part := range []string{"hello", "world"} {
+		if _, err := host.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.Close()
+	in, _ := pipe(t)
+	var out bytes.Buffer
+	within(t, wait, "Interact after Close", nil, func() {
+		if err := tn.Interact(in, &out); err != nil {
+			t.Errorf("Interact: %v", err)
+		}
+	})
+	if out.Len() != 0 {
+		t.Errorf("Interact after Close wrote %q; want nothing", out.String())
+	}
+}
+
 // A host that stops reading and then closes its sending side, while
 // Interact's input goroutine waits to write what was typed to it: Interact
 // returns with telnetlib's line, as when the host closes, and does not

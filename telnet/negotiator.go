@@ -365,9 +365,11 @@ func (n *Negotiator) report(t *Telnet, a *actions) {
 
 // EnableLocal asks to enable opt on our side (sends WILL), as RFC 1143
 // prescribes for the option's current state. It fails when the request
-// makes no sense in that state or cannot be sent (ErrNotConnected before
-// Open and after Close); a request that fails leaves the option's state
-// as it was.
+// makes no sense in that state or its frame cannot be sent
+// (ErrNotConnected before Open and after Close; a request that needs no
+// frame, as for an option already in the state asked, sends nothing and
+// succeeds even then); a request that fails leaves the option's state as
+// it was.
 func (n *Negotiator) EnableLocal(t *Telnet, opt byte) error {
 	return n.request(t, opt, true, true)
 }
