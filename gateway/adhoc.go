@@ -299,9 +299,10 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 	if !ip.IsValid() {
 		// Resolve only a name some rule may allow: the gateway does
 		// not look up arbitrary names for anyone who asks.
-		worth := false
+		worth, byPattern := false, false
 		for _, r := range rules {
-			worth = worth || r.matchesName(name) || len(r.prefixes) > 0
+			byPattern = byPattern || r.matchesName(name)
+			worth = worth || byPattern || len(r.prefixes) > 0
 		}
 		if !worth {
 			return Target{}, notAllowed("%s is not allowed", display)
@@ -311,7 +312,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
-		addrs, err = g.opts.Resolver.LookupNetIP(ctx, "ip", name)
+		addrs, err = g.opts.Resolver.LookupNetIP(ctx, "ip", lookupName(name, byPattern))
 		if err != nil || len(addrs) == 0 {
 			return Target{}, lookupError(name, err)
 		}
@@ -327,6 +328,21 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 		}
 	}
 	return Target{}, notAllowed("%s is not allowed", display)
+}
+
+// lookupName is the name to look up for name. One a name pattern
+// allows is looked up as an absolute name: as a relative one the
+// resolver would also try it under its search domains (after the name
+// itself is not found, or before it under Kubernetes' ndots:5), and the
+// DNS of another zone (one where any user may add a record, as in Active
+// Directory) could then answer for a name the pattern's zone does not
+// have. A name under .local is left as it is, for mDNS. A name only a
+// CIDR may allow is looked up as typed: its address is what is checked.
+func lookupName(name string, byPattern bool) string {
+	if !byPattern || strings.HasSuffix(name, ".local") {
+		return name
+	}
+	return name + "."
 }
 
 // lookupError is the error for a name that did not resolve.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,13 +14,15 @@ import (
 	"time"
 )
 
-// fakeResolver answers from a table; a name with several answers gives
-// them in turn, the last one repeating.
+// fakeResolver answers from a table, for a name asked as it is or as an
+// absolute name (ending in a dot); a name with several answers gives them
+// in turn, the last one repeating.
 type fakeResolver struct {
 	mu      sync.Mutex
 	answers map[string][][]string
 	calls   map[string]int
-	block   bool // wait for the context instead
+	asked   []string // the names asked, as asked
+	block   bool     // wait for the context instead
 }
 
 func (r *fakeResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
@@ -28,6 +31,8 @@ func (r *fakeResolver) LookupNetIP(ctx context.Context, network, host string) ([
 	if r.calls == nil {
 		r.calls = map[string]int{}
 	}
+	r.asked = append(r.asked, host)
+	host = strings.TrimSuffix(host, ".")
 	r.calls[host]++
 	if r.block {
 		r.mu.Unlock()
@@ -292,6 +297,32 @@ func TestAdhocLookupTimeout(t *testing.T) {
 	_, err = g.AdhocTarget(t.Context(), "slow.lab.example.com", "bob", []string{"netops"})
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), "slow.lab.example.com") {
 		t.Errorf("lookup timeout: %v", err)
+	}
+}
+
+// A name a pattern allows is looked up as an absolute name, never under
+// the resolver's search domains, whose zone could answer for a name the
+// pattern's zone does not have; a name only a CIDR may allow is looked up
+// as typed (its address is what is checked), and so is a .local name
+// (mDNS).
+func TestAdhocNamesAllowedByAPatternAreLookedUpAbsolute(t *testing.T) {
+	res := &fakeResolver{answers: map[string][][]string{
+		"sw1.lab.example.com": {{"10.1.1.1"}},
+		"printer":             {{"10.9.0.5"}},
+		"console.local":       {{"10.9.0.6"}},
+	}}
+	g := adhocGateway(t, []AdhocRule{
+		{Hosts: []string{"*.lab.example.com", "*.local"}},
+		{Hosts: []string{"10.9.0.0/16"}},
+	}, res)
+	for _, name := range []string{"sw1.lab.example.com", "SW1.Lab.Example.Com.", "printer", "console.local"} {
+		if _, err := g.AdhocTarget(context.Background(), name, "", nil); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	want := []string{"sw1.lab.example.com.", "sw1.lab.example.com.", "printer", "console.local"}
+	if !slices.Equal(res.asked, want) {
+		t.Errorf("names looked up %q, want %q", res.asked, want)
 	}
 }
 
