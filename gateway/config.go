@@ -515,6 +515,11 @@ func (c *Config) check() error {
 	if c.Recording.MaxBytes < 0 {
 		return at("recording", "max_bytes")("recording: max_bytes must not be negative")
 	}
+	// Below this the header and the closing marker alone could pass
+	// the cap, and no output would be recorded.
+	if m := c.Recording.MaxBytes; m > 0 && m < minRecordingMaxBytes {
+		return at("recording", "max_bytes")("recording: max_bytes: %d is too small (at least %d)", m, minRecordingMaxBytes)
+	}
 	if c.Recording.Dir == "" {
 		for i, t := range c.Targets {
 			if t.Record {
@@ -637,6 +642,9 @@ const (
 	// taken for gone after two intervals.
 	minPingInterval = time.Second
 )
+
+// minRecordingMaxBytes is the least recording.max_bytes a config may set.
+const minRecordingMaxBytes = 64 << 10
 
 // linkLocal6 is IPv6's link-local prefix.
 var linkLocal6 = netip.MustParsePrefix("fe80::/10")

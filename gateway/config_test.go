@@ -139,6 +139,7 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{target + "limits:\n  idle_timeout: 30m\n  ping_interval: 1ns\n", "c.yaml:6: limits: ping_interval: 1ns is too short (at least 1s, or -1s for none)"},
 		{target + "limits: {ping_interval: 999ms}\n", "c.yaml:4: limits: ping_interval: 999ms is too short"},
 		{target + "limits: {max_subnegotiation: 8}\n", "c.yaml:4: limits: max_subnegotiation: 8 is too small (at least 64)"},
+		{target + "recording: {dir: /tmp, max_bytes: 300}\n", "c.yaml:4: recording: max_bytes: 300 is too small (at least 65536)"},
 		{target + "limits: {dial_timeout: 10ms}\n", "c.yaml:4: limits: dial_timeout: 10ms is too short (at least 100ms, or -1s for none)"},
 		{target + "limits: {idle_timeout: 30ms}\n", "c.yaml:4: limits: idle_timeout: 30ms is too short (at least 1s"},
 		{target + "limits: {max_duration: 12ms}\n", "c.yaml:4: limits: max_duration: 12ms is too short (at least 1s"},

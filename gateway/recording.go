@@ -172,10 +172,28 @@ func (r *recorder) resize(cols, rows int) {
 	r.end(b)
 }
 
+// recMaxEvent bounds the bytes of one event: JSON may write a byte in six
+// (a control byte as \u001b), so a relay frame of up to 1 MiB recorded
+// as one event could hold six times recMaxPending in memory for a disk
+// that hangs. In pieces of this size, kick sees the pending bytes grow
+// after each.
+const recMaxEvent = 32 << 10
+
 func (r *recorder) text(code byte, stream int, p []byte) {
-	if r == nil || len(p) == 0 {
+	if r == nil {
 		return
 	}
+	for len(p) > recMaxEvent {
+		r.event(code, stream, p[:recMaxEvent])
+		p = p[recMaxEvent:]
+	}
+	if len(p) > 0 {
+		r.event(code, stream, p)
+	}
+}
+
+// event records p, of stream, as one event.
+func (r *recorder) event(code byte, stream int, p []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
@@ -183,10 +201,11 @@ func (r *recorder) text(code byte, stream int, p []byte) {
 	}
 	c := &r.carry[stream]
 	mark := len(r.pending())
-	b := r.begin(code)
-	body := len(b)
+	// head is the character the last read split, completed, or its
+	// bytes when they are not valid UTF-8.
+	var headBuf [8 * utf8.UTFMax]byte
+	head := headBuf[:0]
 	if c.n > 0 {
-		// Complete the character the last read split.
 		var join [2 * utf8.UTFMax]byte
 		k := copy(join[:], c.b[:c.n])
 		k += copy(join[k:], p[:min(len(p), utf8.UTFMax-1)])
@@ -198,10 +217,10 @@ func (r *recorder) text(code byte, stream int, p []byte) {
 		default:
 			_, size := utf8.DecodeRune(join[:k])
 			if size > c.n {
-				b = append(b, join[:size]...)
+				head = append(head, join[:size]...)
 				p = p[size-c.n:]
 			} else {
-				b = appendJSONText(b, c.b[:c.n]) // not valid UTF-8
+				head = appendJSONText(head, c.b[:c.n]) // not valid UTF-8
 			}
 			c.n = 0
 		}
@@ -210,6 +229,9 @@ func (r *recorder) text(code byte, stream int, p []byte) {
 		c.n = copy(c.b[:], p[len(p)-t:])
 		p = p[:len(p)-t]
 	}
+	b := r.begin(code)
+	body := len(b)
+	b = append(b, head...)
 	b = appendJSONText(b, p)
 	if len(b) == body {
 		// Nothing to record yet.
@@ -220,11 +242,15 @@ func (r *recorder) text(code byte, stream int, p []byte) {
 		return
 	}
 	if !r.fits(b) {
-		// Record what fits of p, then stop.
+		// Record what fits of head and p, then stop.
 		b = r.begin(code)
 		start := len(b)
-		room := int(r.max-recMarkerRoom-r.size) - 3
-		if b, _ = appendJSONTextMax(b, p, mark+room); len(b) > start {
+		limit := mark + int(r.max-recMarkerRoom-r.size) - 3
+		if len(b)+len(head) <= limit {
+			b = append(b, head...)
+			b, _ = appendJSONTextMax(b, p, limit)
+		}
+		if len(b) > start {
 			r.end(b)
 		}
 		r.capped()
@@ -347,8 +373,12 @@ func (r *recorder) write(data *[]byte) {
 		r.mu.Lock()
 		if err != nil && r.writeErr == nil {
 			r.writeErr = err
+			// One result a recording: one stopped already (disk too
+			// slow, size limit) was counted then.
+			if !r.stopped {
+				r.m.recording("failed")
+			}
 			r.stopped = true
-			r.m.recording("failed")
 			r.log.Error().Err(err).Str("recording", r.file).Msg("recording stopped: write failed")
 		}
 		data, r.buf = r.buf, nil

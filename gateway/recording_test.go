@@ -502,3 +502,92 @@ func TestBackgroundRecordingsAreBounded(t *testing.T) {
 		t.Errorf("%d recordings still counted once all were written", n)
 	}
 }
+
+// stallDisk makes r write into a pipe that nobody reads, once its header
+// is out, and returns the pipe's read end.
+func stallDisk(t *testing.T, r *recorder) *os.File {
+	t.Helper()
+	rd, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	waitFor(t, "the header written", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return !r.writing
+	})
+	r.mu.Lock()
+	r.f.Close()
+	r.f = w
+	r.mu.Unlock()
+	return rd
+}
+
+func recordingGateway(t *testing.T) *Gateway {
+	t.Helper()
+	g, err := New(Options{Adhoc: []AdhocRule{{Hosts: []string{"192.0.2.1"}}}, Recording: RecordingConfig{Dir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// A recording stopped because the disk is too slow, whose blocked write
+// then fails, counts one failure, not two.
+func TestRecordingFailsOnce(t *testing.T) {
+	g := recordingGateway(t)
+	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	rd := stallDisk(t, r)
+	chunk := bytes.Repeat([]byte("o"), 16<<10)
+	for range 200 { // 3.2 MB: more than a pipe holds, and recMaxPending
+		r.output(chunk)
+	}
+	r.mu.Lock()
+	stopped := r.stopped
+	r.mu.Unlock()
+	if !stopped {
+		t.Fatal("the recording was not stopped by a disk too slow")
+	}
+	rd.Close() // the blocked write fails (EPIPE)
+	r.close()
+	if n := scrape(t, g)[`telgate_recordings_total{result="failed"}`]; n != 1 {
+		t.Errorf(`telgate_recordings_total{result="failed"} = %v for one recording, want 1`, n)
+	}
+}
+
+// A disk that hangs holds about recMaxPending bytes of a recording, not
+// six times a frame: a frame of control bytes (six bytes each in JSON)
+// is recorded in pieces, and the pending bytes are checked after each.
+func TestHungDiskHoldsBoundedRecording(t *testing.T) {
+	g := recordingGateway(t)
+	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	rd := stallDisk(t, r)
+	frame := bytes.Repeat([]byte{0x01}, 1<<20) // one 1 MiB relay frame
+	r.output(frame)
+	r.output(frame)
+	r.mu.Lock()
+	pending := 0
+	if r.buf != nil {
+		pending = len(*r.buf)
+	}
+	r.mu.Unlock()
+	if limit := recMaxPending + 6*recMaxEvent + recMarkerRoom; pending > limit {
+		t.Errorf("%d bytes pending for a hung disk, want at most %d", pending, limit)
+	}
+	go func() { _, _ = io.Copy(io.Discard, rd) }()
+	r.close()
+}
+
+// At the size cap the recording is still a prefix of the output: the
+// character the previous read split, completed by this one, is kept.
+func TestRecordingCapKeepsASplitCharacter(t *testing.T) {
+	r, path := newTestRecorder(t, 4096)
+	r.output([]byte("ab\xc3"))
+	r.output(append([]byte("\xa9"), bytes.Repeat([]byte("x"), 8000)...))
+	r.close()
+	_, events := readCast(t, path)
+	if got, want := joined(events, "o"), "abé"; !strings.HasPrefix(got, want) {
+		t.Errorf("recorded output starts %.12q, want a prefix of %q", got, "abéxxx…")
+	}
+}
