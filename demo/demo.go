@@ -18,10 +18,11 @@ import (
 
 // Server is a running demo host.
 type Server struct {
-	ln   net.Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	conn map[net.Conn]struct{}
+	ln     net.Listener
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conn   map[net.Conn]struct{}
+	closed bool // Close has begun: a connection accepted now is closed at once
 }
 
 // Listen starts a demo host on addr (for example "127.0.0.1:0"). It serves
@@ -44,6 +45,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Close() error {
 	err := s.ln.Close()
 	s.mu.Lock()
+	s.closed = true
 	for c := range s.conn {
 		_ = c.Close()
 	}
@@ -60,6 +62,12 @@ func (s *Server) serve() {
 			return
 		}
 		s.mu.Lock()
+		if s.closed {
+			// Accepted as Close went through the sessions.
+			s.mu.Unlock()
+			_ = c.Close()
+			return
+		}
 		s.conn[c] = struct{}{}
 		s.mu.Unlock()
 		s.wg.Add(1)
@@ -183,6 +191,16 @@ func (s *session) event(ev telnet.Event, sb []byte) {
 	}
 }
 
+// eraseChar removes the line's last character, all of its UTF-8 bytes;
+// s.mu is held.
+func (s *session) eraseChar() {
+	i := len(s.line) - 1
+	for i > 0 && s.line[i]&0xc0 == 0x80 {
+		i--
+	}
+	s.line = s.line[:max(i, 0)]
+}
+
 var commandWords = map[byte]string{
 	telnet.BRK: "BREAK", telnet.IP: "INTERRUPT PROCESS", telnet.AO: "ABORT OUTPUT",
 	telnet.AYT: "ARE YOU THERE", telnet.EC: "ERASE CHARACTER", telnet.EL: "ERASE LINE",
@@ -195,9 +213,7 @@ func (s *session) command(cmd byte) {
 	case telnet.IP, telnet.EL:
 		s.line = s.line[:0]
 	case telnet.EC:
-		if len(s.line) > 0 {
-			s.line = s.line[:len(s.line)-1]
-		}
+		s.eraseChar()
 	}
 	s.mu.Unlock()
 	msg := fmt.Sprintf("\n\x1b[33m[received IAC %s]\x1b[0m\n", commandWords[cmd])
@@ -272,14 +288,7 @@ func (s *session) input(p []byte) bool {
 		case c == 0x7f || c == 0x08:
 			s.mu.Lock()
 			erase := len(s.line) > 0
-			if erase {
-				// remove one UTF-8 character
-				i := len(s.line) - 1
-				for i > 0 && s.line[i]&0xc0 == 0x80 {
-					i--
-				}
-				s.line = s.line[:i]
-			}
+			s.eraseChar()
 			s.mu.Unlock()
 			if erase {
 				s.write([]byte("\b \b"))

@@ -1,0 +1,74 @@
+package demo
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+func listen(t *testing.T) *Server {
+	t.Helper()
+	s, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func dial(t *testing.T, s *Server) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Close ends the sessions, also one whose connection is being accepted
+// as Close goes through them; it waited for such a one as long as its
+// client stayed. The race is a matter of timing, so it is tried often
+// (without the fix it hung within a few hundred tries).
+func TestCloseEndsASessionBeingAccepted(t *testing.T) {
+	for i := range 1000 {
+		s := listen(t)
+		c := dial(t, s)
+		go func() { _, _ = io.Copy(io.Discard, c) }()
+		done := make(chan struct{})
+		go func() { _ = s.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			c.Close()
+			<-done
+			t.Fatalf("try %d: Close waited for a session whose client stayed connected", i)
+		}
+		c.Close()
+	}
+}
+
+// IAC EC erases the line's last character, all of its UTF-8 bytes, as
+// Backspace does.
+func TestEraseCharErasesACharacter(t *testing.T) {
+	s := listen(t)
+	defer s.Close()
+	c := dial(t, s)
+	if _, err := c.Write([]byte("echo x\u00e9\xff\xf7|\r\n")); err != nil { // IAC EC after é
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte("x|\r\n")) {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("the echo of \"x|\" never came (%v): %q", err, got)
+		}
+	}
+	if bytes.Contains(got, []byte("x\xc3|")) {
+		t.Errorf("EC left half of é: %q", got)
+	}
+}
