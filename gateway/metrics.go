@@ -20,9 +20,9 @@ import (
 //	telgate_dial_errors_total{reason}              counter; the dial_* reasons without their prefix, or "canceled"
 //	telgate_dial_duration_seconds                  histogram of successful dials
 //	telgate_options_enabled_total{side,option}     counter; side "local" or "remote", options of sessionPolicy
-//	telgate_admission_refused_total{limit}         counter; "rate", "total", "user", "client", "shutdown"
+//	telgate_admission_refused_total{limit}         counter; "rate", "total", "descriptors", "user", "client", "shutdown"
 //	telgate_adhoc_requests_total{result}           counter; "allowed" or "refused"
-//	telgate_recordings_total{result}               counter; "started", "failed", "truncated"
+//	telgate_recordings_total{result}               counter; "started", "failed" (a write failed or the disk was too slow), "truncated"; one result a recording
 //
 // plus the Go runtime's and the process's own (go_*, process_*).
 type metrics struct {
