@@ -333,6 +333,7 @@ func (s *session) execute(line string) bool {
 			"  colors     show the 256-colour palette\n" +
 			"  utf8       print some UTF-8 text\n" +
 			"  seq N      print the numbers 1 to N (at most 1000000)\n" +
+			"  title TEXT set the window title\n" +
 			"  exit       close the connection\n")
 	case "info", "size", "term":
 		s.say(s.describe())
@@ -365,6 +366,15 @@ func (s *session) execute(line string) bool {
 			}
 		}
 		s.write(b)
+	case "title":
+		// OSC 2; control characters would end it or start another.
+		clean := strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				return -1
+			}
+			return r
+		}, arg)
+		s.write([]byte("\x1b]2;" + clean + "\x07"))
 	case "exit", "quit", "logout":
 		s.say("bye\n")
 		return false

@@ -282,6 +282,11 @@ async function demo(page, base) {
   await waitPrompt(page, "prompt after the commands", "demo>");
   await screenshot(page, "demo.png");
 
+  // A title the host sets names the tab, until the next session.
+  await typeLine(page, "title host-set-title");
+  await page.waitForFunction(() => document.title === "host-set-title \u2014 telgate", null, { timeout: STEP_MS });
+  ok("the tab takes the host's title");
+
   // The host closes: closed state, Reconnect shown; Reconnect reconnects.
   await typeLine(page, "exit");
   await waitState(page, "closed");
@@ -291,8 +296,12 @@ async function demo(page, base) {
   await waitText(page, "^\\[Connection closed: Connection closed by foreign host\\]$", "the terminal shows the close");
   await screenshot(page, "demo-closed.png");
   await page.click("#reconnect");
+  // Typed at once, while connecting: kept and sent once the socket opens.
+  await page.keyboard.type("echo typed-early\n");
   await waitState(page, "connected");
   await checkControls(page, "connected");
+  check(await page.title() === "demo \u2014 telgate", `the tab's title after reconnecting: "${await page.title()}"`);
+  await waitText(page, "^typed-early$", "what was typed while connecting reached the host");
   await waitText(page, "reconnecting to demo[^]*Welcome to the telgate demo host\\.[^]*" +
     `^  window size: ${resized.cols} columns x ${resized.rows} rows \\(NAWS\\)$`,
     `reconnected: a new banner with the current size ${resized.cols}x${resized.rows}`);

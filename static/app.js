@@ -44,7 +44,26 @@
   var SESSION_RESET =
     "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l" + // mouse tracking off
     "\x1b[?2004l" + // bracketed paste off
-    "\x1b[!p"; // DECSTR soft reset
+    "\x1b]104\x07\x1b]110\x07\x1b]111\x07\x1b]112\x07" + // palette, colours, cursor colour back
+    "\x1b[!p"; // DECSTR soft reset: charsets, scroll region, origin mode, attributes
+
+  // Written before the line that says a session closed, so that it is
+  // readable whatever the host left behind: ST ends a control string the
+  // host left unfinished (a title, say, which would swallow the line),
+  // SI selects the G0 character set, and the soft reset restores ASCII,
+  // the whole screen as scroll region and attributes, leaving the cursor
+  // where it is.
+  var NOTICE_RESET = "\x1b\\\x0f\x1b[!p";
+
+  // CONNECT_TIMEOUT_MS bounds the WebSocket handshake: a gateway or proxy
+  // that never answers would otherwise leave the page connecting for
+  // minutes, with no Reconnect to press.
+  var CONNECT_TIMEOUT_MS = 20000;
+
+  // Input typed while connecting is kept, up to PENDING_INPUT_MAX bytes,
+  // and sent once the socket opens (the gateway holds it until the host
+  // is dialled).
+  var PENDING_INPUT_MAX = 256 * 1024;
 
   var el = {
     status: document.getElementById("status"),
@@ -71,6 +90,8 @@
   var fitTimer = 0;
   var noticeTimer = 0;
   var encoder = new TextEncoder();
+  var pending = []; // messages sent while connecting, to go once open
+  var pendingBytes = 0;
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -300,7 +321,29 @@
   function send(data) {
     if (isOpen()) {
       socket.send(data);
+      return;
     }
+    if (socket === null || socket.readyState !== WebSocket.CONNECTING) {
+      return;
+    }
+    var size = typeof data === "string" ? data.length : data.byteLength;
+    if (pendingBytes + size > PENDING_INPUT_MAX) {
+      showNotice("input dropped: still connecting");
+      return;
+    }
+    // A copy: a paste's frames are views of one buffer.
+    pending.push(typeof data === "string" ? data : data.slice());
+    pendingBytes += size;
+  }
+
+  // flushPending sends what was typed while connecting.
+  function flushPending() {
+    var queued = pending;
+    pending = [];
+    pendingBytes = 0;
+    queued.forEach(function (data) {
+      socket.send(data);
+    });
   }
 
   // sendInput sends keyboard input. A large paste goes in frames of at
@@ -348,6 +391,8 @@
     var url = scheme + "//" + location.host + "/ws?" + query.toString();
 
     setState("connecting");
+    pending = [];
+    pendingBytes = 0;
     var ws;
     try {
       ws = new WebSocket(url);
@@ -358,11 +403,21 @@
     ws.binaryType = "arraybuffer";
     socket = ws;
     var opened = false;
+    var handshake = setTimeout(function () {
+      if (socket !== ws || opened) {
+        return;
+      }
+      ws.onclose = null;
+      ws.close();
+      sessionClosed("no answer from the gateway in " + CONNECT_TIMEOUT_MS / 1000 + " s");
+    }, CONNECT_TIMEOUT_MS);
 
     ws.onopen = function () {
       opened = true;
+      clearTimeout(handshake);
       // The window may have been resized while the handshake was running.
       sendResize(term.cols, term.rows);
+      flushPending();
     };
     ws.onmessage = function (ev) {
       if (socket !== ws) {
@@ -375,6 +430,7 @@
       }
     };
     ws.onclose = function (ev) {
+      clearTimeout(handshake);
       if (socket !== ws || state === "closed") {
         return; // stale socket, or already closed by a "closed" message
       }
@@ -402,7 +458,9 @@
     fetch("/api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
       .then(function (resp) {
         if (resp.ok) {
-          return "refused; try again"; // it would be let in now: the refusal has passed
+          // It would be let in now: whatever failed (a refusal that has
+          // passed, a proxy, the network) did not say why.
+          return "could not connect; try again";
         }
         // The time to wait matters for the connect rate; a full gateway
         // frees a slot when some session ends.
@@ -434,6 +492,9 @@
     }
     switch (msg && msg.type) {
       case "connected":
+        if (msg.description) {
+          el.targetName.title = target + " \u2014 " + printable(msg.description);
+        }
         setState("connected");
         break;
       case "closed":
@@ -454,7 +515,9 @@
       return;
     }
     setState("closed", { reason: reason });
-    term.write("\r\n\x1b[0;2m[Connection closed: " + reason + "]\x1b[0m\r\n");
+    pending = [];
+    pendingBytes = 0;
+    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[Connection closed: " + reason + "]\x1b[0m\r\n");
   }
 
   function reconnect() {
@@ -462,6 +525,7 @@
       return;
     }
     var reset = term.buffer.active.type === "alternate" ? LEAVE_ALT_SCREEN + SESSION_RESET : SESSION_RESET;
+    document.title = target + " \u2014 " + DEFAULT_TITLE; // the last host's title goes with it
     term.write(reset + "\r\n\x1b[2m\u2500\u2500\u2500\u2500 reconnecting to " +
       printable(target) + " \u2500\u2500\u2500\u2500\x1b[0m\r\n");
     connect();
