@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"math/rand"
 	"net"
@@ -210,6 +211,44 @@ func TestSilentHostMeetsTheIdleTimeout(t *testing.T) {
 	b.ExpectStatus("connected")
 	tg.checkServing("lab")
 	b.ExpectClosed(ReasonIdle)
+}
+
+// The page's keepalive is answered and is not activity: a session whose
+// page pings on while nothing else happens still meets the idle timeout.
+func TestPingsAreAnsweredAndAreNotActivity(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{IdleTimeout: 500 * time.Millisecond}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	start := time.Now()
+	for {
+		// No failure when the send comes too late: the session may
+		// have just ended, and then its closed message is next.
+		_ = b.Conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
+		f := b.Next()
+		if f.Err != nil {
+			t.Fatalf("after %v of pings: %v", time.Since(start), f.Err)
+		}
+		if f.Type != websocket.TextMessage {
+			continue
+		}
+		var m struct{ Type, Reason string }
+		_ = json.Unmarshal(f.Data, &m)
+		if m.Type == "closed" {
+			if m.Reason != ReasonIdle {
+				t.Errorf("closed %q, want %q", m.Reason, ReasonIdle)
+			}
+			return
+		}
+		if m.Type != "pong" {
+			t.Fatalf("answer to a ping: %s", f.Data)
+		}
+		if time.Since(start) > waitLimit {
+			t.Fatal("pings kept an idle session open")
+		}
+	}
 }
 
 func TestHostSendingGarbage(t *testing.T) {

@@ -14,12 +14,18 @@ import (
 //
 //	{"type":"resize","cols":C,"rows":R}
 //	{"type":"command","name":N}
+//	{"type":"ping"}
 //
 // Status messages, gateway to browser, in text frames:
 //
 //	{"type":"connected","target":T,"description":D}
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
+//	{"type":"pong"}
+//
+// A ping is answered with a pong and is not activity for the idle
+// timeout: the page sends them to notice a connection that died without
+// a word (its script cannot see the WebSocket's own pings).
 //
 // Binary frames carry terminal bytes both ways.
 
@@ -84,6 +90,8 @@ func ParseControl(data []byte) (Control, error) {
 			return Control{}, err
 		}
 		return Control{Type: "resize", Cols: cols, Rows: rows}, nil
+	case "ping":
+		return Control{Type: "ping"}, nil
 	case "command":
 		if raw.Name == nil {
 			return Control{}, fmt.Errorf("%w: command without name", ErrBadControl)

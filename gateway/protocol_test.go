@@ -15,6 +15,7 @@ func TestParseControl(t *testing.T) {
 		`{"type":"resize","cols":80.7,"rows":24}`:     {Type: "resize", Cols: 80, Rows: 24},
 		`{"type":"command","name":"break"}`:           {Type: "command", Name: "break"},
 		`{"type":"command","name":"nop","extra":[1]}`: {Type: "command", Name: "nop"},
+		`{"type":"ping"}`:                             {Type: "ping"},
 	} {
 		got, err := ParseControl([]byte(in))
 		if err != nil || got != want {

@@ -346,6 +346,16 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		// into the recording.
 		return
 	}
+	var c Control
+	var cerr error
+	if typ == websocket.TextMessage {
+		c, cerr = ParseControl(data)
+		if cerr == nil && c.Type == "ping" {
+			// A page's keepalive: not activity.
+			_ = s.write(websocket.TextMessage, []byte(`{"type":"pong"}`), s.g.opts.WriteTimeout, false)
+			return
+		}
+	}
 	s.touch()
 	switch typ {
 	case websocket.BinaryMessage:
@@ -369,15 +379,14 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		s.bytesIn.Add(int64(len(data)))
 		s.g.metrics.toHost.Add(float64(len(data)))
 	case websocket.TextMessage:
-		s.control(data)
+		s.control(c, cerr)
 	}
 }
 
-// control acts on a control message. A malformed one is answered with an
-// error message. A failed write to the host is dropped, as browserMessage
+// control acts on a control message, as ParseControl gave it (err when
+// malformed, which is answered with an error message). A failed write to the host is dropped, as browserMessage
 // drops input.
-func (s *session) control(data []byte) {
-	c, err := ParseControl(data)
+func (s *session) control(c Control, err error) {
 	if err != nil {
 		_ = s.send(errorMsg{Type: "error", Message: err.Error()})
 		return
@@ -436,6 +445,12 @@ func (s *session) sendWithin(msg any, d time.Duration) error {
 }
 
 func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
+	return s.write(typ, data, d, true)
+}
+
+// write writes one message within d; activity says whether it counts
+// against the idle timeout (a pong does not).
+func (s *session) write(typ int, data []byte, d time.Duration, activity bool) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.ctx.Err() != nil {
@@ -443,9 +458,9 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
 		d = min(d, closeGrace)
 	}
 	_ = s.ws.SetWriteDeadline(time.Now().Add(d))
-	s.writing.Store(true)
+	s.writing.Store(activity)
 	err := s.ws.WriteMessage(typ, data)
-	if err == nil {
+	if err == nil && activity {
 		s.touch() // before writing is cleared: the idle timer reads them the other way round
 	}
 	s.writing.Store(false)

@@ -65,6 +65,15 @@
   // is dialled).
   var PENDING_INPUT_MAX = 256 * 1024;
 
+  // While connected the page pings the gateway every KEEPALIVE_MS (the
+  // WebSocket's own pings are invisible to a script) and takes the
+  // connection for lost when a ping has had no answer, nor anything else
+  // come, for PONG_TIMEOUT_MS: a link that dies without a word would
+  // otherwise leave the page saying Connected while keys go nowhere. A
+  // throttled background tab only pings less often.
+  var KEEPALIVE_MS = 15000;
+  var PONG_TIMEOUT_MS = 20000;
+
   var el = {
     status: document.getElementById("status"),
     notice: document.getElementById("notice"),
@@ -92,6 +101,8 @@
   var encoder = new TextEncoder();
   var pending = []; // messages sent while connecting, to go once open
   var pendingBytes = 0;
+  var keepalive = 0; // interval timer while connected
+  var pingSent = 0; // when the unanswered ping went, or 0
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -423,6 +434,7 @@
       if (socket !== ws) {
         return;
       }
+      pingSent = 0; // anything that comes answers the ping
       if (typeof ev.data === "string") {
         handleControl(ev.data);
       } else {
@@ -431,6 +443,9 @@
     };
     ws.onclose = function (ev) {
       clearTimeout(handshake);
+      if (socket === ws) {
+        stopKeepalive();
+      }
       if (socket !== ws || state === "closed") {
         return; // stale socket, or already closed by a "closed" message
       }
@@ -496,6 +511,9 @@
           el.targetName.title = target + " \u2014 " + printable(msg.description);
         }
         setState("connected");
+        startKeepalive(socket);
+        break;
+      case "pong":
         break;
       case "closed":
         sessionClosed(printable(msg.reason || "") || "closed by gateway");
@@ -510,7 +528,34 @@
     }
   }
 
+  function startKeepalive(ws) {
+    stopKeepalive();
+    keepalive = setInterval(function () {
+      if (socket !== ws || !isOpen()) {
+        stopKeepalive();
+        return;
+      }
+      if (pingSent === 0) {
+        pingSent = Date.now();
+        sendControl({ type: "ping" });
+      } else if (Date.now() - pingSent > PONG_TIMEOUT_MS) {
+        socket = null;
+        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        ws.close();
+        stopKeepalive();
+        sessionClosed("connection lost (no answer from the gateway)");
+      }
+    }, KEEPALIVE_MS);
+  }
+
+  function stopKeepalive() {
+    clearInterval(keepalive);
+    keepalive = 0;
+    pingSent = 0;
+  }
+
   function sessionClosed(reason) {
+    stopKeepalive();
     if (state === "closed") {
       return;
     }
