@@ -336,10 +336,12 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 // itself is not found, or before it under Kubernetes' ndots:5), and the
 // DNS of another zone (one where any user may add a record, as in Active
 // Directory) could then answer for a name the pattern's zone does not
-// have. A name under .local is left as it is, for mDNS. A name only a
-// CIDR may allow is looked up as typed: its address is what is checked.
+// have. A name of one label (a pattern that names it means it relative)
+// and an mDNS name (host.local) are left as they are. A name only a CIDR
+// may allow is looked up as typed: its address is what is checked.
 func lookupName(name string, byPattern bool) string {
-	if !byPattern || strings.HasSuffix(name, ".local") {
+	dots := strings.Count(name, ".")
+	if !byPattern || dots == 0 || dots == 1 && strings.HasSuffix(name, ".local") {
 		return name
 	}
 	return name + "."

@@ -303,24 +303,28 @@ func TestAdhocLookupTimeout(t *testing.T) {
 // A name a pattern allows is looked up as an absolute name, never under
 // the resolver's search domains, whose zone could answer for a name the
 // pattern's zone does not have; a name only a CIDR may allow is looked up
-// as typed (its address is what is checked), and so is a .local name
-// (mDNS).
+// as typed (its address is what is checked), and so are a name of one
+// label, which a pattern naming it means relative, and an mDNS name
+// (host.local).
 func TestAdhocNamesAllowedByAPatternAreLookedUpAbsolute(t *testing.T) {
 	res := &fakeResolver{answers: map[string][][]string{
-		"sw1.lab.example.com": {{"10.1.1.1"}},
-		"printer":             {{"10.9.0.5"}},
-		"console.local":       {{"10.9.0.6"}},
+		"sw1.lab.example.com":       {{"10.1.1.1"}},
+		"printer":                   {{"10.9.0.5"}},
+		"console.local":             {{"10.9.0.6"}},
+		"term":                      {{"10.9.0.7"}},
+		"con.tty.svc.cluster.local": {{"10.1.1.2"}},
 	}}
 	g := adhocGateway(t, []AdhocRule{
-		{Hosts: []string{"*.lab.example.com", "*.local"}},
+		{Hosts: []string{"*.lab.example.com", "*.local", "term"}},
 		{Hosts: []string{"10.9.0.0/16"}},
 	}, res)
-	for _, name := range []string{"sw1.lab.example.com", "SW1.Lab.Example.Com.", "printer", "console.local"} {
+	names := []string{"sw1.lab.example.com", "SW1.Lab.Example.Com.", "printer", "console.local", "term", "con.tty.svc.cluster.local"}
+	for _, name := range names {
 		if _, err := g.AdhocTarget(context.Background(), name, "", nil); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	want := []string{"sw1.lab.example.com.", "sw1.lab.example.com.", "printer", "console.local"}
+	want := []string{"sw1.lab.example.com.", "sw1.lab.example.com.", "printer", "console.local", "term", "con.tty.svc.cluster.local."}
 	if !slices.Equal(res.asked, want) {
 		t.Errorf("names looked up %q, want %q", res.asked, want)
 	}

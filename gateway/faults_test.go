@@ -251,6 +251,104 @@ func TestPingsAreAnsweredAndAreNotActivity(t *testing.T) {
 	}
 }
 
+// A ping is answered without holding up what the browser sends after
+// it: while the relay waits to write to a browser that reads no more, a
+// Ctrl-C typed after a ping still reaches the host at once.
+func TestPingDoesNotHoldUpInput(t *testing.T) {
+	got := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		nc := c.NetConn()
+		go func() {
+			chunk := []byte(strings.Repeat("z", 64<<10))
+			_ = nc.SetWriteDeadline(time.Now().Add(waitLimit))
+			for {
+				if _, err := nc.Write(chunk); err != nil {
+					return
+				}
+			}
+		}()
+		buf := make([]byte, 4096)
+		for {
+			n, err := nc.Read(buf)
+			if err != nil {
+				return
+			}
+			if bytes.IndexByte(buf[:n], 0x03) >= 0 {
+				close(got)
+				return
+			}
+		}
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}, WriteTimeout: waitLimit})
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ == websocket.TextMessage && bytes.Contains(data, []byte(`"connected"`)) {
+			break
+		}
+	}
+	// This browser reads no more: the relay soon waits in a write.
+	waitForGoroutineIn(t, "gateway.(*session).relayHost")
+	waitForGoroutineIn(t, "internal/poll.(*pollDesc).waitWrite")
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, []byte{0x03}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-time.After(waitLimit):
+		t.Error("the Ctrl-C sent after a ping never reached the host")
+	}
+}
+
+// Input sent after a window size reaches the host after it.
+func TestInputFollowsTheWindowSizeSentBeforeIt(t *testing.T) {
+	results := make(chan string, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Negotiate(telnet.DO, telnet.NAWS)
+		c.ExpectNegotiation(telnet.WILL, telnet.NAWS)
+		c.ExpectSubnegotiation(telnet.NAWS)
+		c.SendString("ready")
+		first := ""
+		for {
+			ev, err := c.ReadEvent()
+			if err != nil {
+				return // the browser has gone
+			}
+			switch {
+			case first != "":
+			case ev.IsData():
+				first = "data"
+				results <- first
+			case ev.Cmd == telnet.SB && ev.Opt == telnet.NAWS:
+				first = "naws"
+				results <- first
+			}
+		}
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}, Limits: noRate(Limits{})})
+	const sessions = 40
+	for i := range sessions {
+		b := tg.open("target=lab")
+		b.WaitOutput([]byte("ready"))
+		b.Control(`{"type":"resize","cols":100,"rows":30}`)
+		b.Input("x")
+		if first := <-results; first != "naws" {
+			t.Fatalf("session %d: the input sent after a resize reached the host before its window size", i)
+		}
+		_ = b.Conn.Close()
+	}
+}
+
 func TestHostSendingGarbage(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	garbage := make([]byte, 256<<10)

@@ -72,6 +72,7 @@ type recorder struct {
 	armed    bool // timer will flush
 	writing  bool // a writer goroutine runs
 	stopped  bool // no more events
+	counted  bool // a result (failed, truncated) is counted
 	closed   bool
 	carry    [2]carry // incomplete UTF-8 at the end of output, input
 	writers  sync.WaitGroup
@@ -294,13 +295,23 @@ func (r *recorder) end(b []byte) {
 	r.commit()
 }
 
+// result counts how the recording ended, once: a recording stopped for
+// a slow disk whose blocked write then fails is one failure. r.mu is
+// held.
+func (r *recorder) result(how string) {
+	if !r.counted {
+		r.counted = true
+		r.m.recording(how)
+	}
+}
+
 // capped stops the recording at the size cap.
 func (r *recorder) capped() {
 	if r.stopped {
 		return
 	}
 	r.stop("recording stopped: size limit reached")
-	r.m.recording("truncated")
+	r.result("truncated")
 	r.log.Warn().Str("recording", r.file).Int64("max_bytes", r.max).Msg("recording stopped: size limit reached")
 }
 
@@ -349,7 +360,7 @@ func (r *recorder) kick() {
 	if r.writing {
 		if len(*r.buf) > recMaxPending && !r.stopped {
 			r.stop("recording stopped: disk too slow")
-			r.m.recording("failed")
+			r.result("failed")
 			r.log.Warn().Str("recording", r.file).Msg("recording stopped: disk too slow")
 		}
 		return
@@ -373,11 +384,7 @@ func (r *recorder) write(data *[]byte) {
 		r.mu.Lock()
 		if err != nil && r.writeErr == nil {
 			r.writeErr = err
-			// One result a recording: one stopped already (disk too
-			// slow, size limit) was counted then.
-			if !r.stopped {
-				r.m.recording("failed")
-			}
+			r.result("failed")
 			r.stopped = true
 			r.log.Error().Err(err).Str("recording", r.file).Msg("recording stopped: write failed")
 		}

@@ -591,3 +591,17 @@ func TestRecordingCapKeepsASplitCharacter(t *testing.T) {
 		t.Errorf("recorded output starts %.12q, want a prefix of %q", got, "abéxxx…")
 	}
 }
+
+// A recording whose last writes fail when its session ends (a full disk)
+// counts as failed.
+func TestRecordingFailingAtCloseCountsFailed(t *testing.T) {
+	g := recordingGateway(t)
+	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	rd := stallDisk(t, r)
+	rd.Close()                              // every write fails (EPIPE)
+	r.output([]byte("a short session\r\n")) // pending, under recFlushAt
+	r.close()
+	if n := scrape(t, g)[`telgate_recordings_total{result="failed"}`]; n != 1 {
+		t.Errorf(`telgate_recordings_total{result="failed"} = %v, want 1`, n)
+	}
+}

@@ -73,8 +73,11 @@ type session struct {
 	// resize).
 	resizeMu    sync.Mutex
 	resizing    bool
+	resizeDone  chan struct{} // closed when the sending ends; nil when none runs
 	sizePending bool
 	nextSize    [2]int
+
+	pongPending atomic.Bool // a pong is being written (see pong)
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -351,14 +354,14 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 	if typ == websocket.TextMessage {
 		c, cerr = ParseControl(data)
 		if cerr == nil && c.Type == "ping" {
-			// A page's keepalive: not activity.
-			_ = s.write(websocket.TextMessage, []byte(`{"type":"pong"}`), s.g.opts.WriteTimeout, false)
+			s.pong()
 			return
 		}
 	}
 	s.touch()
 	switch typ {
 	case websocket.BinaryMessage:
+		s.waitResize()
 		if recordInput {
 			s.rec.input(data)
 		}
@@ -396,8 +399,39 @@ func (s *session) control(c Control, err error) {
 		s.resize(c.Cols, c.Rows)
 		s.rec.resize(c.Cols, c.Rows)
 	case "command":
+		s.waitResize()
 		cmd, _ := CommandByte(c.Name)
 		_ = s.tn.SendCommand(cmd)
+	}
+}
+
+// pong answers a page's keepalive ping, which is not activity, on a
+// goroutine of its own: the relay may be writing a frame to a browser
+// that reads slowly, and readBrowser must not wait for that (input such
+// as a Ctrl-C would wait behind it). At most one pong is on its way.
+func (s *session) pong() {
+	if !s.pongPending.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.pongPending.Store(false)
+		_ = s.write(websocket.TextMessage, []byte(`{"type":"pong"}`), s.g.opts.WriteTimeout, false)
+	}()
+}
+
+// waitResize waits until the window sizes being sent are queued for the
+// host, so that input and commands that came after them reach it after
+// them. It waits only when the host is slow to take them, and then input
+// would have waited for the host anyway.
+func (s *session) waitResize() {
+	s.resizeMu.Lock()
+	done := s.resizeDone
+	s.resizeMu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-s.ctx.Done():
+		}
 	}
 }
 
@@ -415,13 +449,19 @@ func (s *session) resize(cols, rows int) {
 		return
 	}
 	s.resizing = true
+	done := make(chan struct{})
+	s.resizeDone = done
 	s.resizeMu.Unlock()
 	go func() {
+		defer close(done)
 		for {
 			s.resizeMu.Lock()
 			size, pending := s.nextSize, s.sizePending
 			s.sizePending = false
 			s.resizing = pending
+			if !pending {
+				s.resizeDone = nil
+			}
 			s.resizeMu.Unlock()
 			if !pending {
 				return
