@@ -8,9 +8,11 @@
 //                       text frame:   {"type":"connected",...}
 //                                     {"type":"closed","reason":"..."}
 //                                     {"type":"error","message":"..."}
+//                                     {"type":"pong"}
 //   browser -> gateway  binary frame: keyboard input bytes
 //                       text frame:   {"type":"resize","cols":C,"rows":R}
 //                                     {"type":"command","name":N}
+//                                     {"type":"ping"}
 //
 // This file is loaded with <script defer> and uses the globals defined by
 // the vendored UMD bundles: Terminal, FitAddon.FitAddon and
@@ -70,9 +72,13 @@
   // connection for lost when a ping has had no answer, nor anything else
   // come, for PONG_TIMEOUT_MS: a link that dies without a word would
   // otherwise leave the page saying Connected while keys go nowhere. A
-  // throttled background tab only pings less often.
+  // throttled background tab only pings less often. After more than
+  // BUSY_BYTES were sent since the gateway last sent anything (a paste
+  // that a slow host is still taking, with the ping behind it), silence
+  // proves nothing, and the page waits on.
   var KEEPALIVE_MS = 15000;
   var PONG_TIMEOUT_MS = 20000;
+  var BUSY_BYTES = 4096;
 
   var el = {
     status: document.getElementById("status"),
@@ -103,6 +109,8 @@
   var pendingBytes = 0;
   var keepalive = 0; // interval timer while connected
   var pingSent = 0; // when the unanswered ping went, or 0
+  var sentSinceHeard = 0; // bytes sent since the gateway last sent something
+  var pendingDropped = false; // input was dropped while connecting: drop the rest too
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -330,15 +338,18 @@
   }
 
   function send(data) {
+    var size = typeof data === "string" ? data.length : data.byteLength;
     if (isOpen()) {
       socket.send(data);
+      sentSinceHeard += size;
       return;
     }
-    if (socket === null || socket.readyState !== WebSocket.CONNECTING) {
+    if (socket === null || socket.readyState !== WebSocket.CONNECTING || pendingDropped) {
       return;
     }
-    var size = typeof data === "string" ? data.length : data.byteLength;
     if (pendingBytes + size > PENDING_INPUT_MAX) {
+      // Not a part of what was typed: none of the rest either.
+      pendingDropped = true;
       showNotice("input dropped: still connecting");
       return;
     }
@@ -353,7 +364,7 @@
     pending = [];
     pendingBytes = 0;
     queued.forEach(function (data) {
-      socket.send(data);
+      send(data);
     });
   }
 
@@ -404,6 +415,8 @@
     setState("connecting");
     pending = [];
     pendingBytes = 0;
+    pendingDropped = false;
+    sentSinceHeard = 0;
     var ws;
     try {
       ws = new WebSocket(url);
@@ -415,7 +428,7 @@
     socket = ws;
     var opened = false;
     var handshake = setTimeout(function () {
-      if (socket !== ws || opened) {
+      if (socket !== ws || ws.readyState !== WebSocket.CONNECTING) {
         return;
       }
       ws.onclose = null;
@@ -435,6 +448,7 @@
         return;
       }
       pingSent = 0; // anything that comes answers the ping
+      sentSinceHeard = 0;
       if (typeof ev.data === "string") {
         handleControl(ev.data);
       } else {
@@ -539,6 +553,10 @@
         pingSent = Date.now();
         sendControl({ type: "ping" });
       } else if (Date.now() - pingSent > PONG_TIMEOUT_MS) {
+        if (ws.bufferedAmount > 0 || sentSinceHeard > BUSY_BYTES) {
+          pingSent = Date.now(); // busy with what was sent: wait on
+          return;
+        }
         socket = null;
         ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
         ws.close();
