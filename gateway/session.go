@@ -51,6 +51,8 @@ var sessionPolicy = telnet.Policy{
 // output to the browser and is the only writer of data frames; readBrowser
 // relays browser input to the host. Status messages are written under
 // wmu. Pings use WriteControl, which may run concurrently with both.
+// Short-lived goroutines send window sizes to the host (resize) and
+// answer the page's keepalive (pong), so that neither holds readBrowser.
 type session struct {
 	g   *Gateway
 	ws  *websocket.Conn
@@ -387,8 +389,8 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 }
 
 // control acts on a control message, as ParseControl gave it (err when
-// malformed, which is answered with an error message). A failed write to the host is dropped, as browserMessage
-// drops input.
+// malformed, which is answered with an error message). A failed write to
+// the host is dropped, as browserMessage drops input.
 func (s *session) control(c Control, err error) {
 	if err != nil {
 		_ = s.send(errorMsg{Type: "error", Message: err.Error()})
