@@ -264,7 +264,7 @@ func basicHeader(user, password string) http.Header {
 // -log-level takes the four levels its help names and nothing else
 // zerolog would: "disabled" or a number would silence the warnings.
 func TestRunRefusesOtherLogLevels(t *testing.T) {
-	for _, level := range []string{"disabled", "panic", "fatal", "trace", "7", "-1", "", "INFO"} {
+	for _, level := range []string{"disabled", "panic", "fatal", "trace", "7", "-1", "", "DISABLED"} {
 		code, stderr := runAccessExit(t, "-log-level", level, "-listen", "127.0.0.1:0")
 		if code != 2 || !strings.Contains(stderr, "-log-level: unknown level") {
 			t.Errorf("-log-level %q: exit %d, %q; want 2 and the level refused", level, code, stderr)

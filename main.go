@@ -429,9 +429,9 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	// the warnings an operator most needs (no authentication, clear-text
 	// passwords, recorded input).
 	var lvl zerolog.Level
-	switch level {
+	switch strings.ToLower(level) {
 	case "debug", "info", "warn", "error":
-		lvl, _ = zerolog.ParseLevel(level)
+		lvl, _ = zerolog.ParseLevel(strings.ToLower(level))
 	default:
 		return zerolog.Logger{}, fmt.Errorf("-log-level: unknown level %q (want debug, info, warn or error)", level)
 	}

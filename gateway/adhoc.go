@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -127,8 +128,9 @@ const (
 )
 
 // judge says what rule r says of address a; nameOK tells whether the
-// host was a name matching one of r's name patterns.
-func (r *adhocRule) judge(a netip.Addr, nameOK bool) verdict {
+// host was a name matching one of r's name patterns, own holds the
+// gateway's own addresses.
+func (r *adhocRule) judge(a netip.Addr, nameOK bool, own []netip.Addr) verdict {
 	a = a.Unmap().WithZone("")
 	if !a.IsValid() || isRefused(a) {
 		return refused
@@ -148,10 +150,39 @@ func (r *adhocRule) judge(a netip.Addr, nameOK bool) verdict {
 		}
 		return refused
 	}
+	if slices.Contains(own, a) {
+		// The gateway's own address reaches the services it runs
+		// (a metrics listener, say): only a rule naming that very
+		// address allows it.
+		for _, p := range r.prefixes {
+			if p.Bits() == a.BitLen() && p.Addr() == a {
+				return allow
+			}
+		}
+		return refused
+	}
 	if nameOK || r.contains(a) {
 		return allow
 	}
 	return skip
+}
+
+// ownAddrs returns the addresses of this machine's interfaces, loopback
+// aside (guarded already), as the ad-hoc rules compare them.
+func ownAddrs() []netip.Addr {
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var own []netip.Addr
+	for _, ia := range ifaddrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if a, ok := netip.AddrFromSlice(n.IP); ok && !a.Unmap().IsLoopback() {
+				own = append(own, a.Unmap())
+			}
+		}
+	}
+	return own
 }
 
 func isRefused(a netip.Addr) bool {
@@ -182,10 +213,10 @@ func guardOf(a netip.Addr) netip.Prefix {
 
 // pick returns the first address rule r allows, or false when it allows
 // none or refuses one of them.
-func (r *adhocRule) pick(addrs []netip.Addr, nameOK bool) (netip.Addr, bool) {
+func (r *adhocRule) pick(addrs []netip.Addr, nameOK bool, own []netip.Addr) (netip.Addr, bool) {
 	var first netip.Addr
 	for _, a := range addrs {
-		switch r.judge(a, nameOK) {
+		switch r.judge(a, nameOK, own) {
 		case refused:
 			return netip.Addr{}, false
 		case allow:
@@ -238,7 +269,8 @@ func notAllowed(format string, args ...any) error {
 //     address:
 //     169.254.0.0/16 allows link-local addresses but not 169.254.169.254,
 //     which only 169.254.169.254 itself allows; 0.0.0.0/0 allows none of
-//     them.
+//     them. The gateway's own addresses (its interfaces' at start) are
+//     refused unless the rule lists that very address.
 //
 // Every address a name resolves to is checked (IPv4-mapped IPv6 addresses
 // as IPv4). A name resolving to an address its rule refuses or guards is
@@ -318,7 +350,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 		}
 	}
 	for _, r := range rules {
-		if a, ok := r.pick(addrs, r.matchesName(name)); ok {
+		if a, ok := r.pick(addrs, r.matchesName(name), g.ownAddrs); ok {
 			return Target{
 				Name:        display,
 				Address:     netip.AddrPortFrom(a, uint16(port)).String(),

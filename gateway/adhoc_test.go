@@ -330,6 +330,33 @@ func TestAdhocNamesAllowedByAPatternAreLookedUpAbsolute(t *testing.T) {
 	}
 }
 
+// The gateway's own addresses reach the services it runs (a metrics
+// listener without authentication, say): a CIDR or name pattern that
+// covers them does not allow them; a rule naming the very address does.
+func TestAdhocGatewaysOwnAddressesAreGuarded(t *testing.T) {
+	res := &fakeResolver{answers: map[string][][]string{
+		"self.lab.example.com":  {{"10.1.1.1"}},
+		"other.lab.example.com": {{"10.1.1.2"}},
+	}}
+	g := adhocGateway(t, []AdhocRule{
+		{Hosts: []string{"10.0.0.0/8", "*.lab.example.com"}, Ports: "23"},
+		{Hosts: []string{"10.1.1.1"}, Ports: "2323"},
+	}, res)
+	g.ownAddrs = []netip.Addr{netip.MustParseAddr("10.1.1.1")}
+	for host, allowed := range map[string]bool{
+		"10.1.1.1:23":              false,
+		"self.lab.example.com:23":  false,
+		"10.1.1.2:23":              true,
+		"other.lab.example.com:23": true,
+		"10.1.1.1:2323":            true,
+	} {
+		_, err := g.AdhocTarget(context.Background(), host, "", nil)
+		if (err == nil) != allowed {
+			t.Errorf("%s: %v, want allowed %v", host, err, allowed)
+		}
+	}
+}
+
 // DNS rebinding: the name resolves to an allowed address, then to a
 // forbidden one. The check and the dial use the one lookup, so the dial
 // goes to the address that was checked, and a later session meets the

@@ -69,6 +69,9 @@ type Gateway struct {
 	targets map[string]Target
 	order   []Target
 	adhoc   []adhocRule
+	// ownAddrs are this machine's addresses, taken at New: the ad-hoc
+	// rules reach them only by naming them.
+	ownAddrs []netip.Addr
 
 	adm     *admission
 	metrics *metrics
@@ -162,6 +165,9 @@ func New(opts Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g.adhoc = rules
+	if len(rules) > 0 {
+		g.ownAddrs = ownAddrs()
+	}
 	for _, r := range rules {
 		recorded = recorded || r.record
 	}
