@@ -221,6 +221,19 @@ func TestBrowserAdhoc(t *testing.T) {
 	}
 }
 
+// TestBrowserKeepalive: a gateway that stops answering (its process
+// stopped: the connection stays open and silent, as over a link that
+// died) is found lost by the page's keepalive, which says so and offers
+// Reconnect.
+func TestBrowserKeepalive(t *testing.T) {
+	node := browserTools(t)
+	tg := startTelgate(t, 1)
+	result := runBrowser(t, node, "keepalive", tg.URL, "TELGATE_PID="+strconv.Itoa(tg.cmd.Process.Pid))
+	if status, _ := result["status"].(string); !strings.Contains(status, "no answer from the gateway") {
+		t.Errorf("RESULT status = %q", status)
+	}
+}
+
 // holdingHost accepts TCP connections on loopback and holds them open,
 // silent, until the test ends; it returns its address.
 func holdingHost(t *testing.T) string {

@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -15,6 +15,8 @@
 //   TELGATE_HOST_PGID      telnetd: process group of the telnet host, killed
 //                          at the end to check the page shows the closed state
 //   TELGATE_ADHOC_HOST     adhoc: a host:port an ad-hoc rule allows
+//   TELGATE_PID            keepalive: telgate's process, stopped (SIGSTOP)
+//                          to play a link that dies without a word
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the
@@ -451,7 +453,38 @@ async function adhoc(page, base) {
   return { shown, status };
 }
 
-runScenario({ demo, telnetd, refused, adhoc }, {
+// keepalive: the page pings the gateway while connected and, when the
+// gateway answers no more (its process is stopped, so its TCP connection
+// stays open and silent, as over a link that died), shows the connection
+// lost and offers Reconnect. The page's clock is faked so that the minute
+// this takes passes at once; the sockets are real.
+async function keepalive(page, base) {
+  const pid = Number(env("TELGATE_PID"));
+  const frames = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => typeof f.payload === "string" && frames.push("> " + f.payload));
+    ws.on("framereceived", (f) => typeof f.payload === "string" && frames.push("< " + f.payload));
+  });
+  await page.clock.install();
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await page.clock.runFor(16000);
+  await poll("a ping answered with a pong", () =>
+    frames.includes('> {"type":"ping"}') && frames.includes('< {"type":"pong"}'));
+  process.kill(pid, "SIGSTOP");
+  try {
+    await page.clock.runFor(50000);
+    await waitState(page, "closed");
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  const status = await page.textContent("#status");
+  check(status === "Closed: connection lost (no answer from the gateway)", `status text "${status}"`);
+  await checkControls(page, "closed");
+  return { status };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive }, {
   boundMs: 120000,
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });
