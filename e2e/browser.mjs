@@ -295,7 +295,8 @@ async function demo(page, base) {
   const status = await page.textContent("#status");
   check(status === "Closed: Connection closed by foreign host", `status text "${status}"`);
   await checkControls(page, "closed");
-  await waitText(page, "^\\[Connection closed: Connection closed by foreign host\\]$", "the terminal shows the close");
+  await waitText(page, "^\\[Connection closed: Connection closed by foreign host\\]\\nPress Enter to reconnect\\.$",
+    "the terminal shows the close, and that Enter reconnects");
   await screenshot(page, "demo-closed.png");
   await page.click("#reconnect");
   // Typed at once, while connecting: kept and sent once the socket opens.

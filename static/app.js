@@ -580,7 +580,8 @@
     setState("closed", { reason: reason });
     pending = [];
     pendingBytes = 0;
-    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[Connection closed: " + reason + "]\x1b[0m\r\n");
+    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[Connection closed: " + reason + "]\x1b[0m\r\n" +
+      (target ? "\x1b[2mPress Enter to reconnect.\x1b[0m\r\n" : ""));
   }
 
   function reconnect() {
