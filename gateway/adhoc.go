@@ -138,24 +138,24 @@ func (r *adhocRule) judge(a netip.Addr, nameOK bool, own []netip.Addr) verdict {
 	if nat64.Contains(a) {
 		b := a.As16()
 		v4 := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
-		if isRefused(v4) || guardOf(v4).IsValid() {
+		if isRefused(v4) || guardOf(v4).IsValid() || slices.Contains(own, v4) {
 			return refused
 		}
 	}
-	if g := guardOf(a); g.IsValid() {
+	if slices.Contains(own, a) {
+		// The gateway's own address reaches the services it runs
+		// (a metrics listener, say): only a rule naming that very
+		// address allows it, whatever range it is in.
 		for _, p := range r.prefixes {
-			if p.Contains(a) && p.Bits() >= g.Bits() {
+			if p.Bits() == a.BitLen() && p.Addr() == a {
 				return allow
 			}
 		}
 		return refused
 	}
-	if slices.Contains(own, a) {
-		// The gateway's own address reaches the services it runs
-		// (a metrics listener, say): only a rule naming that very
-		// address allows it.
+	if g := guardOf(a); g.IsValid() {
 		for _, p := range r.prefixes {
-			if p.Bits() == a.BitLen() && p.Addr() == a {
+			if p.Contains(a) && p.Bits() >= g.Bits() {
 				return allow
 			}
 		}

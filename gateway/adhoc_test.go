@@ -58,13 +58,25 @@ func (r *fakeResolver) count(host string) int {
 	return r.calls[host]
 }
 
+// adhocGateway is a Gateway with rules and res, which takes this
+// machine to have no addresses of its own (the tests name their own).
 func adhocGateway(t *testing.T, rules []AdhocRule, res *fakeResolver) *Gateway {
 	t.Helper()
 	g, err := New(Options{Adhoc: rules, Resolver: res})
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.ownAddrs = nil
 	return g
+}
+
+func mustCompile(t *testing.T, rules ...AdhocRule) []adhocRule {
+	t.Helper()
+	compiled, err := compileAdhoc(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compiled
 }
 
 var testRules = []AdhocRule{
@@ -342,13 +354,19 @@ func TestAdhocGatewaysOwnAddressesAreGuarded(t *testing.T) {
 		{Hosts: []string{"10.0.0.0/8", "*.lab.example.com"}, Ports: "23"},
 		{Hosts: []string{"10.1.1.1"}, Ports: "2323"},
 	}, res)
-	g.ownAddrs = []netip.Addr{netip.MustParseAddr("10.1.1.1")}
+	g.ownAddrs = []netip.Addr{netip.MustParseAddr("10.1.1.1"), netip.MustParseAddr("169.254.20.10")}
+	g.adhoc = append(g.adhoc, mustCompile(t, AdhocRule{Hosts: []string{"169.254.0.0/16", "::/0"}, Ports: "2324"})...)
 	for host, allowed := range map[string]bool{
 		"10.1.1.1:23":              false,
 		"self.lab.example.com:23":  false,
 		"10.1.1.2:23":              true,
 		"other.lab.example.com:23": true,
 		"10.1.1.1:2323":            true,
+		// Own addresses in a guarded range, or embedded in NAT64.
+		"169.254.20.10:2324":      false,
+		"169.254.20.11:2324":      true,
+		"[64:ff9b::a01:101]:2324": false,
+		"[64:ff9b::a01:102]:2324": true,
 	} {
 		_, err := g.AdhocTarget(context.Background(), host, "", nil)
 		if (err == nil) != allowed {
