@@ -74,7 +74,6 @@ type session struct {
 	// The window size being sent to the host, and the next one (see
 	// resize).
 	resizeMu    sync.Mutex
-	resizing    bool
 	resizeDone  chan struct{} // closed when the sending ends; nil when none runs
 	sizePending bool
 	nextSize    [2]int
@@ -446,11 +445,10 @@ func (s *session) waitResize() {
 func (s *session) resize(cols, rows int) {
 	s.resizeMu.Lock()
 	s.nextSize, s.sizePending = [2]int{cols, rows}, true
-	if s.resizing {
+	if s.resizeDone != nil { // the goroutine sending sizes will send this one
 		s.resizeMu.Unlock()
 		return
 	}
-	s.resizing = true
 	done := make(chan struct{})
 	s.resizeDone = done
 	s.resizeMu.Unlock()
@@ -460,7 +458,6 @@ func (s *session) resize(cols, rows int) {
 			s.resizeMu.Lock()
 			size, pending := s.nextSize, s.sizePending
 			s.sizePending = false
-			s.resizing = pending
 			if !pending {
 				s.resizeDone = nil
 			}

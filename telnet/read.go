@@ -337,7 +337,10 @@ func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) 
 		return t.take(i + n), nil
 	}
 	deadline, mode := deadlineFor(timeout)
-	polls := t.received()
+	polls := 0 // when not waiting: the fills that take what has arrived
+	if mode == poll {
+		polls = t.received() // asks the kernel: only when it is needed
+	}
 	for !t.eof {
 		start := max(0, len(t.unread())-n+1)
 		if !t.fill(mode, deadline) {
@@ -346,7 +349,7 @@ func (t *Telnet) ReadUntil(match []byte, timeout time.Duration) ([]byte, error) 
 		if i := bytes.Index(t.unread()[start:], match); i >= 0 {
 			return t.take(start + i + n), nil
 		}
-		if polls--; (mode == poll && polls == 0) || expired(deadline) {
+		if polls--; polls == 0 || expired(deadline) {
 			break
 		}
 	}
