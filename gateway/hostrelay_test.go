@@ -141,6 +141,7 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 	var got []byte
 	reason := ""
 	typed := false
+	slowReads := 0
 	for {
 		select {
 		case <-sent:
@@ -156,9 +157,17 @@ func TestHostCloseAfterBulkDeliversEverything(t *testing.T) {
 			}
 		default:
 		}
-		// A browser this slow takes longer than the close grace to
-		// take what the gateway still holds once the host has gone.
-		time.Sleep(600 * time.Millisecond)
+		// Once the host has gone, the browser pauses for longer than
+		// the idle timeout, and for longer in all than the close
+		// grace, before it takes the rest of what the gateway still
+		// holds. Until then it reads fast enough for the host to have
+		// sent everything within waitLimit.
+		if typed && slowReads < 6 {
+			slowReads++
+			time.Sleep(500 * time.Millisecond)
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
 		_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
