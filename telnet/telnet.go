@@ -79,7 +79,7 @@ const MaxOutputBacklog = 256 << 10
 type Telnet struct {
 	*shared
 	// forCallback marks the Telnet the callback receives: its writes
-	// are queued while a callback runs (see queues).
+	// are queued while callbacks run (see queues).
 	forCallback bool
 }
 
@@ -107,7 +107,7 @@ type shared struct {
 
 	cb         func(t *Telnet, cmd, opt byte)
 	cbTelnet   *Telnet     // what cb receives: forCallback, sharing this state
-	inCallback atomic.Bool // a callback runs: cbTelnet's writes are queued
+	inCallback atomic.Bool // callbacks run for the chunk being decoded: cbTelnet's writes are queued
 	binaryRecv atomic.Bool
 
 	out output
@@ -136,8 +136,9 @@ func New() *Telnet {
 }
 
 // queues reports whether a write through t is queued rather than made:
-// t is the callback's Telnet and a callback runs. A write from the
-// callback then never waits for the peer.
+// t is the callback's Telnet and the reader is running callbacks (from
+// the first callback of a chunk of input to the end of its decoding). A
+// write from the callback then never waits for the peer.
 func (t *Telnet) queues() bool { return t.forCallback && t.inCallback.Load() }
 
 // Dial connects to host on port (0 means 23). A timeout of 0 means none;
