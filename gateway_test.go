@@ -180,15 +180,21 @@ func TestEveryByteValuePassesHostToBrowser(t *testing.T) {
 
 func TestEveryByteValuePassesBrowserToHost(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		binary bool // the host asks us to send in BINARY mode
-		enter  telnet.LineEnding
-		want   []byte // what the host decodes
+		name      string
+		binary    bool // the host asks us to send in BINARY mode
+		enter     telnet.LineEnding
+		backspace byte
+		want      []byte // what the host decodes
 	}{
 		// CR (13) is followed by 14, so it is a lone CR: Enter.
-		{"nvt crnul", false, telnet.CRNUL, allBytes()},
-		{"nvt crlf", false, telnet.CRLF, bytes.Replace(allBytes(), []byte{13}, []byte{13, 10}, 1)},
-		{"binary", true, telnet.CRNUL, allBytes()},
+		{"nvt crnul", false, telnet.CRNUL, 0, allBytes()},
+		{"nvt crlf", false, telnet.CRLF, 0, bytes.Replace(allBytes(), []byte{13}, []byte{13, 10}, 1)},
+		// DEL (127) is what the Backspace key sends.
+		{"nvt backspace bs", false, telnet.CRLF, gateway.BS,
+			bytes.Replace(bytes.Replace(allBytes(), []byte{13}, []byte{13, 10}, 1), []byte{127}, []byte{8}, 1)},
+		{"binary", true, telnet.CRNUL, 0, allBytes()},
+		// Backspace stands for the key: BINARY mode does not change it.
+		{"binary backspace bs", true, telnet.CRLF, gateway.BS, bytes.Replace(allBytes(), []byte{127}, []byte{8}, 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := make(chan []byte, 1)
@@ -209,6 +215,7 @@ func TestEveryByteValuePassesBrowserToHost(t *testing.T) {
 			})
 			targets := hostTarget(host)
 			targets[0].Enter = tc.enter
+			targets[0].Backspace = tc.backspace
 			srv, _ := gatewayFor(t, targets)
 			b := openBrowser(t, srv, "target=lab")
 			b.ExpectStatus("connected")

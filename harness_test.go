@@ -332,7 +332,7 @@ func (p *telgateProc) stop(t testing.TB) {
 
 // e2eTarget is one entry of a telgate configuration file.
 type e2eTarget struct {
-	Name, Address, Description, Term, Enter string
+	Name, Address, Description, Term, Enter, Backspace string
 }
 
 // writeConfig writes a telgate YAML configuration file naming targets.
@@ -351,6 +351,9 @@ func writeConfig(t testing.TB, targets ...e2eTarget) string {
 		}
 		if tg.Enter != "" {
 			fmt.Fprintf(&b, "    enter: %s\n", q(tg.Enter))
+		}
+		if tg.Backspace != "" {
+			fmt.Fprintf(&b, "    backspace: %s\n", q(tg.Backspace))
 		}
 	}
 	path := filepath.Join(t.TempDir(), "telgate.yaml")

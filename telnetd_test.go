@@ -22,7 +22,7 @@ import (
 
 // inetutilsGateway starts an inetutils telnet host and a telgate whose
 // configuration offers it as several targets: "sh" (defaults), "vt"
-// (term: vt220) and "crlf" (enter: crlf).
+// (term: vt220), "crlf" (enter: crlf) and "bs" (backspace: bs).
 func inetutilsGateway(t *testing.T) (*telnetHost, *telgateProc) {
 	t.Helper()
 	host := startTelnetHost(t, "inetutils")
@@ -30,8 +30,9 @@ func inetutilsGateway(t *testing.T) (*telnetHost, *telgateProc) {
 		e2eTarget{Name: "sh", Address: host.Addr, Description: "inetutils telnetd"},
 		e2eTarget{Name: "vt", Address: host.Addr, Description: "inetutils telnetd as a VT220", Term: "vt220"},
 		e2eTarget{Name: "crlf", Address: host.Addr, Description: "inetutils telnetd, Enter as CR LF", Enter: "crlf"},
+		e2eTarget{Name: "bs", Address: host.Addr, Description: "inetutils telnetd, Backspace as Ctrl-H", Backspace: "bs"},
 	)
-	return host, startTelgate(t, 3, "-config", cfg)
+	return host, startTelgate(t, 4, "-config", cfg)
 }
 
 func TestInetutilsWindowSize(t *testing.T) {
@@ -202,6 +203,43 @@ func TestInetutilsInterrupt(t *testing.T) {
 }
 
 // TestInetutilsCommands checks what inetutils telnetd makes of the other
+// Backspace (DEL from the browser) reaches a program in raw mode as DEL,
+// or as BS through a target with backspace: bs, where a host whose erase
+// character is Ctrl-H erases with it.
+func TestInetutilsBackspace(t *testing.T) {
+	_, tg := inetutilsGateway(t)
+	for _, tc := range []struct{ target, want string }{
+		{"sh", `a 177 b`},
+		{"bs", `a \b b`},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			t.Parallel()
+			c := dialTerm(t, tg, sessionQuery(tc.target, 80, 24, "xterm-256color"))
+			c.expectConnected(tc.target)
+			c.line("stty raw -echo; echo RAW-$((2+3)); head -c 3 | od -An -c; stty sane")
+			c.expect(`\nRAW-5\n`, defaultTimeout)
+			c.send("a\x7fb")
+			m := c.expect(`^\s*(.*?)\s*\n`+regexp.QuoteMeta(hostPrompt), defaultTimeout)
+			if got := strings.Join(strings.Fields(m[1]), " "); got != tc.want {
+				t.Errorf("a program in raw mode read %q (od -c) for a Backspace b, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("erase with Ctrl-H", func(t *testing.T) {
+		t.Parallel()
+		c := dialTerm(t, tg, sessionQuery("bs", 80, 24, "xterm-256color"))
+		c.expectConnected("bs")
+		c.line("stty erase '^H'; echo ERASE-$((3+4))")
+		c.expect(`\nERASE-7\n`+regexp.QuoteMeta(hostPrompt), defaultTimeout)
+		c.send("echo abcX\x7f")
+		c.expectString("echo abcX", defaultTimeout)
+		c.line("")
+		if out := c.expectString(hostPrompt, defaultTimeout); !strings.HasSuffix(out, "\nabc\n") {
+			t.Errorf("after typing echo abcX, Backspace and Enter the shell printed %q, want it to end in %q", out, "\nabc\n")
+		}
+	})
+}
+
 // toolbar commands: AYT is answered, EC and EL edit the line being typed,
 // BREAK stops a command (telnetd sends the pty's quit character), NOP and
 // GA change nothing.

@@ -28,6 +28,7 @@ import (
 //	    description: Lab console server
 //	    term: vt220                 # optional; overrides the browser's type
 //	    enter: crlf                 # optional; crnul (default) or crlf
+//	    backspace: bs               # optional; del (default) or bs
 //	    allow_users: [alice]        # optional; who may open it
 //	    allow_groups: [netops]
 //	    record: true                # optional; record sessions (see recording)
@@ -222,8 +223,8 @@ func (e *ConfigError) Error() string {
 // LoadConfig reads and checks a configuration file. An unknown key, a
 // duplicate or invalid name, a second YAML document, or a value that is
 // malformed or could not work as meant (an address, terminal type, enter
-// mode, origin, CIDR, host pattern, port range or limit, an allow list
-// naming no one) is refused with the file, line (where known) and reason.
+// or backspace mode, origin, CIDR, host pattern, port range or limit, an
+// allow list naming no one) is refused with the file, line (where known) and reason.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -243,6 +244,7 @@ type rawTarget struct {
 	Description string   `yaml:"description"`
 	Term        string   `yaml:"term"`
 	Enter       string   `yaml:"enter"`
+	Backspace   string   `yaml:"backspace"`
 	AllowUsers  []string `yaml:"allow_users"`
 	AllowGroups []string `yaml:"allow_groups"`
 	Record      bool     `yaml:"record"`
@@ -350,9 +352,17 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		if err != nil {
 			return nil, fail(line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
 		}
+		var backspace byte
+		switch rt.Backspace {
+		case "", "del":
+		case "bs":
+			backspace = BS
+		default:
+			return nil, fail(line, "target %q: backspace %q: want del or bs", rt.Name, rt.Backspace)
+		}
 		cfg.Targets = append(cfg.Targets, Target{
 			Name: rt.Name, Address: addr, Description: rt.Description,
-			Term: rt.Term, Enter: enter,
+			Term: rt.Term, Enter: enter, Backspace: backspace,
 			AllowUsers: rt.AllowUsers, AllowGroups: rt.AllowGroups, Record: rt.Record,
 		})
 	}

@@ -23,8 +23,10 @@ targets:
     enter: crlf
   - name: core-sw.1
     address: core-sw
+    backspace: bs
   - name: v6
     address: "[::1]:2323"
+    backspace: del
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ targets:
 	}
 	want := []Target{
 		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF},
-		{Name: "core-sw.1", Address: "core-sw:23"},
+		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS},
 		{Name: "v6", Address: "[::1]:2323"},
 	}
 	if len(cfg.Targets) != len(want) {
@@ -77,6 +79,7 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"targets:\n  - name: a\n", `c.yaml:2: target "a": empty address`},
 		{"targets:\n  - name: ../x\n    address: h\n", `c.yaml:2: target name "../x"`},
 		{"targets:\n  - name: a\n    address: h\n    enter: lf\n", `c.yaml:2: target "a": enter "lf": want crnul or crlf`},
+		{"targets:\n  - name: a\n    address: h\n    backspace: ctrl-h\n", `c.yaml:2: target "a": backspace "ctrl-h": want del or bs`},
 		{"targets:\n  - name: a\n    address: h\n    term: \"a b\"\n", `c.yaml:2: target "a": term "a b"`},
 		{"targets: []\n", "c.yaml: no targets configured"},
 		{"tls: {cert: a.pem}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: tls: cert and key go together"},

@@ -338,11 +338,12 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// browserMessage relays one message from the browser. A write to the
-// host that fails does not end the session: a connection that cannot be
-// written to is closed or closing, and the relay of host output ends the
-// session once the browser has everything the host sent before it went.
-// Until then input is dropped.
+// browserMessage relays one message from the browser, with Enter (unless
+// our side sends in BINARY mode) and Backspace as the target wants them.
+// A write to the host that fails does not end the session: a
+// connection that cannot be written to is closed or closing, and the
+// relay of host output ends the session once the browser has everything
+// the host sent before it went. Until then input is dropped.
 func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 	if s.ctx.Err() != nil {
 		// The session is ending (finish may be waiting for the
@@ -367,11 +368,25 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 			s.rec.input(data)
 		}
 		var err error
-		if s.neg.Local(telnet.BINARY) || bytes.IndexByte(data, '\r') < 0 {
+		mapEnter := !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
+		erase := s.req.Target.Backspace
+		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0
+		if !mapEnter && !mapErase {
 			_, err = s.tn.Write(data)
 		} else {
 			out := s.g.msgBufs.Get().(*[]byte)
-			*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.Enter)
+			if mapEnter {
+				*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.Enter)
+			} else {
+				*out = append((*out)[:0], data...)
+			}
+			if mapErase {
+				for i, c := range *out {
+					if c == del {
+						(*out)[i] = erase
+					}
+				}
+			}
 			_, err = s.tn.Write(*out)
 			if cap(*out) <= maxPooledMsg {
 				s.g.msgBufs.Put(out)

@@ -26,6 +26,13 @@ type Target struct {
 	// Enter is what the terminal's Enter key (a bare CR) becomes on the
 	// wire while our side does not send in BINARY mode.
 	Enter telnet.LineEnding
+	// Backspace is the byte that DEL (127, what the terminal's Backspace
+	// key sends) becomes on the wire: 0 leaves DEL as it is; BS (8,
+	// Ctrl-H) is what much network equipment and many older hosts take
+	// as erase. It stands for the key, as a terminal's Backspace setting
+	// does, so it holds in BINARY mode too (console servers that relay a
+	// serial port often ask for BINARY).
+	Backspace byte
 	// AllowUsers and AllowGroups say who may open the target. Both empty
 	// means every authenticated user (or everyone, without
 	// authentication).
@@ -34,6 +41,12 @@ type Target struct {
 	// Record records the target's sessions (see RecordingConfig).
 	Record bool
 }
+
+// BS is Target.Backspace for a host that takes Backspace as Ctrl-H.
+const BS byte = 8
+
+// del is what a terminal's Backspace key sends.
+const del byte = 127
 
 // Allows reports whether a user with the given groups may open the
 // target.
