@@ -332,7 +332,7 @@ func (p *telgateProc) stop(t testing.TB) {
 
 // e2eTarget is one entry of a telgate configuration file.
 type e2eTarget struct {
-	Name, Address, Description, Term, Enter, Backspace string
+	Name, Address, Description, Term, Enter, Backspace, LineDelay string
 }
 
 // writeConfig writes a telgate YAML configuration file naming targets.
@@ -354,6 +354,9 @@ func writeConfig(t testing.TB, targets ...e2eTarget) string {
 		}
 		if tg.Backspace != "" {
 			fmt.Fprintf(&b, "    backspace: %s\n", q(tg.Backspace))
+		}
+		if tg.LineDelay != "" {
+			fmt.Fprintf(&b, "    line_delay: %s\n", q(tg.LineDelay))
 		}
 	}
 	path := filepath.Join(t.TempDir(), "telgate.yaml")

@@ -22,7 +22,8 @@ import (
 
 // inetutilsGateway starts an inetutils telnet host and a telgate whose
 // configuration offers it as several targets: "sh" (defaults), "vt"
-// (term: vt220), "crlf" (enter: crlf) and "bs" (backspace: bs).
+// (term: vt220), "crlf" (enter: crlf), "bs" (backspace: bs) and "slow"
+// (line_delay: 200ms).
 func inetutilsGateway(t *testing.T) (*telnetHost, *telgateProc) {
 	t.Helper()
 	host := startTelnetHost(t, "inetutils")
@@ -31,8 +32,9 @@ func inetutilsGateway(t *testing.T) (*telnetHost, *telgateProc) {
 		e2eTarget{Name: "vt", Address: host.Addr, Description: "inetutils telnetd as a VT220", Term: "vt220"},
 		e2eTarget{Name: "crlf", Address: host.Addr, Description: "inetutils telnetd, Enter as CR LF", Enter: "crlf"},
 		e2eTarget{Name: "bs", Address: host.Addr, Description: "inetutils telnetd, Backspace as Ctrl-H", Backspace: "bs"},
+		e2eTarget{Name: "slow", Address: host.Addr, Description: "inetutils telnetd, pasted lines 200ms apart", LineDelay: "200ms"},
 	)
-	return host, startTelgate(t, 4, "-config", cfg)
+	return host, startTelgate(t, 5, "-config", cfg)
 }
 
 func TestInetutilsWindowSize(t *testing.T) {
@@ -238,6 +240,35 @@ func TestInetutilsBackspace(t *testing.T) {
 			t.Errorf("after typing echo abcX, Backspace and Enter the shell printed %q, want it to end in %q", out, "\nabc\n")
 		}
 	})
+}
+
+// A paste into a target with a line delay reaches the shell line by line,
+// the delay apart: a loop that reads three lines stamps each with the
+// time it got it.
+func TestInetutilsLineDelay(t *testing.T) {
+	_, tg := inetutilsGateway(t)
+	c := dialTerm(t, tg, sessionQuery("slow", 80, 24, "xterm-256color"))
+	c.expectConnected("slow")
+	c.line("echo READY-$((1+1)); for i in 1 2 3; do read l; echo STAMP-$l-$(date +%s%N); done")
+	// The loop's first read follows at once.
+	c.expect(`\nREADY-2\n`, defaultTimeout)
+	c.send("a\rb\rc\r")
+	var stamps []int64
+	for _, l := range []string{"a", "b", "c"} {
+		m := c.expect(`STAMP-`+l+`-(\d+)\n`, defaultTimeout)
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamps = append(stamps, n)
+	}
+	// The shell reads each line some time after telgate wrote it; the
+	// writes are 200ms apart, the reads at least nearly so.
+	for i := 1; i < len(stamps); i++ {
+		if gap := time.Duration(stamps[i] - stamps[i-1]); gap < 150*time.Millisecond {
+			t.Errorf("line %d read %v after line %d, want about 200ms", i+1, gap, i)
+		}
+	}
 }
 
 // toolbar commands: AYT is answered, EC and EL edit the line being typed,

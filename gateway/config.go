@@ -29,6 +29,7 @@ import (
 //	    term: vt220                 # optional; overrides the browser's type
 //	    enter: crlf                 # optional; crnul (default) or crlf
 //	    backspace: bs               # optional; del (default) or bs
+//	    line_delay: 50ms            # optional; pace pasted lines (up to 10s)
 //	    allow_users: [alice]        # optional; who may open it
 //	    allow_groups: [netops]
 //	    record: true                # optional; record sessions (see recording)
@@ -239,15 +240,16 @@ type rawConfig struct {
 }
 
 type rawTarget struct {
-	Name        string   `yaml:"name"`
-	Address     string   `yaml:"address"`
-	Description string   `yaml:"description"`
-	Term        string   `yaml:"term"`
-	Enter       string   `yaml:"enter"`
-	Backspace   string   `yaml:"backspace"`
-	AllowUsers  []string `yaml:"allow_users"`
-	AllowGroups []string `yaml:"allow_groups"`
-	Record      bool     `yaml:"record"`
+	Name        string        `yaml:"name"`
+	Address     string        `yaml:"address"`
+	Description string        `yaml:"description"`
+	Term        string        `yaml:"term"`
+	Enter       string        `yaml:"enter"`
+	Backspace   string        `yaml:"backspace"`
+	LineDelay   time.Duration `yaml:"line_delay"`
+	AllowUsers  []string      `yaml:"allow_users"`
+	AllowGroups []string      `yaml:"allow_groups"`
+	Record      bool          `yaml:"record"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -360,9 +362,12 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		default:
 			return nil, fail(line, "target %q: backspace %q: want del or bs", rt.Name, rt.Backspace)
 		}
+		if rt.LineDelay < 0 || rt.LineDelay > maxLineDelay {
+			return nil, fail(line, "target %q: line_delay %v: want 0s to %v", rt.Name, rt.LineDelay, maxLineDelay)
+		}
 		cfg.Targets = append(cfg.Targets, Target{
 			Name: rt.Name, Address: addr, Description: rt.Description,
-			Term: rt.Term, Enter: enter, Backspace: backspace,
+			Term: rt.Term, Enter: enter, Backspace: backspace, LineDelay: rt.LineDelay,
 			AllowUsers: rt.AllowUsers, AllowGroups: rt.AllowGroups, Record: rt.Record,
 		})
 	}
@@ -655,6 +660,10 @@ const (
 
 // minRecordingMaxBytes is the least recording.max_bytes a config may set.
 const minRecordingMaxBytes = 64 << 10
+
+// maxLineDelay bounds a target's line_delay: more is a typo (50s for
+// 50ms), and would hold a pasted screenful for an hour.
+const maxLineDelay = 10 * time.Second
 
 // linkLocal6 is IPv6's link-local prefix.
 var linkLocal6 = netip.MustParsePrefix("fe80::/10")

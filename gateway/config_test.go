@@ -24,6 +24,7 @@ targets:
   - name: core-sw.1
     address: core-sw
     backspace: bs
+    line_delay: 50ms
   - name: v6
     address: "[::1]:2323"
     backspace: del
@@ -36,7 +37,7 @@ targets:
 	}
 	want := []Target{
 		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF},
-		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS},
+		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS, LineDelay: 50 * time.Millisecond},
 		{Name: "v6", Address: "[::1]:2323"},
 	}
 	if len(cfg.Targets) != len(want) {
@@ -80,6 +81,9 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"targets:\n  - name: ../x\n    address: h\n", `c.yaml:2: target name "../x"`},
 		{"targets:\n  - name: a\n    address: h\n    enter: lf\n", `c.yaml:2: target "a": enter "lf": want crnul or crlf`},
 		{"targets:\n  - name: a\n    address: h\n    backspace: ctrl-h\n", `c.yaml:2: target "a": backspace "ctrl-h": want del or bs`},
+		{"targets:\n  - name: a\n    address: h\n    line_delay: 50s\n", `c.yaml:2: target "a": line_delay 50s: want 0s to 10s`},
+		{"targets:\n  - name: a\n    address: h\n    line_delay: -1ms\n", `c.yaml:2: target "a": line_delay -1ms: want 0s to 10s`},
+		{"targets:\n  - name: a\n    address: h\n    line_delay: 50\n", `c.yaml:4: duration 50 needs a unit, as in 50s or 50m`},
 		{"targets:\n  - name: a\n    address: h\n    term: \"a b\"\n", `c.yaml:2: target "a": term "a b"`},
 		{"targets: []\n", "c.yaml: no targets configured"},
 		{"tls: {cert: a.pem}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: tls: cert and key go together"},

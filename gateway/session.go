@@ -65,7 +65,11 @@ type session struct {
 	neg *telnet.Negotiator
 	rec *recorder // nil when the session is not recorded
 
-	wmu    sync.Mutex // serialises writes of messages to the browser
+	wmu sync.Mutex // serialises writes of messages to the browser
+	// pace paces input for a target with a line delay (nil until the
+	// first input there); pacing counts its goroutine.
+	pace   *pacer
+	pacing sync.WaitGroup
 	reason onceString
 	// readStopped is closed once reading the browser failed and the
 	// session has its reason for it.
@@ -189,6 +193,7 @@ func (s *session) run() {
 		stopOnCancel()
 		s.finish()
 		<-browserDone
+		s.pacing.Wait()
 		s.g.closeRecording(s.rec)
 		if t := s.cutoff.Load(); t != nil {
 			t.Stop()
@@ -372,7 +377,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		erase := s.req.Target.Backspace
 		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0
 		if !mapEnter && !mapErase {
-			_, err = s.tn.Write(data)
+			err = s.writeInput(data)
 		} else {
 			out := s.g.msgBufs.Get().(*[]byte)
 			if mapEnter {
@@ -387,7 +392,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 					}
 				}
 			}
-			_, err = s.tn.Write(*out)
+			err = s.writeInput(*out)
 			if cap(*out) <= maxPooledMsg {
 				s.g.msgBufs.Put(out)
 			}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"telgate/telnet"
 )
@@ -33,6 +34,14 @@ type Target struct {
 	// does, so it holds in BINARY mode too (console servers that relay a
 	// serial port often ask for BINARY).
 	Backspace byte
+	// LineDelay, when positive, paces input of more than one line (a
+	// paste): after each line ending but the message's last, the rest
+	// waits this long, for consoles that lose characters when lines
+	// arrive faster than they handle them (a router's configuration
+	// pasted over a 9600-baud serial line). Typed input, one key per
+	// message, goes at once unless a paste is still being sent ahead
+	// of it (see pacer).
+	LineDelay time.Duration
 	// AllowUsers and AllowGroups say who may open the target. Both empty
 	// means every authenticated user (or everyone, without
 	// authentication).
