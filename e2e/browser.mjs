@@ -269,6 +269,18 @@ async function demo(page, base) {
   await typeLine(page, "echo hello-browser");
   await waitText(page, "^demo> echo hello-browser\\nhello-browser\\ndemo> $", "typed echo hello-browser ran");
 
+  // Leaving a page with an open session (Ctrl+W closes the tab) asks
+  // first; staying keeps the session.
+  const leaving = new Promise((resolve) => page.once("dialog", async (d) => {
+    resolve(d.type());
+    await d.dismiss();
+  }));
+  await page.close({ runBeforeUnload: true });
+  const asked = await Promise.race([leaving, new Promise((resolve) => setTimeout(() => resolve("no dialog"), 5000))]);
+  check(asked === "beforeunload", `closing the page with a session open asks first (${asked})`);
+  await typeLine(page, "echo still-here");
+  await waitText(page, "^still-here$", "after staying on the page the session goes on");
+
   // Resizing the window.
   const resized = await resizeViewport(page, 820, 460);
   check(resized.cols !== size.cols && resized.rows !== size.rows, "both dimensions changed");
@@ -297,6 +309,8 @@ async function demo(page, base) {
   await checkControls(page, "closed");
   await waitText(page, "^\\[Connection closed: Connection closed by foreign host\\]\\nPress Enter to reconnect\\.$",
     "the terminal shows the close, and that Enter reconnects");
+  check(!await page.evaluate(() => !window.dispatchEvent(new Event("beforeunload", { cancelable: true }))),
+    "with the session closed, leaving the page does not ask");
   await screenshot(page, "demo-closed.png");
   await page.click("#reconnect");
   // Typed at once, while connecting: kept and sent once the socket opens.

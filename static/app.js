@@ -645,6 +645,16 @@
     term.focus();
   }
 
+  // Leaving the page ends its session, and Ctrl+W (in a shell: delete the
+  // word before the cursor) closes a browser tab before the page sees the
+  // key: while a session is open the browser asks first.
+  window.addEventListener("beforeunload", function (event) {
+    if (state === "connected") {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
   function main() {
     if (typeof Terminal !== "function" || typeof FitAddon !== "object" || typeof WebLinksAddon !== "object") {
       setState("closed", { label: "Failed to load the terminal library" });
