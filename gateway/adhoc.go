@@ -50,6 +50,7 @@ type adhocRule struct {
 	ports    []PortRange
 	who      Target // AllowUsers and AllowGroups
 	record   bool
+	keys     Target // Enter, Backspace and LineDelay
 }
 
 func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
@@ -65,6 +66,11 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 			return nil, fmt.Errorf("adhoc[%d]: ports: %v", i, err)
 		}
 		c.ports = ports
+		enter, backspace, err := parseKeys(r.Enter, r.Backspace, r.LineDelay)
+		if err != nil {
+			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
+		}
+		c.keys = Target{Enter: enter, Backspace: backspace, LineDelay: r.LineDelay}
 		for _, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return nil, fmt.Errorf("adhoc[%d]: hosts: %v", i, err)
@@ -355,6 +361,9 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Name:        display,
 				Address:     netip.AddrPortFrom(a, uint16(port)).String(),
 				Description: "host opened by name",
+				Enter:       r.keys.Enter,
+				Backspace:   r.keys.Backspace,
+				LineDelay:   r.keys.LineDelay,
 				Record:      r.record,
 			}, nil
 		}

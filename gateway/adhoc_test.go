@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"telgate/telnet"
 )
 
 // fakeResolver answers from a table, for a name asked as it is or as an
@@ -222,7 +224,8 @@ func TestAdhocRules(t *testing.T) {
 }
 
 func TestAdhocTargetFields(t *testing.T) {
-	rules := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Ports: "2001", Record: true}}
+	rules := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Ports: "2001", Record: true,
+		Enter: "crlf", Backspace: "bs", LineDelay: 20 * time.Millisecond}}
 	g, err := New(Options{Adhoc: rules, Resolver: &fakeResolver{answers: testDNS}, Recording: RecordingConfig{Dir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
@@ -231,11 +234,16 @@ func TestAdhocTargetFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if target.Name != "sw1.lab.example.com:2001" || target.Address != "10.1.1.1:2001" || !target.Record {
+	if target.Name != "sw1.lab.example.com:2001" || target.Address != "10.1.1.1:2001" || !target.Record ||
+		target.Enter != telnet.CRLF || target.Backspace != BS || target.LineDelay != 20*time.Millisecond {
 		t.Errorf("target %+v", target)
 	}
 	if _, err := New(Options{Adhoc: rules}); err == nil {
 		t.Error("a recording rule without Recording.Dir was accepted")
+	}
+	bad := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Backspace: "^H"}}
+	if _, err := New(Options{Adhoc: bad}); err == nil || err.Error() != `gateway: adhoc[0]: backspace "^H": want del or bs` {
+		t.Errorf("a rule with backspace ^H: %v", err)
 	}
 }
 

@@ -198,13 +198,18 @@ type RecordingConfig struct {
 // 23). Names are resolved once and the address checked and dialled, so DNS
 // cannot rebind; link-local and cloud metadata addresses are refused
 // unless a CIDR lists them explicitly. Record records the sessions it
-// allows (see RecordingConfig). AdhocTarget documents the rules in full.
+// allows (see RecordingConfig); Enter, Backspace and LineDelay are as a
+// target's enter, backspace and line_delay, for the hosts the rule
+// allows. AdhocTarget documents the rules in full.
 type AdhocRule struct {
-	Hosts       []string `yaml:"hosts"`
-	Ports       string   `yaml:"ports"`
-	AllowUsers  []string `yaml:"allow_users"`
-	AllowGroups []string `yaml:"allow_groups"`
-	Record      bool     `yaml:"record"`
+	Hosts       []string      `yaml:"hosts"`
+	Ports       string        `yaml:"ports"`
+	AllowUsers  []string      `yaml:"allow_users"`
+	AllowGroups []string      `yaml:"allow_groups"`
+	Record      bool          `yaml:"record"`
+	Enter       string        `yaml:"enter"`
+	Backspace   string        `yaml:"backspace"`
+	LineDelay   time.Duration `yaml:"line_delay"`
 }
 
 // ConfigError is a problem in a configuration file, with where it is.
@@ -347,23 +352,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		if rt.Term != "" && !ValidTerminalType(rt.Term) {
 			return nil, fail(line, "target %q: term %q: want 1-40 printable ASCII characters", rt.Name, rt.Term)
 		}
-		if rt.Enter == "cr" {
-			return nil, fail(line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
-		}
-		enter, err := telnet.ParseLineEnding(rt.Enter)
+		enter, backspace, err := parseKeys(rt.Enter, rt.Backspace, rt.LineDelay)
 		if err != nil {
-			return nil, fail(line, "target %q: enter %q: want crnul or crlf", rt.Name, rt.Enter)
-		}
-		var backspace byte
-		switch rt.Backspace {
-		case "", "del":
-		case "bs":
-			backspace = BS
-		default:
-			return nil, fail(line, "target %q: backspace %q: want del or bs", rt.Name, rt.Backspace)
-		}
-		if rt.LineDelay < 0 || rt.LineDelay > maxLineDelay {
-			return nil, fail(line, "target %q: line_delay %v: want 0s to %v", rt.Name, rt.LineDelay, maxLineDelay)
+			return nil, fail(line, "target %q: %v", rt.Name, err)
 		}
 		cfg.Targets = append(cfg.Targets, Target{
 			Name: rt.Name, Address: addr, Description: rt.Description,
@@ -554,6 +545,9 @@ func (c *Config) check() error {
 		if _, err := ParsePorts(r.Ports); err != nil {
 			return at("adhoc", i, "ports")("adhoc[%d]: ports: %v", i, err)
 		}
+		if _, _, err := parseKeys(r.Enter, r.Backspace, r.LineDelay); err != nil {
+			return at("adhoc", i)("adhoc[%d]: %v", i, err)
+		}
 		for j, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return at("adhoc", i, "hosts", j)("adhoc[%d]: hosts: %v", i, err)
@@ -660,10 +654,6 @@ const (
 
 // minRecordingMaxBytes is the least recording.max_bytes a config may set.
 const minRecordingMaxBytes = 64 << 10
-
-// maxLineDelay bounds a target's line_delay: more is a typo (50s for
-// 50ms), and would hold a pasted screenful for an hour.
-const maxLineDelay = 10 * time.Second
 
 // linkLocal6 is IPv6's link-local prefix.
 var linkLocal6 = netip.MustParsePrefix("fe80::/10")

@@ -102,6 +102,8 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"targets: [{name: a, address: h, record: true}]\n", "c.yaml:1: recording: a target has record: true but recording has no dir"},
 		{"adhoc: [{hosts: [\"*\"]}]\n", `c.yaml:1: adhoc[0]: hosts: "*"`},
 		{"adhoc: [{hosts: [10.0.0.0/8], ports: \"23,99-20\"}]\n", `c.yaml:1: adhoc[0]: ports: "99-20"`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    enter: cr\n", `c.yaml:2: adhoc[0]: enter "cr": want crnul or crlf`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    line_delay: 1m\n", `c.yaml:2: adhoc[0]: line_delay 1m0s: want 0s to 10s`},
 		{"", "c.yaml: empty file"},
 		{"targets:\n  - name: a\n   address: h\n", "c.yaml:1: did not find expected"},
 	}.check(t)
@@ -167,6 +169,9 @@ limits:
   ping_interval: 1s
 adhoc:
   - hosts: ['::ffff:10.20.0.0/112', 10.0.0.1, '*.lab.example.com', console_1.example.com]
+    enter: crlf
+    backspace: bs
+    line_delay: 10s
 targets:
   - {name: a, address: h}
   - {name: b, address: '::1'}

@@ -57,6 +57,33 @@ const BS byte = 8
 // del is what a terminal's Backspace key sends.
 const del byte = 127
 
+// maxLineDelay bounds line_delay: more is a typo (50s for 50ms), and
+// would hold a pasted screenful for an hour.
+const maxLineDelay = 10 * time.Second
+
+// parseKeys reads the enter, backspace and line_delay of a target or an
+// ad-hoc rule as a configuration writes them ("" for the defaults).
+func parseKeys(enter, backspace string, lineDelay time.Duration) (telnet.LineEnding, byte, error) {
+	// cr, which the telnet package knows, is not offered: a bare CR is
+	// not a telnet line ending (RFC 854).
+	e, err := telnet.ParseLineEnding(enter)
+	if err != nil || e == telnet.RawCR {
+		return 0, 0, fmt.Errorf("enter %q: want crnul or crlf", enter)
+	}
+	var b byte
+	switch backspace {
+	case "", "del":
+	case "bs":
+		b = BS
+	default:
+		return 0, 0, fmt.Errorf("backspace %q: want del or bs", backspace)
+	}
+	if lineDelay < 0 || lineDelay > maxLineDelay {
+		return 0, 0, fmt.Errorf("line_delay %v: want 0s to %v", lineDelay, maxLineDelay)
+	}
+	return e, b, nil
+}
+
 // Allows reports whether a user with the given groups may open the
 // target.
 func (t Target) Allows(user string, groups []string) bool {
