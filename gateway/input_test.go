@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,19 +10,19 @@ import (
 )
 
 // A paste into a target with a line delay reaches the host line by line,
-// each line at least the delay after the one before it, and whole.
+// each line at least the delay after the one before it, and whole; a key
+// typed meanwhile waits behind it; the session counts the input once it
+// is written.
 func TestLineDelayPacesPastedLines(t *testing.T) {
 	const delay = 80 * time.Millisecond
 	arrived := make(chan []time.Time, 1)
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("ready\r\n")
 		var at []time.Time
-		for _, line := range []string{"one\r\x00", "two\r\x00", "three\r\x00"} {
-			c.ExpectString(line)
+		for _, in := range []string{"one\r\x00", "two\r\x00", "three\r\x00", "x"} {
+			c.ExpectString(in)
 			at = append(at, time.Now())
 		}
-		// A keystroke after the paste goes at once, in order.
-		c.ExpectString("x")
 		arrived <- at
 		c.ExpectEOF()
 	})
@@ -34,9 +35,65 @@ func TestLineDelayPacesPastedLines(t *testing.T) {
 	at := within(t, arrived)
 	for i := 1; i < len(at); i++ {
 		if gap := at[i].Sub(at[i-1]); gap < delay {
+			t.Errorf("input %d arrived %v after input %d, want at least %v", i+1, gap, i, delay)
+		}
+	}
+	_ = b.Conn.Close()
+	tg.waitIdle()
+	if got := tg.log.entries("session end")[0]["bytes_in"]; got != float64(len("one\rtwo\rthree\rx")) {
+		t.Errorf("session end logged bytes_in %v, want %d", got, len("one\rtwo\rthree\rx"))
+	}
+}
+
+// Lines sent one message each (Enter pressed, or one line pasted at a
+// time) are paced as well.
+func TestLineDelayPacesLinesInMessagesOfTheirOwn(t *testing.T) {
+	const delay = 80 * time.Millisecond
+	arrived := make(chan []time.Time, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("ready\r\n")
+		var at []time.Time
+		for _, in := range []string{"a\r\x00", "b\r\x00", "c\r\x00"} {
+			c.ExpectString(in)
+			at = append(at, time.Now())
+		}
+		arrived <- at
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), LineDelay: delay}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("ready\r\n"))
+	b.Input("a\r")
+	b.Input("b\r")
+	b.Input("c\r")
+	at := within(t, arrived)
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < delay {
 			t.Errorf("line %d arrived %v after line %d, want at least %v", i+1, gap, i, delay)
 		}
 	}
+}
+
+// A paste that would leave more than maxPacedBacklog waiting ends the
+// session with a reason, rather than stop reading the browser or send
+// part of it.
+func TestLineDelayPasteTooLong(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("ready\r\n")
+		c.ExpectString("line\r\x00")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), LineDelay: time.Hour}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("ready\r\n"))
+	chunk := strings.Repeat("line\r", 200<<10/5) // 200 KiB of lines
+	for sent := 0; sent <= maxPacedBacklog; sent += len(chunk) {
+		b.Input(chunk)
+	}
+	b.ExpectClosed(ReasonPasteTooLong)
+	tg.waitIdle()
 }
 
 // The session's end cuts a line delay short: a browser that closes during
@@ -84,6 +141,25 @@ func TestLineDelayLetsCommandsAndPingsThrough(t *testing.T) {
 	b.ExpectStatus("pong")
 	_ = b.Conn.Close()
 	tg.waitIdle()
+}
+
+// backspace: bs changes the Backspace key's DEL, not a 127 that is a
+// coordinate in an X10 mouse report (ESC [ M, button, column, row).
+func TestBackspaceLeavesMouseReports(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("ready\r\n")
+		c.ExpectString("\x1b[M \x7f!")
+		c.ExpectString("\b")
+		c.SendString("done\r\n")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Backspace: BS}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("ready\r\n"))
+	b.Input("\x1b[M \x7f!") // a click at column 95, row 1
+	b.Input("\x7f")
+	b.WaitOutput([]byte("done\r\n"))
 }
 
 func TestLineEnd(t *testing.T) {

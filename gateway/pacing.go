@@ -2,150 +2,161 @@ package gateway
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"sync"
 	"time"
 )
 
-// A target's LineDelay paces pasted input: lines reach the host that far
-// apart. The pacing runs on a goroutine of its own, started for a paste
-// and ended once the paste and the input queued behind it are written,
-// so that readBrowser goes on reading meanwhile: the browser's pings are
-// answered, its close ends the session at once (which cuts the paste
-// short), and a toolbar command, Break among them, reaches the host
+// A target's LineDelay paces input: a line ending reaches the host at
+// least that long after the one before it. The pacing runs on a goroutine
+// of its own, started when input has to wait and ended once what waits is
+// written, so that readBrowser goes on reading meanwhile: the browser's
+// pings are answered, its close ends the session at once (which cuts the
+// paste short), and a toolbar command, Break among them, reaches the host
 // between two lines rather than after the paste. Input typed during a
 // paste waits behind it, in order.
 
-// maxPacedBacklog bounds the input waiting to be paced; the browser's
-// next message then waits to be read, as it would for a host that reads
-// slowly.
+// maxPacedBacklog bounds the input waiting to be paced. A paste that
+// would go over it ends the session (ReasonPasteTooLong): waiting for
+// room would stop reading the browser, and with it the Break or the
+// close that stops an unwanted paste, and dropping part of a paste would
+// send a console half a configuration without a word.
 const maxPacedBacklog = 1 << 20
+
+// pacedInput is one message of input waiting to be paced.
+type pacedInput struct {
+	data    []byte // as the host gets it
+	browser int    // its length as the browser sent it, counted once written
+}
 
 // pacer is a session's paced input.
 type pacer struct {
 	s       *session
 	mu      sync.Mutex
-	room    sync.Cond // signalled when queued shrinks or the session ends
-	queue   [][]byte  // messages waiting, in order
-	queued  int       // their bytes
-	running bool      // the pacing goroutine runs
-	// lineAt is when the pacing goroutine last wrote a line ending; the
-	// goroutines that run one after the other hand it on through mu.
-	lineAt time.Time
-}
-
-func newPacer(s *session) *pacer {
-	pc := &pacer{s: s}
-	pc.room.L = &pc.mu
-	context.AfterFunc(s.ctx, func() {
-		pc.mu.Lock()
-		defer pc.mu.Unlock()
-		pc.room.Broadcast()
-	})
-	return pc
+	queue   []pacedInput // waiting, in order
+	queued  int          // bytes of data waiting
+	running bool         // the pacing goroutine runs
+	lineAt  time.Time    // when the last line ending was written
 }
 
 // writeInput writes input, as the target wants it, to the host: at once,
-// or paced when the target has a line delay. It is called by readBrowser
-// alone.
-func (s *session) writeInput(p []byte) error {
+// or paced when the target has a line delay. n is the input's length as
+// the browser sent it, which is counted once the input is written. It is
+// called by readBrowser alone.
+func (s *session) writeInput(p []byte, n int) error {
 	if s.req.Target.LineDelay <= 0 {
-		_, err := s.tn.Write(p)
-		return err
+		if _, err := s.tn.Write(p); err != nil {
+			return err
+		}
+		s.countInput(n)
+		return nil
 	}
 	if s.pace == nil {
-		s.pace = newPacer(s)
+		s.pace = &pacer{s: s}
 	}
-	return s.pace.write(p)
+	return s.pace.write(p, n)
 }
 
-// write writes p at once when nothing waits ahead of it and it is at most
-// one line (a keystroke, or a line ending); otherwise it queues a copy
-// for the pacing goroutine, waiting while the queue is full.
-func (pc *pacer) write(p []byte) error {
+// countInput counts n bytes of browser input written to the host.
+func (s *session) countInput(n int) {
+	s.bytesIn.Add(int64(n))
+	s.g.metrics.toHost.Add(float64(n))
+}
+
+// write writes p at once when nothing waits ahead of it, it holds at most
+// one line ending, at its end (a keystroke, Enter, a line), and the last
+// line ending went at least the delay ago; otherwise it queues a copy for
+// the pacing goroutine.
+func (pc *pacer) write(p []byte, n int) error {
+	delay := pc.s.req.Target.LineDelay
 	pc.mu.Lock()
-	if !pc.running && lineEnd(p) == len(p) {
+	if !pc.running && lineEnd(p) == len(p) && time.Since(pc.lineAt) >= delay {
+		// The pacing goroutine is not running: only this goroutine
+		// writes, and mu is held only for lineAt.
+		defer pc.mu.Unlock()
+		if _, err := pc.s.tn.Write(p); err != nil {
+			return err
+		}
+		if bytes.IndexByte(p, '\r') >= 0 {
+			pc.lineAt = time.Now()
+		}
+		pc.s.countInput(n)
+		return nil
+	}
+	if pc.queued+len(p) > maxPacedBacklog {
 		pc.mu.Unlock()
-		_, err := pc.s.tn.Write(p)
-		return err
+		pc.s.stop(ReasonPasteTooLong)
+		return errPasteTooLong
 	}
-	defer pc.mu.Unlock()
-	for pc.queued >= maxPacedBacklog && pc.s.ctx.Err() == nil {
-		pc.room.Wait()
-	}
-	if err := pc.s.ctx.Err(); err != nil {
-		return err
-	}
-	pc.queue = append(pc.queue, bytes.Clone(p))
+	pc.queue = append(pc.queue, pacedInput{data: bytes.Clone(p), browser: n})
 	pc.queued += len(p)
 	if !pc.running {
 		pc.running = true
 		pc.s.pacing.Add(1)
 		go pc.run()
 	}
+	pc.mu.Unlock()
 	return nil
 }
+
+// errPasteTooLong is what write returns for a paste over maxPacedBacklog.
+var errPasteTooLong = errors.New("gateway: " + ReasonPasteTooLong)
 
 // run writes the queue piece by piece (a line with its ending, or what
 // follows the last line ending), each piece at least the target's delay
 // after the last line ending written, until the queue is empty, a write
 // fails (the rest is dropped, as unpaced input to a host that is gone is)
-// or the session ends.
+// or the session ends. A message is counted once it is written whole.
 func (pc *pacer) run() {
 	defer pc.s.pacing.Done()
 	delay := pc.s.req.Target.LineDelay
 	for {
 		pc.mu.Lock()
 		if len(pc.queue) == 0 || pc.s.ctx.Err() != nil {
-			pc.stopLocked()
+			pc.queue, pc.queued, pc.running = nil, 0, false
 			pc.mu.Unlock()
 			return
 		}
-		p := pc.queue[0]
-		pc.queue[0] = nil
+		in := pc.queue[0]
+		pc.queue[0] = pacedInput{}
 		pc.queue = pc.queue[1:]
+		lineAt := pc.lineAt
 		pc.mu.Unlock()
 
-		n := len(p)
+		p := in.data
 		var err error
 		for len(p) > 0 && err == nil {
-			end := lineEnd(p)
-			if !pc.lineAt.IsZero() && !pc.waitUntil(pc.lineAt.Add(delay)) {
+			if !pc.waitUntil(lineAt.Add(delay)) {
 				err = pc.s.ctx.Err()
 				break
 			}
+			end := lineEnd(p)
 			_, err = pc.s.tn.Write(p[:end])
 			if bytes.IndexByte(p[:end], '\r') >= 0 {
-				pc.lineAt = time.Now()
+				lineAt = time.Now()
 			}
 			p = p[end:]
 		}
 
 		pc.mu.Lock()
-		pc.queued -= n
-		pc.room.Broadcast()
+		pc.lineAt = lineAt
+		pc.queued -= len(in.data)
 		if err != nil {
-			pc.stopLocked()
+			pc.queue, pc.queued, pc.running = nil, 0, false
 			pc.mu.Unlock()
 			return
 		}
 		pc.mu.Unlock()
+		pc.s.countInput(in.browser)
 	}
 }
 
-// stopLocked drops what is queued and marks the goroutine ended; pc.mu is
-// held.
-func (pc *pacer) stopLocked() {
-	pc.queue, pc.queued, pc.running = nil, 0, false
-	pc.room.Broadcast()
-}
-
-// waitUntil waits until t, or until the session ends; it reports whether
-// t came.
+// waitUntil waits until when, or until the session ends; it reports
+// whether when came.
 func (pc *pacer) waitUntil(when time.Time) bool {
 	d := time.Until(when)
 	if d <= 0 {
-		return true
+		return pc.s.ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -21,6 +21,7 @@ const (
 	ReasonBrowserLost    = "browser connection lost"
 	ReasonBrowserStalled = "browser stopped reading"
 	ReasonMessageTooBig  = "message too big"
+	ReasonPasteTooLong   = "paste too long for the line delay"
 	ReasonIdle           = "idle timeout"
 	ReasonMaxDuration    = "session time limit reached"
 	ReasonShutdown       = "server shutting down"
@@ -91,6 +92,7 @@ var reasonLabels = map[string]string{
 	ReasonBrowserLost:    "browser_lost",
 	ReasonBrowserStalled: "browser_stalled",
 	ReasonMessageTooBig:  "message_too_big",
+	ReasonPasteTooLong:   "paste_too_long",
 	ReasonIdle:           "idle_timeout",
 	ReasonMaxDuration:    "max_duration",
 	ReasonShutdown:       "shutdown",

@@ -372,12 +372,13 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		if recordInput {
 			s.rec.input(data)
 		}
-		var err error
 		mapEnter := !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
 		erase := s.req.Target.Backspace
-		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0
+		// A mouse report (ESC [ M and three bytes, the terminal's own
+		// message) can hold a 127 that is a coordinate, not a key.
+		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0 && !bytes.HasPrefix(data, mouseReport)
 		if !mapEnter && !mapErase {
-			err = s.writeInput(data)
+			_ = s.writeInput(data, len(data))
 		} else {
 			out := s.g.msgBufs.Get().(*[]byte)
 			if mapEnter {
@@ -392,16 +393,11 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 					}
 				}
 			}
-			err = s.writeInput(*out)
+			_ = s.writeInput(*out, len(data))
 			if cap(*out) <= maxPooledMsg {
 				s.g.msgBufs.Put(out)
 			}
 		}
-		if err != nil {
-			return
-		}
-		s.bytesIn.Add(int64(len(data)))
-		s.g.metrics.toHost.Add(float64(len(data)))
 	case websocket.TextMessage:
 		s.control(c, cerr)
 	}

@@ -34,13 +34,13 @@ type Target struct {
 	// does, so it holds in BINARY mode too (console servers that relay a
 	// serial port often ask for BINARY).
 	Backspace byte
-	// LineDelay, when positive, paces input of more than one line (a
-	// paste): after each line ending but the message's last, the rest
-	// waits this long, for consoles that lose characters when lines
-	// arrive faster than they handle them (a router's configuration
-	// pasted over a 9600-baud serial line). Typed input, one key per
-	// message, goes at once unless a paste is still being sent ahead
-	// of it (see pacer).
+	// LineDelay, when positive, paces input: a line ending reaches the
+	// host at least this long after the one before it, and what follows
+	// a line ending waits until then, for consoles that lose characters
+	// when lines arrive faster than they handle them (a router's
+	// configuration pasted over a 9600-baud serial line). Typed keys go
+	// at once unless a paste is still being sent ahead of them or Enter
+	// was pressed within the delay (see pacer).
 	LineDelay time.Duration
 	// AllowUsers and AllowGroups say who may open the target. Both empty
 	// means every authenticated user (or everyone, without
@@ -56,6 +56,10 @@ const BS byte = 8
 
 // del is what a terminal's Backspace key sends.
 const del byte = 127
+
+// mouseReport starts an X10 mouse report, whose coordinate bytes may be
+// 127.
+var mouseReport = []byte("\x1b[M")
 
 // maxLineDelay bounds line_delay: more is a typo (50s for 50ms), and
 // would hold a pasted screenful for an hour.

@@ -124,7 +124,9 @@
 //     waits for the peer (telnetlib's callback blocks the reader in
 //     sendall); every other write, also one made while the callback runs,
 //     waits until the peer takes it, so that a slow peer slows its writers
-//     down instead of filling memory.
+//     down instead of filling memory. (A write through the callback's
+//     Telnet from another goroutine is queued too while the reader decodes
+//     a chunk that has run callbacks; see Telnet.)
 //   - Interact and MtInteract are byte-transparent (telnetlib's decode and
 //     encode ASCII and fail on any other byte) and are one implementation.
 //     They print "*** Connection closed by remote host ***" only when the

@@ -65,10 +65,12 @@ const MaxOutputBacklog = 256 << 10
 // go through, not by goroutine. The option callback does not receive the
 // Telnet it was set on but a second *Telnet, made once with it, that
 // shares its connection, state and settings: every method acts on the
-// same connection through either. While a callback runs, the writes
+// same connection through either. While callbacks run, the writes
 // through the callback's Telnet (Write, WriteRaw, the Send* methods, a
-// Negotiator's requests and SetWindowSize given it) are queued; outside a
-// callback it writes as the other does. The writes through the Telnet the
+// Negotiator's requests and SetWindowSize given it) are queued: from the
+// first callback for a chunk of input until the chunk is decoded, so a
+// write through it from another goroutine meanwhile is queued too. Outside
+// that it writes as the other does. The writes through the Telnet the
 // program holds always wait for the peer. So a callback writes through the
 // Telnet it receives, also in the functions it calls: a write through the
 // other one (captured in a closure, or made by a Negotiator's OnChange
