@@ -563,7 +563,7 @@ func TestHungDiskHoldsBoundedRecording(t *testing.T) {
 	g := recordingGateway(t)
 	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
 	rd := stallDisk(t, r)
-	frame := bytes.Repeat([]byte{0x01}, 1<<20) // one 1 MiB relay frame
+	frame := bytes.Repeat([]byte{0x01}, 1<<20) // four of the largest relay frames in one
 	r.output(frame)
 	r.output(frame)
 	r.mu.Lock()
