@@ -229,8 +229,9 @@ func (e *ConfigError) Error() string {
 // LoadConfig reads and checks a configuration file. An unknown key, a
 // duplicate or invalid name, a second YAML document, or a value that is
 // malformed or could not work as meant (an address, terminal type, enter
-// or backspace mode, origin, CIDR, host pattern, port range or limit, an
-// allow list naming no one) is refused with the file, line (where known) and reason.
+// or backspace mode, line delay, origin, CIDR, host pattern, port range
+// or limit, an allow list naming no one) is refused with the file, line
+// (where known) and reason.
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
