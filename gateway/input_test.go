@@ -49,13 +49,14 @@ func pacedArrivals(t *testing.T, delay time.Duration, messages, pieces []string)
 // typed meanwhile waits behind it; the session counts the input once it
 // is written.
 func TestLineDelayPacesPastedLines(t *testing.T) {
+	// The keys, queued one behind the other, may go as one write.
 	tg, b, _ := pacedArrivals(t, 80*time.Millisecond,
-		[]string{"one\rtwo\rthree\r", "x"},
-		[]string{"one\r\x00", "two\r\x00", "three\r\x00", "x"})
+		[]string{"one\rtwo\rthree\r", "x", "y"},
+		[]string{"one\r\x00", "two\r\x00", "three\r\x00", "xy"})
 	_ = b.Conn.Close()
 	tg.waitIdle()
-	if got := tg.log.entries("session end")[0]["bytes_in"]; got != float64(len("one\rtwo\rthree\rx")) {
-		t.Errorf("session end logged bytes_in %v, want %d", got, len("one\rtwo\rthree\rx"))
+	if got := tg.log.entries("session end")[0]["bytes_in"]; got != float64(len("one\rtwo\rthree\rxy")) {
+		t.Errorf("session end logged bytes_in %v, want %d", got, len("one\rtwo\rthree\rxy"))
 	}
 }
 
@@ -68,8 +69,8 @@ func TestLineDelayPacesLinesInMessagesOfTheirOwn(t *testing.T) {
 }
 
 // A paste that would leave more than maxPacedBacklog waiting ends the
-// session with a reason, rather than stop reading the browser or send
-// part of it.
+// session with a reason, rather than stop reading the browser or drop
+// the rest of the paste without a word; what went stays sent.
 func TestLineDelayPasteTooLong(t *testing.T) {
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("ready\r\n")

@@ -16,14 +16,16 @@ import (
 // between two lines rather than after the paste. Input typed during a
 // paste waits behind it, in order.
 
-// maxPacedBacklog bounds the input waiting to be paced. A paste that
-// would go over it ends the session (ReasonPasteTooLong): waiting for
+// maxPacedBacklog bounds the input waiting to be paced, in bytes as they
+// go to the host. A paste that would go over it ends the session
+// (ReasonPasteTooLong), the lines already sent staying sent: waiting for
 // room would stop reading the browser, and with it the Break or the
-// close that stops an unwanted paste, and dropping part of a paste would
-// send a console half a configuration without a word.
+// close that stops an unwanted paste, and dropping the rest of a paste
+// would leave a console with part of a configuration without a word.
 const maxPacedBacklog = 1 << 20
 
-// pacedInput is one message of input waiting to be paced.
+// pacedInput is input waiting to be paced: one message, or several that
+// arrived one behind the other.
 type pacedInput struct {
 	data    []byte // as the host gets it
 	browser int    // its length as the browser sent it, counted once written
@@ -71,8 +73,8 @@ func (pc *pacer) write(p []byte, n int) error {
 	delay := pc.s.req.Target.LineDelay
 	pc.mu.Lock()
 	if !pc.running && lineEnd(p) == len(p) && time.Since(pc.lineAt) >= delay {
-		// The pacing goroutine is not running: only this goroutine
-		// writes, and mu is held only for lineAt.
+		// The pacing goroutine is not running, and only this goroutine
+		// starts it: holding mu over the write keeps no one waiting.
 		defer pc.mu.Unlock()
 		if _, err := pc.s.tn.Write(p); err != nil {
 			return err
@@ -88,7 +90,14 @@ func (pc *pacer) write(p []byte, n int) error {
 		pc.s.stop(ReasonPasteTooLong)
 		return errPasteTooLong
 	}
-	pc.queue = append(pc.queue, pacedInput{data: bytes.Clone(p), browser: n})
+	// Messages waiting one behind the other wait as one: a stream of
+	// one-byte messages costs its bytes, not an entry each.
+	if last := len(pc.queue) - 1; last >= 0 {
+		pc.queue[last].data = append(pc.queue[last].data, p...)
+		pc.queue[last].browser += n
+	} else {
+		pc.queue = append(pc.queue, pacedInput{data: bytes.Clone(p), browser: n})
+	}
 	pc.queued += len(p)
 	if !pc.running {
 		pc.running = true
@@ -106,7 +115,7 @@ var errPasteTooLong = errors.New("gateway: " + ReasonPasteTooLong)
 // follows the last line ending), each piece at least the target's delay
 // after the last line ending written, until the queue is empty, a write
 // fails (the rest is dropped, as unpaced input to a host that is gone is)
-// or the session ends. A message is counted once it is written whole.
+// or the session ends. Input is counted once its entry is written whole.
 func (pc *pacer) run() {
 	defer pc.s.pacing.Done()
 	delay := pc.s.req.Target.LineDelay
@@ -132,6 +141,7 @@ func (pc *pacer) run() {
 			}
 			end := lineEnd(p)
 			_, err = pc.s.tn.Write(p[:end])
+			pc.s.touch() // input, however slowly it goes, is traffic
 			if bytes.IndexByte(p[:end], '\r') >= 0 {
 				lineAt = time.Now()
 			}

@@ -39,8 +39,8 @@ type Target struct {
 	// a line ending waits until then, for consoles that lose characters
 	// when lines arrive faster than they handle them (a router's
 	// configuration pasted over a 9600-baud serial line). Typed keys go
-	// at once unless a paste is still being sent ahead of them or Enter
-	// was pressed within the delay (see pacer).
+	// at once unless a paste is still being sent ahead of them or a line
+	// ending went within the delay (see pacer).
 	LineDelay time.Duration
 	// AllowUsers and AllowGroups say who may open the target. Both empty
 	// means every authenticated user (or everyone, without
