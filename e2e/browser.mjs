@@ -100,6 +100,11 @@ function screenText(page) {
 
 // waitText waits until the terminal's text matches the regular
 // expression source re (flags m), and returns the match.
+// escapeRegExp quotes s for a regular expression.
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 async function waitText(page, re, what, timeout = STEP_MS) {
   try {
     const handle = await page.waitForFunction((src) => {
@@ -268,6 +273,47 @@ async function demo(page, base) {
   await page.click("#terminal");
   await typeLine(page, "echo hello-browser");
   await waitText(page, "^demo> echo hello-browser\\nhello-browser\\ndemo> $", "typed echo hello-browser ran");
+
+  // A link in the output opens with Ctrl held, not on a plain click. The
+  // plain click goes to one link and the Ctrl+click to another: popups
+  // open in the order their clicks asked, so when the second link's
+  // arrives, one the plain click asked for would have come before it.
+  const plainLink = new URL("/healthz?plain", base).href;
+  const ctrlLink = new URL("/healthz?ctrl", base).href;
+  await typeLine(page, `echo ${plainLink}`);
+  await typeLine(page, `echo ${ctrlLink}`);
+  await waitText(page, `^${escapeRegExp(ctrlLink)}$`, "the host printed the links");
+  const cellOf = (url) => page.evaluate((url) => {
+    const t = window.telgate.term;
+    const b = t.buffer.active;
+    const screen = t.element.querySelector(".xterm-screen").getBoundingClientRect();
+    for (let y = b.baseY + t.rows - 1; y >= b.baseY; y--) {
+      if (b.getLine(y).translateToString(true) === url) {
+        return { x: screen.left + 2.5 * screen.width / t.cols, y: screen.top + (y - b.baseY + 0.5) * screen.height / t.rows };
+      }
+    }
+    return null;
+  }, url);
+  const clickLink = async (url, modifier) => {
+    const at = await cellOf(url);
+    check(at !== null, `${url} is on the screen`);
+    await page.mouse.move(at.x, at.y);
+    await page.waitForFunction(() => document.querySelector(".xterm-cursor-pointer") !== null, null, { timeout: STEP_MS });
+    if (modifier) await page.keyboard.down(modifier);
+    await page.mouse.click(at.x, at.y);
+    if (modifier) await page.keyboard.up(modifier);
+    await page.mouse.move(0, 0);
+  };
+  let popups = 0;
+  page.context().on("page", () => popups++);
+  const opened = page.context().waitForEvent("page", { timeout: STEP_MS });
+  await clickLink(plainLink, null);
+  await clickLink(ctrlLink, "Control");
+  const popup = await opened;
+  await popup.waitForLoadState();
+  check(popup.url() === ctrlLink && popups === 1,
+    `the first page opened is ${popup.url()}, want the Ctrl+clicked ${ctrlLink} (${popups} opened)`);
+  await popup.close();
 
   // Leaving a page with an open session (Ctrl+W closes the tab) asks
   // first; staying keeps the session.

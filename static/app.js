@@ -271,7 +271,14 @@
     });
     fitAddon = new FitAddon.FitAddon();
     term.loadAddon(fitAddon);
-    term.loadAddon(new WebLinksAddon.WebLinksAddon());
+    // A plain click is for the terminal (focus, selection, a mouse-aware
+    // program); a link in the output opens with Ctrl held (Cmd on a
+    // Mac), as in most terminals.
+    term.loadAddon(new WebLinksAddon.WebLinksAddon(function (event, uri) {
+      if (event.ctrlKey || event.metaKey) {
+        window.open(uri, "_blank", "noopener,noreferrer");
+      }
+    }));
     term.open(el.terminal);
 
     term.onData(function (data) {
