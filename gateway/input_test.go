@@ -136,6 +136,47 @@ func TestLineDelayLetsCommandsAndPingsThrough(t *testing.T) {
 	tg.waitIdle()
 }
 
+// Ctrl-C typed during a paced paste, or the Interrupt button, drops the
+// rest of the paste and goes at once; what is typed after it is paced as
+// before.
+func TestLineDelayInterruptDropsTheRestOfThePaste(t *testing.T) {
+	for _, tc := range []struct {
+		name, control, input string
+		want                 func(c *telnettest.Conn)
+	}{
+		{"ctrl-c", "", "\x03", func(c *telnettest.Conn) { c.ExpectString("\x03") }},
+		{"interrupt button", `{"type":"command","name":"interrupt"}`, "", func(c *telnettest.Conn) { c.ExpectCommand(telnet.IP) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+				c.SendString("ready\r\n")
+				c.ExpectString("one\r\x00")
+				c.SendString("one\r\n")
+				tc.want(c)
+				c.SendString("stopped\r\n")
+				// Not "two": the paste was dropped.
+				c.ExpectString("after\r\x00")
+				c.SendString("done\r\n")
+				c.ExpectEOF()
+			})
+			tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), LineDelay: 300 * time.Millisecond}}})
+			b := tg.open("target=lab")
+			b.ExpectStatus("connected")
+			b.WaitOutput([]byte("ready\r\n"))
+			b.Input("one\rtwo\rthree\r")
+			b.WaitOutput([]byte("one\r\n"))
+			if tc.control != "" {
+				b.Control(tc.control)
+			} else {
+				b.Input(tc.input)
+			}
+			b.WaitOutput([]byte("stopped\r\n"))
+			b.Input("after\r")
+			b.WaitOutput([]byte("done\r\n"))
+		})
+	}
+}
+
 // backspace: bs changes the Backspace key's DEL, not a 127 that is a
 // coordinate in an X10 mouse report (ESC [ M, button, column, row).
 func TestBackspaceLeavesMouseReports(t *testing.T) {

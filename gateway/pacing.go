@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"telgate/telnet"
 )
 
 // A target's LineDelay paces input: a line ending reaches the host at
@@ -14,7 +16,9 @@ import (
 // pings are answered, its close ends the session at once (which cuts the
 // paste short), and a toolbar command, Break among them, reaches the host
 // between two lines rather than after the paste. Input typed during a
-// paste waits behind it, in order.
+// paste waits behind it, in order, except an interrupt: Ctrl-C typed, or
+// the Interrupt button, drops the rest of the paste and goes at once, as
+// the way to stop a paste sent to the wrong console.
 
 // maxPacedBacklog bounds the input waiting to be paced, in bytes as they
 // go to the host. A paste that would go over it ends the session
@@ -25,20 +29,24 @@ import (
 const maxPacedBacklog = 1 << 20
 
 // pacedInput is input waiting to be paced: one message, or several that
-// arrived one behind the other.
+// arrived one behind the other; or an interrupt, which goes at once.
 type pacedInput struct {
 	data    []byte // as the host gets it
 	browser int    // its length as the browser sent it, counted once written
+	command byte   // an interrupt: the telnet command to send (IP), or 0 for data
+	urgent  bool   // an interrupt: written without waiting for the delay
 }
 
 // pacer is a session's paced input.
 type pacer struct {
 	s       *session
 	mu      sync.Mutex
-	queue   []pacedInput // waiting, in order
-	queued  int          // bytes of data waiting
-	running bool         // the pacing goroutine runs
-	lineAt  time.Time    // when the last line ending was written
+	queue   []pacedInput  // waiting, in order
+	queued  int           // bytes of data waiting
+	running bool          // the pacing goroutine runs
+	lineAt  time.Time     // when the last line ending was written
+	epoch   uint64        // counts interrupts: input queued before one is dropped
+	wake    chan struct{} // cuts the pacing goroutine's wait short for an interrupt
 }
 
 // writeInput writes input, as the target wants it, to the host: at once,
@@ -54,7 +62,7 @@ func (s *session) writeInput(p []byte, n int) error {
 		return nil
 	}
 	if s.pace == nil {
-		s.pace = &pacer{s: s}
+		s.pace = &pacer{s: s, wake: make(chan struct{}, 1)}
 	}
 	return s.pace.write(p, n)
 }
@@ -70,6 +78,17 @@ func (s *session) countInput(n int) {
 // line ending went at least the delay ago; otherwise it queues a copy for
 // the pacing goroutine.
 func (pc *pacer) write(p []byte, n int) error {
+	if len(p) == 1 && p[0] == ctrlC {
+		if pc.interrupt(pacedInput{data: []byte{ctrlC}, browser: n, urgent: true}) {
+			return nil
+		}
+		// Nothing is being paced: it goes at once, line delay or not.
+		if _, err := pc.s.tn.Write(p); err != nil {
+			return err
+		}
+		pc.s.countInput(n)
+		return nil
+	}
 	delay := pc.s.req.Target.LineDelay
 	pc.mu.Lock()
 	if !pc.running && lineEnd(p) == len(p) && time.Since(pc.lineAt) >= delay {
@@ -92,7 +111,7 @@ func (pc *pacer) write(p []byte, n int) error {
 	}
 	// Messages waiting one behind the other wait as one: a stream of
 	// one-byte messages costs its bytes, not an entry each.
-	if last := len(pc.queue) - 1; last >= 0 {
+	if last := len(pc.queue) - 1; last >= 0 && !pc.queue[last].urgent {
 		pc.queue[last].data = append(pc.queue[last].data, p...)
 		pc.queue[last].browser += n
 	} else {
@@ -108,6 +127,38 @@ func (pc *pacer) write(p []byte, n int) error {
 	return nil
 }
 
+// ctrlC is what a terminal sends for Ctrl-C: the interrupt character.
+const ctrlC = 3
+
+// interrupt hands in, an interrupt, to the pacing goroutine while it
+// runs: the input waiting and the rest of what it is writing are dropped,
+// and in goes next, at once, after the piece being written if any. It
+// reports false when the goroutine does not run: the caller then sends
+// the interrupt itself, as nothing is ahead of it.
+func (pc *pacer) interrupt(in pacedInput) bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if !pc.running {
+		return false
+	}
+	pc.queue, pc.queued = []pacedInput{in}, len(in.data)
+	pc.epoch++
+	select {
+	case pc.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// sendCommand sends a toolbar command; an interrupt (IP) is an interrupt
+// of a paste too (see interrupt).
+func (s *session) sendCommand(cmd byte) {
+	if cmd == telnet.IP && s.pace != nil && s.pace.interrupt(pacedInput{command: cmd, urgent: true}) {
+		return
+	}
+	_ = s.tn.SendCommand(cmd)
+}
+
 // errPasteTooLong is what write returns for a paste over maxPacedBacklog.
 var errPasteTooLong = errors.New("gateway: " + ReasonPasteTooLong)
 
@@ -115,7 +166,8 @@ var errPasteTooLong = errors.New("gateway: " + ReasonPasteTooLong)
 // follows the last line ending), each piece at least the target's delay
 // after the last line ending written, until the queue is empty, a write
 // fails (the rest is dropped, as unpaced input to a host that is gone is)
-// or the session ends. Input is counted once its entry is written whole.
+// or the session ends. Input is counted once its entry is written whole;
+// an entry cancelled part-way is not counted.
 func (pc *pacer) run() {
 	defer pc.s.pacing.Done()
 	delay := pc.s.req.Target.LineDelay
@@ -129,14 +181,28 @@ func (pc *pacer) run() {
 		in := pc.queue[0]
 		pc.queue[0] = pacedInput{}
 		pc.queue = pc.queue[1:]
-		lineAt := pc.lineAt
+		lineAt, epoch := pc.lineAt, pc.epoch
+		if in.urgent {
+			// Its wake-up may not have been taken: the next wait must
+			// not end early for it.
+			select {
+			case <-pc.wake:
+			default:
+			}
+		}
 		pc.mu.Unlock()
 
 		p := in.data
 		var err error
+		if in.command != 0 {
+			err = pc.s.tn.SendCommand(in.command)
+		}
 		for len(p) > 0 && err == nil {
-			if !pc.waitUntil(lineAt.Add(delay)) {
+			if !in.urgent && !pc.waitUntil(lineAt.Add(delay)) {
 				err = pc.s.ctx.Err()
+				break
+			}
+			if pc.cancelled(epoch) {
 				break
 			}
 			end := lineEnd(p)
@@ -150,15 +216,27 @@ func (pc *pacer) run() {
 
 		pc.mu.Lock()
 		pc.lineAt = lineAt
-		pc.queued -= len(in.data)
+		cancelled := pc.epoch != epoch
+		if !cancelled {
+			pc.queued -= len(in.data)
+		}
 		if err != nil {
 			pc.queue, pc.queued, pc.running = nil, 0, false
 			pc.mu.Unlock()
 			return
 		}
 		pc.mu.Unlock()
-		pc.s.countInput(in.browser)
+		if !cancelled {
+			pc.s.countInput(in.browser)
+		}
 	}
+}
+
+// cancelled reports whether input was cancelled since epoch.
+func (pc *pacer) cancelled(epoch uint64) bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.epoch != epoch
 }
 
 // waitUntil waits until when, or until the session ends; it reports
@@ -172,6 +250,8 @@ func (pc *pacer) waitUntil(when time.Time) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-pc.wake: // an interrupt: the caller finds its input cancelled
 		return true
 	case <-pc.s.ctx.Done():
 		return false

@@ -418,7 +418,7 @@ func (s *session) control(c Control, err error) {
 	case "command":
 		s.waitResize()
 		cmd, _ := CommandByte(c.Name)
-		_ = s.tn.SendCommand(cmd)
+		s.sendCommand(cmd)
 	}
 }
 

@@ -40,7 +40,8 @@ type Target struct {
 	// when lines arrive faster than they handle them (a router's
 	// configuration pasted over a 9600-baud serial line). Typed keys go
 	// at once unless a paste is still being sent ahead of them or a line
-	// ending went within the delay (see pacer).
+	// ending went within the delay; Ctrl-C and the Interrupt command drop
+	// a paste being sent and go at once (see pacer).
 	LineDelay time.Duration
 	// AllowUsers and AllowGroups say who may open the target. Both empty
 	// means every authenticated user (or everyone, without
