@@ -146,6 +146,11 @@ func TestLineDelayInterruptDropsTheRestOfThePaste(t *testing.T) {
 	}{
 		{"ctrl-c", "", "\x03", func(c *telnettest.Conn) { c.ExpectString("\x03") }},
 		{"interrupt button", `{"type":"command","name":"interrupt"}`, "", func(c *telnettest.Conn) { c.ExpectCommand(telnet.IP) }},
+		// A second interrupt does not drop the first.
+		{"both", `{"type":"command","name":"interrupt"}`, "\x03", func(c *telnettest.Conn) {
+			c.ExpectString("\x03")
+			c.ExpectCommand(telnet.IP)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host := telnettest.NewServer(t, func(c *telnettest.Conn) {
@@ -165,10 +170,11 @@ func TestLineDelayInterruptDropsTheRestOfThePaste(t *testing.T) {
 			b.WaitOutput([]byte("ready\r\n"))
 			b.Input("one\rtwo\rthree\r")
 			b.WaitOutput([]byte("one\r\n"))
+			if tc.input != "" {
+				b.Input(tc.input)
+			}
 			if tc.control != "" {
 				b.Control(tc.control)
-			} else {
-				b.Input(tc.input)
 			}
 			b.WaitOutput([]byte("stopped\r\n"))
 			b.Input("after\r")

@@ -131,17 +131,27 @@ func (pc *pacer) write(p []byte, n int) error {
 const ctrlC = 3
 
 // interrupt hands in, an interrupt, to the pacing goroutine while it
-// runs: the input waiting and the rest of what it is writing are dropped,
-// and in goes next, at once, after the piece being written if any. It
-// reports false when the goroutine does not run: the caller then sends
-// the interrupt itself, as nothing is ahead of it.
+// runs: the ordinary input waiting and the rest of what it is writing are
+// dropped, and in goes next (after other interrupts still waiting), at
+// once, after the line being or about to be written. It reports false
+// when the goroutine does not run: the caller then sends the interrupt
+// itself, as nothing is ahead of it.
 func (pc *pacer) interrupt(in pacedInput) bool {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if !pc.running {
 		return false
 	}
-	pc.queue, pc.queued = []pacedInput{in}, len(in.data)
+	// Interrupts already waiting stay, in order; ordinary input goes.
+	var kept []pacedInput
+	queued := 0
+	for _, q := range pc.queue {
+		if q.urgent {
+			kept = append(kept, q)
+			queued += len(q.data)
+		}
+	}
+	pc.queue, pc.queued = append(kept, in), queued+len(in.data)
 	pc.epoch++
 	select {
 	case pc.wake <- struct{}{}:
@@ -167,14 +177,15 @@ var errPasteTooLong = errors.New("gateway: " + ReasonPasteTooLong)
 // after the last line ending written, until the queue is empty, a write
 // fails (the rest is dropped, as unpaced input to a host that is gone is)
 // or the session ends. Input is counted once its entry is written whole;
-// an entry cancelled part-way is not counted.
+// an entry an interrupt cut short is not counted, not even the lines of
+// it already sent.
 func (pc *pacer) run() {
 	defer pc.s.pacing.Done()
 	delay := pc.s.req.Target.LineDelay
 	for {
 		pc.mu.Lock()
 		if len(pc.queue) == 0 || pc.s.ctx.Err() != nil {
-			pc.queue, pc.queued, pc.running = nil, 0, false
+			pc.stopLocked()
 			pc.mu.Unlock()
 			return
 		}
@@ -202,7 +213,7 @@ func (pc *pacer) run() {
 				err = pc.s.ctx.Err()
 				break
 			}
-			if pc.cancelled(epoch) {
+			if !in.urgent && pc.cancelled(epoch) {
 				break
 			}
 			end := lineEnd(p)
@@ -216,19 +227,30 @@ func (pc *pacer) run() {
 
 		pc.mu.Lock()
 		pc.lineAt = lineAt
-		cancelled := pc.epoch != epoch
-		if !cancelled {
+		// An interrupt since counted the queue afresh, without this.
+		if pc.epoch == epoch {
 			pc.queued -= len(in.data)
 		}
 		if err != nil {
-			pc.queue, pc.queued, pc.running = nil, 0, false
+			pc.stopLocked()
 			pc.mu.Unlock()
 			return
 		}
 		pc.mu.Unlock()
-		if !cancelled {
+		if len(p) == 0 {
 			pc.s.countInput(in.browser)
 		}
+	}
+}
+
+// stopLocked ends the pacing goroutine's run, dropping what waits and a
+// wake-up no wait took, which would end the next run's first wait early;
+// pc.mu is held.
+func (pc *pacer) stopLocked() {
+	pc.queue, pc.queued, pc.running = nil, 0, false
+	select {
+	case <-pc.wake:
+	default:
 	}
 }
 
