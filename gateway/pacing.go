@@ -17,8 +17,9 @@ import (
 // paste short), and a toolbar command, Break among them, reaches the host
 // between two lines rather than after the paste. Input typed during a
 // paste waits behind it, in order, except an interrupt: Ctrl-C typed, or
-// the Interrupt button, drops the rest of the paste and goes at once, as
-// the way to stop a paste sent to the wrong console.
+// the Interrupt button, drops the rest of the paste and goes right after
+// the line being sent, as the way to stop a paste sent to the wrong
+// console.
 
 // maxPacedBacklog bounds the input waiting to be paced, in bytes as they
 // go to the host. A paste that would go over it ends the session
