@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"errors"
 	"sync"
 	"time"
 
@@ -52,20 +51,28 @@ type pacer struct {
 
 // writeInput writes input, as the target wants it, to the host: at once,
 // or paced when the target has a line delay. n is the input's length as
-// the browser sent it, which is counted once the input is written. It is
-// called by readBrowser alone.
-func (s *session) writeInput(p []byte, n int) error {
+// the browser sent it, which is counted once the input is written. Input
+// the host cannot take is dropped (see browserMessage). It is called by
+// readBrowser alone.
+func (s *session) writeInput(p []byte, n int) {
 	if s.req.Target.LineDelay <= 0 {
-		if _, err := s.tn.Write(p); err != nil {
-			return err
-		}
-		s.countInput(n)
-		return nil
+		s.writeNow(p, n)
+		return
 	}
 	if s.pace == nil {
 		s.pace = &pacer{s: s, wake: make(chan struct{}, 1)}
 	}
-	return s.pace.write(p, n)
+	s.pace.write(p, n)
+}
+
+// writeNow writes p to the host and counts n bytes of browser input if it
+// went; it reports whether it did.
+func (s *session) writeNow(p []byte, n int) bool {
+	if _, err := s.tn.Write(p); err != nil {
+		return false
+	}
+	s.countInput(n)
+	return true
 }
 
 // countInput counts n bytes of browser input written to the host.
@@ -78,17 +85,13 @@ func (s *session) countInput(n int) {
 // one line ending, at its end (a keystroke, Enter, a line), and the last
 // line ending went at least the delay ago; otherwise it queues a copy for
 // the pacing goroutine.
-func (pc *pacer) write(p []byte, n int) error {
+func (pc *pacer) write(p []byte, n int) {
 	if len(p) == 1 && p[0] == ctrlC {
-		if pc.interrupt(pacedInput{data: []byte{ctrlC}, browser: n, urgent: true}) {
-			return nil
+		if !pc.interrupt(pacedInput{data: []byte{ctrlC}, browser: n, urgent: true}) {
+			// Nothing is being paced: it goes at once, line delay or not.
+			pc.s.writeNow(p, n)
 		}
-		// Nothing is being paced: it goes at once, line delay or not.
-		if _, err := pc.s.tn.Write(p); err != nil {
-			return err
-		}
-		pc.s.countInput(n)
-		return nil
+		return
 	}
 	delay := pc.s.req.Target.LineDelay
 	pc.mu.Lock()
@@ -96,19 +99,15 @@ func (pc *pacer) write(p []byte, n int) error {
 		// The pacing goroutine is not running, and only this goroutine
 		// starts it: holding mu over the write keeps no one waiting.
 		defer pc.mu.Unlock()
-		if _, err := pc.s.tn.Write(p); err != nil {
-			return err
-		}
-		if bytes.IndexByte(p, '\r') >= 0 {
+		if pc.s.writeNow(p, n) && bytes.IndexByte(p, '\r') >= 0 {
 			pc.lineAt = time.Now()
 		}
-		pc.s.countInput(n)
-		return nil
+		return
 	}
 	if pc.queued+len(p) > maxPacedBacklog {
 		pc.mu.Unlock()
 		pc.s.stop(ReasonPasteTooLong)
-		return errPasteTooLong
+		return
 	}
 	// Messages waiting one behind the other wait as one: a stream of
 	// one-byte messages costs its bytes, not an entry each.
@@ -125,7 +124,6 @@ func (pc *pacer) write(p []byte, n int) error {
 		go pc.run()
 	}
 	pc.mu.Unlock()
-	return nil
 }
 
 // ctrlC is what a terminal sends for Ctrl-C: the interrupt character.
@@ -169,9 +167,6 @@ func (s *session) sendCommand(cmd byte) {
 	}
 	_ = s.tn.SendCommand(cmd)
 }
-
-// errPasteTooLong is what write returns for a paste over maxPacedBacklog.
-var errPasteTooLong = errors.New("gateway: " + ReasonPasteTooLong)
 
 // run writes the queue piece by piece (a line with its ending, or what
 // follows the last line ending), each piece at least the target's delay

@@ -176,8 +176,8 @@ func (r *recorder) resize(cols, rows int) {
 // recMaxEvent bounds the bytes of one event: JSON may write a byte in six
 // (a control byte as \u001b), so a relay frame of up to 256 KiB
 // recorded as one event could hold one and a half times recMaxPending in
-// memory for a disk that hangs. In pieces of this size, kick sees the pending bytes grow
-// after each.
+// memory for a disk that hangs. In pieces of this size, kick sees the
+// pending bytes grow after each.
 const recMaxEvent = 32 << 10
 
 func (r *recorder) text(code byte, stream int, p []byte) {

@@ -378,7 +378,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		// message) can hold a 127 that is a coordinate, not a key.
 		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0 && !bytes.HasPrefix(data, mouseReport)
 		if !mapEnter && !mapErase {
-			_ = s.writeInput(data, len(data))
+			s.writeInput(data, len(data))
 		} else {
 			out := s.g.msgBufs.Get().(*[]byte)
 			if mapEnter {
@@ -393,7 +393,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 					}
 				}
 			}
-			_ = s.writeInput(*out, len(data))
+			s.writeInput(*out, len(data))
 			if cap(*out) <= maxPooledMsg {
 				s.g.msgBufs.Put(out)
 			}

@@ -224,9 +224,9 @@ func (t *Telnet) handle(ev Event) {
 // Telnet it receives are queued (see queues) so that the reader never
 // waits for the peer. The flag that says so is set at the chunk's first
 // callback and cleared when the chunk is decoded (decoded): an atomic
-// store is a locked instruction on amd64, and two of them per command,
-// at a few commands per KiB of bulk output, cost a tenth of the
-// decoding.
+// store is a locked instruction on amd64, and without two of them per
+// command, at a few commands per KiB of bulk output, a relay used 4-7%
+// less CPU (BENCHMARKS.md).
 func (t *Telnet) callback(cmd, opt byte) {
 	if !t.inCallback.Load() {
 		t.inCallback.Store(true)
