@@ -272,6 +272,30 @@ func TestRunRefusesOtherLogLevels(t *testing.T) {
 	}
 }
 
+// -base-path wins over the configuration's, and a bad one is refused
+// before anything is served.
+func TestRunBasePath(t *testing.T) {
+	host := accessHost(t)
+	dir := accessFiles(t, map[string]string{
+		"based.yaml": fmt.Sprintf("http: {base_path: /from-config}\ntargets:\n  - name: lab\n    address: %s\n", host.Addr()),
+	})
+	cfg := filepath.Join(dir, "based.yaml")
+	if p := runAccess(t, "-listen", "127.0.0.1:0", "-config", cfg); !strings.HasSuffix(p.URL, "/from-config") {
+		t.Errorf("http.base_path /from-config: serving at %s", p.URL)
+	}
+	p := runAccess(t, "-listen", "127.0.0.1:0", "-config", cfg, "-base-path", "from-flag")
+	if !strings.HasSuffix(p.URL, "/from-flag") {
+		t.Errorf("-base-path from-flag over the config's: serving at %s", p.URL)
+	}
+	if resp, _ := accessGet(t, http.DefaultClient, p.URL+"/api/targets", "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s/api/targets: %d", p.URL, resp.StatusCode)
+	}
+	code, stderr := runAccessExit(t, "-listen", "127.0.0.1:0", "-base-path", "/a/../b")
+	if code != 2 || !strings.Contains(stderr, `-base-path: "/a/../b" has a ".." segment`) {
+		t.Errorf("-base-path /a/../b: exit %d, %q; want 2 and why", code, stderr)
+	}
+}
+
 func TestRunRefusesNonLoopbackWithoutAuthentication(t *testing.T) {
 	host := accessHost(t)
 	dir := accessFiles(t, map[string]string{

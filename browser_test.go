@@ -10,6 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,6 +235,39 @@ func TestBrowserKeepalive(t *testing.T) {
 	result := runBrowser(t, node, "keepalive", tg.URL, "TELGATE_PID="+strconv.Itoa(tg.cmd.Process.Pid))
 	if status, _ := result["status"].(string); !strings.Contains(status, "no answer from the gateway") {
 		t.Errorf("RESULT status = %q", status)
+	}
+}
+
+// TestBrowserBasePath: the page works under a path prefix, whether
+// telgate serves it there (-base-path) or a reverse proxy in front strips
+// a prefix of its own, and asks for nothing outside it.
+func TestBrowserBasePath(t *testing.T) {
+	node := browserTools(t)
+	based := startTelgate(t, 1, "-base-path", "/console")
+	if !strings.HasSuffix(based.URL, "/console/") {
+		t.Fatalf("telgate -base-path /console serves at %s: want the URL to end in /console/", based.URL)
+	}
+	plain := startTelgate(t, 1)
+	upstream, err := url.Parse(plain.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As nginx's "location /tg/ { proxy_pass http://telgate/; }" does,
+	// with the Host header kept (proxy_set_header Host $host).
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(upstream)
+		r.Out.Host = r.In.Host
+	}}
+	mux := http.NewServeMux()
+	mux.Handle("/tg/", http.StripPrefix("/tg", proxy))
+	front := httptest.NewServer(mux)
+	t.Cleanup(front.Close)
+
+	result := runBrowser(t, node, "prefixed", based.URL, "TELGATE_PROXY_URL="+front.URL+"/tg/")
+	for _, name := range []string{"base", "proxied"} {
+		if n, _ := result[name].(float64); n < 5 {
+			t.Errorf("RESULT %s = %v requests: want the page, its assets, api/targets and ws", name, result[name])
+		}
 	}
 }
 

@@ -264,7 +264,7 @@ type telgateProc struct {
 	done chan struct{}
 }
 
-var servingLine = regexp.MustCompile(`^telgate: serving (\d+) target\(s\) at (http://(\S+)/)$`)
+var servingLine = regexp.MustCompile(`^telgate: serving (\d+) target\(s\) at (http://([^/\s]+)/\S*)$`)
 
 // startTelgate runs telgate on a free loopback port with args added and
 // waits for its "serving" line. When the test ends it is stopped with

@@ -85,6 +85,7 @@ type settings struct {
 	keyFlag      string
 	configDir    string
 	listenIsFlag bool
+	basePath     string // as gateway.ParseBasePath returns it
 }
 
 // runContext is run, ending (like SIGINT or SIGTERM) when ctx ends.
@@ -99,6 +100,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM); wins over the config's tls")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
 	metricsListen := fs.String("metrics-listen", "", "serve /metrics, /healthz and /readyz on this `address`, without authentication, instead of on -listen")
+	basePath := fs.String("base-path", "", "serve the page under this URL `path` (/console/) for a reverse proxy that keeps its prefix; wins over the config's http.base_path")
 	insecure := fs.Bool("insecure-no-auth", false, "allow serving a non-loopback address without authentication")
 	hashPassword := fs.Bool("hash-password", false, "read a password on standard input, print its bcrypt hash for a users file and exit")
 	if err := fs.Parse(args); err != nil {
@@ -136,12 +138,19 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if cfg.Listen != "" && !s.listenIsFlag {
 			s.addr = cfg.Listen
 		}
+		s.basePath = cfg.HTTP.BasePath
 	case *target != "":
 		a, err := gateway.NormalizeAddress(*target)
 		if err != nil {
 			return fail("-target: %v", err)
 		}
 		s.targets = []gateway.Target{{Name: "default", Address: a, Description: "telnet host"}}
+	}
+	if *basePath != "" {
+		s.basePath = *basePath
+	}
+	if s.basePath, err = gateway.ParseBasePath(s.basePath); err != nil {
+		return fail("-base-path: %v", err)
 	}
 	if err := s.loadSecurity(); err != nil {
 		return fail("%v", err)
@@ -185,7 +194,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 
 	hopts := web.Options{Gateway: gw, Log: log, Auth: s.auth, TrustedProxies: s.trusted,
-		Metrics: s.metricsAddr == ""}
+		Metrics: s.metricsAddr == "", BasePath: s.basePath}
 	if s.cfg != nil {
 		hopts.AllowedOrigins = s.cfg.HTTP.AllowedOrigins
 		hopts.FrameAncestors = s.cfg.HTTP.FrameAncestors
@@ -219,7 +228,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
-	url := scheme + "://" + ln.Addr().String() + "/"
+	url := scheme + "://" + ln.Addr().String() + s.basePath
 	fmt.Fprintf(stdout, "telgate: serving %d target(s) at %s\n", len(s.targets), url)
 	log.Info().Str("url", url).Int("targets", len(s.targets)).
 		Bool("auth", s.auth.Enabled()).Bool("tls", s.tls != nil).Msg("listening")

@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -17,6 +17,8 @@
 //   TELGATE_ADHOC_HOST     adhoc: a host:port an ad-hoc rule allows
 //   TELGATE_PID            keepalive: telgate's process, stopped (SIGSTOP)
 //                          to play a link that dies without a word
+//   TELGATE_PROXY_URL      prefixed: the page of another telgate, behind a
+//                          reverse proxy that strips its own path prefix
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the
@@ -75,8 +77,10 @@ function checkOrigins(seen, base) {
   check(seen.urls.length > 0 && foreign.length === 0,
     `all ${seen.urls.length} requests went to ${origin.host}` +
     (foreign.length ? `; foreign: ${foreign.join(", ")}` : ""));
-  check(seen.urls.some((u) => u.startsWith(`ws://${origin.host}/ws?`)),
-    "the page opened its WebSocket on the same host");
+  const ws = new URL("ws?", base);
+  ws.protocol = "ws:";
+  check(seen.urls.some((u) => u.startsWith(ws.href)),
+    `the page opened its WebSocket on the same host, beside the page (${ws.href})`);
   check(seen.errors.length === 0, `no page errors${seen.errors.length ? ": " + seen.errors.join("; ") : ""}`);
 }
 
@@ -545,7 +549,32 @@ async function keepalive(page, base) {
   return { status };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive }, {
+// prefixed: the page served under a path prefix, by telgate itself
+// (TELGATE_URL ends in its base_path) and by a reverse proxy that strips
+// a prefix of its own (TELGATE_PROXY_URL), asks for every URL under that
+// prefix, and its session works.
+async function prefixed(page, base) {
+  const result = {};
+  for (const [name, url] of [["base", base], ["proxied", env("TELGATE_PROXY_URL")]]) {
+    const seen = watchPage(page);
+    await page.goto(url, { timeout: STEP_MS });
+    await waitState(page, "connected");
+    await waitPrompt(page, `${name}: demo prompt`, "demo>");
+    await page.click("#terminal");
+    await typeLine(page, `echo under-${name}`);
+    await waitText(page, `^under-${name}$`, `${name}: typed echo under-${name} ran`);
+    const prefix = new URL(url).pathname;
+    const outside = seen.urls.filter((u) => !new URL(u).pathname.startsWith(prefix));
+    check(outside.length === 0, `${name}: all ${seen.urls.length} requests were under ${prefix}` +
+      (outside.length ? `; outside: ${outside.join(", ")}` : ""));
+    checkOrigins(seen, url);
+    result[name] = seen.urls.length;
+    page.removeAllListeners();
+  }
+  return result;
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed }, {
   boundMs: 120000,
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

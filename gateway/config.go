@@ -40,6 +40,7 @@ import (
 //	  proxy_groups_header: X-Forwarded-Groups
 //	  trusted_proxies: [127.0.0.1/32]
 //	http:
+//	  base_path: /console/          # optional; serve the page under it
 //	  allowed_origins: [https://portal.example.com]
 //	  frame_ancestors: [https://portal.example.com]
 //	limits: {max_sessions: 1000, idle_timeout: 30m, ...}
@@ -86,6 +87,12 @@ type AuthConfig struct {
 
 // HTTPConfig holds browser-facing HTTP policy.
 type HTTPConfig struct {
+	// BasePath is the path the page and its API are served under, for a
+	// reverse proxy that forwards a prefix of its own ("/console/")
+	// without removing it. Empty means the root. A proxy that removes its
+	// prefix needs none: every URL the page asks for is relative to its
+	// own. See ParseBasePath.
+	BasePath string `yaml:"base_path"`
 	// AllowedOrigins lists origins, besides the page's own, that may open
 	// WebSockets (a portal that embeds the console, say).
 	AllowedOrigins []string `yaml:"allowed_origins"`
@@ -506,6 +513,9 @@ func (c *Config) check() error {
 			return at("auth", "trusted_proxies", i)("auth: trusted_proxies: %v", err)
 		}
 	}
+	if _, err := ParseBasePath(c.HTTP.BasePath); err != nil {
+		return at("http", "base_path")("http: base_path: %v", err)
+	}
 	for _, list := range []struct {
 		key     string
 		origins []string
@@ -783,6 +793,39 @@ func checkHostPattern(h string) error {
 // originPattern is the shape of an origin: http or https, a name or a
 // bracketed IPv6 address, and a port.
 var originPattern = regexp.MustCompile(`^https?://(?:([A-Za-z0-9.-]+)|\[([0-9A-Fa-f:.]+)\])(?::([0-9]{1,5}))?$`)
+
+// maxBasePath bounds http.base_path.
+const maxBasePath = 200
+
+// ParseBasePath checks a path to serve the page under and returns it in
+// the form package web takes: "/" for the root (also for ""), otherwise
+// with a leading and a trailing slash ("console" and "/console" give
+// "/console/"). Its segments are letters, digits, '-', '.', '_' and '~',
+// none of them "." or "..": nothing a browser or proxy would escape or
+// rewrite, so the path the browser asks for is the path as written.
+func ParseBasePath(p string) (string, error) {
+	if len(p) > maxBasePath {
+		return "", fmt.Errorf("%d bytes is too long (at most %d)", len(p), maxBasePath)
+	}
+	trimmed := strings.Trim(p, "/")
+	if trimmed == "" {
+		return "/", nil
+	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		switch {
+		case seg == "":
+			return "", fmt.Errorf("%q has an empty segment (//)", p)
+		case seg == "." || seg == "..":
+			return "", fmt.Errorf("%q has a %q segment", p, seg)
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)) {
+				return "", fmt.Errorf("%q: %q is not allowed in a path segment (letters, digits, '-', '.', '_' and '~' are)", p, r)
+			}
+		}
+	}
+	return "/" + trimmed + "/", nil
+}
 
 // checkOrigin accepts what package web takes for an origin
 // (scheme://host[:port]); web drops anything else without a word.

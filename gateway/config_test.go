@@ -130,6 +130,12 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{"http: {allowed_origins: ['http://010.0.0.1:8080']}\n" + target, `c.yaml:1: http: allowed_origins: "http://010.0.0.1:8080" is not an origin: 010.0.0.1 is neither`},
 		{"http: {frame_ancestors: ['https://portal.0x1f']}\n" + target, `c.yaml:1: http: frame_ancestors: "https://portal.0x1f" is not an origin: portal.0x1f is neither`},
 		{"http: {allowed_origins: ['http://1.2.3.4.5']}\n" + target, `c.yaml:1: http: allowed_origins: "http://1.2.3.4.5" is not an origin: 1.2.3.4.5 is neither`},
+		// A base path a browser or proxy would rewrite.
+		{"http:\n  base_path: /a/../b\n" + target, `c.yaml:2: http: base_path: "/a/../b" has a ".." segment`},
+		{"http: {base_path: '/a b/'}\n" + target, `c.yaml:1: http: base_path: "/a b/": ' ' is not allowed`},
+		{"http: {base_path: '/a//b'}\n" + target, `c.yaml:1: http: base_path: "/a//b" has an empty segment`},
+		{"http: {base_path: '/a?b'}\n" + target, `c.yaml:1: http: base_path: "/a?b": '?' is not allowed`},
+		{"http: {base_path: '/a%2fb'}\n" + target, `c.yaml:1: http: base_path: "/a%2fb": '%' is not allowed`},
 		// A connect rate that is not a number turned rate limiting off.
 		{target + "limits:\n  connect_rate: .nan\n", "c.yaml:5: limits: connect_rate: NaN (want a number of sessions a second, or -1 for none)"},
 		{target + "limits:\n  connect_rate: .inf\n", "c.yaml:5: limits: connect_rate: +Inf"},
@@ -286,6 +292,7 @@ auth:
   proxy_groups_header: X-Forwarded-Groups
   trusted_proxies: [127.0.0.1, 10.0.0.0/8]
 http:
+  base_path: /console
   allowed_origins: [https://portal.example.com]
   frame_ancestors: ["https://portal.example.com:8443"]
 limits: {max_sessions: 9000, idle_timeout: 30m, connect_rate: -1, max_message_size: 65536, client_ipv6_prefix: 64}
@@ -310,12 +317,32 @@ targets:
 		t.Errorf("limits %+v", l)
 	}
 	if cfg.TLS.Cert != "cert.pem" || cfg.Auth.ProxyHeader != "X-Forwarded-User" || len(cfg.Auth.TrustedProxies) != 2 ||
-		cfg.HTTP.AllowedOrigins[0] != "https://portal.example.com" || !cfg.Recording.Input || len(cfg.Adhoc) != 1 {
+		cfg.HTTP.AllowedOrigins[0] != "https://portal.example.com" || cfg.HTTP.BasePath != "/console" || !cfg.Recording.Input || len(cfg.Adhoc) != 1 {
 		t.Errorf("config %+v", cfg)
 	}
 	lab := cfg.Targets[0]
 	if !lab.Record || !lab.Allows("alice", nil) || !lab.Allows("bob", []string{"netops"}) || lab.Allows("bob", []string{"sales"}) {
 		t.Errorf("target %+v", lab)
+	}
+}
+
+func TestParseBasePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                  "/",
+		"/":                 "/",
+		"console":           "/console/",
+		"/console":          "/console/",
+		"/console/":         "/console/",
+		"/tools/lab-1.a_b~": "/tools/lab-1.a_b~/",
+	} {
+		if got, err := ParseBasePath(in); err != nil || got != want {
+			t.Errorf("ParseBasePath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"/..", "/./a", "/a//b", "/a b", "/a?b", "/a#b", "/a%20b", "/ä", "/{x}", "/a\x00b", "/" + strings.Repeat("a", maxBasePath)} {
+		if got, err := ParseBasePath(in); err == nil {
+			t.Errorf("ParseBasePath(%q) = %q, want an error", in, got)
+		}
 	}
 }
 

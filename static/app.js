@@ -2,7 +2,8 @@
 //
 // Picks a target (or, where an ad-hoc rule allows, a host by name or
 // address), opens an xterm.js terminal and bridges it to the gateway over
-// a WebSocket at /ws. Protocol:
+// a WebSocket at ws, beside the page (every URL here is relative to the
+// page, which may be served under a path prefix). Protocol:
 //
 //   gateway -> browser  binary frame: host output bytes
 //                       text frame:   {"type":"connected",...}
@@ -158,7 +159,7 @@
   // ---- Target selection ---------------------------------------------------
 
   function loadTargets() {
-    return fetch("/api/targets", {
+    return fetch("api/targets", {
       headers: { Accept: "application/json" },
       cache: "no-store",
       credentials: "same-origin",
@@ -416,8 +417,11 @@
     query.set("cols", String(term.cols));
     query.set("rows", String(term.rows));
     query.set("term", TERM_TYPE);
-    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    var url = scheme + "//" + location.host + "/ws?" + query.toString();
+    // Relative to the page, as every URL it asks for is, so that it works
+    // under a path prefix (a reverse proxy's, or http.base_path).
+    var wsURL = new URL("ws?" + query.toString(), document.baseURI);
+    wsURL.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    var url = wsURL.href;
 
     setState("connecting");
     pending = [];
@@ -491,7 +495,7 @@
   // request (GET /api/check, which takes no session and spends no rate),
   // and closes the session with that reason.
   function explainRefusal(ws, query) {
-    fetch("/api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
+    fetch("api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
       .then(function (resp) {
         if (resp.ok) {
           // It would be let in now: whatever failed (a refusal that has

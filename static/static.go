@@ -2,11 +2,13 @@
 // (index.html, app.js, style.css, favicon.svg) and the vendored xterm.js
 // libraries under vendor/, all embedded into the binary at build time.
 //
-// The page expects to be served with index.html at "/" and the contents
-// of Files() under the URL prefix "/static/" (so app.js is fetched from
-// "/static/app.js" and xterm.js from "/static/vendor/xterm/xterm.js").
-// It talks to the gateway through GET /api/targets and the WebSocket
-// endpoint /ws. It uses no inline scripts, so it works under a
+// The page expects to be served with index.html at a path ending in "/"
+// (the root, or a prefix such as "/console/") and the contents of Files()
+// under "static/" below it (so app.js is fetched from "static/app.js" and
+// xterm.js from "static/vendor/xterm/xterm.js"). It talks to the gateway
+// through GET api/targets, GET api/check and the WebSocket endpoint ws,
+// all below the same path: every URL it asks for is relative to its own.
+// It uses no inline scripts, so it works under a
 // Content-Security-Policy with script-src 'self'; xterm.js does inject
 // <style> elements and style attributes, so style-src needs
 // 'unsafe-inline'.

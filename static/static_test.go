@@ -47,7 +47,9 @@ func TestEmbeddedFiles(t *testing.T) {
 }
 
 // TestIndexReferences checks that every local resource the page loads is
-// embedded, and that nothing is loaded from another host.
+// embedded, that nothing is loaded from another host, and that every
+// reference is relative to the page, which may be served under a path
+// prefix.
 func TestIndexReferences(t *testing.T) {
 	html := readFile(t, "index.html")
 	refs := regexp.MustCompile(`(?:src|href)="([^"]*)"`).FindAllStringSubmatch(html, -1)
@@ -56,13 +58,22 @@ func TestIndexReferences(t *testing.T) {
 	}
 	for _, m := range refs {
 		ref := m[1]
-		if !strings.HasPrefix(ref, "/static/") {
-			t.Errorf("index.html references %q; want a path under /static/", ref)
+		if !strings.HasPrefix(ref, "static/") {
+			t.Errorf("index.html references %q; want a relative path under static/", ref)
 			continue
 		}
-		if _, err := fs.Stat(Files(), strings.TrimPrefix(ref, "/static/")); err != nil {
+		if _, err := fs.Stat(Files(), strings.TrimPrefix(ref, "static/")); err != nil {
 			t.Errorf("index.html references %q, which is not embedded", ref)
 		}
+	}
+}
+
+// TestAppAsksForRelativeURLs: app.js names none of the gateway's routes
+// by an absolute path, which would leave a path prefix.
+func TestAppAsksForRelativeURLs(t *testing.T) {
+	js := readFile(t, "app.js")
+	if m := regexp.MustCompile(`["'\x60]/(?:api|ws|static)\b`).FindString(js); m != "" {
+		t.Errorf("app.js asks for an absolute path: %s...", m)
 	}
 }
 

@@ -216,7 +216,7 @@ func (f *fixture) targets(hdr http.Header) ([]string, bool) {
 }
 
 func (f *fixture) wsURL(query string) string {
-	return "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/ws?" + query
+	return "ws" + strings.TrimPrefix(f.srv.URL, "http") + f.h.base + "ws?" + query
 }
 
 // dial opens a WebSocket; on a refusal it returns the response with its

@@ -16,6 +16,13 @@
 //
 // With authentication configured every route but /healthz and /readyz
 // needs it.
+//
+// With Options.BasePath set ("/console/", say) every route but /healthz
+// and /readyz is served under it instead (/console/, /console/ws, ...),
+// the root and the base path without its last slash redirect to it, and
+// the session cookie is scoped to it. The page asks for every URL
+// relative to its own, so it works under a base path, and equally behind
+// a reverse proxy that strips a prefix of its own.
 package web
 
 import (
@@ -64,6 +71,9 @@ type Options struct {
 	// Metrics serves the gateway's metrics at /metrics, behind the same
 	// authentication as the page.
 	Metrics bool
+	// BasePath is the path the routes are served under, as
+	// gateway.ParseBasePath returns it; empty means the root.
+	BasePath string
 }
 
 // defaultFrameAncestors is the CSP frame-ancestors source list when no
@@ -136,7 +146,16 @@ func newHandler(opts Options) *handler {
 
 	root := http.NewServeMux()
 	addProbes(root, opts.Gateway)
-	root.Handle("/", h.authenticate(app))
+	h.base = "/"
+	if opts.BasePath != "" && opts.BasePath != "/" {
+		h.base = "/" + strings.Trim(opts.BasePath, "/") + "/"
+		// ServeMux itself redirects the base path without its last
+		// slash to the subtree.
+		root.Handle(h.base, http.StripPrefix(strings.TrimSuffix(h.base, "/"), h.authenticate(app)))
+		root.Handle("GET /{$}", http.RedirectHandler(h.base, http.StatusFound))
+	} else {
+		root.Handle("/", h.authenticate(app))
+	}
 	h.root = h.headers(root)
 	return h
 }
@@ -181,6 +200,7 @@ type handler struct {
 	admit    func(clientIP, user string) (*gateway.Ticket, error)
 	upgrader *websocket.Upgrader
 	root     http.Handler
+	base     string // the routes' path prefix: "/" or "/console/"
 
 	// allowedHosts are the hosts of AllowedOrigins, which are served
 	// without authentication too (see hostAllowed).
@@ -250,6 +270,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 		}
 		scheme, _, _ := h.proxies.requestOrigin(r, peer)
 		if c := h.auth.sessionCookie(r, id, scheme == "https"); c != nil {
+			c.Path = h.base
 			http.SetCookie(w, c)
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
