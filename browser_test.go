@@ -253,7 +253,8 @@ func TestBrowserBasePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As nginx's "location /tg/ { proxy_pass http://telgate/; }" does,
-	// with the Host header kept (proxy_set_header Host $host).
+	// with the Host header kept, port and all (proxy_set_header Host
+	// $http_host).
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(upstream)
 		r.Out.Host = r.In.Host

@@ -808,8 +808,11 @@ func ParseBasePath(p string) (string, error) {
 		return "", fmt.Errorf("%d bytes is too long (at most %d)", len(p), maxBasePath)
 	}
 	trimmed := strings.Trim(p, "/")
-	if trimmed == "" {
+	switch trimmed {
+	case "":
 		return "/", nil
+	case "healthz", "readyz":
+		return "", fmt.Errorf("%q is where the probes are served", p)
 	}
 	for _, seg := range strings.Split(trimmed, "/") {
 		switch {

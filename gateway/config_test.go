@@ -339,7 +339,7 @@ func TestParseBasePath(t *testing.T) {
 			t.Errorf("ParseBasePath(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"/..", "/./a", "/a//b", "/a b", "/a?b", "/a#b", "/a%20b", "/ä", "/{x}", "/a\x00b", "/" + strings.Repeat("a", maxBasePath)} {
+	for _, in := range []string{"/..", "/./a", "/a//b", "/a b", "/a?b", "/a#b", "/a%20b", "healthz", "/readyz/", "/ä", "/{x}", "/a\x00b", "/" + strings.Repeat("a", maxBasePath)} {
 		if got, err := ParseBasePath(in); err == nil {
 			t.Errorf("ParseBasePath(%q) = %q, want an error", in, got)
 		}

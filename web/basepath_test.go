@@ -55,9 +55,20 @@ func TestBasePathServesEveryRouteButProbesUnderIt(t *testing.T) {
 }
 
 func TestBasePathRedirectsTheRootAndTheBareBase(t *testing.T) {
-	f := basePathFixture(t)
-	for _, path := range []string{"/", "/console"} {
-		req, err := http.NewRequest("GET", f.srv.URL+path, nil)
+	for _, tc := range []struct {
+		base, path, want string
+	}{
+		{"/console/", "/", "console/"},
+		{"/console/", "/?host=r1:23", "console/?host=r1:23"}, // a link keeps what it opens
+		{"/console/", "/console", "console/"},
+		{"/console/", "/console?target=lab", "console/?target=lab"},
+		{"/console/", "/console/static", "static/"},
+		{"/a/b/", "/", "a/b/"},
+		{"/a/b/", "/a/b", "b/"},
+		{"", "/static", "static/"},
+	} {
+		f := newFixture(t, fixtureOpts{web: Options{BasePath: tc.base}})
+		req, err := http.NewRequest("GET", f.srv.URL+tc.path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,8 +77,12 @@ func TestBasePathRedirectsTheRootAndTheBareBase(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/console/" {
-			t.Errorf("GET %s: %d Location %q, want a redirect to /console/", path, resp.StatusCode, resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != tc.want {
+			t.Errorf("base %q: GET %s: %d Location %q, want 302 to %q", tc.base, tc.path, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+		}
+		// Followed, it lands on the page or the assets, under the base.
+		if resp, _ := f.get(tc.path, nil); resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, strings.TrimSuffix(tc.base, "/")) {
+			t.Errorf("base %q: GET %s followed to %s: %d", tc.base, tc.path, resp.Request.URL, resp.StatusCode)
 		}
 	}
 }

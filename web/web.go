@@ -72,7 +72,7 @@ type Options struct {
 	// authentication as the page.
 	Metrics bool
 	// BasePath is the path the routes are served under, as
-	// gateway.ParseBasePath returns it; empty means the root.
+	// gateway.ParseBasePath takes it; empty means the root.
 	BasePath string
 }
 
@@ -144,20 +144,43 @@ func newHandler(opts Options) *handler {
 		app.Handle("GET /metrics", opts.Gateway.MetricsHandler())
 	}
 
+	// The page's own URLs are relative to it, so it must be asked for at
+	// a path ending in "/": the same holds for the static directory.
+	app.Handle("GET /static", relativeRedirect("static/"))
+
 	root := http.NewServeMux()
 	addProbes(root, opts.Gateway)
-	h.base = "/"
-	if opts.BasePath != "" && opts.BasePath != "/" {
-		h.base = "/" + strings.Trim(opts.BasePath, "/") + "/"
-		// ServeMux itself redirects the base path without its last
-		// slash to the subtree.
-		root.Handle(h.base, http.StripPrefix(strings.TrimSuffix(h.base, "/"), h.authenticate(app)))
-		root.Handle("GET /{$}", http.RedirectHandler(h.base, http.StatusFound))
+	base, err := gateway.ParseBasePath(opts.BasePath)
+	if err != nil {
+		opts.Log.Error().Err(err).Msg("base path refused: serving at the root")
+	}
+	h.base = base
+	if h.base != "/" {
+		bare := strings.TrimSuffix(h.base, "/")
+		root.Handle(h.base, http.StripPrefix(bare, h.authenticate(app)))
+		// Relative, like the page's own URLs, so that they hold behind
+		// a proxy that maps another prefix onto this one.
+		root.Handle("GET "+bare, relativeRedirect(bare[strings.LastIndexByte(bare, '/')+1:]+"/"))
+		root.Handle("GET /{$}", relativeRedirect(h.base[1:]))
 	} else {
 		root.Handle("/", h.authenticate(app))
 	}
 	h.root = h.headers(root)
 	return h
+}
+
+// relativeRedirect redirects to to, a path relative to the request's
+// (no scheme, host or leading slash: never to another site), keeping the
+// query (a link to ?host= or ?target=).
+func relativeRedirect(to string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		loc := to
+		if r.URL.RawQuery != "" {
+			loc += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusFound)
+	})
 }
 
 // NewMetricsHandler serves /metrics, /healthz and /readyz alone, without
@@ -389,7 +412,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, id Identity, re
 		Str("remote", r.RemoteAddr).
 		Str("client", h.proxies.clientAddr(r, peer).String()).
 		Str("method", r.Method).
-		Str("path", r.URL.Path).
+		Str("path", h.base+strings.TrimPrefix(r.URL.Path, "/")). // as asked for, base path and all
 		Str("reason", ref.reason)
 	if id.User != "" {
 		ev = ev.Str("user", id.User)
