@@ -332,7 +332,7 @@ func (p *telgateProc) stop(t testing.TB) {
 
 // e2eTarget is one entry of a telgate configuration file.
 type e2eTarget struct {
-	Name, Address, Description, Term, Enter, Backspace, LineDelay string
+	Name, Address, Description, Term, Enter, Backspace, LineDelay, Charset string
 }
 
 // writeConfig writes a telgate YAML configuration file naming targets.
@@ -357,6 +357,9 @@ func writeConfig(t testing.TB, targets ...e2eTarget) string {
 		}
 		if tg.LineDelay != "" {
 			fmt.Fprintf(&b, "    line_delay: %s\n", q(tg.LineDelay))
+		}
+		if tg.Charset != "" {
+			fmt.Fprintf(&b, "    charset: %s\n", q(tg.Charset))
 		}
 	}
 	path := filepath.Join(t.TempDir(), "telgate.yaml")

@@ -33,8 +33,9 @@ func inetutilsGateway(t *testing.T) (*telnetHost, *telgateProc) {
 		e2eTarget{Name: "crlf", Address: host.Addr, Description: "inetutils telnetd, Enter as CR LF", Enter: "crlf"},
 		e2eTarget{Name: "bs", Address: host.Addr, Description: "inetutils telnetd, Backspace as Ctrl-H", Backspace: "bs"},
 		e2eTarget{Name: "slow", Address: host.Addr, Description: "inetutils telnetd, pasted lines 200ms apart", LineDelay: "200ms"},
+		e2eTarget{Name: "cp437", Address: host.Addr, Description: "inetutils telnetd, spoken to in CP437", Charset: "cp437"},
 	)
-	return host, startTelgate(t, 5, "-config", cfg)
+	return host, startTelgate(t, 6, "-config", cfg)
 }
 
 func TestInetutilsWindowSize(t *testing.T) {
@@ -240,6 +241,24 @@ func TestInetutilsBackspace(t *testing.T) {
 			t.Errorf("after typing echo abcX, Backspace and Enter the shell printed %q, want it to end in %q", out, "\nabc\n")
 		}
 	})
+}
+
+// A host in another character set: what it prints reaches the browser
+// as UTF-8, and what the browser types reaches the host in its set.
+func TestInetutilsCharset(t *testing.T) {
+	_, tg := inetutilsGateway(t)
+	c := dialTerm(t, tg, sessionQuery("cp437", 80, 24, "xterm-256color"))
+	c.expectConnected("cp437")
+	// The box corners and é, as a CP437 host writes them.
+	c.line(`printf 'BOX \311\315\273 caf\202\n'`)
+	c.expect(`\nBOX ╔═╗ café\n`, defaultTimeout)
+	c.line("stty raw -echo; echo RAW-$((2+3)); head -c 4 | od -An -tx1; stty sane")
+	c.expect(`\nRAW-5\n`, defaultTimeout)
+	c.send("é░€a") // € is not in CP437
+	m := c.expect(`^\s*(.*?)\s*\n`+regexp.QuoteMeta(hostPrompt), defaultTimeout)
+	if got := strings.Join(strings.Fields(m[1]), " "); got != "82 b0 3f 61" {
+		t.Errorf("a program in raw mode read %q (od -tx1) for é░€a typed, want %q", got, "82 b0 3f 61")
+	}
 }
 
 // A paste into a target with a line delay reaches the shell line by line,

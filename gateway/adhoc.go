@@ -50,7 +50,7 @@ type adhocRule struct {
 	ports    []PortRange
 	who      Target // AllowUsers and AllowGroups
 	record   bool
-	keys     Target // Enter, Backspace and LineDelay
+	keys     Target // Enter, Backspace, LineDelay and Charset
 }
 
 func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
@@ -66,11 +66,9 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 			return nil, fmt.Errorf("adhoc[%d]: ports: %v", i, err)
 		}
 		c.ports = ports
-		enter, backspace, err := parseKeys(r.Enter, r.Backspace, r.LineDelay)
-		if err != nil {
+		if c.keys, err = parseKeys(r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
 		}
-		c.keys = Target{Enter: enter, Backspace: backspace, LineDelay: r.LineDelay}
 		for _, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return nil, fmt.Errorf("adhoc[%d]: hosts: %v", i, err)
@@ -364,6 +362,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Enter:       r.keys.Enter,
 				Backspace:   r.keys.Backspace,
 				LineDelay:   r.keys.LineDelay,
+				Charset:     r.keys.Charset,
 				Record:      r.record,
 			}, nil
 		}

@@ -225,7 +225,7 @@ func TestAdhocRules(t *testing.T) {
 
 func TestAdhocTargetFields(t *testing.T) {
 	rules := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Ports: "2001", Record: true,
-		Enter: "crlf", Backspace: "bs", LineDelay: 20 * time.Millisecond}}
+		Enter: "crlf", Backspace: "bs", LineDelay: 20 * time.Millisecond, Charset: "koi8-r"}}
 	g, err := New(Options{Adhoc: rules, Resolver: &fakeResolver{answers: testDNS}, Recording: RecordingConfig{Dir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,8 @@ func TestAdhocTargetFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	if target.Name != "sw1.lab.example.com:2001" || target.Address != "10.1.1.1:2001" || !target.Record ||
-		target.Enter != telnet.CRLF || target.Backspace != BS || target.LineDelay != 20*time.Millisecond {
+		target.Enter != telnet.CRLF || target.Backspace != BS || target.LineDelay != 20*time.Millisecond ||
+		target.Charset.String() != "koi8-r" {
 		t.Errorf("target %+v", target)
 	}
 	if _, err := New(Options{Adhoc: rules}); err == nil {
@@ -244,6 +245,10 @@ func TestAdhocTargetFields(t *testing.T) {
 	bad := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Backspace: "^H"}}
 	if _, err := New(Options{Adhoc: bad}); err == nil || err.Error() != `gateway: adhoc[0]: backspace "^H": want del or bs` {
 		t.Errorf("a rule with backspace ^H: %v", err)
+	}
+	bad = []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Charset: "utf-16"}}
+	if _, err := New(Options{Adhoc: bad}); err == nil || !strings.HasPrefix(err.Error(), `gateway: adhoc[0]: charset "utf-16": not ASCII-compatible`) {
+		t.Errorf("a rule with charset utf-16: %v", err)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 //	    enter: crlf                 # optional; crnul (default) or crlf
 //	    backspace: bs               # optional; del (default) or bs
 //	    line_delay: 50ms            # optional; pace pasted lines (up to 10s)
+//	    charset: cp437              # optional; the host's, if not UTF-8
 //	    allow_users: [alice]        # optional; who may open it
 //	    allow_groups: [netops]
 //	    record: true                # optional; record sessions (see recording)
@@ -205,9 +206,9 @@ type RecordingConfig struct {
 // 23). Names are resolved once and the address checked and dialled, so DNS
 // cannot rebind; link-local and cloud metadata addresses are refused
 // unless a CIDR lists them explicitly. Record records the sessions it
-// allows (see RecordingConfig); Enter, Backspace and LineDelay are as a
-// target's enter, backspace and line_delay, for the hosts the rule
-// allows. AdhocTarget documents the rules in full.
+// allows (see RecordingConfig); Enter, Backspace, LineDelay and Charset
+// are as a target's enter, backspace, line_delay and charset, for the
+// hosts the rule allows. AdhocTarget documents the rules in full.
 type AdhocRule struct {
 	Hosts       []string      `yaml:"hosts"`
 	Ports       string        `yaml:"ports"`
@@ -217,6 +218,7 @@ type AdhocRule struct {
 	Enter       string        `yaml:"enter"`
 	Backspace   string        `yaml:"backspace"`
 	LineDelay   time.Duration `yaml:"line_delay"`
+	Charset     string        `yaml:"charset"`
 }
 
 // ConfigError is a problem in a configuration file, with where it is.
@@ -236,7 +238,7 @@ func (e *ConfigError) Error() string {
 // LoadConfig reads and checks a configuration file. An unknown key, a
 // duplicate or invalid name, a second YAML document, or a value that is
 // malformed or could not work as meant (an address, terminal type, enter
-// or backspace mode, line delay, origin, CIDR, host pattern, port range
+// or backspace mode, line delay, character set, origin, CIDR, host pattern, port range
 // or limit, an allow list naming no one) is refused with the file, line
 // (where known) and reason.
 func LoadConfig(path string) (*Config, error) {
@@ -260,6 +262,7 @@ type rawTarget struct {
 	Enter       string        `yaml:"enter"`
 	Backspace   string        `yaml:"backspace"`
 	LineDelay   time.Duration `yaml:"line_delay"`
+	Charset     string        `yaml:"charset"`
 	AllowUsers  []string      `yaml:"allow_users"`
 	AllowGroups []string      `yaml:"allow_groups"`
 	Record      bool          `yaml:"record"`
@@ -360,15 +363,13 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		if rt.Term != "" && !ValidTerminalType(rt.Term) {
 			return nil, fail(line, "target %q: term %q: want 1-40 printable ASCII characters", rt.Name, rt.Term)
 		}
-		enter, backspace, err := parseKeys(rt.Enter, rt.Backspace, rt.LineDelay)
+		t, err := parseKeys(rt.Enter, rt.Backspace, rt.LineDelay, rt.Charset)
 		if err != nil {
 			return nil, fail(line, "target %q: %v", rt.Name, err)
 		}
-		cfg.Targets = append(cfg.Targets, Target{
-			Name: rt.Name, Address: addr, Description: rt.Description,
-			Term: rt.Term, Enter: enter, Backspace: backspace, LineDelay: rt.LineDelay,
-			AllowUsers: rt.AllowUsers, AllowGroups: rt.AllowGroups, Record: rt.Record,
-		})
+		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
+		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record
+		cfg.Targets = append(cfg.Targets, t)
 	}
 	if len(cfg.Targets) == 0 && len(cfg.Adhoc) == 0 {
 		return nil, fail(0, "no targets configured")
@@ -556,7 +557,7 @@ func (c *Config) check() error {
 		if _, err := ParsePorts(r.Ports); err != nil {
 			return at("adhoc", i, "ports")("adhoc[%d]: ports: %v", i, err)
 		}
-		if _, _, err := parseKeys(r.Enter, r.Backspace, r.LineDelay); err != nil {
+		if _, err := parseKeys(r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return at("adhoc", i)("adhoc[%d]: %v", i, err)
 		}
 		for j, h := range r.Hosts {

@@ -25,6 +25,7 @@ targets:
     address: core-sw
     backspace: bs
     line_delay: 50ms
+    charset: cp437
   - name: v6
     address: "[::1]:2323"
     backspace: del
@@ -37,7 +38,7 @@ targets:
 	}
 	want := []Target{
 		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF},
-		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS, LineDelay: 50 * time.Millisecond},
+		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS, LineDelay: 50 * time.Millisecond, Charset: mustCharset(t, "cp437")},
 		{Name: "v6", Address: "[::1]:2323"},
 	}
 	if len(cfg.Targets) != len(want) {
@@ -130,6 +131,9 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{"http: {allowed_origins: ['http://010.0.0.1:8080']}\n" + target, `c.yaml:1: http: allowed_origins: "http://010.0.0.1:8080" is not an origin: 010.0.0.1 is neither`},
 		{"http: {frame_ancestors: ['https://portal.0x1f']}\n" + target, `c.yaml:1: http: frame_ancestors: "https://portal.0x1f" is not an origin: portal.0x1f is neither`},
 		{"http: {allowed_origins: ['http://1.2.3.4.5']}\n" + target, `c.yaml:1: http: allowed_origins: "http://1.2.3.4.5" is not an origin: 1.2.3.4.5 is neither`},
+		// A character set unknown, or one that would garble telnet.
+		{target + "    charset: klingon\n", `c.yaml:2: target "a": charset "klingon": not a character set this build knows`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    charset: utf-16\n" + target, `c.yaml:2: adhoc[0]: charset "utf-16": not ASCII-compatible`},
 		// A base path a browser or proxy would rewrite.
 		{"http:\n  base_path: /a/../b\n" + target, `c.yaml:2: http: base_path: "/a/../b" has a ".." segment`},
 		{"http: {base_path: '/a b/'}\n" + target, `c.yaml:1: http: base_path: "/a b/": ' ' is not allowed`},

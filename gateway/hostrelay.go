@@ -27,6 +27,10 @@ import (
 // and ran up to twice as fast as with 1 MiB frames, while the gateway
 // spent no more CPU per byte (BENCHMARKS.md).
 //
+// For a host with a character set (Target.Charset) a read takes at most
+// a third of the buffer, and the text is converted into a second buffer
+// of the same size: UTF-8 is at most three bytes for each byte read.
+//
 // The goroutine that reads a frame also writes it, and reads the next
 // only then: the sockets' buffers in both kernels keep host and browser
 // streaming meanwhile. Handing large frames to a second goroutine, to
@@ -127,6 +131,10 @@ func (s *session) relayHost() {
 		s.tn.WaitRead()
 		buf, got := s.g.frames.get(class)
 		room := (*buf)[frameHeadroom:]
+		if s.hostText != nil {
+			// Room for the text to grow into when it is converted.
+			room = room[:len(room)/textExpansion]
+		}
 		n, err := s.tn.TryRead(room)
 		for err == nil && n > 0 && len(room)-n >= gatherRoom {
 			m, err2 := s.tn.TryRead(room[n:])
@@ -136,25 +144,47 @@ func (s *session) relayHost() {
 			}
 			n += m
 		}
-		class = nextClass(got, n)
-		if n > 0 {
+		if s.hostText != nil {
+			class = nextClass(got, n*textExpansion)
+		} else {
+			class = nextClass(got, n)
+		}
+		out := room[:n]
+		var text *[]byte // the converted output's buffer
+		textClass := 0
+		if s.hostText != nil && (n > 0 || err != nil) {
+			text, textClass = s.g.frames.get(got)
+			// A host that ends in the middle of a character has its
+			// last bytes shown as U+FFFD.
+			out = s.hostText.decode((*text)[:0], out, err != nil)
+		}
+		if len(out) > 0 {
 			s.touch()
-			s.rec.output(room[:n])
-			werr := s.writeFrame(websocket.BinaryMessage, room[:n], s.g.opts.WriteTimeout)
-			s.g.frames.put(buf, got)
+			s.rec.output(out)
+			werr := s.writeFrame(websocket.BinaryMessage, out, s.g.opts.WriteTimeout)
+			s.putFrames(buf, got, text, textClass)
 			if werr != nil {
 				s.browserWriteFailed(werr)
 				return
 			}
-			s.bytesOut.Add(int64(n))
-			s.g.metrics.toBrowser.Add(float64(n))
+			s.bytesOut.Add(int64(len(out)))
+			s.g.metrics.toBrowser.Add(float64(len(out)))
 		} else {
 			// Commands alone (negotiation) decode to nothing.
-			s.g.frames.put(buf, got)
+			s.putFrames(buf, got, text, textClass)
 		}
 		if err != nil {
 			s.stop(hostReason(err))
 			return
 		}
+	}
+}
+
+// putFrames gives back a frame buffer and, when not nil, the one that
+// converted text went into.
+func (s *session) putFrames(buf *[]byte, class int, text *[]byte, textClass int) {
+	s.g.frames.put(buf, class)
+	if text != nil {
+		s.g.frames.put(text, textClass)
 	}
 }

@@ -65,6 +65,12 @@ type session struct {
 	neg *telnet.Negotiator
 	rec *recorder // nil when the session is not recorded
 
+	// hostText and browserText convert the host's character set to and
+	// from UTF-8 (nil when the target has none): hostText is the relay's
+	// of host output, browserText readBrowser's.
+	hostText    *hostText
+	browserText *browserText
+
 	wmu sync.Mutex // serialises writes of messages to the browser
 	// pace paces input for a target with a line delay (nil until the
 	// first input there); pacing counts its goroutine.
@@ -125,6 +131,9 @@ func (o *onceString) get() string {
 
 func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
 	s := &session{g: g, ws: ws, req: req, start: time.Now(), readStopped: make(chan struct{})}
+	if cs := req.Target.Charset; cs != nil {
+		s.hostText, s.browserText = cs.hostText(), cs.browserText()
+	}
 	s.ctx, s.cancel = context.WithCancel(g.ctx)
 	s.touch()
 	return s
@@ -372,13 +381,24 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		if recordInput {
 			s.rec.input(data)
 		}
+		browserBytes := len(data)
+		if s.browserText != nil {
+			text := s.g.msgBufs.Get().(*[]byte)
+			*text = s.browserText.encode((*text)[:0], data)
+			data = *text
+			defer func() {
+				if cap(*text) <= maxPooledMsg {
+					s.g.msgBufs.Put(text)
+				}
+			}()
+		}
 		mapEnter := !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
 		erase := s.req.Target.Backspace
 		// A mouse report (ESC [ M and three bytes, the terminal's own
 		// message) can hold a 127 that is a coordinate, not a key.
 		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0 && !bytes.HasPrefix(data, mouseReport)
 		if !mapEnter && !mapErase {
-			s.writeInput(data, len(data))
+			s.writeInput(data, browserBytes)
 		} else {
 			out := s.g.msgBufs.Get().(*[]byte)
 			if mapEnter {
@@ -393,7 +413,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 					}
 				}
 			}
-			s.writeInput(*out, len(data))
+			s.writeInput(*out, browserBytes)
 			if cap(*out) <= maxPooledMsg {
 				s.g.msgBufs.Put(out)
 			}

@@ -43,6 +43,11 @@ type Target struct {
 	// ending went within the delay; Ctrl-C and the Interrupt command drop
 	// a paste being sent and go at once (see pacer).
 	LineDelay time.Duration
+	// Charset, when set, is the host's character set, which is not
+	// UTF-8: its output is converted to UTF-8 for the browser, and the
+	// browser's input to it (see Charset). nil passes every byte as it
+	// is, which suits hosts that speak UTF-8.
+	Charset *Charset
 	// AllowUsers and AllowGroups say who may open the target. Both empty
 	// means every authenticated user (or everyone, without
 	// authentication).
@@ -66,27 +71,33 @@ var mouseReport = []byte("\x1b[M")
 // would hold a pasted screenful for an hour.
 const maxLineDelay = 10 * time.Second
 
-// parseKeys reads the enter, backspace and line_delay of a target or an
-// ad-hoc rule as a configuration writes them ("" for the defaults).
-func parseKeys(enter, backspace string, lineDelay time.Duration) (telnet.LineEnding, byte, error) {
+// parseKeys reads the enter, backspace, line_delay and charset of a
+// target or an ad-hoc rule as a configuration writes them ("" for the
+// defaults), and returns a Target with those fields set.
+func parseKeys(enter, backspace string, lineDelay time.Duration, charset string) (Target, error) {
+	var t Target
 	// cr, which the telnet package knows, is not offered: a bare CR is
 	// not a telnet line ending (RFC 854).
 	e, err := telnet.ParseLineEnding(enter)
 	if err != nil || e == telnet.RawCR {
-		return 0, 0, fmt.Errorf("enter %q: want crnul or crlf", enter)
+		return t, fmt.Errorf("enter %q: want crnul or crlf", enter)
 	}
-	var b byte
+	t.Enter = e
 	switch backspace {
 	case "", "del":
 	case "bs":
-		b = BS
+		t.Backspace = BS
 	default:
-		return 0, 0, fmt.Errorf("backspace %q: want del or bs", backspace)
+		return t, fmt.Errorf("backspace %q: want del or bs", backspace)
 	}
 	if lineDelay < 0 || lineDelay > maxLineDelay {
-		return 0, 0, fmt.Errorf("line_delay %v: want 0s to %v", lineDelay, maxLineDelay)
+		return t, fmt.Errorf("line_delay %v: want 0s to %v", lineDelay, maxLineDelay)
 	}
-	return e, b, nil
+	t.LineDelay = lineDelay
+	if t.Charset, err = LookupCharset(charset); err != nil {
+		return t, err
+	}
+	return t, nil
 }
 
 // Allows reports whether a user with the given groups may open the
