@@ -120,7 +120,10 @@ type HTTPConfig struct {
 // taken for gone after two intervals without an answer (-1: no pings, no
 // such check); MaxMessageSize bounds one WebSocket message from the
 // browser; MaxSubnegotiation bounds one subnegotiation from a host (a
-// longer one is discarded). ParseConfig refuses a connect rate that is not
+// longer one is discarded); ResumeGrace is how long a session whose
+// browser's connection died waits for the browser to resume it, for a
+// browser that asked to be able to (see resumption; -1: not at all).
+// ParseConfig refuses a connect rate that is not
 // a finite number, and positive durations too short to be meant
 // (minDialTimeout and the like).
 //
@@ -143,6 +146,7 @@ type Limits struct {
 	MaxMessageSize       int64         `yaml:"max_message_size"`
 	MaxSubnegotiation    int           `yaml:"max_subnegotiation"`
 	ClientIPv6Prefix     int           `yaml:"client_ipv6_prefix"`
+	ResumeGrace          time.Duration `yaml:"resume_grace"`
 }
 
 // DefaultLimits returns the limits of a configuration that sets none.
@@ -160,6 +164,7 @@ func DefaultLimits() Limits {
 		MaxMessageSize:       DefaultMaxMessageSize,
 		MaxSubnegotiation:    telnet.DefaultMaxSubnegotiation,
 		ClientIPv6Prefix:     128,
+		ResumeGrace:          DefaultResumeGrace,
 	}
 }
 
@@ -179,6 +184,7 @@ func (l Limits) WithDefaults() Limits {
 		MaxMessageSize:       orDefault(l.MaxMessageSize, d.MaxMessageSize),
 		MaxSubnegotiation:    orDefault(l.MaxSubnegotiation, d.MaxSubnegotiation),
 		ClientIPv6Prefix:     orDefault(l.ClientIPv6Prefix, d.ClientIPv6Prefix),
+		ResumeGrace:          orDefault(l.ResumeGrace, d.ResumeGrace),
 	}
 }
 
@@ -633,6 +639,7 @@ func (l Limits) checkZeros(doc *yaml.Node) error {
 		{"connect_burst", l.ConnectBurst == 0, 0, "refuse every session", d.ConnectBurst, none},
 		{"dial_timeout", l.DialTimeout == 0, time.Duration(0), "give up on every host at once", d.DialTimeout, "or -1s for none"},
 		{"ping_interval", l.PingInterval == 0, time.Duration(0), "ping without pause", d.PingInterval, "or -1s for no pings"},
+		{"resume_grace", l.ResumeGrace == 0, time.Duration(0), "end a session at once when its browser's connection dies", d.ResumeGrace, "or -1s for none"},
 		{"max_message_size", l.MaxMessageSize == 0, 0, "refuse every message from the browser", d.MaxMessageSize, none},
 		{"max_subnegotiation", l.MaxSubnegotiation == 0, 0, "drop every subnegotiation from a host", d.MaxSubnegotiation, none},
 		{"client_ipv6_prefix", l.ClientIPv6Prefix == 0, 0, "count every IPv6 client as one", d.ClientIPv6Prefix, "or a prefix length from 32 to 128"},
@@ -662,6 +669,9 @@ const (
 	// busy ping loop, and under a second a browser on a slow link is
 	// taken for gone after two intervals.
 	minPingInterval = time.Second
+	// A browser notices a dead connection and opens another in a
+	// second or two at best.
+	minResumeGrace = 5 * time.Second
 )
 
 // minRecordingMaxBytes is the least recording.max_bytes a config may set.
@@ -701,6 +711,7 @@ func (l Limits) check() error {
 		{"idle_timeout", l.IdleTimeout, minIdleTimeout},
 		{"max_duration", l.MaxDuration, minMaxDuration},
 		{"ping_interval", l.PingInterval, minPingInterval},
+		{"resume_grace", l.ResumeGrace, minResumeGrace},
 	} {
 		if v.d > 0 && v.d < v.least {
 			return at("limits", v.key)("limits: %s: %v is too short (at least %v, or -1s for none)", v.key, v.d, v.least)

@@ -21,6 +21,7 @@ const (
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 60 * time.Second
 	DefaultMaxMessageSize = 256 << 10
+	DefaultResumeGrace    = time.Minute
 )
 
 // Options configure a Gateway.
@@ -87,6 +88,7 @@ type Gateway struct {
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	resumes  map[string]*session // resumable sessions by token
 	closing  bool
 	wg       sync.WaitGroup
 	// tickets counts the Tickets Admit gave that are not released yet:
@@ -148,6 +150,7 @@ func New(opts Options) (*Gateway, error) {
 		limits:   opts.Limits.WithDefaults(),
 		targets:  map[string]Target{},
 		sessions: map[*session]struct{}{},
+		resumes:  map[string]*session{},
 	}
 	g.msgBufs.New = newMsgBuf
 	g.recBufs.New = newRecBuf
@@ -225,6 +228,10 @@ type Request struct {
 	// the caller did not call Admit, and then no session count or
 	// connect rate limit applies to the session.
 	Ticket *Ticket
+	// Resumable lets the browser resume the session on a new connection
+	// when its connection dies (see resumption), unless
+	// Limits.ResumeGrace is -1.
+	Resumable bool
 }
 
 // Serve runs one session on an upgraded WebSocket until either side ends
@@ -275,6 +282,9 @@ func (g *Gateway) track(s *session) bool {
 		return false
 	}
 	g.sessions[s] = struct{}{}
+	if s.res != nil {
+		g.resumes[s.res.token] = s
+	}
 	g.wg.Add(1)
 	return true
 }
@@ -282,6 +292,9 @@ func (g *Gateway) track(s *session) bool {
 func (g *Gateway) untrack(s *session) {
 	g.mu.Lock()
 	delete(g.sessions, s)
+	if s.res != nil {
+		delete(g.resumes, s.res.token)
+	}
 	g.mu.Unlock()
 	g.wg.Done()
 }

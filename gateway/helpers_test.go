@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,8 @@ type testGateway struct {
 
 // newTestGateway serves a gateway with opts on a loopback port. The
 // handler takes ?target=, ?host= (ad-hoc), ?user=, ?group=, ?client= (the
-// client address to admit, else the peer's), ?cols=, ?rows=, ?term=.
+// client address to admit, else the peer's), ?cols=, ?rows=, ?term=,
+// ?resumable=1; or ?resume= and ?received= (and ?user=) for a resume.
 func newTestGateway(t testing.TB, opts Options) *testGateway {
 	t.Helper()
 	tg := &testGateway{t: t, log: &logBuffer{}}
@@ -81,6 +83,17 @@ func newTestGateway(t testing.TB, opts Options) *testGateway {
 	upgrader := websocket.Upgrader{}
 	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if q.Has("resume") {
+			if err := gw.CheckResume(q.Get("resume"), q.Get("user")); err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			received, _ := strconv.ParseInt(q.Get("received"), 10, 64)
+			if ws, err := upgrader.Upgrade(w, r, nil); err == nil {
+				gw.Resume(ws, q.Get("resume"), q.Get("user"), received, r.RemoteAddr)
+			}
+			return
+		}
 		var target Target
 		if h := q.Get("host"); h != "" {
 			var err error
@@ -116,7 +129,8 @@ func newTestGateway(t testing.TB, opts Options) *testGateway {
 			return
 		}
 		gw.Serve(ws, Request{Target: target, Cols: cols, Rows: rows, Term: q.Get("term"),
-			Remote: r.RemoteAddr, User: q.Get("user"), Groups: q["group"], Ticket: ticket})
+			Remote: r.RemoteAddr, User: q.Get("user"), Groups: q["group"], Ticket: ticket,
+			Resumable: q.Get("resumable") == "1"})
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)

@@ -161,14 +161,14 @@ func (s *session) relayHost() {
 		if len(out) > 0 {
 			s.touch()
 			s.rec.output(out)
-			werr := s.writeFrame(websocket.BinaryMessage, out, s.g.opts.WriteTimeout)
+			a, werr := s.writeFrame(websocket.BinaryMessage, out, s.g.opts.WriteTimeout)
 			s.putFrames(buf, got, text, textClass)
-			if werr != nil {
-				s.browserWriteFailed(werr)
+			if werr == nil {
+				s.bytesOut.Add(int64(len(out)))
+				s.g.metrics.toBrowser.Add(float64(len(out)))
+			} else if !s.awaitBrowser(a, werr) {
 				return
 			}
-			s.bytesOut.Add(int64(len(out)))
-			s.g.metrics.toBrowser.Add(float64(len(out)))
 		} else {
 			// Commands alone (negotiation) decode to nothing.
 			s.putFrames(buf, got, text, textClass)

@@ -23,6 +23,8 @@ import (
 //	telgate_admission_refused_total{limit}         counter; "rate", "total", "descriptors", "user", "client", "shutdown"
 //	telgate_adhoc_requests_total{result}           counter; "allowed" or "refused"
 //	telgate_recordings_total{result}               counter; "started", "failed" (a write failed or the disk was too slow), "truncated"; one result a recording
+//	telgate_browser_connections_lost_total         counter; browser connections lost by resumable sessions, which then waited for a resume
+//	telgate_sessions_resumed_total                 counter; resumes of sessions by their browsers
 //
 // plus the Go runtime's and the process's own (go_*, process_*).
 type metrics struct {
@@ -36,6 +38,8 @@ type metrics struct {
 	refusals    *prometheus.CounterVec
 	adhocReqs   *prometheus.CounterVec
 	recordings  *prometheus.CounterVec
+	detached    prometheus.Counter
+	resumed     prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -75,6 +79,14 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "telgate_recordings_total",
 		Help: "Session recordings started, failed (not started, or stopped by a write error) and truncated at the size limit.",
 	}, []string{"result"})
+	m.detached = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "telgate_browser_connections_lost_total",
+		Help: "Browser connections lost by resumable sessions, which then waited for their browsers to resume them.",
+	})
+	m.resumed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "telgate_sessions_resumed_total",
+		Help: "Sessions resumed by their browsers on a new connection.",
+	})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "telgate_sessions_active",
 		Help: "Sessions running.",
@@ -108,7 +120,7 @@ func newMetrics(g *Gateway) *metrics {
 		m.recordings.WithLabelValues(l)
 	}
 	m.reg.MustRegister(m.closed, bytes, m.dialErrors, m.dialSeconds, m.options,
-		m.refusals, m.adhocReqs, m.recordings, active,
+		m.refusals, m.adhocReqs, m.recordings, m.detached, m.resumed, active,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -19,6 +19,7 @@ import (
 // Status messages, gateway to browser, in text frames:
 //
 //	{"type":"connected","target":T,"description":D}
+//	{"type":"resumed","lost":L}   (see resumption)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}
@@ -145,6 +146,8 @@ type connectedMsg struct {
 	Type        string `json:"type"`
 	Target      string `json:"target"`
 	Description string `json:"description,omitempty"`
+	Resume      string `json:"resume,omitempty"`       // see resumption
+	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
 }
 
 type closedMsg struct {

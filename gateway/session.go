@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/rs/zerolog"
 
 	"telgate/telnet"
 )
@@ -49,14 +50,22 @@ var sessionPolicy = telnet.Policy{
 //
 // Goroutines: run (on the caller of Gateway.Serve) dials, then relays host
 // output to the browser and is the only writer of data frames; readBrowser
-// relays browser input to the host. Status messages are written under
-// wmu. Pings use WriteControl, which may run concurrently with both.
+// relays browser input to the host, one for each of the browser's
+// connections (see attachment). Status messages are written under wmu.
+// Pings use WriteControl, which may run concurrently with both.
 // Short-lived goroutines send window sizes to the host (resize) and
 // answer the page's keepalive (pong), so that neither holds readBrowser.
 type session struct {
 	g   *Gateway
-	ws  *websocket.Conn
 	req Request
+	// att is the browser's connection: the first, or the one that last
+	// resumed the session; nil while a resumable session waits for its
+	// browser to come back. It changes under wmu.
+	att atomic.Pointer[attachment]
+	res *resumption // nil unless the browser may resume the session
+	// readers counts the readBrowser goroutines.
+	readers sync.WaitGroup
+	logger  zerolog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -71,15 +80,12 @@ type session struct {
 	hostText    *hostText
 	browserText *browserText
 
-	wmu sync.Mutex // serialises writes of messages to the browser
+	wmu sync.Mutex // serialises writes of messages to the browser, guards att's changes
 	// pace paces input for a target with a line delay (nil until the
 	// first input there); pacing counts its goroutine.
 	pace   *pacer
 	pacing sync.WaitGroup
 	reason onceString
-	// readStopped is closed once reading the browser failed and the
-	// session has its reason for it.
-	readStopped chan struct{}
 
 	// The window size being sent to the host, and the next one (see
 	// resize).
@@ -130,7 +136,16 @@ func (o *onceString) get() string {
 }
 
 func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
-	s := &session{g: g, ws: ws, req: req, start: time.Now(), readStopped: make(chan struct{})}
+	s := &session{g: g, req: req, start: time.Now()}
+	s.logger = g.opts.Log.With().
+		Str("target", req.Target.Name).
+		Str("address", req.Target.Address).
+		Str("remote", req.Remote).
+		Str("user", req.User).Logger()
+	s.att.Store(s.attach(ws))
+	if req.Resumable && g.limits.ResumeGrace > 0 {
+		s.res = newResumption(g.limits.ResumeGrace)
+	}
 	if cs := req.Target.Charset; cs != nil {
 		s.hostText, s.browserText = cs.hostText(), cs.browserText()
 	}
@@ -141,6 +156,12 @@ func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
 
 func (s *session) touch() { s.activity.Store(time.Now().UnixNano()) }
 
+// log returns the logger for the session's lines: who (user, client
+// address of the first connection) and where to (target and address).
+func (s *session) log() *zerolog.Logger {
+	return &s.logger
+}
+
 // stop ends the session for reason (the first reason given wins): it
 // closes the telnet connection, which ends the relay of host output.
 func (s *session) stop(reason string) {
@@ -149,9 +170,15 @@ func (s *session) stop(reason string) {
 	_ = s.tn.Close()
 	// A relay blocked on a browser that does not read must not hold the
 	// session open: cut its pending write short.
-	_ = s.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	if a := s.att.Load(); a != nil {
+		_ = a.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	}
 	s.stopOnce.Do(func() {
-		s.cutoff.Store(time.AfterFunc(3*closeGrace, func() { _ = s.ws.NetConn().Close() }))
+		s.cutoff.Store(time.AfterFunc(3*closeGrace, func() {
+			if a := s.att.Load(); a != nil {
+				_ = a.ws.NetConn().Close()
+			}
+		}))
 	})
 }
 
@@ -160,16 +187,9 @@ func (s *session) stop(reason string) {
 // each way), how long and why it ended; never what was typed or shown.
 func (s *session) run() {
 	defer s.cancel()
-	log := s.g.opts.Log.With().
-		Str("target", s.req.Target.Name).
-		Str("address", s.req.Target.Address).
-		Str("remote", s.req.Remote).
-		Str("user", s.req.User).Logger()
+	log := *s.log()
 	log.Info().Int("cols", s.req.Cols).Int("rows", s.req.Rows).Msg("session start")
 
-	if n := s.g.limits.MaxMessageSize; n > 0 {
-		s.ws.SetReadLimit(n)
-	}
 	if err := s.dial(); err != nil {
 		s.reason.set(DialReason(err))
 		if s.reason.get() == ReasonNoDescriptors {
@@ -186,29 +206,29 @@ func (s *session) run() {
 			}
 		}
 		stopOnCancel := context.AfterFunc(s.ctx, func() { s.stop(ReasonShutdown) })
-		browserDone := make(chan struct{})
-		go func() {
-			defer close(browserDone)
-			s.readBrowser()
-		}()
+		s.startReading(s.att.Load())
 		stopTimers := s.startTimers()
 		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description}
-		if err := s.send(connected); err != nil {
-			s.browserWriteFailed(err)
-		} else {
+		if s.res != nil {
+			connected.Resume, connected.ResumeGrace = s.res.token, int(s.res.grace/time.Second)
+		}
+		if a, err := s.send(connected); err == nil || s.awaitBrowser(a, err) {
 			s.relayHost()
 		}
 		stopTimers()
 		stopOnCancel()
 		s.finish()
-		<-browserDone
+		s.readers.Wait()
 		s.pacing.Wait()
 		s.g.closeRecording(s.rec)
 		if t := s.cutoff.Load(); t != nil {
 			t.Stop()
 		}
+		s.res.stop()
 	}
-	_ = s.ws.Close()
+	if a := s.att.Load(); a != nil {
+		_ = a.ws.Close()
+	}
 	s.g.metrics.sessionClosed(s.reason.get())
 	log.Info().
 		Int64("bytes_in", s.bytesIn.Load()).
@@ -259,9 +279,18 @@ func (s *session) dial() error {
 	return nil
 }
 
-// readBrowser relays browser input to the host until the browser goes or
-// the session ends.
-func (s *session) readBrowser() {
+// startReading starts readBrowser on a connection of the browser's.
+func (s *session) startReading(a *attachment) {
+	s.readers.Add(1)
+	go func() {
+		defer s.readers.Done()
+		s.readBrowser(a)
+	}()
+}
+
+// readBrowser relays browser input from one of its connections to the
+// host until the connection ends or the session does.
+func (s *session) readBrowser(a *attachment) {
 	// A browser that answers no ping for two intervals (plus the time
 	// a ping may take to leave) is gone.
 	var pongWait time.Duration
@@ -277,24 +306,24 @@ func (s *session) readBrowser() {
 		if linger != 0 && linger < d.UnixNano() {
 			d = time.Unix(0, linger)
 		}
-		err := s.ws.SetReadDeadline(d)
+		err := a.ws.SetReadDeadline(d)
 		// finish may have set its deadline meanwhile: keep it.
 		if l := s.lingerUntil.Load(); l != linger {
-			err = s.ws.SetReadDeadline(time.Unix(0, l))
+			err = a.ws.SetReadDeadline(time.Unix(0, l))
 		}
 		return err
 	}
-	s.ws.SetPongHandler(func(string) error { return extend() })
+	a.ws.SetPongHandler(func(string) error { return extend() })
 	recordInput := s.rec != nil && s.g.opts.Recording.Input
 	for {
 		// The browser's silence counts from here: while the last
 		// message went to a host that reads slowly (a paste into a
 		// console), its pongs waited unread, and that was not silence.
 		_ = extend()
-		typ, r, err := s.ws.NextReader()
+		typ, r, err := a.ws.NextReader()
 		if err != nil {
-			s.readFailed(err)
-			s.discardInput(err)
+			s.readFailed(a, err)
+			s.discardInput(a, err)
 			return
 		}
 		_ = extend()
@@ -303,7 +332,7 @@ func (s *session) readBrowser() {
 		bp := s.g.msgBufs.Get().(*[]byte)
 		data, err := readMessage(r, (*bp)[:0])
 		if err != nil {
-			s.readFailed(err)
+			s.readFailed(a, err)
 		} else {
 			s.browserMessage(typ, data, recordInput)
 		}
@@ -312,7 +341,7 @@ func (s *session) readBrowser() {
 			s.g.msgBufs.Put(bp)
 		}
 		if err != nil {
-			s.discardInput(err)
+			s.discardInput(a, err)
 			return
 		}
 	}
@@ -326,12 +355,12 @@ func (s *session) readBrowser() {
 // away that close frame and the output still on its way. It returns at
 // the end of the stream or at finish's deadline; at once when the browser
 // closed (it sends nothing more) or the connection failed.
-func (s *session) discardInput(err error) {
+func (s *session) discardInput(a *attachment, err error) {
 	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		return
+	if errors.As(err, &ce) || s.att.Load() != a {
+		return // closed by the browser, or left for another connection
 	}
-	_, _ = io.Copy(io.Discard, s.ws.NetConn())
+	_, _ = io.Copy(io.Discard, a.ws.NetConn())
 }
 
 // readMessage appends the rest of a message to buf, which it grows as
@@ -428,7 +457,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 // the host is dropped, as browserMessage drops input.
 func (s *session) control(c Control, err error) {
 	if err != nil {
-		_ = s.send(errorMsg{Type: "error", Message: err.Error()})
+		_, _ = s.send(errorMsg{Type: "error", Message: err.Error()})
 		return
 	}
 	switch c.Type {
@@ -452,7 +481,7 @@ func (s *session) pong() {
 	}
 	go func() {
 		defer s.pongPending.Store(false)
-		_ = s.write(websocket.TextMessage, []byte(`{"type":"pong"}`), s.g.opts.WriteTimeout, false)
+		_, _ = s.write(websocket.TextMessage, []byte(`{"type":"pong"}`), s.g.opts.WriteTimeout, false)
 	}()
 }
 
@@ -506,40 +535,51 @@ func (s *session) resize(cols, rows int) {
 	}()
 }
 
-// send writes a status message.
-func (s *session) send(msg any) error {
+// send writes a status message; see write for what it returns.
+func (s *session) send(msg any) (*attachment, error) {
 	return s.sendWithin(msg, s.g.opts.WriteTimeout)
 }
 
-func (s *session) sendWithin(msg any, d time.Duration) error {
+func (s *session) sendWithin(msg any, d time.Duration) (*attachment, error) {
 	data, err := json.Marshal(msg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return s.writeFrame(websocket.TextMessage, data, d)
 }
 
-func (s *session) writeFrame(typ int, data []byte, d time.Duration) error {
+func (s *session) writeFrame(typ int, data []byte, d time.Duration) (*attachment, error) {
 	return s.write(typ, data, d, true)
 }
 
-// write writes one message within d; activity says whether it counts
-// against the idle timeout (a pong does not).
-func (s *session) write(typ int, data []byte, d time.Duration, activity bool) error {
+// write writes one message within d to the browser's connection, and
+// returns that connection and the error; activity says whether it counts
+// against the idle timeout (a pong does not). With no connection (the
+// browser is away) it returns nil and errBrowserAway. A resumable
+// session keeps output (binary messages) for the browser to resume from
+// whether it is written or not.
+func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if typ == websocket.BinaryMessage && s.res != nil {
+		s.res.keep(data)
+	}
+	a := s.att.Load()
+	if a == nil {
+		return nil, errBrowserAway
+	}
 	if s.ctx.Err() != nil {
 		// Stopped: keep to the grace stop gave the last writes.
 		d = min(d, closeGrace)
 	}
-	_ = s.ws.SetWriteDeadline(time.Now().Add(d))
+	_ = a.ws.SetWriteDeadline(time.Now().Add(d))
 	s.writing.Store(activity)
-	err := s.ws.WriteMessage(typ, data)
+	err := a.ws.WriteMessage(typ, data)
 	if err == nil && activity {
 		s.touch() // before writing is cleared: the idle timer reads them the other way round
 	}
 	s.writing.Store(false)
-	return err
+	return a, err
 }
 
 // finish tells the browser why the session ended, stops writing to it
@@ -553,8 +593,12 @@ func (s *session) finish() {
 	if reason == ReasonShutdown {
 		code = websocket.CloseGoingAway
 	}
-	_ = s.sendWithin(closedMsg{Type: "closed", Reason: reason}, closeGrace)
-	_ = s.ws.WriteControl(websocket.CloseMessage,
+	_, _ = s.sendWithin(closedMsg{Type: "closed", Reason: reason}, closeGrace)
+	a := s.att.Load()
+	if a == nil {
+		return // the browser is away: nobody to tell
+	}
+	_ = a.ws.WriteControl(websocket.CloseMessage,
 		websocket.FormatCloseMessage(code, truncate(reason, 100)), time.Now().Add(closeGrace))
 	// The browser may still be sending (keystrokes, its own close frame)
 	// and may not have read all the output yet. A socket closed with
@@ -565,8 +609,8 @@ func (s *session) finish() {
 	// the browser's close reply is read, or closeGrace has passed.
 	until := time.Now().Add(closeGrace)
 	s.lingerUntil.Store(until.UnixNano())
-	_ = s.ws.NetConn().SetReadDeadline(until)
-	if c, ok := s.ws.NetConn().(interface{ CloseWrite() error }); ok {
+	_ = a.ws.NetConn().SetReadDeadline(until)
+	if c, ok := a.ws.NetConn().(interface{ CloseWrite() error }); ok {
 		_ = c.CloseWrite()
 	}
 }
@@ -577,8 +621,9 @@ func (s *session) finish() {
 // readBrowser's stead, so that the socket can be closed without a reset.
 func (s *session) endWithoutRelay() {
 	s.finish()
+	a := s.att.Load()
 	for {
-		if _, _, err := s.ws.NextReader(); err != nil {
+		if _, _, err := a.ws.NextReader(); err != nil {
 			return
 		}
 	}
@@ -596,8 +641,13 @@ func (s *session) startTimers() (stop func()) {
 	if interval := s.g.limits.PingInterval; interval > 0 {
 		ping = time.AfterFunc(interval, func() {
 			deadline := time.Now().Add(s.g.opts.WriteTimeout)
-			if err := s.ws.WriteControl(websocket.PingMessage, nil, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-				s.stop(ReasonBrowserLost)
+			// While the browser is away there is nobody to ping.
+			if a := s.att.Load(); a != nil {
+				if err := a.ws.WriteControl(websocket.PingMessage, nil, deadline); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+					s.lose(a, ReasonBrowserLost, true)
+				}
+			}
+			if s.ctx.Err() != nil {
 				return
 			}
 			mu.Lock()
@@ -655,11 +705,25 @@ func browserReadReason(err error) string {
 	return ReasonBrowserLost
 }
 
-// readFailed ends the session for what ended reading the browser, and
-// tells a relay waiting in browserWriteFailed that the reason is set.
-func (s *session) readFailed(err error) {
-	s.stop(browserReadReason(err))
-	close(s.readStopped)
+// readFailed ends the session for what ended reading one of the
+// browser's connections (or waits for the browser to resume it: see
+// lose), and tells a relay waiting in browserWriteFailed that the
+// reason is set.
+func (s *session) readFailed(a *attachment, err error) {
+	s.lose(a, browserReadReason(err), connectionDropped(err))
+	close(a.readStopped)
+}
+
+// connectionDropped reports whether a read error from a browser's
+// connection is its end without a close frame: the network failed, or
+// the browser went without a word. gorilla reports an end of stream as
+// close code 1006, which no close frame carries.
+func connectionDropped(err error) bool {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code == websocket.CloseAbnormalClosure
+	}
+	return !errors.Is(err, websocket.ErrReadLimit)
 }
 
 // browserWriteFailed ends the session for a failed write to the browser.
@@ -668,16 +732,16 @@ func (s *session) readFailed(err error) {
 // over the size limit with 1009, there; the read that returns that is
 // about to give the session its reason (closed by browser, message too
 // big), which is then the right one, not "browser connection lost".
-func (s *session) browserWriteFailed(err error) {
+func (s *session) browserWriteFailed(a *attachment, err error) {
 	if errors.Is(err, websocket.ErrCloseSent) {
 		wait := time.NewTimer(closeGrace)
 		select {
-		case <-s.readStopped:
+		case <-a.readStopped:
 		case <-wait.C:
 		}
 		wait.Stop()
 	}
-	s.stop(browserWriteReason(err))
+	s.lose(a, browserWriteReason(err), !errors.Is(err, websocket.ErrCloseSent))
 }
 
 func browserWriteReason(err error) string {

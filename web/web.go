@@ -568,6 +568,10 @@ func admissionRefusal(err error) *refusal {
 
 func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
+	if r.URL.Query().Has("resume") {
+		h.resume(w, r, id)
+		return
+	}
 	sr, ref := h.parseSession(r, id)
 	if ref != nil {
 		h.refuse(w, r, id, ref)
@@ -597,7 +601,58 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	h.opts.Gateway.Start(ws, gateway.Request{
 		Target: sr.target, Cols: sr.cols, Rows: sr.rows, Term: sr.term, Remote: remote,
 		User: id.User, Groups: id.Groups, Ticket: ticket,
+		Resumable: r.URL.Query().Get("resumable") == "1",
 	})
+}
+
+// resumeRequest is a resume's query: ?resume=TOKEN&received=N.
+type resumeRequest struct {
+	token    string
+	received int64
+}
+
+// maxResumeToken bounds ?resume=: tokens are 22 characters.
+const maxResumeToken = 64
+
+// parseResume reads a resume's query and checks that the session can be
+// resumed by the user.
+func (h *handler) parseResume(r *http.Request, id Identity) (resumeRequest, *refusal) {
+	q := r.URL.Query()
+	rr := resumeRequest{token: q.Get("resume")}
+	if rr.token == "" || len(rr.token) > maxResumeToken {
+		return rr, &refusal{code: http.StatusBadRequest, reason: "bad resume token", msg: "resume: bad token"}
+	}
+	var err error
+	if rr.received, err = strconv.ParseInt(q.Get("received"), 10, 64); err != nil || rr.received < 0 {
+		return rr, &refusal{code: http.StatusBadRequest, reason: "bad received", msg: "received: want the count of bytes received"}
+	}
+	switch err := h.opts.Gateway.CheckResume(rr.token, id.User); {
+	case errors.Is(err, gateway.ErrNoSession):
+		return rr, &refusal{code: http.StatusNotFound, reason: "resume of a session that ended", msg: err.Error()}
+	case err != nil:
+		return rr, &refusal{code: http.StatusForbidden, reason: "resume: " + err.Error(), msg: err.Error()}
+	}
+	return rr, nil
+}
+
+// resume hands a browser's new connection to the session it resumes.
+// It takes no new session slot: the session holds its own.
+func (h *handler) resume(w http.ResponseWriter, r *http.Request, id Identity) {
+	rr, ref := h.parseResume(r, id)
+	if ref != nil {
+		h.refuse(w, r, id, ref)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
+		return
+	}
+	remote := r.RemoteAddr
+	if client, peer := h.proxies.clientAddr(r, peerAddr(r)), peerAddr(r); client != peer {
+		remote = client.String() + " via " + r.RemoteAddr
+	}
+	h.opts.Gateway.Resume(ws, rr.token, id.User, rr.received, remote)
 }
 
 // check answers what /ws would answer to the same query now, short of
@@ -608,9 +663,14 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 // asks here.
 func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
-	sr, ref := h.parseSession(r, id)
-	if ref == nil {
-		ref = admissionRefusal(h.opts.Gateway.Check(sr.client.String(), id.User))
+	var ref *refusal
+	if r.URL.Query().Has("resume") {
+		_, ref = h.parseResume(r, id)
+	} else {
+		var sr sessionRequest
+		if sr, ref = h.parseSession(r, id); ref == nil {
+			ref = admissionRefusal(h.opts.Gateway.Check(sr.client.String(), id.User))
+		}
 	}
 	if ref != nil {
 		h.refuse(w, r, id, ref)

@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// A browser whose connection dies without a word (Wi-Fi dropped, a VPN
+// reconnected, a laptop slept) can resume its session on a new one:
+// the telnet connection stays open meanwhile, for the resume grace
+// (Limits.ResumeGrace), and the browser gets the output it missed.
+//
+// The page asks for this with ?resumable=1. Its "connected" message then
+// carries a token and the grace in seconds:
+//
+//	{"type":"connected",...,"resume":TOKEN,"resume_grace":60}
+//
+// Until the grace has passed since the connection was lost, the page may
+// open ws?resume=TOKEN&received=N, where N counts the bytes of binary
+// messages it has received. The gateway answers
+//
+//	{"type":"resumed","lost":L}
+//
+// followed by the output the browser lacks, in one binary message, and
+// the session goes on. The gateway keeps the last resumeWindow bytes of
+// output for this; L counts what the browser missed beyond them (0 but
+// after a flood of output). A resume is refused (404) once the session
+// has ended, and to another user (403). A resume takes the session over
+// from a connection the gateway still holds: the browser often notices
+// first that the old one died.
+//
+// Only a connection that died is waited for: a browser that closed the
+// WebSocket (a closed tab) or broke the protocol ends the session as
+// before. While the browser is away, host output is not read: it waits
+// in the kernel's buffers and then on the host, so nothing is lost, and
+// a paste being paced goes on.
+
+// resumeWindow is how much of the latest output a resumable session keeps
+// for its browser to resume from: a screenful or two of a busy console,
+// more than what is in flight to a browser on an interactive session.
+const resumeWindow = 64 << 10
+
+// errBrowserAway is what a write returns while a resumable session waits
+// for its browser.
+var errBrowserAway = errors.New("the browser is away")
+
+// ErrNoSession is returned for a resume of a session that has ended, or
+// that never was.
+var ErrNoSession = errors.New("no such session: it has ended")
+
+// An attachment is one of the browser's connections to a session: the
+// first, or one that resumed it.
+type attachment struct {
+	ws *websocket.Conn
+	// readStopped is closed once reading the connection failed and the
+	// session has dealt with it (a reason, or waiting for a resume).
+	readStopped chan struct{}
+}
+
+// attach makes an attachment of a browser connection.
+func (s *session) attach(ws *websocket.Conn) *attachment {
+	if n := s.g.limits.MaxMessageSize; n > 0 {
+		ws.SetReadLimit(n)
+	}
+	return &attachment{ws: ws, readStopped: make(chan struct{})}
+}
+
+// resumption is what a resumable session keeps for its browser to
+// resume: its token, and the latest output. Its fields but token and
+// grace are guarded by the session's wmu.
+type resumption struct {
+	token string
+	grace time.Duration
+
+	sent    int64  // bytes of output written, or being written, to the browser
+	kept    []byte // the last of them, a ring of resumeWindow bytes (nil until output)
+	keptEnd int    // where the next byte goes in kept
+	// resumed is signalled when a browser resumes the session.
+	resumed chan struct{}
+	timer   *time.Timer // ends the session when the grace is over
+	expired bool        // the grace is over: the session is ending
+}
+
+func newResumption(grace time.Duration) *resumption {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return &resumption{token: base64.RawURLEncoding.EncodeToString(b[:]), grace: grace,
+		resumed: make(chan struct{}, 1)}
+}
+
+// keep records output sent (or being sent) to the browser.
+func (r *resumption) keep(p []byte) {
+	r.sent += int64(len(p))
+	if r.kept == nil {
+		r.kept = make([]byte, resumeWindow)
+	}
+	if len(p) >= len(r.kept) {
+		copy(r.kept, p[len(p)-len(r.kept):])
+		r.keptEnd = 0
+		return
+	}
+	n := copy(r.kept[r.keptEnd:], p)
+	copy(r.kept, p[n:])
+	r.keptEnd = (r.keptEnd + len(p)) % len(r.kept)
+}
+
+// last returns the last n bytes kept, or all that are kept when fewer,
+// in a new slice.
+func (r *resumption) last(n int64) []byte {
+	n = min(n, r.sent, int64(len(r.kept)))
+	out := make([]byte, n)
+	start := (r.keptEnd - int(n) + len(r.kept)) % max(len(r.kept), 1)
+	m := copy(out, r.kept[start:])
+	copy(out[m:], r.kept)
+	return out
+}
+
+// stop disarms the grace timer; r may be nil.
+func (r *resumption) stop() {
+	if r == nil {
+		return
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+}
+
+// lose deals with the failure of one of the browser's connections, for
+// reason: for a resumable session whose connection dropped (it ended
+// without a close frame, or a write to it failed), the session waits for
+// the browser to resume it; otherwise the session ends. The failure of a
+// connection the session no longer uses (taken over by a resume)
+// changes nothing.
+func (s *session) lose(a *attachment, reason string, dropped bool) {
+	if s.att.Load() != a {
+		return
+	}
+	if s.res != nil && dropped && s.detach(a) {
+		return
+	}
+	s.stop(reason)
+}
+
+// detach lets go of the browser's connection a, to wait for the browser
+// to resume the session, for the grace; it reports false when the
+// session is ending anyway.
+func (s *session) detach(a *attachment) bool {
+	s.wmu.Lock()
+	if s.att.Load() != a {
+		s.wmu.Unlock()
+		return true
+	}
+	if s.ctx.Err() != nil {
+		s.wmu.Unlock()
+		return false
+	}
+	s.att.Store(nil)
+	r := s.res
+	r.stop()
+	r.timer = time.AfterFunc(r.grace, func() {
+		s.wmu.Lock()
+		away := s.att.Load() == nil
+		r.expired = r.expired || away
+		s.wmu.Unlock()
+		if away {
+			s.stop(ReasonBrowserLost)
+		}
+	})
+	s.wmu.Unlock()
+	// Its reader, if it still reads, ends.
+	_ = a.ws.NetConn().Close()
+	s.g.metrics.detached.Inc()
+	s.log().Info().Dur("grace", r.grace).Msg("browser connection lost: session held for the browser to resume")
+	return true
+}
+
+// awaitBrowser deals with a failed write to the browser's connection a
+// (nil when the browser was away) and, for a resumable session, waits
+// until the browser resumes it. It reports whether the session goes on.
+func (s *session) awaitBrowser(a *attachment, err error) bool {
+	if a != nil {
+		s.browserWriteFailed(a, err)
+	}
+	if s.res == nil {
+		return false
+	}
+	for s.ctx.Err() == nil {
+		if s.att.Load() != nil {
+			return true
+		}
+		select {
+		case <-s.res.resumed:
+		case <-s.ctx.Done():
+		}
+	}
+	return false
+}
+
+// resumedMsg answers a resume.
+type resumedMsg struct {
+	Type string `json:"type"`
+	Lost int64  `json:"lost"`
+}
+
+// resume gives the session the browser's new connection ws, after the
+// browser had received received bytes of output: it sends the output the
+// browser lacks, of what is kept, and says how much more it lost, and
+// takes the session over from the connection it had, if any.
+func (s *session) resume(ws *websocket.Conn, received int64, remote string) error {
+	if old := s.att.Load(); old != nil {
+		// A write stuck on it ends, and gives up wmu.
+		_ = old.ws.NetConn().Close()
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	r := s.res
+	if s.ctx.Err() != nil || r.expired {
+		return ErrNoSession
+	}
+	if received < 0 || received > r.sent {
+		return fmt.Errorf("received %d: the session sent %d", received, r.sent)
+	}
+	replay := r.last(r.sent - received)
+	lost := r.sent - received - int64(len(replay))
+	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost})
+	_ = ws.SetWriteDeadline(time.Now().Add(s.g.opts.WriteTimeout))
+	err := ws.WriteMessage(websocket.TextMessage, msg)
+	if err == nil && len(replay) > 0 {
+		err = ws.WriteMessage(websocket.BinaryMessage, replay)
+	}
+	if err != nil {
+		return err
+	}
+	s.bytesOut.Add(int64(len(replay)))
+	s.g.metrics.toBrowser.Add(float64(len(replay)))
+	a := s.attach(ws)
+	s.att.Store(a)
+	r.stop()
+	s.touch()
+	s.startReading(a)
+	select {
+	case r.resumed <- struct{}{}:
+	default:
+	}
+	s.g.metrics.resumed.Inc()
+	s.log().Info().Str("remote", remote).Int64("replayed", int64(len(replay))).Int64("lost", lost).Msg("session resumed")
+	return nil
+}
+
+// CheckResume reports whether user may resume the session token names:
+// nil, or an error wrapping ErrNoSession (it has ended) or ErrNotAllowed
+// (another user's).
+func (g *Gateway) CheckResume(token, user string) error {
+	_, err := g.resumable(token, user)
+	return err
+}
+
+func (g *Gateway) resumable(token, user string) (*session, error) {
+	g.mu.Lock()
+	s := g.resumes[token]
+	g.mu.Unlock()
+	switch {
+	case s == nil || token == "":
+		return nil, ErrNoSession
+	case s.req.User != user:
+		return nil, notAllowed("the session is another user's")
+	}
+	return s, nil
+}
+
+// Resume gives the session that token names, user's, the browser's new
+// connection ws, after the browser had received received bytes of its
+// output; see resumption for the protocol. When the session cannot be
+// resumed it tells the browser why and closes ws. It returns once the
+// session has ws; the session's goroutines read and write it from then
+// on.
+func (g *Gateway) Resume(ws *websocket.Conn, token, user string, received int64, remote string) {
+	s, err := g.resumable(token, user)
+	if err == nil {
+		err = s.resume(ws, received, remote)
+	}
+	if err == nil {
+		return
+	}
+	msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: "cannot resume: " + err.Error()})
+	deadline := time.Now().Add(closeGrace)
+	_ = ws.SetWriteDeadline(deadline)
+	_ = ws.WriteMessage(websocket.TextMessage, msg)
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "cannot resume"), deadline)
+	_ = ws.Close()
+}

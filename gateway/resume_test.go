@@ -1,0 +1,268 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"telgate/telnet/telnettest"
+)
+
+// openResumable opens a resumable session to target and returns the
+// browser and its resume token.
+func openResumable(t *testing.T, tg *testGateway, query string) (*browser, string) {
+	t.Helper()
+	b := tg.open(query + "&resumable=1")
+	st := b.ExpectStatus("connected")
+	token, _ := st["resume"].(string)
+	if len(token) < 22 || st["resume_grace"] != float64(60) {
+		t.Fatalf("connected %v: want a resume token and resume_grace 60", st)
+	}
+	return b, token
+}
+
+// dropConnection ends b's connection without a word, as a network that
+// fails does, and waits until the gateway holds the session for a resume.
+func dropConnection(t *testing.T, tg *testGateway, b *browser) {
+	t.Helper()
+	held := len(tg.log.entries("browser connection lost: session held for the browser to resume"))
+	_ = b.Conn.NetConn().Close()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", tg.log)
+		}
+	})
+	waitFor(t, "the session to be held for a resume", func() bool {
+		return len(tg.log.entries("browser connection lost: session held for the browser to resume")) > held
+	})
+}
+
+// closeWebSocket closes b's WebSocket as a page does, with a close frame.
+func closeWebSocket(b *browser) {
+	_ = b.Conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	_ = b.Conn.Close()
+}
+
+// resume opens a connection resuming the session token names after
+// received bytes of output, and returns it with what it was told lost.
+func resume(t *testing.T, tg *testGateway, token string, received int) (*browser, float64) {
+	t.Helper()
+	b := tg.open(fmt.Sprintf("resume=%s&received=%d", token, received))
+	st := b.ExpectStatus("resumed")
+	lost, ok := st["lost"].(float64)
+	if !ok {
+		t.Fatalf("resumed %v: no lost count", st)
+	}
+	return b, lost
+}
+
+// A browser whose connection died resumes its session on a new one: the
+// host's output meanwhile waits for it, what it types reaches the host,
+// and the session is one session in the log.
+func TestResumeAfterTheConnectionDies(t *testing.T) {
+	more := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("one\r\n")
+		<-more
+		c.SendString("two\r\n")
+		c.ExpectString("three")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("one\r\n"))
+	dropConnection(t, tg, b)
+	close(more) // output while the browser is away
+
+	b2, lost := resume(t, tg, token, len("one\r\n"))
+	if lost != 0 {
+		t.Errorf("lost %v, want 0", lost)
+	}
+	b2.WaitOutput([]byte("two\r\n"))
+	b2.Input("three")
+	closeWebSocket(b2)
+	tg.waitIdle()
+	ends := tg.log.entries("session end")
+	if len(ends) != 1 || ends[0]["reason"] != ReasonBrowserClosed {
+		t.Errorf("session end lines %v", ends)
+	}
+	if n := len(tg.log.entries("session resumed")); n != 1 {
+		t.Errorf("%d session resumed lines, want 1", n)
+	}
+}
+
+// Output the old connection took but the browser never got is sent
+// again on the new one, from where the browser says it got to.
+func TestResumeReplaysWhatTheBrowserMissed(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("one\r\ntwo\r\n")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("one\r\ntwo\r\n"))
+	dropConnection(t, tg, b)
+	// The browser says it got "one\r\n" only.
+	b2, lost := resume(t, tg, token, len("one\r\n"))
+	if got := b2.WaitOutput([]byte("two\r\n")); string(got) != "two\r\n" || lost != 0 {
+		t.Errorf("resumed with %q, lost %v; want two\\r\\n again and nothing lost", got, lost)
+	}
+	// A browser that claims more than was sent is refused.
+	dropConnection(t, tg, b2)
+	b3 := tg.open(fmt.Sprintf("resume=%s&received=%d", token, 1000))
+	if reason := b3.ExpectStatus("closed")["reason"]; !strings.Contains(fmt.Sprint(reason), "received 1000: the session sent 10") {
+		t.Errorf("resume with received 1000: closed %q", reason)
+	}
+	// The session still waits for a right resume.
+	b4, _ := resume(t, tg, token, len("one\r\ntwo\r\n"))
+	closeWebSocket(b4)
+	tg.waitIdle()
+}
+
+// Past what is kept, the browser is told how much it lost.
+func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
+	flood := bytes.Repeat([]byte("0123456789abcdef"), (resumeWindow+40000)/16)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Send(flood)
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput(flood[len(flood)-16:])
+	dropConnection(t, tg, b)
+	b2, lost := resume(t, tg, token, 0)
+	if want := len(flood) - resumeWindow; lost != float64(want) {
+		t.Errorf("lost %v, want %d", lost, want)
+	}
+	got := b2.WaitOutput(flood[len(flood)-16:])
+	if !bytes.Equal(got, flood[len(flood)-resumeWindow:]) {
+		t.Errorf("replayed %d bytes, want the last %d of the output", len(got), resumeWindow)
+	}
+	closeWebSocket(b2)
+	tg.waitIdle()
+}
+
+// A resume takes the session over from a connection the gateway still
+// holds (the browser noticed first that it died).
+func TestResumeTakesOverALiveConnection(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("hi\r\n")
+		c.ExpectString("typed on the new one")
+		c.SendString("bye\r\n")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("hi\r\n"))
+	b2, lost := resume(t, tg, token, len("hi\r\n"))
+	if lost != 0 {
+		t.Errorf("lost %v", lost)
+	}
+	if _, ce := b.WaitClose(); ce != nil && ce.Code != websocket.CloseAbnormalClosure {
+		t.Errorf("the old connection got a close frame %v: want it dropped", ce)
+	}
+	b2.Input("typed on the new one")
+	b2.WaitOutput([]byte("bye\r\n"))
+	closeWebSocket(b2)
+	tg.waitIdle()
+}
+
+// Nobody else resumes a session: not without its token, not another
+// user, not after it ended; and a browser that closes its WebSocket ends
+// its session at once, resumable or not.
+func TestResumeRefusals(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("hi\r\n")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab&user=alice")
+	b.WaitOutput([]byte("hi\r\n"))
+	if err := tg.gw.CheckResume(token, "bob"); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("bob resuming alice's session: %v, want ErrNotAllowed", err)
+	}
+	if err := tg.gw.CheckResume(strings.ToUpper(token), "alice"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a wrong token: %v, want ErrNoSession", err)
+	}
+	if err := tg.gw.CheckResume(token, "alice"); err != nil {
+		t.Errorf("alice resuming her session: %v", err)
+	}
+	closeWebSocket(b) // the page closed it
+	tg.waitIdle()
+	if ends := tg.log.entries("session end"); len(ends) != 1 || ends[0]["reason"] != ReasonBrowserClosed {
+		t.Errorf("session end %v, want closed by the browser", ends)
+	}
+	if err := tg.gw.CheckResume(token, "alice"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("resuming an ended session: %v, want ErrNoSession", err)
+	}
+	if _, code, _ := tg.tryOpen("resume=" + token + "&received=0&user=alice"); code != http.StatusNotFound {
+		t.Errorf("resume of an ended session: HTTP %d", code)
+	}
+}
+
+// A session nobody resumes ends when the grace is over, and the host's
+// connection with it.
+func TestResumeGraceEnds(t *testing.T) {
+	hostGone := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("hi\r\n")
+		c.ExpectEOF()
+		close(hostGone)
+	})
+	limits := Limits{ResumeGrace: 300 * time.Millisecond}
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}, Limits: limits})
+	b := tg.open("target=lab&resumable=1")
+	token, _ := b.ExpectStatus("connected")["resume"].(string)
+	b.WaitOutput([]byte("hi\r\n"))
+	start := time.Now()
+	dropConnection(t, tg, b)
+	within(t, hostGone)
+	if d := time.Since(start); d < limits.ResumeGrace {
+		t.Errorf("the host's connection closed %v after the browser's: before the grace", d)
+	}
+	tg.waitIdle()
+	if ends := tg.log.entries("session end"); len(ends) != 1 || ends[0]["reason"] != ReasonBrowserLost {
+		t.Errorf("session end %v, want browser connection lost", ends)
+	}
+	if err := tg.gw.CheckResume(token, ""); !errors.Is(err, ErrNoSession) {
+		t.Errorf("after the grace: %v, want ErrNoSession", err)
+	}
+}
+
+// Without ?resumable=1 (or with resume_grace -1) a dead connection ends
+// the session at once, as it always did.
+func TestNotResumableEndsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		query  string
+		limits Limits
+	}{
+		{"not asked", "target=lab", Limits{}},
+		{"grace -1", "target=lab&resumable=1", Limits{ResumeGrace: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+				c.SendString("hi\r\n")
+				c.ExpectEOF()
+			})
+			tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}, Limits: tc.limits})
+			b := tg.open(tc.query)
+			if st := b.ExpectStatus("connected"); st["resume"] != nil {
+				t.Errorf("connected %v: a resume token", st)
+			}
+			b.WaitOutput([]byte("hi\r\n"))
+			_ = b.Conn.NetConn().Close()
+			tg.waitIdle()
+			if ends := tg.log.entries("session end"); len(ends) != 1 || ends[0]["reason"] != ReasonBrowserClosed {
+				t.Errorf("session end %v", ends)
+			}
+		})
+	}
+}
