@@ -247,7 +247,7 @@ func TestAdhocTargetFields(t *testing.T) {
 		t.Errorf("a rule with backspace ^H: %v", err)
 	}
 	bad = []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Charset: "utf-16"}}
-	if _, err := New(Options{Adhoc: bad}); err == nil || !strings.HasPrefix(err.Error(), `gateway: adhoc[0]: charset "utf-16": not ASCII-compatible`) {
+	if _, err := New(Options{Adhoc: bad}); err == nil || !strings.HasPrefix(err.Error(), `gateway: adhoc[0]: charset "utf-16": it does not keep ASCII`) {
 		t.Errorf("a rule with charset utf-16: %v", err)
 	}
 }

@@ -31,17 +31,20 @@ type Charset struct {
 // String returns the name the Charset was looked up by.
 func (c *Charset) String() string { return c.name }
 
-// asciiProbe is what a character set must leave unchanged for the
-// telnet and terminal bytes around its text to keep their meaning.
-const asciiProbe = "A\r\n\x00\x1b[1m\x7f~"
+// asciiProbe is what a character set must leave unchanged, both ways,
+// for the telnet and terminal bytes around its text to keep their
+// meaning: controls, DEL, and escape sequences (ISO 2022 sets such as
+// ISO-2022-JP take ESC for their own shifts).
+const asciiProbe = "A\r\n\x00\x1b[1m\x7f~\x1b(0q\x1b(B"
 
 // LookupCharset returns the character set of an IANA name or alias,
 // case-insensitive ("cp437", "iso-8859-1", "latin1", "koi8-r",
 // "shift_jis", "euc-jp", "euc-kr", "gbk", "gb18030", "big5",
 // "windows-1252"). It returns nil for "" and "utf-8", which need no
 // conversion, and an error for a name it does not know and for a set
-// that encodes ASCII otherwise than as ASCII (UTF-16, HZ), which would
-// garble the telnet and terminal bytes around the text.
+// that does not keep ASCII and escape sequences as they are (UTF-16, HZ,
+// ISO-2022-JP), which would garble the telnet and terminal bytes around
+// the text.
 func LookupCharset(name string) (*Charset, error) {
 	if name == "" {
 		return nil, nil
@@ -54,8 +57,9 @@ func LookupCharset(name string) (*Charset, error) {
 		return nil, nil
 	}
 	out, err := enc.NewEncoder().String(asciiProbe)
-	if err != nil || out != asciiProbe {
-		return nil, fmt.Errorf("charset %q: not ASCII-compatible, so telnet and terminal control bytes would not survive it", name)
+	in, err2 := enc.NewDecoder().String(asciiProbe)
+	if err != nil || err2 != nil || out != asciiProbe || in != asciiProbe {
+		return nil, fmt.Errorf("charset %q: it does not keep ASCII and escape sequences as they are, so telnet and terminal control bytes would not survive it", name)
 	}
 	return &Charset{name: name, enc: enc}, nil
 }

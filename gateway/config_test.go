@@ -133,7 +133,7 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{"http: {allowed_origins: ['http://1.2.3.4.5']}\n" + target, `c.yaml:1: http: allowed_origins: "http://1.2.3.4.5" is not an origin: 1.2.3.4.5 is neither`},
 		// A character set unknown, or one that would garble telnet.
 		{target + "    charset: klingon\n", `c.yaml:2: target "a": charset "klingon": not a character set this build knows`},
-		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    charset: utf-16\n" + target, `c.yaml:2: adhoc[0]: charset "utf-16": not ASCII-compatible`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    charset: utf-16\n" + target, `c.yaml:2: adhoc[0]: charset "utf-16": it does not keep ASCII`},
 		// A base path a browser or proxy would rewrite.
 		{"http:\n  base_path: /a/../b\n" + target, `c.yaml:2: http: base_path: "/a/../b" has a ".." segment`},
 		{"http: {base_path: '/a b/'}\n" + target, `c.yaml:1: http: base_path: "/a b/": ' ' is not allowed`},

@@ -28,8 +28,9 @@ import (
 // spent no more CPU per byte (BENCHMARKS.md).
 //
 // For a host with a character set (Target.Charset) a read takes at most
-// a third of the buffer, and the text is converted into a second buffer
-// of the same size: UTF-8 is at most three bytes for each byte read.
+// a third of the buffer, and the text is converted into a second buffer,
+// of the size it needs: UTF-8 is at most three bytes for each byte read.
+// Such a session holds two buffers while it writes a frame.
 //
 // The goroutine that reads a frame also writes it, and reads the next
 // only then: the sockets' buffers in both kernels keep host and browser
@@ -63,8 +64,8 @@ const bigFrame = 2
 // bigFrameBudget bounds the memory in big frame buffers across a
 // gateway's sessions: a session that would go over it gets a smaller
 // buffer, at worst the largest size below bigFrame. A session holds one
-// buffer at a time, so the budget lets 256 sessions stream at the
-// largest size at once.
+// buffer at a time (two with a character set), so the budget lets 256
+// sessions stream at the largest size at once.
 const bigFrameBudget = 64 << 20
 
 // frameBuffers hands out a gateway's frame buffers.
@@ -100,6 +101,17 @@ func (f *frameBuffers) put(bp *[]byte, class int) {
 	f.pools[class].Put(bp)
 }
 
+// sizeClass is the smallest size class of at least size bytes, or the
+// largest.
+func sizeClass(size int) int {
+	for class, n := range frameSizes {
+		if n >= size {
+			return class
+		}
+	}
+	return len(frameSizes) - 1
+}
+
 // nextClass is the size class for the frame after one that took n bytes
 // of a buffer of class class.
 func nextClass(class, n int) int {
@@ -132,8 +144,9 @@ func (s *session) relayHost() {
 		buf, got := s.g.frames.get(class)
 		room := (*buf)[frameHeadroom:]
 		if s.hostText != nil {
-			// Room for the text to grow into when it is converted.
-			room = room[:len(room)/textExpansion]
+			// The converted text, with a character held from the last
+			// read, fits a buffer of the same size.
+			room = room[:len(room)/textExpansion-maxCharBytes]
 		}
 		n, err := s.tn.TryRead(room)
 		for err == nil && n > 0 && len(room)-n >= gatherRoom {
@@ -153,10 +166,10 @@ func (s *session) relayHost() {
 		var text *[]byte // the converted output's buffer
 		textClass := 0
 		if s.hostText != nil && (n > 0 || err != nil) {
-			text, textClass = s.g.frames.get(got)
+			text, textClass = s.g.frames.get(sizeClass(frameHeadroom + (n+maxCharBytes)*textExpansion))
 			// A host that ends in the middle of a character has its
 			// last bytes shown as U+FFFD.
-			out = s.hostText.decode((*text)[:0], out, err != nil)
+			out = s.hostText.decode((*text)[frameHeadroom:frameHeadroom], out, err != nil)
 		}
 		if len(out) > 0 {
 			s.touch()

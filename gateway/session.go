@@ -411,7 +411,9 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 			s.rec.input(data)
 		}
 		browserBytes := len(data)
-		if s.browserText != nil {
+		// A mouse report is the terminal's own bytes (coordinates past
+		// 94 are bytes past 127), not UTF-8 text.
+		if s.browserText != nil && !bytes.HasPrefix(data, mouseReport) {
 			text := s.g.msgBufs.Get().(*[]byte)
 			*text = s.browserText.encode((*text)[:0], data)
 			data = *text
