@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -270,6 +271,87 @@ func TestBrowserBasePath(t *testing.T) {
 			t.Errorf("RESULT %s = %v requests: want the page, its assets, api/targets and ws", name, result[name])
 		}
 	}
+}
+
+// TestBrowserResume: a connection reset between the browser and telgate
+// (as a network that fails resets it) is resumed: one session, which
+// goes on where it was.
+func TestBrowserResume(t *testing.T) {
+	node := browserTools(t)
+	tg := startTelgate(t, 1)
+	upstream, err := url.Parse(tg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startSeveringProxy(t, upstream.Host)
+	sever := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d connections reset", proxy.sever())
+	}))
+	t.Cleanup(sever.Close)
+	result := runBrowser(t, node, "resume", "http://"+proxy.addr()+"/", "TELGATE_SEVER_URL="+sever.URL)
+	if n, _ := result["received"].(float64); n <= 0 {
+		t.Errorf("RESULT received = %v", result["received"])
+	}
+	waitFor(t, "the session resumed line", func() bool { return strings.Contains(tg.logs.String(), "session resumed") })
+	if logs := tg.logs.String(); strings.Count(logs, "session start") != 1 {
+		t.Errorf("%d session start lines, want 1 (the resume is the same session):\n%s", strings.Count(logs, "session start"), logs)
+	}
+}
+
+// severingProxy relays TCP connections to an address and resets them all
+// on demand, as a failing network does.
+type severingProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []*net.TCPConn
+}
+
+func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &severingProxy{ln: ln}
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.sever()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c.(*net.TCPConn), u.(*net.TCPConn))
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
+			go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *severingProxy) addr() string { return p.ln.Addr().String() }
+
+// sever resets every connection relayed so far, both sides, and returns
+// how many pairs there were.
+func (p *severingProxy) sever() int {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.SetLinger(0)
+		_ = c.Close()
+	}
+	return len(conns) / 2
 }
 
 // holdingHost accepts TCP connections on loopback and holds them open,

@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -19,6 +19,8 @@
 //                          to play a link that dies without a word
 //   TELGATE_PROXY_URL      prefixed: the page of another telgate, behind a
 //                          reverse proxy that strips its own path prefix
+//   TELGATE_SEVER_URL      resume: fetching it resets every connection
+//                          between the browser and telgate
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the
@@ -520,8 +522,9 @@ async function adhoc(page, base) {
 
 // keepalive: the page pings the gateway while connected and, when the
 // gateway answers no more (its process is stopped, so its TCP connection
-// stays open and silent, as over a link that died), shows the connection
-// lost and offers Reconnect. The page's clock is faked so that the minute
+// stays open and silent, as over a link that died), tries to resume the
+// session for the grace the gateway gave, then shows the connection lost
+// and offers Reconnect. The page's clock is faked so that the minute
 // this takes passes at once; the sockets are real.
 async function keepalive(page, base) {
   const pid = Number(env("TELGATE_PID"));
@@ -539,6 +542,12 @@ async function keepalive(page, base) {
   process.kill(pid, "SIGSTOP");
   try {
     await page.clock.runFor(50000);
+    // The session may be resumed for the grace the gateway gave (60 s):
+    // the page tries, and gives up when it is over.
+    await waitState(page, "resuming");
+    const trying = await page.textContent("#status");
+    check(trying === "Reconnecting\u2026", `status text "${trying}" while resuming`);
+    await page.clock.runFor(65000);
     await waitState(page, "closed");
   } finally {
     process.kill(pid, "SIGCONT");
@@ -574,7 +583,42 @@ async function prefixed(page, base) {
   return result;
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed }, {
+// resume: a connection that drops (reset between the browser and the
+// gateway, as a network that fails does) is resumed: the page says it is
+// reconnecting, then goes on in the same session, the screen as it was,
+// and what is typed next reaches the host.
+async function resume(page, base) {
+  const seen = watchPage(page);
+  const states = [];
+  await page.exposeFunction("noteState", (s) => states.push(s));
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await page.evaluate(() => {
+    new MutationObserver(() => window.noteState(document.getElementById("status").dataset.state))
+      .observe(document.getElementById("status"), { attributes: true });
+  });
+  await waitPrompt(page, "demo prompt", "demo>");
+  await page.click("#terminal");
+  await typeLine(page, "echo before-drop");
+  await waitText(page, "^before-drop$", "typed echo before-drop ran");
+
+  const resp = await fetch(env("TELGATE_SEVER_URL"));
+  check(resp.ok, `connections reset (${await resp.text()})`);
+  await poll("a WebSocket that resumes the session", () => seen.urls.some((u) => u.includes("/ws?resume=")));
+  await waitState(page, "connected");
+  check(states.includes("resuming"), `the page said it was reconnecting (states ${states.join(", ")})`);
+  const text = await screenText(page);
+  check(text.includes("before-drop") && !text.includes("Connection closed") && !text.includes("reconnecting to"),
+    "the screen is as it was: same session, no close");
+  await typeLine(page, "echo after-resume");
+  await waitText(page, "^after-resume$", "typed after the resume, echo after-resume ran");
+  const q = new URL(seen.urls.find((u) => u.includes("/ws?resume="))).searchParams;
+  check(Number(q.get("received")) > 0, `the resume said how much output the page had (received=${q.get("received")})`);
+  await screenshot(page, "resumed.png");
+  return { states, received: Number(q.get("received")) };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume }, {
   boundMs: 120000,
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

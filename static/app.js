@@ -29,6 +29,7 @@
   var STATE_LABELS = {
     connecting: "Connecting\u2026",
     connected: "Connected",
+    resuming: "Reconnecting\u2026",
     closed: "Closed",
   };
   var RESIZE_DEBOUNCE_MS = 100;
@@ -81,6 +82,16 @@
   var PONG_TIMEOUT_MS = 20000;
   var BUSY_BYTES = 4096;
 
+  // A connection that drops without a word (Wi-Fi, a VPN reconnecting, a
+  // laptop asleep) does not end the session: the gateway holds it for the
+  // resume grace it gave in "connected", and the page opens another
+  // connection to resume it, first after RESUME_FIRST_MS, then every
+  // RESUME_RETRY_MS, telling how much output it has received so that
+  // what it missed is sent again. Input typed meanwhile is kept, as while
+  // connecting.
+  var RESUME_FIRST_MS = 300;
+  var RESUME_RETRY_MS = 2000;
+
   var el = {
     status: document.getElementById("status"),
     notice: document.getElementById("notice"),
@@ -112,6 +123,12 @@
   var pingSent = 0; // when the unanswered ping went, or 0
   var sentSinceHeard = 0; // bytes sent since the gateway last sent something
   var pendingDropped = false; // input was dropped while connecting: drop the rest too
+  var resumeToken = null; // the session's, while it may be resumed
+  var resumeGraceMs = 0;
+  var received = 0; // bytes of output received in this session
+  var lostAt = 0; // when the connection dropped, while resuming
+  var lostReason = ""; // what to say if the session cannot be resumed
+  var resumeTimer = 0;
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -138,6 +155,11 @@
     el.commands.forEach(function (btn) {
       btn.disabled = next !== "connected";
     });
+  }
+
+  function hideNotice() {
+    clearTimeout(noticeTimer);
+    el.notice.hidden = true;
   }
 
   function showNotice(text) {
@@ -347,12 +369,13 @@
 
   function send(data) {
     var size = typeof data === "string" ? data.length : data.byteLength;
-    if (isOpen()) {
+    if (isOpen() && state !== "resuming") {
       socket.send(data);
       sentSinceHeard += size;
       return;
     }
-    if (socket === null || socket.readyState !== WebSocket.CONNECTING || pendingDropped) {
+    var waiting = state === "resuming" || (socket !== null && socket.readyState === WebSocket.CONNECTING);
+    if (!waiting || pendingDropped) {
       return;
     }
     if (pendingBytes + size > PENDING_INPUT_MAX) {
@@ -400,7 +423,8 @@
     sendControl({ type: "resize", cols: cols, rows: rows });
   }
 
-  function connect() {
+  // dropSocket lets go of the current socket, closing it.
+  function dropSocket() {
     if (socket) {
       var old = socket;
       socket = null;
@@ -409,6 +433,22 @@
         old.close(1000);
       }
     }
+  }
+
+  // socketURL is the WebSocket URL for a query: relative to the page, as
+  // every URL it asks for is, so that it works under a path prefix (a
+  // reverse proxy's, or http.base_path).
+  function socketURL(query) {
+    var wsURL = new URL("ws?" + query.toString(), document.baseURI);
+    wsURL.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    return wsURL.href;
+  }
+
+  function connect() {
+    dropSocket();
+    clearTimeout(resumeTimer);
+    resumeToken = null;
+    received = 0;
 
     fitNow(); // so the URL carries the real size
     lastSize = { cols: term.cols, rows: term.rows };
@@ -417,11 +457,8 @@
     query.set("cols", String(term.cols));
     query.set("rows", String(term.rows));
     query.set("term", TERM_TYPE);
-    // Relative to the page, as every URL it asks for is, so that it works
-    // under a path prefix (a reverse proxy's, or http.base_path).
-    var wsURL = new URL("ws?" + query.toString(), document.baseURI);
-    wsURL.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    var url = wsURL.href;
+    query.set("resumable", "1");
+    var url = socketURL(query);
 
     setState("connecting");
     pending = [];
@@ -463,6 +500,7 @@
       if (typeof ev.data === "string") {
         handleControl(ev.data);
       } else {
+        received += ev.data.byteLength;
         term.write(new Uint8Array(ev.data));
       }
     };
@@ -479,7 +517,128 @@
         explainRefusal(ws, query);
         return;
       }
+      if (ev.code === 1006 && resumeToken && state === "connected") {
+        connectionDropped("connection lost"); // no close frame: the network, not the gateway
+        return;
+      }
       sessionClosed(printable(ev.reason || "") || CLOSE_CODES[ev.code] || "connection lost");
+    };
+  }
+
+  // connectionDropped starts resuming the session after its connection
+  // dropped; reason is what to say if it cannot be resumed. The old
+  // socket is let go of without a close frame, which, were the
+  // connection alive after all, would end the session: the resume takes
+  // the session over from it.
+  function connectionDropped(reason) {
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      socket = null;
+    }
+    stopKeepalive();
+    lostAt = Date.now();
+    lostReason = reason;
+    setState("resuming");
+    showNotice("connection lost: reconnecting\u2026");
+    clearTimeout(resumeTimer);
+    resumeTimer = setTimeout(resume, RESUME_FIRST_MS);
+  }
+
+  // resume opens a connection resuming the session, until the grace is
+  // over or the gateway says the session has ended.
+  function resume() {
+    if (state !== "resuming") {
+      return;
+    }
+    if (Date.now() - lostAt > resumeGraceMs) {
+      sessionClosed(lostReason);
+      return;
+    }
+    var query = new URLSearchParams();
+    query.set("resume", resumeToken);
+    query.set("received", String(received));
+    var ws;
+    try {
+      ws = new WebSocket(socketURL(query));
+    } catch (e) {
+      sessionClosed(e.message || "cannot reconnect");
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+    var retry = function () {
+      if (socket === ws) {
+        socket = null;
+        clearTimeout(resumeTimer);
+        resumeTimer = setTimeout(resume, RESUME_RETRY_MS);
+      }
+    };
+    var handshake = setTimeout(function () {
+      if (socket === ws && ws.readyState === WebSocket.CONNECTING) {
+        ws.onclose = null;
+        ws.close();
+        retry();
+      }
+    }, CONNECT_TIMEOUT_MS);
+    ws.onmessage = function (ev) {
+      if (socket !== ws) {
+        return;
+      }
+      pingSent = 0;
+      sentSinceHeard = 0;
+      if (typeof ev.data !== "string") {
+        received += ev.data.byteLength;
+        term.write(new Uint8Array(ev.data));
+        return;
+      }
+      var msg = null;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch (e) {
+        // handled below as any other message
+      }
+      if (msg && msg.type === "resumed") {
+        clearTimeout(handshake);
+        setState("connected");
+        hideNotice();
+        if (msg.lost > 0) {
+          term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + msg.lost + " bytes of output lost while disconnected]\x1b[0m\r\n");
+        }
+        startKeepalive(ws);
+        sendResize(term.cols, term.rows); // if the window changed meanwhile
+        flushPending();
+        return;
+      }
+      handleControl(ev.data);
+    };
+    ws.onclose = function (ev) {
+      clearTimeout(handshake);
+      if (socket !== ws || state === "closed") {
+        return;
+      }
+      if (state === "connected") {
+        stopKeepalive();
+        if (ev.code === 1006) {
+          connectionDropped("connection lost");
+        } else {
+          sessionClosed(printable(ev.reason || "") || CLOSE_CODES[ev.code] || "connection lost");
+        }
+        return;
+      }
+      // Not resumed: the gateway may be out of reach still, or the
+      // session may have ended; /api/check tells which.
+      fetch("api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
+        .then(function (resp) {
+          if (socket !== ws) {
+            return;
+          }
+          if (resp.status === 404 || resp.status === 403 || resp.status === 400) {
+            socket = null;
+            sessionClosed("connection lost; the session ended meanwhile");
+            return;
+          }
+          retry();
+        }, retry);
     };
   }
 
@@ -535,6 +694,8 @@
         if (msg.description) {
           el.targetName.title = target + " \u2014 " + printable(msg.description);
         }
+        resumeToken = typeof msg.resume === "string" ? msg.resume : null;
+        resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");
         startKeepalive(socket);
         break;
@@ -568,6 +729,10 @@
           pingSent = Date.now(); // busy with what was sent: wait on
           return;
         }
+        if (resumeToken) {
+          connectionDropped("connection lost (no answer from the gateway)");
+          return;
+        }
         socket = null;
         ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
         ws.close();
@@ -585,6 +750,8 @@
 
   function sessionClosed(reason) {
     stopKeepalive();
+    clearTimeout(resumeTimer);
+    resumeToken = null;
     if (state === "closed") {
       return;
     }
@@ -660,7 +827,7 @@
   // word before the cursor) closes a browser tab before the page sees the
   // key: while a session is open the browser asks first.
   window.addEventListener("beforeunload", function (event) {
-    if (state === "connected") {
+    if (state === "connected" || state === "resuming") {
       event.preventDefault();
       event.returnValue = "";
     }
