@@ -141,6 +141,12 @@ func (s *session) relayHost() {
 	class := 0
 	for {
 		s.tn.WaitRead()
+		if s.res != nil && s.att.Load() == nil {
+			// The browser is away: what the host sends waits for it
+			// in the kernel's buffers, not in the gateway's. When the
+			// session ends instead, the read below says so.
+			s.awaitBrowser(nil, nil)
+		}
 		buf, got := s.g.frames.get(class)
 		room := (*buf)[frameHeadroom:]
 		if s.hostText != nil {

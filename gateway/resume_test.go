@@ -128,20 +128,20 @@ func TestResumeReplaysWhatTheBrowserMissed(t *testing.T) {
 
 // Past what is kept, the browser is told how much it lost.
 func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
-	flood := bytes.Repeat([]byte("0123456789abcdef"), (resumeWindow+40000)/16)
+	flood := append(bytes.Repeat([]byte("0123456789abcdef"), (resumeWindow+40000)/16), "END\r\n"...)
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.Send(flood)
 		c.ExpectEOF()
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
 	b, token := openResumable(t, tg, "target=lab")
-	b.WaitOutput(flood[len(flood)-16:])
+	b.WaitOutput([]byte("END\r\n"))
 	dropConnection(t, tg, b)
 	b2, lost := resume(t, tg, token, 0)
 	if want := len(flood) - resumeWindow; lost != float64(want) {
 		t.Errorf("lost %v, want %d", lost, want)
 	}
-	got := b2.WaitOutput(flood[len(flood)-16:])
+	got := b2.WaitOutput([]byte("END\r\n"))
 	if !bytes.Equal(got, flood[len(flood)-resumeWindow:]) {
 		t.Errorf("replayed %d bytes, want the last %d of the output", len(got), resumeWindow)
 	}
@@ -265,4 +265,29 @@ func TestNotResumableEndsAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Output that comes while the browser is away, more than is kept for a
+// resume, waits for it, none lost: the gateway reads none of it meanwhile.
+func TestResumeLosesNothingSentWhileAway(t *testing.T) {
+	more := make(chan struct{})
+	flood := append(bytes.Repeat([]byte("while away, 0123456789\r\n"), 4*resumeWindow/24), "END\r\n"...)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("one\r\n")
+		<-more
+		c.Send(flood)
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("one\r\n"))
+	dropConnection(t, tg, b)
+	close(more)
+	b2, lost := resume(t, tg, token, len("one\r\n"))
+	got := b2.WaitOutput([]byte("END\r\n"))
+	if lost != 0 || !bytes.Equal(got, flood) {
+		t.Errorf("after the resume: lost %v, %d bytes (want all %d, none lost)", lost, len(got), len(flood))
+	}
+	closeWebSocket(b2)
+	tg.waitIdle()
 }
