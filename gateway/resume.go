@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -79,12 +80,21 @@ type resumption struct {
 	grace time.Duration
 
 	sent    int64  // bytes of output written, or being written, to the browser
+	skipped int64  // of them, those the browser was told it lost
 	kept    []byte // the last of them, a ring of resumeWindow bytes (nil until output)
 	keptEnd int    // where the next byte goes in kept
+	// position is sent less skipped: how far a browser that got
+	// everything has received. Read without wmu by a resume's first
+	// check; it only grows.
+	position atomic.Int64
 	// resumed is signalled when a browser resumes the session.
 	resumed chan struct{}
 	timer   *time.Timer // ends the session when the grace is over
-	expired bool        // the grace is over: the session is ending
+	lostFor string      // the reason the session ends for when the grace is over
+	expired atomic.Bool // the grace is over: the session is ending
+	// resuming is the connection a resume is writing to, before the
+	// session has it: stop bounds its writes too.
+	resuming atomic.Pointer[websocket.Conn]
 }
 
 func newResumption(grace time.Duration) *resumption {
@@ -97,6 +107,7 @@ func newResumption(grace time.Duration) *resumption {
 // keep records output sent (or being sent) to the browser.
 func (r *resumption) keep(p []byte) {
 	r.sent += int64(len(p))
+	r.position.Add(int64(len(p)))
 	if r.kept == nil {
 		r.kept = make([]byte, resumeWindow)
 	}
@@ -141,16 +152,19 @@ func (s *session) lose(a *attachment, reason string, dropped bool) {
 	if s.att.Load() != a {
 		return
 	}
-	if s.res != nil && dropped && s.detach(a) {
+	if s.res != nil && dropped && s.detach(a, reason) {
 		return
 	}
 	s.stop(reason)
 }
 
-// detach lets go of the browser's connection a, to wait for the browser
-// to resume the session, for the grace; it reports false when the
-// session is ending anyway.
-func (s *session) detach(a *attachment) bool {
+// detach lets go of the browser's connection a, which dropped for
+// reason, to wait for the browser to resume the session, for the grace.
+// It reports false when the session is ending anyway.
+func (s *session) detach(a *attachment, reason string) bool {
+	// First, so that a write stuck on it ends and gives up wmu, and its
+	// reader, if it still reads, ends.
+	_ = a.ws.NetConn().Close()
 	s.wmu.Lock()
 	if s.att.Load() != a {
 		s.wmu.Unlock()
@@ -163,18 +177,29 @@ func (s *session) detach(a *attachment) bool {
 	s.att.Store(nil)
 	r := s.res
 	r.stop()
-	r.timer = time.AfterFunc(r.grace, func() {
+	// The connection dropped: stalled (a write timed out) or lost, even
+	// when the read that noticed took its end for a close.
+	r.lostFor = ReasonBrowserLost
+	if reason == ReasonBrowserStalled {
+		r.lostFor = reason
+	}
+	var timer *time.Timer
+	timer = time.AfterFunc(r.grace, func() {
 		s.wmu.Lock()
-		away := s.att.Load() == nil
-		r.expired = r.expired || away
+		// A timer that fired as a resume disarmed it is not this
+		// detach's to act on.
+		away := r.timer == timer && s.att.Load() == nil
+		if away {
+			r.expired.Store(true)
+		}
+		why := r.lostFor
 		s.wmu.Unlock()
 		if away {
-			s.stop(ReasonBrowserLost)
+			s.stop(why)
 		}
 	})
+	r.timer = timer
 	s.wmu.Unlock()
-	// Its reader, if it still reads, ends.
-	_ = a.ws.NetConn().Close()
 	s.g.metrics.detached.Inc()
 	s.log().Info().Dur("grace", r.grace).Msg("browser connection lost: session held for the browser to resume")
 	return true
@@ -213,23 +238,34 @@ type resumedMsg struct {
 // browser lacks, of what is kept, and says how much more it lost, and
 // takes the session over from the connection it had, if any.
 func (s *session) resume(ws *websocket.Conn, received int64, remote string) error {
+	r := s.res
+	// Checked first without wmu, so that a resume that cannot be does
+	// not cut the connection the session has.
+	if err := s.resumeRefusal(received); err != nil {
+		return err
+	}
 	if old := s.att.Load(); old != nil {
 		// A write stuck on it ends, and gives up wmu.
 		_ = old.ws.NetConn().Close()
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	r := s.res
-	if s.ctx.Err() != nil || r.expired {
-		return ErrNoSession
+	if err := s.resumeRefusal(received); err != nil {
+		return err
 	}
-	if received < 0 || received > r.sent {
-		return fmt.Errorf("received %d: the session sent %d", received, r.sent)
-	}
-	replay := r.last(r.sent - received)
-	lost := r.sent - received - int64(len(replay))
+	// The browser has received, or been told it lost, everything up to
+	// received+skipped.
+	missing := r.position.Load() - received
+	replay := r.last(missing)
+	lost := missing - int64(len(replay))
 	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost})
-	_ = ws.SetWriteDeadline(time.Now().Add(s.g.opts.WriteTimeout))
+	r.resuming.Store(ws)
+	defer r.resuming.Store(nil)
+	d := s.g.opts.WriteTimeout
+	if s.ctx.Err() != nil {
+		d = min(d, closeGrace)
+	}
+	_ = ws.SetWriteDeadline(time.Now().Add(d))
 	err := ws.WriteMessage(websocket.TextMessage, msg)
 	if err == nil && len(replay) > 0 {
 		err = ws.WriteMessage(websocket.BinaryMessage, replay)
@@ -237,12 +273,21 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	if err != nil {
 		return err
 	}
+	r.skipped += lost
+	r.position.Add(-lost)
 	s.bytesOut.Add(int64(len(replay)))
 	s.g.metrics.toBrowser.Add(float64(len(replay)))
+	if old := s.att.Load(); old != nil {
+		// Another resume's, that came in between: this one wins.
+		_ = old.ws.NetConn().Close()
+	}
 	a := s.attach(ws)
 	s.att.Store(a)
 	r.stop()
 	s.touch()
+	// Before run waits for the readers: the session is not stopped
+	// (checked under wmu), and run's wait follows finish, whose write
+	// takes wmu.
 	s.startReading(a)
 	select {
 	case r.resumed <- struct{}{}:
@@ -250,6 +295,19 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	}
 	s.g.metrics.resumed.Inc()
 	s.log().Info().Str("remote", remote).Int64("replayed", int64(len(replay))).Int64("lost", lost).Msg("session resumed")
+	return nil
+}
+
+// resumeRefusal says why the session cannot be resumed by a browser that
+// has received received bytes of output, or returns nil.
+func (s *session) resumeRefusal(received int64) error {
+	r := s.res
+	if s.ctx.Err() != nil || r.expired.Load() {
+		return ErrNoSession
+	}
+	if pos := r.position.Load(); received < 0 || received > pos {
+		return fmt.Errorf("received %d: the session sent %d", received, pos)
+	}
 	return nil
 }
 
@@ -288,10 +346,11 @@ func (g *Gateway) Resume(ws *websocket.Conn, token, user string, received int64,
 	if err == nil {
 		return
 	}
-	msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: "cannot resume: " + err.Error()})
+	reason := "cannot resume: " + err.Error()
+	msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: reason})
 	deadline := time.Now().Add(closeGrace)
 	_ = ws.SetWriteDeadline(deadline)
 	_ = ws.WriteMessage(websocket.TextMessage, msg)
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "cannot resume"), deadline)
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, truncate(reason, 100)), deadline)
 	_ = ws.Close()
 }

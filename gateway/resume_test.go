@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -129,8 +130,11 @@ func TestResumeReplaysWhatTheBrowserMissed(t *testing.T) {
 // Past what is kept, the browser is told how much it lost.
 func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
 	flood := append(bytes.Repeat([]byte("0123456789abcdef"), (resumeWindow+40000)/16), "END\r\n"...)
+	more := make(chan struct{})
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.Send(flood)
+		<-more
+		c.SendString("more\r\n")
 		c.ExpectEOF()
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
@@ -145,7 +149,58 @@ func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
 	if !bytes.Equal(got, flood[len(flood)-resumeWindow:]) {
 		t.Errorf("replayed %d bytes, want the last %d of the output", len(got), resumeWindow)
 	}
-	closeWebSocket(b2)
+	// The browser counts what it received, not what it was told it
+	// lost: a second resume from there has nothing to replay.
+	dropConnection(t, tg, b2)
+	b3, lost := resume(t, tg, token, len(got))
+	close(more)
+	if got := b3.WaitOutput([]byte("more\r\n")); string(got) != "more\r\n" || lost != 0 {
+		t.Errorf("second resume: %q (%d bytes), lost %v; want only what came after", got[:min(len(got), 40)], len(got), lost)
+	}
+	closeWebSocket(b3)
+	tg.waitIdle()
+}
+
+// Two resumes at once: the last wins, and the other's connection is
+// closed, not left to type into the session beside it.
+func TestResumeTwoAtOnce(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("hi\r\n")
+		c.ExpectString("from the winner")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("hi\r\n"))
+	tg.gw.mu.Lock()
+	s := tg.gw.resumes[token]
+	tg.gw.mu.Unlock()
+	s.wmu.Lock() // both resumes get as far as the session's lock
+	query := fmt.Sprintf("resume=%s&received=%d", token, len("hi\r\n"))
+	b1, b2 := tg.open(query), tg.open(query)
+	buf := make([]byte, 1<<20)
+	waitFor(t, "two resumes waiting", func() bool {
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "gateway.(*session).resume(") == 2
+	})
+	s.wmu.Unlock()
+	first, second := b1.Next(), b2.Next()
+	if !bytes.Contains(first.Data, []byte("resumed")) || !bytes.Contains(second.Data, []byte("resumed")) {
+		t.Fatalf("answers %q and %q: want both resumed", first.Data, second.Data)
+	}
+	// The one that resumed first was taken over by the other.
+	waitFor(t, "both resumes done", func() bool {
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "gateway.(*session).resume(")
+	})
+	s.wmu.Lock()
+	current := s.att.Load().ws.RemoteAddr().String()
+	s.wmu.Unlock()
+	winner, loser := b2, b1
+	if current == b1.Conn.LocalAddr().String() {
+		winner, loser = b1, b2
+	}
+	loser.WaitClose()
+	winner.Input("from the winner")
+	closeWebSocket(winner)
 	tg.waitIdle()
 }
 
@@ -154,6 +209,7 @@ func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
 func TestResumeTakesOverALiveConnection(t *testing.T) {
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("hi\r\n")
+		c.ExpectString("still here")
 		c.ExpectString("typed on the new one")
 		c.SendString("bye\r\n")
 		c.ExpectEOF()
@@ -161,6 +217,10 @@ func TestResumeTakesOverALiveConnection(t *testing.T) {
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
 	b, token := openResumable(t, tg, "target=lab")
 	b.WaitOutput([]byte("hi\r\n"))
+	// A resume that cannot be leaves the connection alone.
+	bad := tg.open(fmt.Sprintf("resume=%s&received=%d", token, 1000))
+	bad.ExpectClosed("cannot resume: received 1000: the session sent 4")
+	b.Input("still here")
 	b2, lost := resume(t, tg, token, len("hi\r\n"))
 	if lost != 0 {
 		t.Errorf("lost %v", lost)

@@ -173,6 +173,11 @@ func (s *session) stop(reason string) {
 	if a := s.att.Load(); a != nil {
 		_ = a.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
 	}
+	if s.res != nil {
+		if ws := s.res.resuming.Load(); ws != nil {
+			_ = ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+		}
+	}
 	s.stopOnce.Do(func() {
 		s.cutoff.Store(time.AfterFunc(3*closeGrace, func() {
 			if a := s.att.Load(); a != nil {
