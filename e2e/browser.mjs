@@ -604,8 +604,12 @@ async function resume(page, base) {
 
   const resp = await fetch(env("TELGATE_SEVER_URL"));
   check(resp.ok, `connections reset (${await resp.text()})`);
+  // Typed while the page reconnects: kept, and sent once resumed.
+  await waitState(page, "resuming");
+  await typeLine(page, "echo typed-while-away");
   await poll("a WebSocket that resumes the session", () => seen.urls.some((u) => u.includes("/ws?resume=")));
   await waitState(page, "connected");
+  await waitText(page, "^typed-while-away$", "what was typed while reconnecting ran");
   check(states.includes("resuming"), `the page said it was reconnecting (states ${states.join(", ")})`);
   const text = await screenText(page);
   check(text.includes("before-drop") && !text.includes("Connection closed") && !text.includes("reconnecting to"),

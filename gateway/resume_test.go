@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"telgate/telnet"
 	"telgate/telnet/telnettest"
 )
 
@@ -349,5 +350,34 @@ func TestResumeLosesNothingSentWhileAway(t *testing.T) {
 		t.Errorf("after the resume: lost %v, %d bytes (want all %d, none lost)", lost, len(got), len(flood))
 	}
 	closeWebSocket(b2)
+	tg.waitIdle()
+}
+
+// A page that resumed sends its window size again, not knowing whether
+// the last one arrived: the host hears of a size once.
+func TestTheSameWindowSizeIsSentOnce(t *testing.T) {
+	sizes := make(chan []byte, 4)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Negotiate(telnet.DO, telnet.NAWS)
+		c.ExpectNegotiation(telnet.WILL, telnet.NAWS)
+		sizes <- c.ExpectSubnegotiation(telnet.NAWS)
+		c.SendString("ready\r\n")
+		sizes <- c.ExpectSubnegotiation(telnet.NAWS)
+		c.ExpectData("done")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b := tg.open("target=lab&cols=100&rows=30")
+	b.WaitOutput([]byte("ready\r\n"))
+	b.Control(`{"type":"resize","cols":100,"rows":30}`)
+	b.Control(`{"type":"resize","cols":90,"rows":20}`)
+	b.Control(`{"type":"resize","cols":90,"rows":20}`)
+	b.Input("done")
+	for i, want := range [][]byte{{0, 100, 0, 30}, {0, 90, 0, 20}} {
+		if got := within(t, (<-chan []byte)(sizes)); !bytes.Equal(got, want) {
+			t.Errorf("NAWS %d: %v, want %v", i, got, want)
+		}
+	}
+	closeWebSocket(b)
 	tg.waitIdle()
 }

@@ -93,6 +93,7 @@ type session struct {
 	resizeDone  chan struct{} // closed when the sending ends; nil when none runs
 	sizePending bool
 	nextSize    [2]int
+	sentSize    [2]int // the last size given to the negotiator
 
 	pongPending atomic.Bool // a pong is being written (see pong)
 	// cutoff closes the browser's connection if the session has not
@@ -278,6 +279,7 @@ func (s *session) dial() error {
 	neg := telnet.NewNegotiator(sessionPolicy)
 	neg.SetTerminalTypes(s.term())
 	neg.SetWindowSize(tn, s.req.Cols, s.req.Rows)
+	s.sentSize = [2]int{s.req.Cols, s.req.Rows}
 	neg.OnChange(s.g.metrics.optionChanged)
 	tn.SetOptionNegotiationCallback(neg.Callback)
 	s.tn, s.neg = tn, neg
@@ -533,11 +535,17 @@ func (s *session) resize(cols, rows int) {
 			if !pending {
 				s.resizeDone = nil
 			}
+			// The same size again (a page that resumed, which cannot
+			// know whether its last one arrived) tells the host nothing.
+			same := size == s.sentSize
+			s.sentSize = size
 			s.resizeMu.Unlock()
 			if !pending {
 				return
 			}
-			s.neg.SetWindowSize(s.tn, size[0], size[1])
+			if !same {
+				s.neg.SetWindowSize(s.tn, size[0], size[1])
+			}
 		}
 	}()
 }

@@ -381,7 +381,7 @@
     if (pendingBytes + size > PENDING_INPUT_MAX) {
       // Not a part of what was typed: none of the rest either.
       pendingDropped = true;
-      showNotice("input dropped: still connecting");
+      showNotice(state === "resuming" ? "input dropped: still reconnecting" : "input dropped: still connecting");
       return;
     }
     // A copy: a paste's frames are views of one buffer.
@@ -538,25 +538,77 @@
     stopKeepalive();
     lostAt = Date.now();
     lostReason = reason;
+    // A size sent into the dead connection is sent again once resumed,
+    // and input is kept again even if some was dropped before.
+    lastSize = null;
+    pendingDropped = false;
     setState("resuming");
     showNotice("connection lost: reconnecting\u2026");
     clearTimeout(resumeTimer);
     resumeTimer = setTimeout(resume, RESUME_FIRST_MS);
   }
 
+  // RESUME_CHECK_MS bounds the question to /api/check whether the
+  // session can still be resumed: on a network that drops everything it
+  // would otherwise wait for minutes.
+  var RESUME_CHECK_MS = 5000;
+
+  // checkResume asks the gateway whether the session can be resumed
+  // (GET /api/check with the resume's query), and calls done with "ok",
+  // "unreachable" or the reason it cannot be.
+  function checkResume(query, done) {
+    var opts = { cache: "no-store", credentials: "same-origin" };
+    if (typeof AbortSignal.timeout === "function") {
+      opts.signal = AbortSignal.timeout(RESUME_CHECK_MS);
+    }
+    fetch("api/check?" + query.toString(), opts).then(function (resp) {
+      if (resp.ok) {
+        done("ok");
+      } else if (resp.status === 404) {
+        done("connection lost; the session ended meanwhile");
+      } else if (resp.status >= 400 && resp.status < 500) {
+        done("connection lost; the session cannot be resumed (HTTP " + resp.status + ")");
+      } else {
+        done("unreachable"); // a proxy's 502 while the gateway restarts, say
+      }
+    }, function () {
+      done("unreachable");
+    });
+  }
+
+  function resumeQuery() {
+    var query = new URLSearchParams();
+    query.set("resume", resumeToken);
+    query.set("received", String(received));
+    return query;
+  }
+
   // resume opens a connection resuming the session, until the grace is
-  // over or the gateway says the session has ended.
+  // over or the gateway says the session has ended. Past the grace as the
+  // page counts it, it asks the gateway, which may have noticed the drop
+  // later, and goes on trying while it can still be resumed.
   function resume() {
     if (state !== "resuming") {
       return;
     }
     if (Date.now() - lostAt > resumeGraceMs) {
-      sessionClosed(lostReason);
+      checkResume(resumeQuery(), function (verdict) {
+        if (state !== "resuming") {
+          return;
+        }
+        if (verdict === "ok") {
+          attemptResume();
+        } else {
+          sessionClosed(verdict === "unreachable" ? lostReason : verdict);
+        }
+      });
       return;
     }
-    var query = new URLSearchParams();
-    query.set("resume", resumeToken);
-    query.set("received", String(received));
+    attemptResume();
+  }
+
+  function attemptResume() {
+    var query = resumeQuery();
     var ws;
     try {
       ws = new WebSocket(socketURL(query));
@@ -573,12 +625,19 @@
         resumeTimer = setTimeout(resume, RESUME_RETRY_MS);
       }
     };
+    // Bounds the whole attempt: a connection that opens but is never
+    // answered (a proxy that stalls) is given up too. It is let go of
+    // without a close frame once open: the next resume takes over from
+    // it, where a close would end the session.
     var handshake = setTimeout(function () {
-      if (socket === ws && ws.readyState === WebSocket.CONNECTING) {
-        ws.onclose = null;
-        ws.close();
-        retry();
+      if (socket !== ws || state !== "resuming") {
+        return;
       }
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      if (ws.readyState === WebSocket.CONNECTING) {
+        ws.close();
+      }
+      retry();
     }, CONNECT_TIMEOUT_MS);
     ws.onmessage = function (ev) {
       if (socket !== ws) {
@@ -607,6 +666,7 @@
         startKeepalive(ws);
         sendResize(term.cols, term.rows); // if the window changed meanwhile
         flushPending();
+        pendingDropped = false;
         return;
       }
       handleControl(ev.data);
@@ -627,18 +687,17 @@
       }
       // Not resumed: the gateway may be out of reach still, or the
       // session may have ended; /api/check tells which.
-      fetch("api/check?" + query.toString(), { cache: "no-store", credentials: "same-origin" })
-        .then(function (resp) {
-          if (socket !== ws) {
-            return;
-          }
-          if (resp.status === 404 || resp.status === 403 || resp.status === 400) {
-            socket = null;
-            sessionClosed("connection lost; the session ended meanwhile");
-            return;
-          }
+      checkResume(query, function (verdict) {
+        if (socket !== ws) {
+          return;
+        }
+        if (verdict === "ok" || verdict === "unreachable") {
           retry();
-        }, retry);
+          return;
+        }
+        socket = null;
+        sessionClosed(verdict);
+      });
     };
   }
 
