@@ -280,6 +280,19 @@ async function demo(page, base) {
   await typeLine(page, "echo hello-browser");
   await waitText(page, "^demo> echo hello-browser\\nhello-browser\\ndemo> $", "typed echo hello-browser ran");
 
+  // Save writes the terminal's text, scrollback included, to a file; a
+  // line longer than the terminal is wide comes out whole.
+  const long = "w ".repeat(50) + "W".repeat(150);
+  await typeLine(page, `echo ${long}`);
+  await waitPrompt(page, "demo prompt after a long line", "demo>");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+  const saved = fs.readFileSync(await download.path(), "utf8");
+  check(/^telgate-demo-\d{8}-\d{6}\.txt$/.test(download.suggestedFilename()),
+    `Save names the file after the target and the time (${download.suggestedFilename()})`);
+  check(saved.startsWith("Welcome to the telgate demo host.\n") &&
+    saved.endsWith(`demo> echo hello-browser\nhello-browser\ndemo> echo ${long}\n${long}\ndemo>\n`),
+  `the saved text is the terminal's, from its first line to the prompt, the long line whole (${JSON.stringify(saved.slice(-80))})`);
+
   // A link in the output opens with Ctrl held, not on a plain click. The
   // plain click goes to one link and the Ctrl+click to another: popups
   // open in the order their clicks asked, so when the second link's

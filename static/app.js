@@ -21,7 +21,7 @@
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
-// #reconnect, button[data-command], #target-picker a.target, #adhoc-form,
+// #reconnect, #save, button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
   "use strict";
@@ -96,6 +96,7 @@
     status: document.getElementById("status"),
     notice: document.getElementById("notice"),
     reconnect: document.getElementById("reconnect"),
+    save: document.getElementById("save"),
     toolbar: document.getElementById("toolbar"),
     targetName: document.getElementById("target-name"),
     terminal: document.getElementById("terminal"),
@@ -853,6 +854,66 @@
   });
   el.reconnect.addEventListener("click", reconnect);
 
+  // ---- Saving the terminal's text -----------------------------------------
+
+  // terminalText returns the text of the terminal's screen and scrollback:
+  // lines the terminal wrapped joined again, trailing blanks dropped.
+  function terminalText() {
+    var b = term.buffer.active;
+    var lines = [];
+    for (var i = 0; i < b.length; i++) {
+      var line = b.getLine(i);
+      var next = b.getLine(i + 1);
+      // A line that wraps on keeps its trailing spaces (they are text
+      // in the middle of the line); others lose them, as the blank
+      // cells after the text.
+      var text = line.translateToString(false);
+      if (!(next && next.isWrapped)) {
+        text = text.replace(/ +$/, "");
+      }
+      if (line.isWrapped && lines.length > 0) {
+        lines[lines.length - 1] += text;
+      } else {
+        lines.push(text);
+      }
+    }
+    while (lines.length > 0 && lines[lines.length - 1] === "") {
+      lines.pop();
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  // saveName is the file name for the text: the target and the time.
+  function saveName() {
+    var d = new Date();
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var stamp = d.getFullYear() + two(d.getMonth() + 1) + two(d.getDate()) + "-" +
+      two(d.getHours()) + two(d.getMinutes()) + two(d.getSeconds());
+    return "telgate-" + String(target || "session").replace(/[^A-Za-z0-9._-]+/g, "_") + "-" + stamp + ".txt";
+  }
+
+  // Output a network engineer wants to keep (a configuration, a crash
+  // log) is saved from the page, during the session or after it ended.
+  el.save.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.save.addEventListener("click", function () {
+    if (!term) {
+      return;
+    }
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([terminalText()], { type: "text/plain;charset=utf-8" }));
+    link.download = saveName();
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () {
+      URL.revokeObjectURL(link.href);
+    }, 60000);
+    term.focus();
+  });
+
   // The host field opens the page again for ?host=: a link to that page
   // opens the same host. (form-action 'none' keeps the form from being
   // submitted natively.)
@@ -877,6 +938,7 @@
     el.picker.hidden = true;
     el.terminal.hidden = false;
     el.toolbar.hidden = false;
+    el.save.hidden = false;
     createTerminal();
     connect();
     term.focus();
