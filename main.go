@@ -200,7 +200,10 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		hopts.FrameAncestors = s.cfg.HTTP.FrameAncestors
 		hopts.Adhoc = s.cfg.Adhoc
 	}
-	srv := newServer(web.NewHandler(hopts), log)
+	handler := web.NewHandler(hopts)
+	rl := &reloader{path: *configPath, running: s.cfg, gw: gw, handler: handler, log: log}
+	rl.watch(ctx)
+	srv := newServer(handler, log)
 	scheme := "http"
 	if s.tls != nil {
 		scheme = "https"
@@ -324,19 +327,8 @@ func (s *settings) loadSecurity() error {
 		if certFile == "" {
 			certFile, keyFile = s.resolve(s.cfg.TLS.Cert), s.resolve(s.cfg.TLS.Key)
 		}
-		if !s.auth.Enabled() {
-			for _, t := range s.cfg.Targets {
-				if len(t.AllowUsers)+len(t.AllowGroups) > 0 {
-					return fmt.Errorf("target %q has allow_users or allow_groups, but no authentication is configured "+
-						"(auth: users_file or proxy_header): nobody could open it", t.Name)
-				}
-			}
-			for i, r := range s.cfg.Adhoc {
-				if len(r.AllowUsers)+len(r.AllowGroups) > 0 {
-					return fmt.Errorf("adhoc[%d] has allow_users or allow_groups, but no authentication is configured "+
-						"(auth: users_file or proxy_header): nobody could use it", i)
-				}
-			}
+		if err := checkAllowLists(s.cfg, s.auth.Enabled()); err != nil {
+			return err
 		}
 	}
 	if certFile != "" {

@@ -299,7 +299,8 @@ func (g *Gateway) AdhocTarget(ctx context.Context, hostport, user string, groups
 }
 
 func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups []string) (Target, error) {
-	if len(g.adhoc) == 0 {
+	cat := g.cat.Load()
+	if len(cat.adhoc) == 0 {
 		return Target{}, notAllowed("opening hosts by name is not enabled")
 	}
 	name, ip, port, err := parseAdhocHostport(hostport)
@@ -314,8 +315,8 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 
 	var rules []*adhocRule
 	forUser := false
-	for i := range g.adhoc {
-		r := &g.adhoc[i]
+	for i := range cat.adhoc {
+		r := &cat.adhoc[i]
 		if !r.who.Allows(user, groups) {
 			continue
 		}
@@ -354,7 +355,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 		}
 	}
 	for _, r := range rules {
-		if a, ok := r.pick(addrs, r.matchesName(name), g.ownAddrs); ok {
+		if a, ok := r.pick(addrs, r.matchesName(name), cat.ownAddrs); ok {
 			return Target{
 				Name:        display,
 				Address:     netip.AddrPortFrom(a, uint16(port)).String(),

@@ -68,7 +68,7 @@ func adhocGateway(t *testing.T, rules []AdhocRule, res *fakeResolver) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.ownAddrs = nil
+	g.cat.Load().ownAddrs = nil
 	return g
 }
 
@@ -367,8 +367,9 @@ func TestAdhocGatewaysOwnAddressesAreGuarded(t *testing.T) {
 		{Hosts: []string{"10.0.0.0/8", "*.lab.example.com"}, Ports: "23"},
 		{Hosts: []string{"10.1.1.1"}, Ports: "2323"},
 	}, res)
-	g.ownAddrs = []netip.Addr{netip.MustParseAddr("10.1.1.1"), netip.MustParseAddr("169.254.20.10")}
-	g.adhoc = append(g.adhoc, mustCompile(t, AdhocRule{Hosts: []string{"169.254.0.0/16", "::/0"}, Ports: "2324"})...)
+	cat := g.cat.Load()
+	cat.ownAddrs = []netip.Addr{netip.MustParseAddr("10.1.1.1"), netip.MustParseAddr("169.254.20.10")}
+	cat.adhoc = append(cat.adhoc, mustCompile(t, AdhocRule{Hosts: []string{"169.254.0.0/16", "::/0"}, Ports: "2324"})...)
 	for host, allowed := range map[string]bool{
 		"10.1.1.1:23":              false,
 		"self.lab.example.com:23":  false,

@@ -65,14 +65,9 @@ var ErrShuttingDown = errors.New("gateway: shutting down")
 // A Gateway pairs browsers with telnet hosts: each Serve call runs one
 // session. It is safe for concurrent use.
 type Gateway struct {
-	opts    Options
-	limits  Limits // opts.Limits with defaults
-	targets map[string]Target
-	order   []Target
-	adhoc   []adhocRule
-	// ownAddrs are this machine's addresses, taken at New: the ad-hoc
-	// rules reach them only by naming them.
-	ownAddrs []netip.Addr
+	opts   Options
+	limits Limits // opts.Limits with defaults
+	cat    atomic.Pointer[catalog]
 
 	adm     *admission
 	metrics *metrics
@@ -129,9 +124,6 @@ func (g *Gateway) closeRecording(rec *recorder) {
 
 // New returns a Gateway for the given targets and rules.
 func New(opts Options) (*Gateway, error) {
-	if len(opts.Targets) == 0 && len(opts.Adhoc) == 0 {
-		return nil, errors.New("gateway: no targets")
-	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
@@ -145,45 +137,27 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Recording.MaxBytes <= 0 {
 		opts.Recording.MaxBytes = DefaultRecordingMaxBytes
 	}
+	cat, err := newCatalog(opts.Targets, opts.Adhoc, opts.Recording)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		opts:     opts,
 		limits:   opts.Limits.WithDefaults(),
-		targets:  map[string]Target{},
 		sessions: map[*session]struct{}{},
 		resumes:  map[string]*session{},
 	}
+	g.cat.Store(cat)
 	g.msgBufs.New = newMsgBuf
 	g.recBufs.New = newRecBuf
-	recorded := false
-	for _, t := range opts.Targets {
-		if _, dup := g.targets[t.Name]; dup {
-			return nil, fmt.Errorf("gateway: duplicate target %q", t.Name)
-		}
-		g.targets[t.Name] = t
-		g.order = append(g.order, t)
-		recorded = recorded || t.Record
-	}
-	rules, err := compileAdhoc(opts.Adhoc)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	g.adhoc = rules
-	if len(rules) > 0 {
-		g.ownAddrs = ownAddrs()
-	}
-	for _, r := range rules {
-		recorded = recorded || r.record
-	}
-	if recorded && opts.Recording.Dir == "" {
-		return nil, errors.New("gateway: sessions are to be recorded but Recording.Dir is empty")
-	}
-	if recorded && opts.Recording.Input {
-		opts.Log.Warn().Str("dir", opts.Recording.Dir).
-			Msg("recording input: what users type is written to recordings, passwords included")
+	if cat.recorded {
+		g.warnInputRecorded()
 	}
 	g.adm = newAdmission(g.limits)
+	// With a recording directory a session may take a third descriptor,
+	// now or after Reconfigure.
 	perSession := fdsPerSession
-	if recorded {
+	if opts.Recording.Dir != "" {
 		perSession++
 	}
 	g.adm.fdCap = fdCap(perSession)
@@ -200,19 +174,6 @@ func New(opts Options) (*Gateway, error) {
 	g.metrics = newMetrics(g)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	return g, nil
-}
-
-// Targets returns the configured targets in configuration order.
-func (g *Gateway) Targets() []Target { return append([]Target(nil), g.order...) }
-
-// Target looks a target up by name. With an empty name and exactly one
-// target configured, it returns that target.
-func (g *Gateway) Target(name string) (Target, bool) {
-	if name == "" && len(g.order) == 1 {
-		return g.order[0], true
-	}
-	t, ok := g.targets[name]
-	return t, ok
 }
 
 // Request describes a session a browser asked for.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -86,7 +87,9 @@ type refusal struct {
 
 // authenticator checks requests against Auth.
 type authenticator struct {
-	auth     Auth
+	auth Auth
+	// users is auth.Users, or what Handler.SetUsers put in its place.
+	users    atomic.Pointer[Users]
 	trusted  func(netip.Addr) bool
 	limiter  *failureLimiter
 	cache    *credCache
@@ -98,7 +101,7 @@ type authenticator struct {
 }
 
 func newAuthenticator(a Auth, trusted func(netip.Addr) bool) *authenticator {
-	return &authenticator{
+	au := &authenticator{
 		auth:     a,
 		trusted:  trusted,
 		limiter:  newFailureLimiter(loginBurst, loginRefill, loginWait, limiterMaxKeys),
@@ -107,6 +110,8 @@ func newAuthenticator(a Auth, trusted func(netip.Addr) bool) *authenticator {
 		slots:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		compare:  bcrypt.CompareHashAndPassword,
 	}
+	au.users.Store(a.Users)
+	return au
 }
 
 // authenticate establishes who a request comes from. peer is the TCP
@@ -121,7 +126,7 @@ func (a *authenticator) authenticate(r *http.Request, peer, client netip.Addr) (
 			return id, ref
 		}
 	}
-	if a.auth.Users == nil {
+	if a.users.Load() == nil {
 		return Identity{}, &refusal{code: http.StatusForbidden, reason: "no identity from a trusted proxy",
 			msg: "authentication required: sign in through the gateway's proxy"}
 	}
@@ -195,10 +200,11 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		}
 		return challenge("no credentials")
 	}
-	if e, known := a.auth.Users.byName[user]; known && a.sessions.valid(r, login{user, password, e.hash}) {
+	users := a.users.Load()
+	if e, known := users.byName[user]; known && a.sessions.valid(r, login{user, password, e.hash}) {
 		return Identity{User: user, Groups: e.groups, Method: "basic"}, nil
 	}
-	groups, hit := a.cache.get(user, password, a.auth.Users)
+	groups, hit := a.cache.get(user, password, users)
 	// The failure is taken before the comparison, and given back if it
 	// succeeds or spent if it fails: see failureLimiter.take. Credentials
 	// remembered take one too, and give it back: see sessions for why.
@@ -220,7 +226,7 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		a.limiter.giveBack(b)
 		return challenge("client went away")
 	}
-	groups, good := a.auth.Users.check(user, password, a.compare)
+	groups, good := users.check(user, password, a.compare)
 	<-a.slots
 	if !good {
 		a.limiter.spend(b)
@@ -228,18 +234,19 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 		return challenge("wrong user name or password")
 	}
 	a.limiter.giveBack(b)
-	a.cache.put(user, password, a.auth.Users)
+	a.cache.put(user, password, users)
 	return Identity{User: user, Groups: groups, Method: "basic"}, nil
 }
 
 // sessionCookie returns the session cookie to set on the answer to r,
 // made by id, or nil when none is due (see sessions).
 func (a *authenticator) sessionCookie(r *http.Request, id Identity, secure bool) *http.Cookie {
-	if id.Method != "basic" || a.auth.Users == nil {
+	users := a.users.Load()
+	if id.Method != "basic" || users == nil {
 		return nil
 	}
 	user, password, ok := r.BasicAuth()
-	e, known := a.auth.Users.byName[user]
+	e, known := users.byName[user]
 	if !ok || !known || user != id.User {
 		return nil
 	}

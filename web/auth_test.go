@@ -634,7 +634,7 @@ func TestRememberedCredentialsFollowTheUsersFile(t *testing.T) {
 		t.Fatalf("remembered: %d with %d comparisons, want 200 with none", code, n)
 	}
 	// alice's password changed: the old one is compared, and refused.
-	a.auth.Users = usersWith("alice", hashOf("new-secret"), "bob", hashOf("bob-secret"))
+	a.users.Store(usersWith("alice", hashOf("new-secret"), "bob", hashOf("bob-secret")))
 	if code, n := login("alice", "old-secret"); code != http.StatusUnauthorized || n != 1 {
 		t.Errorf("old password after the change: %d with %d comparisons, want 401 with 1", code, n)
 	}
@@ -642,8 +642,41 @@ func TestRememberedCredentialsFollowTheUsersFile(t *testing.T) {
 		t.Errorf("new password: %d, want 200", code)
 	}
 	// alice removed.
-	a.auth.Users = usersWith("bob", hashOf("bob-secret"))
+	a.users.Store(usersWith("bob", hashOf("bob-secret")))
 	if code, _ := login("alice", "new-secret"); code != http.StatusUnauthorized {
 		t.Errorf("removed user: %d, want 401", code)
+	}
+}
+
+// A new users file takes effect at once: a removed user is refused, even
+// with the session cookie, and an added one gets in.
+func TestSetUsersReplacesTheUsers(t *testing.T) {
+	f := basicFixture(t)
+	alice := basicAuth("alice", "alice-secret")
+	resp, _ := f.get("/api/targets", alice)
+	cookie := sessionOf(resp)
+	if resp.StatusCode != http.StatusOK || cookie == nil {
+		t.Fatalf("alice: %d, cookie %v", resp.StatusCode, cookie)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("dave-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := ParseUsers("users.yaml", fmt.Appendf(nil, "users:\n  - name: dave\n    password: %q\n", hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{f.h}
+	if err := h.SetUsers(users); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := f.get("/api/targets", withCookie(alice, cookie)); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("removed alice, with her cookie: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := f.get("/api/targets", basicAuth("dave", "dave-secret")); resp.StatusCode != http.StatusOK {
+		t.Errorf("added dave: %d", resp.StatusCode)
+	}
+	if err := h.SetUsers(nil); err == nil {
+		t.Error("SetUsers(nil) turned authentication off")
 	}
 }

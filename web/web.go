@@ -97,8 +97,27 @@ const adhocResolveTimeout = 10 * time.Second
 // maxHostParam bounds ?host=: a 253-byte name, brackets and a port.
 const maxHostParam = 270
 
+// A Handler serves every route.
+type Handler struct{ h *handler }
+
 // NewHandler returns the HTTP handler serving every route.
-func NewHandler(opts Options) http.Handler { return newHandler(opts).root }
+func NewHandler(opts Options) *Handler { return &Handler{newHandler(opts)} }
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.root.ServeHTTP(w, r) }
+
+// SetUsers replaces the users of a users file (Auth.Users) for the
+// requests that follow: a new user may log in, a removed one or one whose
+// password changed may not, and each user's groups are the new ones.
+// Sessions already running go on. A handler made without a users file
+// takes none, and one made with it cannot be left without: turning
+// authentication on or off takes a new handler.
+func (h *Handler) SetUsers(u *Users) error {
+	if (u == nil) != (h.h.opts.Auth.Users == nil) {
+		return errors.New("web: the users file can be replaced, not added or taken away")
+	}
+	h.h.auth.users.Store(u)
+	return nil
+}
 
 func newHandler(opts Options) *handler {
 	h := &handler{opts: opts, proxies: proxies(opts.TrustedProxies),

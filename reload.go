@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"telgate/gateway"
+	"telgate/web"
+)
+
+// A reloader re-reads the configuration file when telgate gets SIGHUP and
+// applies what can change while sessions run: the targets, the ad-hoc
+// rules and the users file. Sessions already running go on with the
+// targets they were opened with. A file that does not load changes
+// nothing; a change to anything else (listen, tls, http, limits,
+// recording, auth but the users file's contents) takes a restart, and
+// the log says which.
+type reloader struct {
+	path    string
+	running *gateway.Config // as loaded at start
+	gw      *gateway.Gateway
+	handler *web.Handler
+	log     zerolog.Logger
+}
+
+// watch reloads on each SIGHUP until ctx ends.
+func (r *reloader) watch(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if r.path == "" {
+					r.log.Warn().Msg("SIGHUP: there is no configuration file to reload (telgate runs without -config)")
+					continue
+				}
+				if err := r.reload(); err != nil {
+					r.log.Error().Err(err).Str("config", r.path).Msg("configuration not reloaded: still serving the targets, rules and users it had")
+				}
+			}
+		}
+	}()
+}
+
+// reload loads the configuration file and applies its targets, ad-hoc
+// rules and users, all or none.
+func (r *reloader) reload() error {
+	cfg, err := gateway.LoadConfig(r.path)
+	if err != nil {
+		return err
+	}
+	var users *web.Users
+	if cfg.Auth.UsersFile != "" {
+		dir := settings{configDir: filepath.Dir(r.path)}
+		if users, err = web.LoadUsers(dir.resolve(cfg.Auth.UsersFile)); err != nil {
+			return err
+		}
+	}
+	if (cfg.Auth.UsersFile == "") != (r.running.Auth.UsersFile == "") || cfg.Auth.ProxyHeader != r.running.Auth.ProxyHeader {
+		return errors.New("auth: turning a users file or proxy_header on or off, or changing proxy_header, takes a restart")
+	}
+	authOn := cfg.Auth.UsersFile != "" || cfg.Auth.ProxyHeader != ""
+	if err := checkAllowLists(cfg, authOn); err != nil {
+		return err
+	}
+	if err := r.gw.Reconfigure(cfg.Targets, cfg.Adhoc); err != nil {
+		return err
+	}
+	if users != nil {
+		if err := r.handler.SetUsers(users); err != nil {
+			return err
+		}
+	}
+	ev := r.log.Info().Str("config", r.path).Int("targets", len(cfg.Targets)).Int("adhoc_rules", len(cfg.Adhoc))
+	if users != nil {
+		ev = ev.Int("users", users.Len())
+	}
+	ev.Msg("configuration reloaded")
+	if changed := restartOnly(r.running, cfg); len(changed) > 0 {
+		r.log.Warn().Strs("changed", changed).Msg("configuration reloaded, but these sections take a restart and were not applied")
+	}
+	return nil
+}
+
+// restartOnly names the sections of the configuration that differ
+// between a and b and that only a restart applies.
+func restartOnly(a, b *gateway.Config) []string {
+	var changed []string
+	authA, authB := a.Auth, b.Auth
+	authA.UsersFile, authB.UsersFile = "", ""
+	for _, s := range []struct {
+		key  string
+		a, b any
+	}{
+		{"listen", a.Listen, b.Listen},
+		{"tls", a.TLS, b.TLS},
+		{"auth", authA, authB},
+		{"http", a.HTTP, b.HTTP},
+		{"limits", a.Limits, b.Limits},
+		{"recording", a.Recording, b.Recording},
+	} {
+		if !reflect.DeepEqual(s.a, s.b) {
+			changed = append(changed, s.key)
+		}
+	}
+	return changed
+}
+
+// checkAllowLists refuses allow lists where nobody is authenticated:
+// nobody could open the target or use the rule.
+func checkAllowLists(cfg *gateway.Config, authOn bool) error {
+	if authOn {
+		return nil
+	}
+	for _, t := range cfg.Targets {
+		if len(t.AllowUsers)+len(t.AllowGroups) > 0 {
+			return fmt.Errorf("target %q has allow_users or allow_groups, but no authentication is configured "+
+				"(auth: users_file or proxy_header): nobody could open it", t.Name)
+		}
+	}
+	for i, r := range cfg.Adhoc {
+		if len(r.AllowUsers)+len(r.AllowGroups) > 0 {
+			return fmt.Errorf("adhoc[%d] has allow_users or allow_groups, but no authentication is configured "+
+				"(auth: users_file or proxy_header): nobody could use it", i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// targetNames asks a running telgate for its targets.
+func targetNames(t *testing.T, tg *telgateProc) []string {
+	t.Helper()
+	resp, err := http.Get(tg.URL + "api/targets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Targets []struct{ Name string } `json:"targets"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tgt := range list.Targets {
+		names = append(names, tgt.Name)
+	}
+	return names
+}
+
+// SIGHUP reloads the configuration file's targets while a session runs
+// on; a file that does not load changes nothing and the log says why; a
+// section that takes a restart is named.
+func TestSIGHUPReloadsTargets(t *testing.T) {
+	host := startTelnetHost(t, "inetutils")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "telgate.yaml")
+	write := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fmt.Sprintf("targets:\n  - {name: one, address: %q}\n", host.Addr))
+	tg := startTelgate(t, 1, "-config", cfg)
+	c := dialTerm(t, tg, sessionQuery("one", 80, 24, "xterm-256color"))
+	c.expectConnected("one")
+
+	hup := func(want string) {
+		t.Helper()
+		before := strings.Count(tg.logs.String(), want)
+		if err := tg.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the log line "+want, func() bool { return strings.Count(tg.logs.String(), want) > before })
+	}
+	write(fmt.Sprintf("limits: {max_sessions: 5}\ntargets:\n  - {name: one, address: %q}\n  - {name: two, address: %q}\n", host.Addr, host.Addr))
+	hup("configuration reloaded")
+	if got := strings.Join(targetNames(t, tg), ","); got != "one,two" {
+		t.Errorf("targets after the reload: %s, want one,two", got)
+	}
+	if !strings.Contains(tg.logs.String(), `"changed":["limits"]`) {
+		t.Errorf("the log does not name limits as taking a restart:\n%s", tg.logs.String())
+	}
+	// The session opened before goes on.
+	c.line("echo STILL-$((40+2))")
+	c.expect(`\nSTILL-42\n`, defaultTimeout)
+
+	write("targets:\n  - {name: one, address: 'bad:address:here'}\n")
+	hup("configuration not reloaded")
+	if got := strings.Join(targetNames(t, tg), ","); got != "one,two" {
+		t.Errorf("targets after a bad file: %s, want them as they were", got)
+	}
+	if !strings.Contains(tg.logs.String(), `bad address`) {
+		t.Errorf("the log does not say why the file was refused:\n%s", tg.logs.String())
+	}
+}
