@@ -284,11 +284,17 @@ func TestBrowserResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := startSeveringProxy(t, upstream.Host)
-	sever := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/release" {
+			proxy.release()
+			fmt.Fprint(w, "released")
+			return
+		}
 		fmt.Fprintf(w, "%d connections reset", proxy.sever())
 	}))
-	t.Cleanup(sever.Close)
-	result := runBrowser(t, node, "resume", "http://"+proxy.addr()+"/", "TELGATE_SEVER_URL="+sever.URL)
+	t.Cleanup(control.Close)
+	result := runBrowser(t, node, "resume", "http://"+proxy.addr()+"/",
+		"TELGATE_SEVER_URL="+control.URL+"/sever", "TELGATE_RELEASE_URL="+control.URL+"/release")
 	if n, _ := result["received"].(float64); n <= 0 {
 		t.Errorf("RESULT received = %v", result["received"])
 	}
@@ -299,11 +305,13 @@ func TestBrowserResume(t *testing.T) {
 }
 
 // severingProxy relays TCP connections to an address and resets them all
-// on demand, as a failing network does.
+// on demand, as a failing network does; after that, new connections wait
+// until it is released, as over a network that is not back yet.
 type severingProxy struct {
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []*net.TCPConn
+	gate  chan struct{} // closed while connections are relayed at once
 }
 
 func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
@@ -312,10 +320,13 @@ func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &severingProxy{ln: ln}
+	p := &severingProxy{ln: ln, gate: make(chan struct{})}
+	close(p.gate)
 	t.Cleanup(func() {
 		_ = ln.Close()
+		p.release()
 		p.sever()
+		p.release()
 	})
 	go func() {
 		for {
@@ -323,29 +334,51 @@ func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
 			if err != nil {
 				return
 			}
-			u, err := net.Dial("tcp", upstream)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
 			p.mu.Lock()
-			p.conns = append(p.conns, c.(*net.TCPConn), u.(*net.TCPConn))
+			gate := p.gate
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
-			go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
+			go func() {
+				<-gate
+				u, err := net.Dial("tcp", upstream)
+				if err != nil {
+					_ = c.Close()
+					return
+				}
+				p.mu.Lock()
+				p.conns = append(p.conns, c.(*net.TCPConn), u.(*net.TCPConn))
+				p.mu.Unlock()
+				go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
+				go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
+			}()
 		}
 	}()
 	return p
 }
 
+// release lets new connections through again.
+func (p *severingProxy) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.gate:
+	default:
+		close(p.gate)
+	}
+}
+
 func (p *severingProxy) addr() string { return p.ln.Addr().String() }
 
-// sever resets every connection relayed so far, both sides, and returns
-// how many pairs there were.
+// sever resets every connection relayed so far, both sides, holds new
+// ones until release, and returns how many pairs there were.
 func (p *severingProxy) sever() int {
 	p.mu.Lock()
 	conns := p.conns
 	p.conns = nil
+	select {
+	case <-p.gate:
+		p.gate = make(chan struct{})
+	default:
+	}
 	p.mu.Unlock()
 	for _, c := range conns {
 		_ = c.SetLinger(0)

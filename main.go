@@ -198,7 +198,6 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if s.cfg != nil {
 		hopts.AllowedOrigins = s.cfg.HTTP.AllowedOrigins
 		hopts.FrameAncestors = s.cfg.HTTP.FrameAncestors
-		hopts.Adhoc = s.cfg.Adhoc
 	}
 	handler := web.NewHandler(hopts)
 	rl := &reloader{path: *configPath, running: s.cfg, gw: gw, handler: handler, log: log}

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
-	"syscall"
+	"slices"
 
 	"github.com/rs/zerolog"
 
@@ -31,10 +31,17 @@ type reloader struct {
 	log     zerolog.Logger
 }
 
-// watch reloads on each SIGHUP until ctx ends.
+// watch reloads on each SIGHUP until ctx ends. Without a configuration
+// file there is nothing to reload, and SIGHUP keeps its default meaning:
+// telgate in the foreground of a terminal that hangs up ends.
 func (r *reloader) watch(ctx context.Context) {
+	if r.path == "" {
+		return
+	}
 	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	if !notifyReload(hup) {
+		return
+	}
 	go func() {
 		defer signal.Stop(hup)
 		for {
@@ -42,10 +49,6 @@ func (r *reloader) watch(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if r.path == "" {
-					r.log.Warn().Msg("SIGHUP: there is no configuration file to reload (telgate runs without -config)")
-					continue
-				}
 				if err := r.reload(); err != nil {
 					r.log.Error().Err(err).Str("config", r.path).Msg("configuration not reloaded: still serving the targets, rules and users it had")
 				}
@@ -76,6 +79,9 @@ func (r *reloader) reload() error {
 		return err
 	}
 	if err := r.gw.Reconfigure(cfg.Targets, cfg.Adhoc); err != nil {
+		if cfg.Recording.Dir != "" && r.running.Recording.Dir == "" {
+			return fmt.Errorf("%w: recording.dir takes a restart", err)
+		}
 		return err
 	}
 	if users != nil {
@@ -100,6 +106,7 @@ func restartOnly(a, b *gateway.Config) []string {
 	var changed []string
 	authA, authB := a.Auth, b.Auth
 	authA.UsersFile, authB.UsersFile = "", ""
+	authA.TrustedProxies, authB.TrustedProxies = normalPrefixes(a.Auth.TrustedProxies), normalPrefixes(b.Auth.TrustedProxies)
 	for _, s := range []struct {
 		key  string
 		a, b any
@@ -108,7 +115,7 @@ func restartOnly(a, b *gateway.Config) []string {
 		{"tls", a.TLS, b.TLS},
 		{"auth", authA, authB},
 		{"http", a.HTTP, b.HTTP},
-		{"limits", a.Limits, b.Limits},
+		{"limits", a.Limits.WithDefaults(), b.Limits.WithDefaults()},
 		{"recording", a.Recording, b.Recording},
 	} {
 		if !reflect.DeepEqual(s.a, s.b) {
@@ -116,6 +123,21 @@ func restartOnly(a, b *gateway.Config) []string {
 		}
 	}
 	return changed
+}
+
+// normalPrefixes writes a list of addresses and CIDRs (checked already)
+// the one way, in order, so that "10.0.0.1" and "10.0.0.1/32" compare
+// equal.
+func normalPrefixes(list []string) []string {
+	var out []string
+	for _, p := range list {
+		if pre, err := gateway.ParsePrefix(p); err == nil {
+			p = pre.String()
+		}
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkAllowLists refuses allow lists where nobody is authenticated:

@@ -20,7 +20,8 @@
 //   TELGATE_PROXY_URL      prefixed: the page of another telgate, behind a
 //                          reverse proxy that strips its own path prefix
 //   TELGATE_SEVER_URL      resume: fetching it resets every connection
-//                          between the browser and telgate
+//                          between the browser and telgate and holds new
+//                          ones until TELGATE_RELEASE_URL is fetched
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the
@@ -617,10 +618,13 @@ async function resume(page, base) {
 
   const resp = await fetch(env("TELGATE_SEVER_URL"));
   check(resp.ok, `connections reset (${await resp.text()})`);
-  // Typed while the page reconnects: kept, and sent once resumed.
+  // Typed while the page reconnects (the network is not back: its
+  // attempts wait): kept, and sent once resumed.
   await waitState(page, "resuming");
-  await typeLine(page, "echo typed-while-away");
   await poll("a WebSocket that resumes the session", () => seen.urls.some((u) => u.includes("/ws?resume=")));
+  await typeLine(page, "echo typed-while-away");
+  const back = await fetch(env("TELGATE_RELEASE_URL"));
+  check(back.ok, "the network is back");
   await waitState(page, "connected");
   await waitText(page, "^typed-while-away$", "what was typed while reconnecting ran");
   check(states.includes("resuming"), `the page said it was reconnecting (states ${states.join(", ")})`);

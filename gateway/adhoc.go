@@ -273,8 +273,9 @@ func notAllowed(format string, args ...any) error {
 //     address:
 //     169.254.0.0/16 allows link-local addresses but not 169.254.169.254,
 //     which only 169.254.169.254 itself allows; 0.0.0.0/0 allows none of
-//     them. The gateway's own addresses (its interfaces' at start) are
-//     refused unless the rule lists that very address.
+//     them. The gateway's own addresses (its interfaces', when the
+//     rules were made: at start or at a reload) are refused unless the
+//     rule lists that very address.
 //
 // Every address a name resolves to is checked (IPv4-mapped IPv6 addresses
 // as IPv4). A name resolving to an address its rule refuses or guards is

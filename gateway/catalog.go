@@ -86,3 +86,14 @@ func (g *Gateway) Target(name string) (Target, bool) {
 	t, ok := c.targets[name]
 	return t, ok
 }
+
+// AdhocOpenTo reports whether some ad-hoc rule is open to a user with the
+// given groups: whether the page should offer its host field.
+func (g *Gateway) AdhocOpenTo(user string, groups []string) bool {
+	for _, r := range g.cat.Load().adhoc {
+		if r.who.Allows(user, groups) {
+			return true
+		}
+	}
+	return false
+}

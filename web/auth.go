@@ -45,6 +45,11 @@ type Identity struct {
 	// Method is how the user was authenticated: "basic", "proxy", or ""
 	// when authentication is off.
 	Method string
+
+	// users are the users a "basic" identity was checked against: the
+	// session cookie is signed over the same, even when a reload
+	// replaced them meanwhile.
+	users *Users
 }
 
 type identityKey struct{}
@@ -202,7 +207,7 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 	}
 	users := a.users.Load()
 	if e, known := users.byName[user]; known && a.sessions.valid(r, login{user, password, e.hash}) {
-		return Identity{User: user, Groups: e.groups, Method: "basic"}, nil
+		return Identity{User: user, Groups: e.groups, Method: "basic", users: users}, nil
 	}
 	groups, hit := a.cache.get(user, password, users)
 	// The failure is taken before the comparison, and given back if it
@@ -218,7 +223,7 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 	}
 	if hit {
 		a.limiter.giveBack(b)
-		return Identity{User: user, Groups: groups, Method: "basic"}, nil
+		return Identity{User: user, Groups: groups, Method: "basic", users: users}, nil
 	}
 	select {
 	case a.slots <- struct{}{}:
@@ -235,13 +240,13 @@ func (a *authenticator) basic(r *http.Request, client netip.Addr) (Identity, *re
 	}
 	a.limiter.giveBack(b)
 	a.cache.put(user, password, users)
-	return Identity{User: user, Groups: groups, Method: "basic"}, nil
+	return Identity{User: user, Groups: groups, Method: "basic", users: users}, nil
 }
 
 // sessionCookie returns the session cookie to set on the answer to r,
 // made by id, or nil when none is due (see sessions).
 func (a *authenticator) sessionCookie(r *http.Request, id Identity, secure bool) *http.Cookie {
-	users := a.users.Load()
+	users := id.users
 	if id.Method != "basic" || users == nil {
 		return nil
 	}

@@ -680,3 +680,35 @@ func TestSetUsersReplacesTheUsers(t *testing.T) {
 		t.Error("SetUsers(nil) turned authentication off")
 	}
 }
+
+// A users file replaced while a login is being checked: the session
+// cookie is signed over the users the login was checked against, so the
+// old password does not outlive the change.
+func TestCookieFollowsTheUsersTheLoginWasCheckedAgainst(t *testing.T) {
+	f := basicFixture(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("alice-new"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := ParseUsers("users.yaml", fmt.Appendf(nil, "users:\n  - name: alice\n    password: %q\n", hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare := f.h.auth.compare
+	f.h.auth.compare = func(hash, pw []byte) error {
+		err := compare(hash, pw)
+		f.h.auth.users.Store(changed) // a reload lands during the check
+		return err
+	}
+	old := basicAuth("alice", "alice-secret")
+	resp, _ := f.get("/api/targets", old)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login before the change took effect: %d", resp.StatusCode)
+	}
+	f.h.auth.compare = compare
+	if c := sessionOf(resp); c != nil {
+		if resp, _ := f.get("/api/targets", withCookie(old, c)); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the old password with the cookie after the change: %d, want 401", resp.StatusCode)
+		}
+	}
+}

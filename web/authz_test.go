@@ -85,12 +85,22 @@ func TestAdhocHosts(t *testing.T) {
 	_, port, _ := net.SplitHostPort(hostAddr)
 	rules := []gateway.AdhocRule{{Hosts: []string{"127.0.0.1/32"}, Ports: port, AllowGroups: []string{"netops"}}}
 	f := newFixture(t, fixtureOpts{
-		web:     Options{Auth: Auth{Users: loadTestUsers(t)}, Adhoc: rules},
+		web:     Options{Auth: Auth{Users: loadTestUsers(t)}},
 		gateway: gateway.Options{Targets: []gateway.Target{{Name: "public", Address: hostAddr}}, Adhoc: rules},
 	})
 	alice, bob := basicAuth("alice", "alice-secret"), basicAuth("bob", "bob-secret")
 	if _, adhoc := f.targets(alice); !adhoc {
 		t.Error("alice (netops): adhoc false")
+	}
+	// The page's host field follows the gateway's rules as they are now.
+	if err := f.gw.Reconfigure(f.gw.Targets(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, adhoc := f.targets(alice); adhoc {
+		t.Error("alice after the rules were removed: adhoc true")
+	}
+	if err := f.gw.Reconfigure(f.gw.Targets(), rules); err != nil {
+		t.Fatal(err)
 	}
 	if _, adhoc := f.targets(bob); adhoc {
 		t.Error("bob: adhoc true")

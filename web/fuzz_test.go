@@ -49,7 +49,6 @@ func FuzzRequest(f *testing.F) {
 		Auth:           Auth{Users: users, ProxyHeader: "X-Forwarded-User", ProxyGroupsHeader: "X-Forwarded-Groups"},
 		TrustedProxies: mustPrefixes(f, "10.0.0.1"),
 		AllowedOrigins: []string{"https://portal.example.com"},
-		Adhoc:          []gateway.AdhocRule{{Hosts: []string{"192.0.2.0/24"}, AllowGroups: []string{"netops"}}},
 	})
 	// Failed logins must not lock the fuzzer out.
 	h.auth.limiter = newFailureLimiter(1<<30, 1, loginWait, limiterMaxKeys)

@@ -182,7 +182,6 @@ func TestCrossSiteRequestsWithoutOriginAreRefused(t *testing.T) {
 		web: Options{
 			Auth:           Auth{Users: loadTestUsers(t)},
 			AllowedOrigins: []string{"https://portal.example.com"},
-			Adhoc:          rules,
 		},
 		gateway: gateway.Options{Adhoc: rules},
 	})

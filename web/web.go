@@ -66,8 +66,6 @@ type Options struct {
 	// FrameAncestors lists origins that may show the page in a frame;
 	// empty means none may.
 	FrameAncestors []string
-	// Adhoc are the ad-hoc host rules; with none, ?host= is refused.
-	Adhoc []gateway.AdhocRule
 	// Metrics serves the gateway's metrics at /metrics, behind the same
 	// authentication as the page.
 	Metrics bool
@@ -501,13 +499,7 @@ func (h *handler) targets(w http.ResponseWriter, r *http.Request) {
 
 // adhocFor reports whether some ad-hoc rule is open to the user.
 func (h *handler) adhocFor(id Identity) bool {
-	for _, rule := range h.opts.Adhoc {
-		who := gateway.Target{AllowUsers: rule.AllowUsers, AllowGroups: rule.AllowGroups}
-		if who.Allows(id.User, id.Groups) {
-			return true
-		}
-	}
-	return false
+	return h.opts.Gateway.AdhocOpenTo(id.User, id.Groups)
 }
 
 // A sessionRequest is what a /ws request asks for, checked.
