@@ -21,8 +21,9 @@ import (
 // rules and the users file. Sessions already running go on with the
 // targets they were opened with. A file that does not load changes
 // nothing; a change to anything else (listen, tls, http, limits,
-// recording, auth but the users file's contents) takes a restart, and
-// the log says which.
+// recording, auth but users_file) takes a restart, and the log says
+// which. Turning a users file or proxy_header on or off, or changing
+// proxy_header, refuses the whole reload.
 type reloader struct {
 	path    string
 	running *gateway.Config // as loaded at start

@@ -4,7 +4,7 @@
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
-// #terminal, #status[data-state], #reconnect, button[data-command] and
+// #terminal, #status[data-state], #reconnect, #save, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -21,7 +21,8 @@
 //                          reverse proxy that strips its own path prefix
 //   TELGATE_SEVER_URL      resume: fetching it resets every connection
 //                          between the browser and telgate and holds new
-//                          ones until TELGATE_RELEASE_URL is fetched
+//                          ones
+//   TELGATE_RELEASE_URL    resume: fetching it lets new connections through
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}" with what the

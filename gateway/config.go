@@ -122,7 +122,7 @@ type HTTPConfig struct {
 // browser; MaxSubnegotiation bounds one subnegotiation from a host (a
 // longer one is discarded); ResumeGrace is how long a session whose
 // browser's connection died waits for the browser to resume it, for a
-// browser that asked to be able to (see resumption; -1: not at all).
+// browser that asked to be able to (see Gateway.Resume; -1: not at all).
 // ParseConfig refuses a connect rate that is not
 // a finite number, and positive durations too short to be meant
 // (minDialTimeout and the like).
@@ -244,7 +244,7 @@ func (e *ConfigError) Error() string {
 // LoadConfig reads and checks a configuration file. An unknown key, a
 // duplicate or invalid name, a second YAML document, or a value that is
 // malformed or could not work as meant (an address, terminal type, enter
-// or backspace mode, line delay, character set, origin, CIDR, host pattern, port range
+// or backspace mode, line delay, character set, base path, origin, CIDR, host pattern, port range
 // or limit, an allow list naming no one) is refused with the file, line
 // (where known) and reason.
 func LoadConfig(path string) (*Config, error) {

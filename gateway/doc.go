@@ -12,7 +12,8 @@
 // the configuration file that main turns into Options.
 //
 // Within a session, one goroutine relays host output to the browser and
-// is the only writer of its data frames (hostrelay.go); another reads the
+// is the only writer of its data frames but a resume's replay
+// (hostrelay.go, resume.go); another reads the
 // browser and writes to the host, per connection of the browser's; a
 // target with a line delay paces pastes on a third (pacing.go). A target's
 // character set is converted on the way (charset.go), and a session may

@@ -190,7 +190,7 @@ type Request struct {
 	// connect rate limit applies to the session.
 	Ticket *Ticket
 	// Resumable lets the browser resume the session on a new connection
-	// when its connection dies (see resumption), unless
+	// when its connection dies (see Gateway.Resume), unless
 	// Limits.ResumeGrace is -1.
 	Resumable bool
 }

@@ -65,7 +65,7 @@ const bigFrame = 2
 // gateway's sessions: a session that would go over it gets a smaller
 // buffer, at worst the largest size below bigFrame. A session holds one
 // buffer at a time (two with a character set), so the budget lets 256
-// sessions stream at the largest size at once.
+// sessions stream at the largest size at once (128 with one).
 const bigFrameBudget = 64 << 20
 
 // frameBuffers hands out a gateway's frame buffers.

@@ -19,7 +19,8 @@ import (
 // Status messages, gateway to browser, in text frames:
 //
 //	{"type":"connected","target":T,"description":D}
-//	{"type":"resumed","lost":L}   (see resumption)
+//	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
+//	{"type":"resumed","lost":L}   (see Gateway.Resume)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}
@@ -146,7 +147,7 @@ type connectedMsg struct {
 	Type        string `json:"type"`
 	Target      string `json:"target"`
 	Description string `json:"description,omitempty"`
-	Resume      string `json:"resume,omitempty"`       // see resumption
+	Resume      string `json:"resume,omitempty"`       // see Gateway.Resume
 	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
 }
 

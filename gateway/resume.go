@@ -12,36 +12,6 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// A browser whose connection dies without a word (Wi-Fi dropped, a VPN
-// reconnected, a laptop slept) can resume its session on a new one:
-// the telnet connection stays open meanwhile, for the resume grace
-// (Limits.ResumeGrace), and the browser gets the output it missed.
-//
-// The page asks for this with ?resumable=1. Its "connected" message then
-// carries a token and the grace in seconds:
-//
-//	{"type":"connected",...,"resume":TOKEN,"resume_grace":60}
-//
-// Until the grace has passed since the connection was lost, the page may
-// open ws?resume=TOKEN&received=N, where N counts the bytes of binary
-// messages it has received. The gateway answers
-//
-//	{"type":"resumed","lost":L}
-//
-// followed by the output the browser lacks, in one binary message, and
-// the session goes on. The gateway keeps the last resumeWindow bytes of
-// output for this; L counts what the browser missed beyond them (0 but
-// after a flood of output). A resume is refused (404) once the session
-// has ended, and to another user (403). A resume takes the session over
-// from a connection the gateway still holds: the browser often notices
-// first that the old one died.
-//
-// Only a connection that died is waited for: a browser that closed the
-// WebSocket (a closed tab) or broke the protocol ends the session as
-// before. While the browser is away, host output is not read: it waits
-// in the kernel's buffers and then on the host, so nothing is lost, and
-// a paste being paced goes on.
-
 // resumeWindow is how much of the latest output a resumable session keeps
 // for its browser to resume from: a screenful or two of a busy console,
 // more than what is in flight to a browser on an interactive session.
@@ -332,12 +302,41 @@ func (g *Gateway) resumable(token, user string) (*session, error) {
 	return s, nil
 }
 
+// A browser whose connection dies without a word (Wi-Fi dropped, a VPN
+// reconnected, a laptop slept) can resume its session on a new one:
+// the telnet connection stays open meanwhile, for the resume grace
+// (Limits.ResumeGrace), and the browser gets the output it missed.
+//
+// The page asks for this with ?resumable=1. Its "connected" message then
+// carries a token and the grace in seconds:
+//
+//	{"type":"connected",...,"resume":TOKEN,"resume_grace":60}
+//
+// Until the grace has passed since the connection was lost, the page may
+// open ws?resume=TOKEN&received=N, where N counts the bytes of binary
+// messages it has received. The gateway answers
+//
+//	{"type":"resumed","lost":L}
+//
+// followed by the output the browser lacks, in one binary message, and
+// the session goes on. The gateway keeps the last resumeWindow bytes of
+// output for this; L counts what the browser missed beyond them (0 but
+// after a flood of output). A resume is refused (404) once the session
+// has ended, and to another user (403). A resume takes the session over
+// from a connection the gateway still holds: the browser often notices
+// first that the old one died.
+//
+// Only a connection that died is waited for: a browser that closed the
+// WebSocket (a closed tab) or broke the protocol ends the session at
+// once. While the browser is away, host output is not read: it waits
+// in the kernel's buffers and then on the host, so nothing is lost, and
+// a paste being paced goes on.
+//
 // Resume gives the session that token names, user's, the browser's new
 // connection ws, after the browser had received received bytes of its
-// output; see resumption for the protocol. When the session cannot be
-// resumed it tells the browser why and closes ws. It returns once the
-// session has ws; the session's goroutines read and write it from then
-// on.
+// output. When the session cannot be resumed it tells the browser why
+// and closes ws. It returns once the session has ws; the session's
+// goroutines read and write it from then on.
 func (g *Gateway) Resume(ws *websocket.Conn, token, user string, received int64, remote string) {
 	s, err := g.resumable(token, user)
 	if err == nil {

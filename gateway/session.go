@@ -49,7 +49,8 @@ var sessionPolicy = telnet.Policy{
 // A session is one browser paired with one telnet connection.
 //
 // Goroutines: run (on the caller of Gateway.Serve) dials, then relays host
-// output to the browser and is the only writer of data frames; readBrowser
+// output to the browser and is the only writer of data frames (but for a
+// resume's replay, written before the session has the connection); readBrowser
 // relays browser input to the host, one for each of the browser's
 // connections (see attachment). Status messages are written under wmu.
 // Pings use WriteControl, which may run concurrently with both.
@@ -741,7 +742,8 @@ func connectionDropped(err error) bool {
 	return !errors.Is(err, websocket.ErrReadLimit)
 }
 
-// browserWriteFailed ends the session for a failed write to the browser.
+// browserWriteFailed ends the session for a failed write to the browser,
+// or, for a resumable one, waits for a resume (see lose).
 // A write fails with ErrCloseSent when the reading goroutine has sent a
 // close frame: gorilla answers the browser's close, or refuses a message
 // over the size limit with 1009, there; the read that returns that is

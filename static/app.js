@@ -7,6 +7,7 @@
 //
 //   gateway -> browser  binary frame: host output bytes
 //                       text frame:   {"type":"connected",...}
+//                                     {"type":"resumed","lost":L}
 //                                     {"type":"closed","reason":"..."}
 //                                     {"type":"error","message":"..."}
 //                                     {"type":"pong"}
@@ -85,8 +86,9 @@
   // A connection that drops without a word (Wi-Fi, a VPN reconnecting, a
   // laptop asleep) does not end the session: the gateway holds it for the
   // resume grace it gave in "connected", and the page opens another
-  // connection to resume it, first after RESUME_FIRST_MS, then every
-  // RESUME_RETRY_MS, telling how much output it has received so that
+  // connection to resume it (ws?resume=TOKEN&received=N), first after
+  // RESUME_FIRST_MS, then RESUME_RETRY_MS after each attempt that fails,
+  // telling how much output it has received so that
   // what it missed is sent again. Input typed meanwhile is kept, as while
   // connecting.
   var RESUME_FIRST_MS = 300;
@@ -630,7 +632,7 @@
     // answered (a proxy that stalls) is given up too. It is let go of
     // without a close frame once open: the next resume takes over from
     // it, where a close would end the session.
-    var handshake = setTimeout(function () {
+    var attemptTimeout = setTimeout(function () {
       if (socket !== ws || state !== "resuming") {
         return;
       }
@@ -658,7 +660,7 @@
         // handled below as any other message
       }
       if (msg && msg.type === "resumed") {
-        clearTimeout(handshake);
+        clearTimeout(attemptTimeout);
         setState("connected");
         hideNotice();
         if (msg.lost > 0) {
@@ -673,7 +675,7 @@
       handleControl(ev.data);
     };
     ws.onclose = function (ev) {
-      clearTimeout(handshake);
+      clearTimeout(attemptTimeout);
       if (socket !== ws || state === "closed") {
         return;
       }
