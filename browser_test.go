@@ -387,6 +387,16 @@ func (p *severingProxy) sever() int {
 	return len(conns) / 2
 }
 
+// TestBrowserMacOptionMeta: on a Mac the page offers Option as Meta and
+// remembers the choice.
+func TestBrowserMacOptionMeta(t *testing.T) {
+	node := browserTools(t)
+	tg := startTelgate(t, 1)
+	if result := runBrowser(t, node, "mac", tg.URL); result["kept"] != true {
+		t.Errorf("RESULT %v", result)
+	}
+}
+
 // holdingHost accepts TCP connections on loopback and holds them open,
 // silent, until the test ends; it returns its address.
 func holdingHost(t *testing.T) string {

@@ -1,10 +1,11 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
-// #terminal, #status[data-state], #reconnect, #save, button[data-command] and
+// #terminal, #status[data-state], #reconnect, #save, #option-meta,
+// button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -265,6 +266,7 @@ async function demo(page, base) {
   await waitState(page, "connected");
   await checkControls(page, "connected");
   check(await page.evaluate(() => window.telgate.target) === "demo", "window.telgate.target is demo");
+  check(!(await page.isVisible("#option-meta")), "no Option-as-Meta button off a Mac");
 
   // The banner shows the size and type the browser sent.
   const q = wsQuery(seen);
@@ -640,7 +642,31 @@ async function resume(page, base) {
   return { states, received: Number(q.get("received")) };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume }, {
+// mac: on a Mac (the page is told navigator.platform is MacIntel) the
+// page offers Option as Meta, off at first; the choice is the terminal's
+// and is remembered in the browser.
+async function mac(page, base) {
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, "platform", { get: () => "MacIntel" });
+  });
+  const optionIsMeta = () => page.evaluate(() => window.telgate.term.options.macOptionIsMeta);
+  const pressed = () => page.getAttribute("#option-meta", "aria-pressed");
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  check(await page.isVisible("#option-meta"), "the Option-as-Meta button shows on a Mac");
+  check(await optionIsMeta() === false && await pressed() === "false", "Option as Meta is off at first");
+  await page.click("#option-meta");
+  check(await optionIsMeta() === true && await pressed() === "true", "a click turns it on");
+  await page.reload({ timeout: STEP_MS });
+  await waitState(page, "connected");
+  check(await optionIsMeta() === true && await pressed() === "true", "the choice is kept after a reload");
+  await page.click("#option-meta");
+  check(await optionIsMeta() === false && await pressed() === "false", "another click turns it off");
+  await screenshot(page, "mac.png");
+  return { kept: true };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac }, {
   boundMs: 120000,
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

@@ -22,7 +22,7 @@
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
-// #reconnect, #save, button[data-command], #target-picker a.target, #adhoc-form,
+// #reconnect, #save, #option-meta, button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
   "use strict";
@@ -99,6 +99,7 @@
     notice: document.getElementById("notice"),
     reconnect: document.getElementById("reconnect"),
     save: document.getElementById("save"),
+    optionMeta: document.getElementById("option-meta"),
     toolbar: document.getElementById("toolbar"),
     targetName: document.getElementById("target-name"),
     terminal: document.getElementById("terminal"),
@@ -856,6 +857,51 @@
   });
   el.reconnect.addEventListener("click", reconnect);
 
+  // ---- Option as Meta (Mac) -----------------------------------------------
+
+  // On a Mac, Option types characters (é, ∂, ñ) unless it is taken as
+  // Meta, which emacs, readline's Meta-b and Meta-f and many consoles
+  // want; layouts differ in what people need, so the page lets each user
+  // choose, and remembers the choice in this browser. Elsewhere Alt is
+  // Meta already, and the button stays hidden.
+  var OPTION_META_KEY = "telgate.optionIsMeta";
+
+  function isMac() {
+    return /Mac|iPhone|iPad/.test(navigator.platform || "");
+  }
+
+  function setOptionMeta(on) {
+    term.options.macOptionIsMeta = on;
+    el.optionMeta.setAttribute("aria-pressed", on ? "true" : "false");
+    try {
+      localStorage.setItem(OPTION_META_KEY, on ? "1" : "0");
+    } catch (e) {
+      // storage refused (a private window): the choice lasts the page
+    }
+  }
+
+  function setUpOptionMeta() {
+    if (!isMac()) {
+      return;
+    }
+    var saved = null;
+    try {
+      saved = localStorage.getItem(OPTION_META_KEY);
+    } catch (e) {
+      // as above
+    }
+    el.optionMeta.hidden = false;
+    setOptionMeta(saved === "1");
+  }
+
+  el.optionMeta.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.optionMeta.addEventListener("click", function () {
+    setOptionMeta(!term.options.macOptionIsMeta);
+    term.focus();
+  });
+
   // ---- Saving the terminal's text -----------------------------------------
 
   // terminalText returns the text of the terminal's screen and scrollback:
@@ -942,6 +988,7 @@
     el.toolbar.hidden = false;
     el.save.hidden = false;
     createTerminal();
+    setUpOptionMeta();
     connect();
     term.focus();
   }
