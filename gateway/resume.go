@@ -49,14 +49,13 @@ type resumption struct {
 	token string
 	grace time.Duration
 
-	sent    int64  // bytes of output written, or being written, to the browser
-	skipped int64  // of them, those the browser was told it lost
-	kept    []byte // the last of them, a ring of resumeWindow bytes (nil until output)
-	keptEnd int    // where the next byte goes in kept
-	// position is sent less skipped: how far a browser that got
-	// everything has received. Read without wmu by a resume's first
-	// check; it only grows.
+	// position is how far into the output a browser that got everything
+	// has received: the bytes written, or being written, to the browser,
+	// less those a resume told it it lost. Read without wmu by a resume's
+	// first check; it only grows.
 	position atomic.Int64
+	kept     []byte // the last bytes of output, a ring of resumeWindow bytes (nil until output)
+	keptEnd  int    // where the next byte goes in kept
 	// resumed is signalled when a browser resumes the session.
 	resumed chan struct{}
 	timer   *time.Timer // ends the session when the grace is over
@@ -76,7 +75,6 @@ func newResumption(grace time.Duration) *resumption {
 
 // keep records output sent (or being sent) to the browser.
 func (r *resumption) keep(p []byte) {
-	r.sent += int64(len(p))
 	r.position.Add(int64(len(p)))
 	if r.kept == nil {
 		r.kept = make([]byte, resumeWindow)
@@ -91,12 +89,16 @@ func (r *resumption) keep(p []byte) {
 	r.keptEnd = (r.keptEnd + len(p)) % len(r.kept)
 }
 
-// last returns the last n bytes kept, or all that are kept when fewer,
-// in a new slice.
+// last returns the last n bytes of output, or the resumeWindow kept when
+// n is more, in a new slice. n is at most position, so that before the
+// ring has filled the bytes are all there.
 func (r *resumption) last(n int64) []byte {
-	n = min(n, r.sent, int64(len(r.kept)))
+	n = min(n, int64(len(r.kept)))
+	if n == 0 {
+		return nil
+	}
 	out := make([]byte, n)
-	start := (r.keptEnd - int(n) + len(r.kept)) % max(len(r.kept), 1)
+	start := (r.keptEnd - int(n) + len(r.kept)) % len(r.kept)
 	m := copy(out, r.kept[start:])
 	copy(out[m:], r.kept)
 	return out
@@ -223,8 +225,7 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	if err := s.resumeRefusal(received); err != nil {
 		return err
 	}
-	// The browser has received, or been told it lost, everything up to
-	// received+skipped.
+	// position counts what the browser was told it lost no more.
 	missing := r.position.Load() - received
 	replay := r.last(missing)
 	lost := missing - int64(len(replay))
@@ -243,7 +244,6 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	if err != nil {
 		return err
 	}
-	r.skipped += lost
 	r.position.Add(-lost)
 	s.bytesOut.Add(int64(len(replay)))
 	s.g.metrics.toBrowser.Add(float64(len(replay)))

@@ -495,19 +495,7 @@
       sendResize(term.cols, term.rows);
       flushPending();
     };
-    ws.onmessage = function (ev) {
-      if (socket !== ws) {
-        return;
-      }
-      pingSent = 0; // anything that comes answers the ping
-      sentSinceHeard = 0;
-      if (typeof ev.data === "string") {
-        handleControl(ev.data);
-      } else {
-        received += ev.data.byteLength;
-        term.write(new Uint8Array(ev.data));
-      }
-    };
+    ws.onmessage = messageHandler(ws);
     ws.onclose = function (ev) {
       clearTimeout(handshake);
       if (socket === ws) {
@@ -643,38 +631,9 @@
       }
       retry();
     }, CONNECT_TIMEOUT_MS);
-    ws.onmessage = function (ev) {
-      if (socket !== ws) {
-        return;
-      }
-      pingSent = 0;
-      sentSinceHeard = 0;
-      if (typeof ev.data !== "string") {
-        received += ev.data.byteLength;
-        term.write(new Uint8Array(ev.data));
-        return;
-      }
-      var msg = null;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch (e) {
-        // handled below as any other message
-      }
-      if (msg && msg.type === "resumed") {
-        clearTimeout(attemptTimeout);
-        setState("connected");
-        hideNotice();
-        if (msg.lost > 0) {
-          term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + msg.lost + " bytes of output lost while disconnected]\x1b[0m\r\n");
-        }
-        startKeepalive(ws);
-        sendResize(term.cols, term.rows); // if the window changed meanwhile
-        flushPending();
-        pendingDropped = false;
-        return;
-      }
-      handleControl(ev.data);
-    };
+    // Once resumed, the timeout finds the page no longer resuming and
+    // does nothing.
+    ws.onmessage = messageHandler(ws);
     ws.onclose = function (ev) {
       clearTimeout(attemptTimeout);
       if (socket !== ws || state === "closed") {
@@ -702,6 +661,24 @@
         socket = null;
         sessionClosed(verdict);
       });
+    };
+  }
+
+  // messageHandler handles what the gateway sends on ws, a session's
+  // first connection or one that resumes it, while ws is the page's.
+  function messageHandler(ws) {
+    return function (ev) {
+      if (socket !== ws) {
+        return;
+      }
+      pingSent = 0; // anything that comes answers the ping
+      sentSinceHeard = 0;
+      if (typeof ev.data === "string") {
+        handleControl(ev.data);
+      } else {
+        received += ev.data.byteLength;
+        term.write(new Uint8Array(ev.data));
+      }
     };
   }
 
@@ -761,6 +738,20 @@
         resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");
         startKeepalive(socket);
+        break;
+      case "resumed":
+        if (state !== "resuming") {
+          break;
+        }
+        setState("connected");
+        hideNotice();
+        if (msg.lost > 0) {
+          term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + msg.lost + " bytes of output lost while disconnected]\x1b[0m\r\n");
+        }
+        startKeepalive(socket);
+        sendResize(term.cols, term.rows); // if the window changed meanwhile
+        flushPending();
+        pendingDropped = false;
         break;
       case "pong":
         break;

@@ -600,10 +600,7 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
 		return
 	}
-	remote := r.RemoteAddr
-	if peer := peerAddr(r); sr.client != peer {
-		remote = sr.client.String() + " via " + r.RemoteAddr
-	}
+	remote := remoteFor(r, sr.client)
 	// The session runs on a goroutine of its own and this handler
 	// returns: the connection is hijacked, so net/http is done with it,
 	// and the goroutine that parsed the request, whose stack grew deep
@@ -614,6 +611,15 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		User: id.User, Groups: id.Groups, Ticket: ticket,
 		Resumable: r.URL.Query().Get("resumable") == "1",
 	})
+}
+
+// remoteFor is the browser's address for the logs: the connection's,
+// and the client's behind a trusted proxy when that is another.
+func remoteFor(r *http.Request, client netip.Addr) string {
+	if client != peerAddr(r) {
+		return client.String() + " via " + r.RemoteAddr
+	}
+	return r.RemoteAddr
 }
 
 // resumeRequest is a resume's query: ?resume=TOKEN&received=N.
@@ -659,11 +665,7 @@ func (h *handler) resume(w http.ResponseWriter, r *http.Request, id Identity) {
 		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
 		return
 	}
-	remote := r.RemoteAddr
-	if client, peer := h.proxies.clientAddr(r, peerAddr(r)), peerAddr(r); client != peer {
-		remote = client.String() + " via " + r.RemoteAddr
-	}
-	h.opts.Gateway.Resume(ws, rr.token, id.User, rr.received, remote)
+	h.opts.Gateway.Resume(ws, rr.token, id.User, rr.received, remoteFor(r, h.proxies.clientAddr(r, peerAddr(r))))
 }
 
 // check answers what /ws would answer to the same query now, short of
