@@ -365,6 +365,9 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Backspace:   r.keys.Backspace,
 				LineDelay:   r.keys.LineDelay,
 				Charset:     r.keys.Charset,
+				// Who may open it: whom the rule allows.
+				AllowUsers:  r.who.AllowUsers,
+				AllowGroups: r.who.AllowGroups,
 				Record:      r.record,
 			}, nil
 		}

@@ -122,7 +122,9 @@ type HTTPConfig struct {
 // browser; MaxSubnegotiation bounds one subnegotiation from a host (a
 // longer one is discarded); ResumeGrace is how long a session whose
 // browser's connection died waits for the browser to resume it, for a
-// browser that asked to be able to (see Gateway.Resume; -1: not at all).
+// browser that asked to be able to (see Gateway.Resume; -1: not at all);
+// MaxViewers bounds the viewers of one shared session (see Gateway.Watch;
+// -1: sessions cannot be shared).
 // ParseConfig refuses a connect rate that is not
 // a finite number, and positive durations too short to be meant
 // (minDialTimeout and the like).
@@ -147,6 +149,7 @@ type Limits struct {
 	MaxSubnegotiation    int           `yaml:"max_subnegotiation"`
 	ClientIPv6Prefix     int           `yaml:"client_ipv6_prefix"`
 	ResumeGrace          time.Duration `yaml:"resume_grace"`
+	MaxViewers           int           `yaml:"max_viewers"`
 }
 
 // DefaultLimits returns the limits of a configuration that sets none.
@@ -165,6 +168,7 @@ func DefaultLimits() Limits {
 		MaxSubnegotiation:    telnet.DefaultMaxSubnegotiation,
 		ClientIPv6Prefix:     128,
 		ResumeGrace:          DefaultResumeGrace,
+		MaxViewers:           DefaultMaxViewers,
 	}
 }
 
@@ -185,6 +189,7 @@ func (l Limits) WithDefaults() Limits {
 		MaxSubnegotiation:    orDefault(l.MaxSubnegotiation, d.MaxSubnegotiation),
 		ClientIPv6Prefix:     orDefault(l.ClientIPv6Prefix, d.ClientIPv6Prefix),
 		ResumeGrace:          orDefault(l.ResumeGrace, d.ResumeGrace),
+		MaxViewers:           orDefault(l.MaxViewers, d.MaxViewers),
 	}
 }
 
@@ -643,6 +648,7 @@ func (l Limits) checkZeros(doc *yaml.Node) error {
 		{"max_message_size", l.MaxMessageSize == 0, 0, "refuse every message from the browser", d.MaxMessageSize, none},
 		{"max_subnegotiation", l.MaxSubnegotiation == 0, 0, "drop every subnegotiation from a host", d.MaxSubnegotiation, none},
 		{"client_ipv6_prefix", l.ClientIPv6Prefix == 0, 0, "count every IPv6 client as one", d.ClientIPv6Prefix, "or a prefix length from 32 to 128"},
+		{"max_viewers", l.MaxViewers == 0, 0, "let sessions be shared with nobody", d.MaxViewers, "or -1 to turn sharing off"},
 	} {
 		// A key written with no value (null) is left out.
 		if n, _ := nodeAt(doc, "limits", v.key); v.zero && n != nil && n.ShortTag() != "!!null" {
@@ -695,6 +701,7 @@ func (l Limits) check() error {
 		{"connect_burst", int64(l.ConnectBurst)},
 		{"max_message_size", l.MaxMessageSize},
 		{"max_subnegotiation", int64(l.MaxSubnegotiation)},
+		{"max_viewers", int64(l.MaxViewers)},
 	} {
 		if v.n < -1 {
 			return at("limits", v.key)("limits: %s: %d (want a count, or -1 for none)", v.key, v.n)

@@ -158,6 +158,7 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{target + "limits:\n  idle_timeout: 30m\n  ping_interval: 1ns\n", "c.yaml:6: limits: ping_interval: 1ns is too short (at least 1s, or -1s for none)"},
 		{target + "limits: {ping_interval: 999ms}\n", "c.yaml:4: limits: ping_interval: 999ms is too short"},
 		{target + "limits: {max_subnegotiation: 8}\n", "c.yaml:4: limits: max_subnegotiation: 8 is too small (at least 64)"},
+		{target + "limits: {max_viewers: -2}\n", "c.yaml:4: limits: max_viewers: -2 (want a count, or -1 for none)"},
 		{target + "recording: {dir: /tmp, max_bytes: 300}\n", "c.yaml:4: recording: max_bytes: 300 is too small (at least 65536)"},
 		{target + "limits: {dial_timeout: 10ms}\n", "c.yaml:4: limits: dial_timeout: 10ms is too short (at least 100ms, or -1s for none)"},
 		{target + "limits: {idle_timeout: 30ms}\n", "c.yaml:4: limits: idle_timeout: 30ms is too short (at least 1s"},
@@ -194,7 +195,7 @@ targets:
 	if got := cfg.Targets[3].Address; got != "[fe80::1%eth0]:2323" {
 		t.Errorf("address %q", got)
 	}
-	for _, in := range []string{"connect_rate: -1", "dial_timeout: -1s", "ping_interval: -1s", "idle_timeout: 0s", "max_duration: -1h"} {
+	for _, in := range []string{"connect_rate: -1", "dial_timeout: -1s", "ping_interval: -1s", "idle_timeout: 0s", "max_duration: -1h", "max_viewers: -1"} {
 		if _, err := ParseConfig("c.yaml", []byte("limits: {"+in+"}\ntargets: [{name: a, address: h}]\n")); err != nil {
 			t.Errorf("%s: %v", in, err)
 		}
@@ -440,6 +441,7 @@ func TestParseConfigRefusesAnExplicitZeroLimit(t *testing.T) {
 		{target + "limits: {ping_interval: 0m}\n", "c.yaml:4: limits: ping_interval: 0s would ping without pause: leave it out for the default (30s), or -1s for no pings"},
 		{target + "limits: {max_message_size: 0}\n", "c.yaml:4: limits: max_message_size: 0 would refuse every message from the browser: leave it out for the default (262144), or -1 for none"},
 		{target + "limits: {max_subnegotiation: 0}\n", "c.yaml:4: limits: max_subnegotiation: 0 would drop every subnegotiation from a host: leave it out for the default (65536), or -1 for none"},
+		{target + "limits: {max_viewers: 0}\n", "c.yaml:4: limits: max_viewers: 0 would let sessions be shared with nobody: leave it out for the default (10), or -1 to turn sharing off"},
 		{target + "limits: {client_ipv6_prefix: 0}\n", "c.yaml:4: limits: client_ipv6_prefix: 0 would count every IPv6 client as one: leave it out for the default (128), or a prefix length from 32 to 128"},
 	}.check(t)
 	cfg, err := ParseConfig("c.yaml", []byte(target+"limits:\n  max_sessions:\n  idle_timeout: 0s\n  max_duration: 0s\n"))

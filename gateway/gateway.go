@@ -84,6 +84,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	resumes  map[string]*session // resumable sessions by token
+	watches  map[string]*session // shared sessions by watch token
 	closing  bool
 	wg       sync.WaitGroup
 	// tickets counts the Tickets Admit gave that are not released yet:
@@ -146,6 +147,7 @@ func New(opts Options) (*Gateway, error) {
 		limits:   opts.Limits.WithDefaults(),
 		sessions: map[*session]struct{}{},
 		resumes:  map[string]*session{},
+		watches:  map[string]*session{},
 	}
 	g.cat.Store(cat)
 	g.msgBufs.New = newMsgBuf

@@ -70,7 +70,8 @@ type testGateway struct {
 // newTestGateway serves a gateway with opts on a loopback port. The
 // handler takes ?target=, ?host= (ad-hoc), ?user=, ?group=, ?client= (the
 // client address to admit, else the peer's), ?cols=, ?rows=, ?term=,
-// ?resumable=1; or ?resume= and ?received= (and ?user=) for a resume.
+// ?resumable=1; or ?resume= and ?received= (and ?user=) for a resume; or
+// ?watch= (and ?user=, ?group=) to watch a shared session.
 func newTestGateway(t testing.TB, opts Options) *testGateway {
 	t.Helper()
 	tg := &testGateway{t: t, log: &logBuffer{}}
@@ -91,6 +92,29 @@ func newTestGateway(t testing.TB, opts Options) *testGateway {
 			received, _ := strconv.ParseInt(q.Get("received"), 10, 64)
 			if ws, err := upgrader.Upgrade(w, r, nil); err == nil {
 				gw.Resume(ws, q.Get("resume"), q.Get("user"), received, r.RemoteAddr)
+			}
+			return
+		}
+		if q.Has("watch") {
+			if err := gw.CheckWatch(q.Get("watch"), q.Get("user"), q["group"]); err != nil {
+				code := http.StatusNotFound
+				if errors.Is(err, ErrNotAllowed) {
+					code = http.StatusForbidden
+				}
+				http.Error(w, err.Error(), code)
+				return
+			}
+			client, _, _ := net.SplitHostPort(r.RemoteAddr)
+			ticket, err := gw.Admit(client, q.Get("user"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			if ws, err := upgrader.Upgrade(w, r, nil); err == nil {
+				gw.Watch(ws, WatchRequest{Token: q.Get("watch"), User: q.Get("user"), Groups: q["group"],
+					Remote: r.RemoteAddr, Ticket: ticket})
+			} else {
+				ticket.Release()
 			}
 			return
 		}

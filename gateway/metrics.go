@@ -25,6 +25,7 @@ import (
 //	telgate_recordings_total{result}               counter; "started", "failed" (a write failed or the disk was too slow), "truncated"; one result a recording
 //	telgate_browser_connections_lost_total         counter; browser connections lost by resumable sessions, which then waited for a resume
 //	telgate_sessions_resumed_total                 counter; resumes of sessions by their browsers
+//	telgate_viewers_active                         gauge; viewers watching shared sessions
 //
 // plus the Go runtime's and the process's own (go_*, process_*).
 type metrics struct {
@@ -40,6 +41,7 @@ type metrics struct {
 	recordings  *prometheus.CounterVec
 	detached    prometheus.Counter
 	resumed     prometheus.Counter
+	viewers     prometheus.Gauge
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -83,6 +85,10 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "telgate_browser_connections_lost_total",
 		Help: "Browser connections lost by resumable sessions, which then waited for their browsers to resume them.",
 	})
+	m.viewers = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "telgate_viewers_active",
+		Help: "Viewers watching shared sessions.",
+	})
 	m.resumed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "telgate_sessions_resumed_total",
 		Help: "Sessions resumed by their browsers on a new connection.",
@@ -120,7 +126,7 @@ func newMetrics(g *Gateway) *metrics {
 		m.recordings.WithLabelValues(l)
 	}
 	m.reg.MustRegister(m.closed, bytes, m.dialErrors, m.dialSeconds, m.options,
-		m.refusals, m.adhocReqs, m.recordings, m.detached, m.resumed, active,
+		m.refusals, m.adhocReqs, m.recordings, m.detached, m.resumed, m.viewers, active,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -15,12 +15,14 @@ import (
 //	{"type":"resize","cols":C,"rows":R}
 //	{"type":"command","name":N}
 //	{"type":"ping"}
+//	{"type":"share"}, {"type":"unshare"}   (see sharing)
 //
 // Status messages, gateway to browser, in text frames:
 //
 //	{"type":"connected","target":T,"description":D}
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"resumed","lost":L}   (see Gateway.Resume)
+//	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}
@@ -92,8 +94,8 @@ func ParseControl(data []byte) (Control, error) {
 			return Control{}, err
 		}
 		return Control{Type: "resize", Cols: cols, Rows: rows}, nil
-	case "ping":
-		return Control{Type: "ping"}, nil
+	case "ping", "share", "unshare":
+		return Control{Type: raw.Type}, nil
 	case "command":
 		if raw.Name == nil {
 			return Control{}, fmt.Errorf("%w: command without name", ErrBadControl)
@@ -159,4 +161,30 @@ type closedMsg struct {
 type errorMsg struct {
 	Type    string `json:"type"`
 	Message string `json:"message"`
+}
+
+type sharedMsg struct {
+	Type  string `json:"type"`
+	Watch string `json:"watch"`
+}
+
+type viewersMsg struct {
+	Type  string   `json:"type"`
+	Users []string `json:"users"`
+}
+
+// Status messages to a viewer (see Gateway.Watch).
+type watchingMsg struct {
+	Type        string `json:"type"`
+	Target      string `json:"target"`
+	Description string `json:"description,omitempty"`
+	User        string `json:"user"`
+	Cols        int    `json:"cols"`
+	Rows        int    `json:"rows"`
+}
+
+type sizeMsg struct {
+	Type string `json:"type"`
+	Cols int    `json:"cols"`
+	Rows int    `json:"rows"`
 }

@@ -27,6 +27,13 @@ const (
 	ReasonShutdown       = "server shutting down"
 )
 
+// Reasons a viewer of a shared session is let go, besides the session's
+// end (see Gateway.Watch).
+const (
+	ReasonSharingStopped = "the session is no longer shared"
+	ReasonViewerBehind   = "too far behind the session's output"
+)
+
 // Reasons a dial fails, as DialReason gives them.
 const (
 	ReasonNoSuchHost    = "no such host"

@@ -12,11 +12,6 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// resumeWindow is how much of the latest output a resumable session keeps
-// for its browser to resume from: a screenful or two of a busy console,
-// more than what is in flight to a browser on an interactive session.
-const resumeWindow = 64 << 10
-
 // errBrowserAway is what a write returns while a resumable session waits
 // for its browser.
 var errBrowserAway = errors.New("the browser is away")
@@ -43,8 +38,9 @@ func (s *session) attach(ws *websocket.Conn) *attachment {
 }
 
 // resumption is what a resumable session keeps for its browser to
-// resume: its token, and the latest output. Its fields but token and
-// grace are guarded by the session's wmu.
+// resume: its token, and how far into the output the browser is (the
+// output itself is the session's tail). Its fields but token and grace
+// are guarded by the session's wmu.
 type resumption struct {
 	token string
 	grace time.Duration
@@ -54,8 +50,6 @@ type resumption struct {
 	// less those a resume told it it lost. Read without wmu by a resume's
 	// first check; it only grows.
 	position atomic.Int64
-	kept     []byte // the last bytes of output, a ring of resumeWindow bytes (nil until output)
-	keptEnd  int    // where the next byte goes in kept
 	// resumed is signalled when a browser resumes the session.
 	resumed chan struct{}
 	timer   *time.Timer // ends the session when the grace is over
@@ -67,41 +61,14 @@ type resumption struct {
 }
 
 func newResumption(grace time.Duration) *resumption {
+	return &resumption{token: newToken(), grace: grace, resumed: make(chan struct{}, 1)}
+}
+
+// newToken returns a random token of 22 characters, for a URL.
+func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return &resumption{token: base64.RawURLEncoding.EncodeToString(b[:]), grace: grace,
-		resumed: make(chan struct{}, 1)}
-}
-
-// keep records output sent (or being sent) to the browser.
-func (r *resumption) keep(p []byte) {
-	r.position.Add(int64(len(p)))
-	if r.kept == nil {
-		r.kept = make([]byte, resumeWindow)
-	}
-	if len(p) >= len(r.kept) {
-		copy(r.kept, p[len(p)-len(r.kept):])
-		r.keptEnd = 0
-		return
-	}
-	n := copy(r.kept[r.keptEnd:], p)
-	copy(r.kept, p[n:])
-	r.keptEnd = (r.keptEnd + len(p)) % len(r.kept)
-}
-
-// last returns the last n bytes of output, or the resumeWindow kept when
-// n is more, in a new slice. n is at most position, so that before the
-// ring has filled the bytes are all there.
-func (r *resumption) last(n int64) []byte {
-	n = min(n, int64(len(r.kept)))
-	if n == 0 {
-		return nil
-	}
-	out := make([]byte, n)
-	start := (r.keptEnd - int(n) + len(r.kept)) % len(r.kept)
-	m := copy(out, r.kept[start:])
-	copy(out[m:], r.kept)
-	return out
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // stop disarms the grace timer; r may be nil.
@@ -227,7 +194,9 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	}
 	// position counts what the browser was told it lost no more.
 	missing := r.position.Load() - received
-	replay := r.last(missing)
+	// The tail was kept from the session's start, so that it holds all
+	// of the missing bytes or its whole ring.
+	replay := s.tail.last(missing)
 	lost := missing - int64(len(replay))
 	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost})
 	r.resuming.Store(ws)
@@ -264,6 +233,9 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	default:
 	}
 	s.g.metrics.resumed.Inc()
+	if s.sharing.Load() != nil {
+		s.viewersChanged() // the browser may have missed a change
+	}
 	s.log().Info().Str("remote", remote).Int64("replayed", int64(len(replay))).Int64("lost", lost).Msg("session resumed")
 	return nil
 }
@@ -319,7 +291,7 @@ func (g *Gateway) resumable(token, user string) (*session, error) {
 //	{"type":"resumed","lost":L}
 //
 // followed by the output the browser lacks, in one binary message, and
-// the session goes on. The gateway keeps the last resumeWindow bytes of
+// the session goes on. The gateway keeps the last tailSize bytes of
 // output for this; L counts what the browser missed beyond them (0 but
 // after a flood of output). A resume is refused (404) once the session
 // has ended, and to another user (403). A resume takes the session over
@@ -345,11 +317,5 @@ func (g *Gateway) Resume(ws *websocket.Conn, token, user string, received int64,
 	if err == nil {
 		return
 	}
-	reason := "cannot resume: " + err.Error()
-	msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: reason})
-	deadline := time.Now().Add(closeGrace)
-	_ = ws.SetWriteDeadline(deadline)
-	_ = ws.WriteMessage(websocket.TextMessage, msg)
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, truncate(reason, 100)), deadline)
-	_ = ws.Close()
+	refuseConn(ws, "cannot resume: "+err.Error())
 }

@@ -130,7 +130,7 @@ func TestResumeReplaysWhatTheBrowserMissed(t *testing.T) {
 
 // Past what is kept, the browser is told how much it lost.
 func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
-	flood := append(bytes.Repeat([]byte("0123456789abcdef"), (resumeWindow+40000)/16), "END\r\n"...)
+	flood := append(bytes.Repeat([]byte("0123456789abcdef"), (tailSize+40000)/16), "END\r\n"...)
 	more := make(chan struct{})
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.Send(flood)
@@ -143,12 +143,12 @@ func TestResumeTellsWhatIsLostBeyondTheWindow(t *testing.T) {
 	b.WaitOutput([]byte("END\r\n"))
 	dropConnection(t, tg, b)
 	b2, lost := resume(t, tg, token, 0)
-	if want := len(flood) - resumeWindow; lost != float64(want) {
+	if want := len(flood) - tailSize; lost != float64(want) {
 		t.Errorf("lost %v, want %d", lost, want)
 	}
 	got := b2.WaitOutput([]byte("END\r\n"))
-	if !bytes.Equal(got, flood[len(flood)-resumeWindow:]) {
-		t.Errorf("replayed %d bytes, want the last %d of the output", len(got), resumeWindow)
+	if !bytes.Equal(got, flood[len(flood)-tailSize:]) {
+		t.Errorf("replayed %d bytes, want the last %d of the output", len(got), tailSize)
 	}
 	// The browser counts what it received, not what it was told it
 	// lost: a second resume from there has nothing to replay.
@@ -332,7 +332,7 @@ func TestNotResumableEndsAtOnce(t *testing.T) {
 // resume, waits for it, none lost: the gateway reads none of it meanwhile.
 func TestResumeLosesNothingSentWhileAway(t *testing.T) {
 	more := make(chan struct{})
-	flood := append(bytes.Repeat([]byte("while away, 0123456789\r\n"), 4*resumeWindow/24), "END\r\n"...)
+	flood := append(bytes.Repeat([]byte("while away, 0123456789\r\n"), 4*tailSize/24), "END\r\n"...)
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("one\r\n")
 		<-more

@@ -64,6 +64,18 @@ type session struct {
 	// browser to come back. It changes under wmu.
 	att atomic.Pointer[attachment]
 	res *resumption // nil unless the browser may resume the session
+	// tail is the latest output, kept for a resume and for viewers; nil
+	// unless the session is resumable or was shared. Guarded by wmu.
+	tail *outputTail
+	// sharing is the session's viewers while it is shared (see share);
+	// it changes under wmu, as sharingOver, set when the session ends.
+	sharing     atomic.Pointer[sharing]
+	sharingOver bool
+	// Who watches is told the browser by one goroutine at a time (see
+	// viewersChanged).
+	viewersMu      sync.Mutex
+	viewersSending bool
+	viewersStale   bool
 	// readers counts the readBrowser goroutines.
 	readers sync.WaitGroup
 	logger  zerolog.Logger
@@ -147,6 +159,7 @@ func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
 	s.att.Store(s.attach(ws))
 	if req.Resumable && g.limits.ResumeGrace > 0 {
 		s.res = newResumption(g.limits.ResumeGrace)
+		s.tail = &outputTail{}
 	}
 	if cs := req.Target.Charset; cs != nil {
 		s.hostText, s.browserText = cs.hostText(), cs.browserText()
@@ -225,6 +238,7 @@ func (s *session) run() {
 		stopTimers()
 		stopOnCancel()
 		s.finish()
+		s.unshare(s.reason.get(), true)
 		s.readers.Wait()
 		s.pacing.Wait()
 		s.g.closeRecording(s.rec)
@@ -478,6 +492,15 @@ func (s *session) control(c Control, err error) {
 		s.waitResize()
 		cmd, _ := CommandByte(c.Name)
 		s.sendCommand(cmd)
+	case "share":
+		token, err := s.share()
+		if err != nil {
+			_, _ = s.send(errorMsg{Type: "error", Message: "cannot share: " + err.Error()})
+			return
+		}
+		_, _ = s.send(sharedMsg{Type: "shared", Watch: token})
+	case "unshare":
+		s.unshare(ReasonSharingStopped, false)
 	}
 }
 
@@ -546,6 +569,9 @@ func (s *session) resize(cols, rows int) {
 			}
 			if !same {
 				s.neg.SetWindowSize(s.tn, size[0], size[1])
+				if sh := s.sharing.Load(); sh != nil {
+					sh.broadcastStatus(sizeMsg{Type: "size", Cols: size[0], Rows: size[1]})
+				}
 			}
 		}
 	}()
@@ -577,8 +603,8 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) (*attachment
 func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if typ == websocket.BinaryMessage && s.res != nil {
-		s.res.keep(data)
+	if typ == websocket.BinaryMessage {
+		s.output(data)
 	}
 	a := s.att.Load()
 	if a == nil {
@@ -596,6 +622,20 @@ func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*
 	}
 	s.writing.Store(false)
 	return a, err
+}
+
+// output keeps p, output being written to the browser, for a resume and
+// for viewers, and queues it for the viewers. Called with wmu held.
+func (s *session) output(p []byte) {
+	if s.res != nil {
+		s.res.position.Add(int64(len(p)))
+	}
+	if s.tail != nil {
+		s.tail.write(p)
+	}
+	if sh := s.sharing.Load(); sh != nil {
+		sh.broadcast(p)
+	}
 }
 
 // finish tells the browser why the session ended, stops writing to it

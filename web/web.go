@@ -583,6 +583,10 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		h.resume(w, r, id)
 		return
 	}
+	if r.URL.Query().Has("watch") {
+		h.watch(w, r, id)
+		return
+	}
 	sr, ref := h.parseSession(r, id)
 	if ref != nil {
 		h.refuse(w, r, id, ref)
@@ -643,13 +647,21 @@ func (h *handler) parseResume(r *http.Request, id Identity) (resumeRequest, *ref
 	if rr.received, err = strconv.ParseInt(q.Get("received"), 10, 64); err != nil || rr.received < 0 {
 		return rr, &refusal{code: http.StatusBadRequest, reason: "bad received", msg: "received: want the count of bytes received"}
 	}
-	switch err := h.opts.Gateway.CheckResume(rr.token, id.User); {
-	case errors.Is(err, gateway.ErrNoSession):
-		return rr, &refusal{code: http.StatusNotFound, reason: "resume of a session that ended", msg: err.Error()}
-	case err != nil:
-		return rr, &refusal{code: http.StatusForbidden, reason: "resume: " + err.Error(), msg: err.Error()}
+	err = h.opts.Gateway.CheckResume(rr.token, id.User)
+	return rr, tokenRefusal("resume", "resume of a session that ended", err, gateway.ErrNoSession)
+}
+
+// tokenRefusal turns the gateway's check of a resume's or a watch's
+// token into the HTTP answer: 404 when the session is gone (err wraps
+// gone), 403 when it is not the user's to take; nil for nil.
+func tokenRefusal(what, goneReason string, err, gone error) *refusal {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gone):
+		return &refusal{code: http.StatusNotFound, reason: goneReason, msg: err.Error()}
 	}
-	return rr, nil
+	return &refusal{code: http.StatusForbidden, reason: what + ": " + err.Error(), msg: err.Error()}
 }
 
 // resume hands a browser's new connection to the session it resumes.
@@ -668,6 +680,45 @@ func (h *handler) resume(w http.ResponseWriter, r *http.Request, id Identity) {
 	h.opts.Gateway.Resume(ws, rr.token, id.User, rr.received, remoteFor(r, h.proxies.clientAddr(r, peerAddr(r))))
 }
 
+// maxWatchToken bounds ?watch=: tokens are 22 characters.
+const maxWatchToken = 64
+
+// parseWatch checks a watch's query, ?watch=TOKEN: that the session is
+// shared by that token and the user may watch it.
+func (h *handler) parseWatch(r *http.Request, id Identity) (string, *refusal) {
+	token := r.URL.Query().Get("watch")
+	if token == "" || len(token) > maxWatchToken {
+		return token, &refusal{code: http.StatusBadRequest, reason: "bad watch token", msg: "watch: bad token"}
+	}
+	err := h.opts.Gateway.CheckWatch(token, id.User, id.Groups)
+	return token, tokenRefusal("watch", "watch of a session not shared", err, gateway.ErrNotShared)
+}
+
+// watch makes a browser's connection a viewer of a shared session. A
+// viewer takes a session slot, as a session does: it holds a descriptor
+// and buffers.
+func (h *handler) watch(w http.ResponseWriter, r *http.Request, id Identity) {
+	token, ref := h.parseWatch(r, id)
+	if ref != nil {
+		h.refuse(w, r, id, ref)
+		return
+	}
+	client := h.proxies.clientAddr(r, peerAddr(r))
+	ticket, err := h.admit(client.String(), id.User)
+	if ref := admissionRefusal(err); ref != nil {
+		h.refuse(w, r, id, ref)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		ticket.Release()
+		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
+		return
+	}
+	h.opts.Gateway.Watch(ws, gateway.WatchRequest{Token: token, User: id.User, Groups: id.Groups,
+		Remote: remoteFor(r, client), Ticket: ticket})
+}
+
 // check answers what /ws would answer to the same query now, short of
 // the upgrade: 200 with {"ok": true}, or the refusal /ws would give (a
 // session limit before the connect rate: see gateway.Gateway.Check). It
@@ -677,9 +728,14 @@ func (h *handler) resume(w http.ResponseWriter, r *http.Request, id Identity) {
 func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
 	var ref *refusal
-	if r.URL.Query().Has("resume") {
+	switch q := r.URL.Query(); {
+	case q.Has("resume"):
 		_, ref = h.parseResume(r, id)
-	} else {
+	case q.Has("watch"):
+		if _, ref = h.parseWatch(r, id); ref == nil {
+			ref = admissionRefusal(h.opts.Gateway.Check(h.proxies.clientAddr(r, peerAddr(r)).String(), id.User))
+		}
+	default:
 		var sr sessionRequest
 		if sr, ref = h.parseSession(r, id); ref == nil {
 			ref = admissionRefusal(h.opts.Gateway.Check(sr.client.String(), id.User))
