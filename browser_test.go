@@ -397,6 +397,24 @@ func TestBrowserMacOptionMeta(t *testing.T) {
 	}
 }
 
+// A session shared from one page is watched from another, read-only,
+// until sharing stops (see the share scenario).
+func TestBrowserShare(t *testing.T) {
+	node := browserTools(t)
+	tg := startTelgate(t, 1)
+	result := runBrowser(t, node, "share", tg.URL)
+	if result["watched"] != true {
+		t.Errorf("RESULT %v", result)
+	}
+	count := func(msg string) int { return strings.Count(tg.logs.String(), `"message":"`+msg+`"`) }
+	waitFor(t, "the viewer left line", func() bool { return count("viewer left") == 1 })
+	for _, msg := range []string{"session shared", "viewer joined", "viewer left", "session no longer shared"} {
+		if n := count(msg); n != 1 {
+			t.Errorf("%d %q lines in the log, want 1", n, msg)
+		}
+	}
+}
+
 // holdingHost accepts TCP connections on loopback and holds them open,
 // silent, until the test ends; it returns its address.
 func holdingHost(t *testing.T) string {

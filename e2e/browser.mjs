@@ -1,11 +1,11 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
 // #terminal, #status[data-state], #reconnect, #save, #option-meta,
-// button[data-command] and
+// #share, #share-link, #share-stop, #viewers, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -666,7 +666,79 @@ async function mac(page, base) {
   return { kept: true };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac }, {
+// share: the session's user shares it; a second page opens the link and
+// watches, read-only: it is shown the output from before it came, then
+// the output as it comes, at the session's window size as it changes;
+// what it types reaches nobody; the session's page says who watches; and
+// when sharing stops the viewer's page says so.
+async function share(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  check(await page.isVisible("#share") && !(await page.isVisible("#viewers")), "Share shows; nobody watches");
+  await waitPrompt(page, "demo prompt", "demo>");
+  await page.click("#terminal");
+  await typeLine(page, "echo before-sharing");
+  await waitText(page, "^before-sharing$", "typed echo before-sharing ran");
+  await page.click("#share");
+  await page.waitForSelector("#share-panel", { state: "visible", timeout: STEP_MS });
+  const link = await page.inputValue("#share-link");
+  check(/\?watch=[A-Za-z0-9_-]{22}$/.test(link) && link.startsWith(new URL(base).origin + "/"),
+    `the panel shows the link to watch (${link})`);
+  check(await page.getAttribute("#share", "aria-pressed") === "true", "the Share button says the session is shared");
+  await screenshot(page, "share-panel.png");
+  await page.click("#share-hide");
+
+  const viewer = await page.context().newPage();
+  const viewerSeen = watchPage(viewer);
+  await viewer.goto(link, { timeout: STEP_MS });
+  await waitState(viewer, "connected");
+  const status = await viewer.textContent("#status");
+  check(/^Watching .*\(read-only\)$/.test(status), `the viewer's status says it watches, read-only (${status})`);
+  check(!(await viewer.isVisible("#toolbar")) && !(await viewer.isVisible("#share")),
+    "a viewer has no command buttons and no Share");
+  await waitText(viewer, "^before-sharing$", "the viewer is shown the output from before it came");
+  await page.waitForSelector("#viewers", { state: "visible", timeout: STEP_MS });
+  check((await page.textContent("#viewers")).includes("1 watching"), "the session's page says one viewer watches");
+
+  await page.click("#terminal");
+  await typeLine(page, "echo while-watched");
+  await waitText(viewer, "^while-watched$", "the viewer sees the output as it comes");
+  const ownerSize = await termSize(page);
+  let viewerSize = await termSize(viewer);
+  check(viewerSize.cols === ownerSize.cols && viewerSize.rows === ownerSize.rows,
+    `the viewer's terminal is the session's size (${viewerSize.cols}x${viewerSize.rows})`);
+  const resized = await resizeViewport(page, 800, 450);
+  await viewer.waitForFunction((s) => window.telgate.term.cols === s.cols && window.telgate.term.rows === s.rows,
+    resized, { timeout: STEP_MS, polling: 50 });
+  ok(`the viewer's terminal follows the session's resize to ${resized.cols}x${resized.rows}`);
+
+  // The viewer types: nothing reaches the host. The owner's next line
+  // shows that the host saw nothing before it.
+  await viewer.click("#terminal");
+  await typeLine(viewer, "echo from-viewer");
+  await page.click("#terminal");
+  await typeLine(page, "echo marker");
+  await waitText(viewer, "^marker$", "the owner's next line reached the viewer");
+  for (const [p, who] of [[page, "the session's page"], [viewer, "the viewer's page"]]) {
+    check(!(await screenText(p)).includes("from-viewer"), `what the viewer typed is nowhere on ${who}`);
+  }
+  await screenshot(viewer, "watching.png");
+  await screenshot(page, "watched.png");
+
+  await page.click("#share");
+  await page.waitForSelector("#share-panel", { state: "visible", timeout: STEP_MS });
+  await page.click("#share-stop");
+  await waitState(viewer, "closed");
+  const closed = await viewer.textContent("#status");
+  check(closed.includes("no longer shared"), `the viewer's page says sharing stopped (${closed})`);
+  await page.waitForSelector("#viewers", { state: "hidden", timeout: STEP_MS });
+  check(await page.getAttribute("#share", "aria-pressed") === "false", "the session's page is no longer sharing");
+  await waitState(page, "connected");
+  check(viewerSeen.errors.length === 0, `no errors on the viewer's page${viewerSeen.errors.length ? ": " + viewerSeen.errors.join("; ") : ""}`);
+  return { watched: true, link };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share }, {
   boundMs: 120000,
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

@@ -8,6 +8,8 @@
 //   gateway -> browser  binary frame: host output bytes
 //                       text frame:   {"type":"connected",...}
 //                                     {"type":"resumed","lost":L}
+//                                     {"type":"shared","watch":TOKEN}
+//                                     {"type":"viewers","users":[U,...]}
 //                                     {"type":"closed","reason":"..."}
 //                                     {"type":"error","message":"..."}
 //                                     {"type":"pong"}
@@ -15,6 +17,12 @@
 //                       text frame:   {"type":"resize","cols":C,"rows":R}
 //                                     {"type":"command","name":N}
 //                                     {"type":"ping"}
+//                                     {"type":"share"}, {"type":"unshare"}
+//
+// A page opened with ?watch=TOKEN watches a shared session instead,
+// read-only, at ws?watch=TOKEN: it is sent {"type":"watching",...} with
+// the session's target, user and window size, then output, and
+// {"type":"size","cols":C,"rows":R} when the window size changes.
 //
 // This file is loaded with <script defer> and uses the globals defined by
 // the vendored UMD bundles: Terminal, FitAddon.FitAddon and
@@ -22,7 +30,8 @@
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
-// #reconnect, #save, #option-meta, button[data-command], #target-picker a.target, #adhoc-form,
+// #reconnect, #save, #option-meta, #share, #share-link, #share-stop,
+// #viewers, button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
   "use strict";
@@ -100,6 +109,13 @@
     reconnect: document.getElementById("reconnect"),
     save: document.getElementById("save"),
     optionMeta: document.getElementById("option-meta"),
+    share: document.getElementById("share"),
+    sharePanel: document.getElementById("share-panel"),
+    shareLink: document.getElementById("share-link"),
+    shareCopy: document.getElementById("share-copy"),
+    shareStop: document.getElementById("share-stop"),
+    shareHide: document.getElementById("share-hide"),
+    viewers: document.getElementById("viewers"),
     toolbar: document.getElementById("toolbar"),
     targetName: document.getElementById("target-name"),
     terminal: document.getElementById("terminal"),
@@ -133,6 +149,8 @@
   var lostAt = 0; // when the connection dropped, while resuming
   var lostReason = ""; // what to say if the session cannot be resumed
   var resumeTimer = 0;
+  var shareToken = null; // the session's watch token while it is shared
+  var watchToken = null; // in a viewer's page, the token of the session watched
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -159,6 +177,10 @@
     el.commands.forEach(function (btn) {
       btn.disabled = next !== "connected";
     });
+    el.share.hidden = watchToken !== null || (next !== "connected" && next !== "resuming");
+    if (el.share.hidden) {
+      el.sharePanel.hidden = true;
+    }
   }
 
   function hideNotice() {
@@ -268,6 +290,7 @@
   function createTerminal() {
     term = new Terminal({
       scrollback: 5000,
+      disableStdin: watchToken !== null, // a viewer's keys would go nowhere
       cursorBlink: true,
       convertEol: false, // the host sends CR LF itself
       fontFamily: monoFont(),
@@ -310,6 +333,9 @@
 
     term.onData(function (data) {
       // While closed, Enter starts a new session; other keys are ignored.
+      if (watchToken !== null) {
+        return;
+      }
       if (state === "closed") {
         if (data === "\r") {
           reconnect();
@@ -330,7 +356,9 @@
     });
 
     term.onResize(function (size) {
-      sendResize(size.cols, size.rows);
+      if (watchToken === null) {
+        sendResize(size.cols, size.rows);
+      }
     });
 
     term.onTitleChange(function (title) {
@@ -338,6 +366,9 @@
       document.title = title ? title + " \u2014 " + DEFAULT_TITLE : target + " \u2014 " + DEFAULT_TITLE;
     });
 
+    if (watchToken !== null) {
+      return; // a viewer's terminal takes the session's window size
+    }
     if (typeof ResizeObserver === "function") {
       new ResizeObserver(scheduleFit).observe(el.terminal);
     } else {
@@ -350,7 +381,7 @@
 
   function fitNow() {
     clearTimeout(fitTimer);
-    if (!term || el.terminal.clientWidth === 0 || el.terminal.clientHeight === 0) {
+    if (!term || watchToken !== null || el.terminal.clientWidth === 0 || el.terminal.clientHeight === 0) {
       return;
     }
     try {
@@ -456,12 +487,18 @@
 
     fitNow(); // so the URL carries the real size
     lastSize = { cols: term.cols, rows: term.rows };
+    setShared(null);
+    showViewers([]);
     var query = new URLSearchParams();
-    query.set(targetParam, target);
-    query.set("cols", String(term.cols));
-    query.set("rows", String(term.rows));
-    query.set("term", TERM_TYPE);
-    query.set("resumable", "1");
+    if (watchToken !== null) {
+      query.set("watch", watchToken);
+    } else {
+      query.set(targetParam, target);
+      query.set("cols", String(term.cols));
+      query.set("rows", String(term.rows));
+      query.set("term", TERM_TYPE);
+      query.set("resumable", "1");
+    }
     var url = socketURL(query);
 
     setState("connecting");
@@ -753,6 +790,36 @@
         flushPending();
         pendingDropped = false;
         break;
+      case "watching":
+        if (watchToken === null) {
+          break;
+        }
+        target = printable(msg.target || "") || "shared session";
+        var whose = printable(msg.user || "");
+        el.targetName.textContent = target;
+        el.targetName.title = target + (msg.description ? " \u2014 " + printable(msg.description) : "");
+        document.title = "watching " + target + " \u2014 " + DEFAULT_TITLE;
+        term.reset(); // what the session kept of its output comes next
+        resizeTo(msg.cols, msg.rows);
+        setState("connected", { label: "Watching" + (whose ? " " + whose + "'s session" : "") + " (read-only)" });
+        startKeepalive(socket);
+        break;
+      case "size":
+        if (watchToken !== null) {
+          resizeTo(msg.cols, msg.rows);
+        }
+        break;
+      case "shared":
+        if (typeof msg.watch === "string" && msg.watch !== "") {
+          setShared(msg.watch);
+          el.sharePanel.hidden = false;
+          el.shareLink.focus();
+          el.shareLink.select();
+        }
+        break;
+      case "viewers":
+        showViewers(Array.isArray(msg.users) ? msg.users : []);
+        break;
       case "pong":
         break;
       case "closed":
@@ -809,11 +876,13 @@
     if (state === "closed") {
       return;
     }
+    setShared(null);
+    showViewers([]);
     setState("closed", { reason: reason });
     pending = [];
     pendingBytes = 0;
-    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[Connection closed: " + reason + "]\x1b[0m\r\n" +
-      (target ? "\x1b[2mPress Enter to reconnect.\x1b[0m\r\n" : ""));
+    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + (watchToken !== null ? "Stopped watching: " : "Connection closed: ") +
+      reason + "]\x1b[0m\r\n" + (target && watchToken === null ? "\x1b[2mPress Enter to reconnect.\x1b[0m\r\n" : ""));
   }
 
   function reconnect() {
@@ -847,6 +916,97 @@
     ev.preventDefault();
   });
   el.reconnect.addEventListener("click", reconnect);
+
+  // ---- Sharing ------------------------------------------------------------
+
+  // A session is shared by a link to this page with ?watch=TOKEN: whoever
+  // opens it, and may open the target, watches read-only. The Share
+  // button asks the gateway for the token and shows the link; while
+  // shared, it shows the link again, and the page says who watches.
+
+  // setShared records the session's watch token (null: not shared).
+  function setShared(token) {
+    shareToken = token;
+    el.share.setAttribute("aria-pressed", token ? "true" : "false");
+    el.share.textContent = token ? "Sharing" : "Share";
+    if (token) {
+      var link = new URL(document.baseURI);
+      link.search = "?" + new URLSearchParams({ watch: token }).toString();
+      link.hash = "";
+      el.shareLink.value = link.href;
+    } else {
+      el.shareLink.value = "";
+      el.sharePanel.hidden = true;
+    }
+  }
+
+  // showViewers shows who watches: a count, and their names as its title.
+  function showViewers(users) {
+    var names = users.map(function (u) { return printable(u) || "anonymous"; });
+    el.viewers.hidden = names.length === 0;
+    el.viewers.textContent = names.length + " watching";
+    el.viewers.title = "Watching: " + names.join(", ");
+  }
+
+  // resizeTo sets a viewer's terminal to the session's window size.
+  function resizeTo(cols, rows) {
+    cols = Math.floor(Number(cols));
+    rows = Math.floor(Number(rows));
+    if (cols >= 1 && rows >= 1 && cols <= 1000 && rows <= 1000) {
+      term.resize(cols, rows);
+    }
+  }
+
+  [el.share, el.shareCopy, el.shareStop, el.shareHide].forEach(function (btn) {
+    btn.addEventListener("mousedown", function (ev) {
+      ev.preventDefault();
+    });
+  });
+  el.share.addEventListener("click", function () {
+    if (shareToken) {
+      el.sharePanel.hidden = !el.sharePanel.hidden;
+      if (!el.sharePanel.hidden) {
+        el.shareLink.select();
+      }
+      return;
+    }
+    sendControl({ type: "share" });
+  });
+  el.shareCopy.addEventListener("click", function () {
+    var copied = function () { showNotice("link copied"); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(el.shareLink.value).then(copied, function () {
+        showNotice("could not copy: select the link and copy it");
+      });
+      return;
+    }
+    el.shareLink.select();
+    if (document.execCommand("copy")) {
+      copied();
+    }
+  });
+  el.shareStop.addEventListener("click", function () {
+    sendControl({ type: "unshare" });
+    setShared(null);
+    if (term) {
+      term.focus();
+    }
+  });
+  el.shareHide.addEventListener("click", function () {
+    el.sharePanel.hidden = true;
+    if (term) {
+      term.focus();
+    }
+  });
+  document.addEventListener("keydown", function (ev) {
+    // Only in the panel: in the terminal, Escape is the host's.
+    if (ev.key === "Escape" && !el.sharePanel.hidden && el.sharePanel.contains(document.activeElement)) {
+      el.sharePanel.hidden = true;
+      if (term) {
+        term.focus();
+      }
+    }
+  });
 
   // ---- Option as Meta (Mac) -----------------------------------------------
 
@@ -984,11 +1144,24 @@
     term.focus();
   }
 
+  // watch opens a viewer's page on the session token names.
+  function watch(token) {
+    watchToken = token;
+    target = "shared session";
+    el.targetName.textContent = target;
+    el.picker.hidden = true;
+    el.terminal.hidden = false;
+    el.toolbar.hidden = true;
+    el.save.hidden = false;
+    createTerminal();
+    connect();
+  }
+
   // Leaving the page ends its session, and Ctrl+W (in a shell: delete the
   // word before the cursor) closes a browser tab before the page sees the
   // key: while a session is open the browser asks first.
   window.addEventListener("beforeunload", function (event) {
-    if (state === "connected" || state === "resuming") {
+    if (watchToken === null && (state === "connected" || state === "resuming")) {
       event.preventDefault();
       event.returnValue = "";
     }
@@ -1001,6 +1174,10 @@
       return;
     }
     var params = new URLSearchParams(location.search);
+    if (params.get("watch")) {
+      watch(params.get("watch"));
+      return;
+    }
     if (params.get("target")) {
       start(params.get("target"));
       return;
