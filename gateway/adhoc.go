@@ -369,6 +369,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				AllowUsers:  r.who.AllowUsers,
 				AllowGroups: r.who.AllowGroups,
 				Record:      r.record,
+				byName:      true,
 			}, nil
 		}
 	}

@@ -90,10 +90,27 @@ func (g *Gateway) watchable(token, user string, groups []string) (*session, erro
 	switch {
 	case s == nil || token == "":
 		return nil, ErrNotShared
-	case s.req.User != user && !s.req.Target.Allows(user, groups):
+	case !g.mayWatch(s, user, groups):
 		return nil, notAllowed("you may not open this session's target")
 	}
 	return s, nil
+}
+
+// mayWatch reports whether user, of groups, may watch s: its own user
+// may; others as far as they may open its target as the configuration
+// now stands (a reload may have changed who may, or the target).
+func (g *Gateway) mayWatch(s *session, user string, groups []string) bool {
+	t := s.req.Target
+	switch {
+	case s.req.User == user:
+		return true
+	case t.byName:
+		// The rule that allowed the host then, and a rule open to the
+		// user now.
+		return t.Allows(user, groups) && g.AdhocOpenTo(user, groups)
+	}
+	now, ok := g.Target(t.Name)
+	return ok && now.Address == t.Address && now.Allows(user, groups)
 }
 
 // Watch makes the browser's connection ws a viewer of the shared session
@@ -249,7 +266,10 @@ func (s *session) viewersChanged() {
 				users = sh.users()
 			}
 			if s.ctx.Err() == nil {
-				_, _ = s.send(viewersMsg{Type: "viewers", Users: users})
+				// Not activity: viewers coming and going do not keep
+				// an idle session open.
+				data, _ := json.Marshal(viewersMsg{Type: "viewers", Users: users})
+				_, _ = s.write(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
 			}
 			s.viewersMu.Lock()
 			if !s.viewersStale {
@@ -330,10 +350,15 @@ type viewer struct {
 
 	mu     sync.Mutex
 	queue  []viewerMessage
-	queued int    // bytes in queue
-	endFor string // why the viewer is let go; "" while it watches
-	failed bool   // a write failed: nothing more can be written
+	queued int         // bytes in queue
+	endFor string      // why the viewer is let go; "" while it watches
+	endBy  time.Time   // when its last writes must be done, once let go
+	failed bool        // a write failed: nothing more can be written
+	cutoff *time.Timer // closes the connection if the last writes overrun endBy
 	wake   chan struct{}
+	// pongQueued says a pong is queued: a viewer that pings and does
+	// not read has at most one waiting.
+	pongQueued bool
 
 	readDone chan struct{} // closed when read ends
 	// lingerUntil is when close stops waiting for the browser's close
@@ -367,10 +392,7 @@ func (v *viewer) queueOutput(p []byte) {
 		return
 	}
 	if v.queued+len(p) > maxViewerBacklog {
-		v.endLocked(ReasonViewerBehind)
-		// A write it is stuck in ends soon, as a session's last writes
-		// do, rather than at the write timeout.
-		_ = v.ws.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+		v.behindLocked()
 		return
 	}
 	v.queued += len(p)
@@ -389,6 +411,10 @@ func (v *viewer) queueText(data []byte) {
 	if v.endFor != "" {
 		return
 	}
+	if v.queued+len(data) > maxViewerBacklog {
+		v.behindLocked()
+		return
+	}
 	v.queued += len(data)
 	v.queue = append(v.queue, viewerMessage{websocket.TextMessage, data})
 	v.signal()
@@ -404,9 +430,38 @@ func (v *viewer) end(reason string) {
 func (v *viewer) endLocked(reason string) {
 	if v.endFor == "" {
 		v.endFor = reason
+		// Its last writes are bounded as a session's are, and a write
+		// it is stuck in ends then too, rather than at the write
+		// timeout.
+		v.endBy = time.Now().Add(closeGrace)
+		_ = v.ws.NetConn().SetWriteDeadline(v.endBy)
+		// A bound no deadline set later can undo, as the session's
+		// cutoff.
+		conn := v.ws.NetConn()
+		v.cutoff = time.AfterFunc(3*closeGrace, func() { _ = conn.Close() })
 		v.signal()
 	}
 }
+
+// behindLocked lets go of a viewer too far behind; what is queued for it
+// is dropped.
+func (v *viewer) behindLocked() {
+	v.queue, v.queued = nil, 0
+	v.endLocked(ReasonViewerBehind)
+}
+
+// queuePong queues the answer to a ping, unless one is queued already.
+func (v *viewer) queuePong() {
+	v.mu.Lock()
+	queued := v.pongQueued
+	v.pongQueued = true
+	v.mu.Unlock()
+	if !queued {
+		v.queueText(pongMessage)
+	}
+}
+
+var pongMessage = []byte(`{"type":"pong"}`)
 
 // fail lets the viewer go at once: its connection failed, for reason.
 func (v *viewer) fail(reason string) {
@@ -438,15 +493,19 @@ func (v *viewer) writeAll() {
 		v.mu.Lock()
 		batch, reason, failed := v.queue, v.endFor, v.failed
 		v.queue, v.queued = nil, 0
+		v.pongQueued = false
 		v.mu.Unlock()
 		for _, m := range batch {
 			if failed {
 				break
 			}
-			if reason != "" {
-				d = min(d, closeGrace) // the last writes, as a session's
+			deadline := time.Now().Add(d)
+			v.mu.Lock()
+			if v.endFor != "" && v.endBy.Before(deadline) {
+				deadline = v.endBy // let go meanwhile: the last writes
 			}
-			_ = v.ws.SetWriteDeadline(time.Now().Add(d))
+			v.mu.Unlock()
+			_ = v.ws.SetWriteDeadline(deadline)
 			if err := v.ws.WriteMessage(m.typ, m.data); err != nil {
 				v.fail(browserWriteReason(err))
 				v.mu.Lock()
@@ -456,6 +515,9 @@ func (v *viewer) writeAll() {
 		}
 		if reason != "" {
 			v.close(reason, failed)
+			v.mu.Lock()
+			v.cutoff.Stop()
+			v.mu.Unlock()
 			v.leave(reason)
 			return
 		}
@@ -531,7 +593,7 @@ func (v *viewer) read() {
 		}
 		if typ == websocket.TextMessage {
 			if c, err := ParseControl(data); err == nil && c.Type == "ping" {
-				v.queueText([]byte(`{"type":"pong"}`))
+				v.queuePong()
 			}
 		}
 	}

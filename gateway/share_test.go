@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -228,4 +230,110 @@ func TestViewerThatFallsBehindIsLetGo(t *testing.T) {
 	expectViewers(t, owner)
 	closeWebSocket(owner)
 	tg.waitIdle()
+}
+
+// A viewer that pings and does not read has one pong waiting at most.
+func TestViewerPingsQueueOnePong(t *testing.T) {
+	v := &viewer{wake: make(chan struct{}, 1)}
+	for range 1000 {
+		v.queuePong()
+	}
+	if len(v.queue) != 1 || v.queued != len(pongMessage) {
+		t.Errorf("%d messages (%d bytes) queued, want one pong", len(v.queue), v.queued)
+	}
+}
+
+// A viewer that reads nothing holds up neither Shutdown nor its slot past
+// the bound a session's last writes have: its stuck write is cut short.
+func TestShutdownDoesNotWaitForAStuckViewer(t *testing.T) {
+	more := make(chan bool)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		for <-more {
+			c.Send(bytes.Repeat([]byte("x"), 32<<10))
+		}
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}, WriteTimeout: time.Minute})
+	owner := tg.open("target=lab")
+	owner.ExpectStatus("connected")
+	owner.WaitOutput([]byte("$ "))
+	token := share(t, owner)
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("watch="+token), nil) // never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	expectViewers(t, owner, "")
+	tg.gw.mu.Lock()
+	sh := tg.gw.watches[token].sharing.Load()
+	tg.gw.mu.Unlock()
+	stuck := func() bool {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		for v := range sh.viewers {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			return v.queued > 256<<10 // the kernel's buffers are full
+		}
+		return false
+	}
+	for sent := 32 << 10; !stuck(); sent += 32 << 10 {
+		more <- true
+		owner.WaitOutput(bytes.Repeat([]byte("x"), sent))
+	}
+	close(more)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*closeGrace)
+	defer cancel()
+	if err := tg.gw.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown with a viewer that reads nothing: %v", err)
+	}
+}
+
+// Viewers coming and going are not activity: an idle session still ends.
+func TestViewersDoNotKeepAnIdleSessionOpen(t *testing.T) {
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: echoHost(t).Addr()}},
+		Limits: Limits{IdleTimeout: time.Second}})
+	owner := tg.open("target=lab")
+	owner.ExpectStatus("connected")
+	owner.WaitOutput([]byte("$ "))
+	token := share(t, owner)
+	done := make(chan struct{})
+	churned := make(chan struct{})
+	go func() {
+		defer close(churned)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if ws, _, err := websocket.DefaultDialer.Dial(tg.url("watch="+token), nil); err == nil {
+				_ = ws.Close()
+			}
+		}
+	}()
+	defer func() { close(done); <-churned }()
+	owner.ExpectClosed(ReasonIdle)
+}
+
+// Who may watch follows the configuration as it stands: a user a reload
+// no longer lets open the target may not start watching.
+func TestWatchFollowsReconfiguredTargets(t *testing.T) {
+	addr := echoHost(t).Addr()
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: addr, AllowUsers: []string{"alice", "bob"}}}})
+	owner := tg.open("target=lab&user=alice")
+	owner.ExpectStatus("connected")
+	token := share(t, owner)
+	if err := tg.gw.CheckWatch(token, "bob", nil); err != nil {
+		t.Fatalf("bob, who may open lab: %v", err)
+	}
+	if err := tg.gw.Reconfigure([]Target{{Name: "lab", Address: addr, AllowUsers: []string{"alice"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.gw.CheckWatch(token, "bob", nil); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("bob, no longer allowed to open lab: %v, want ErrNotAllowed", err)
+	}
+	if err := tg.gw.CheckWatch(token, "alice", nil); err != nil {
+		t.Errorf("alice, the session's own user: %v", err)
+	}
 }

@@ -55,6 +55,10 @@ type Target struct {
 	AllowGroups []string
 	// Record records the target's sessions (see RecordingConfig).
 	Record bool
+
+	// byName is set on a host opened by name (AdhocTarget), whose
+	// AllowUsers and AllowGroups are its rule's.
+	byName bool
 }
 
 // BS is Target.Backspace for a host that takes Backspace as Ctrl-H.

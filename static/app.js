@@ -818,7 +818,9 @@
         }
         break;
       case "viewers":
-        showViewers(Array.isArray(msg.users) ? msg.users : []);
+        if (state !== "closed") {
+          showViewers(Array.isArray(msg.users) ? msg.users : []);
+        }
         break;
       case "pong":
         break;
@@ -986,6 +988,12 @@
     }
   });
   el.shareStop.addEventListener("click", function () {
+    // Not kept for later as input is: the session would stay shared
+    // while the page said otherwise.
+    if (!isOpen() || state !== "connected") {
+      showNotice("not connected: sharing goes on until the session is back");
+      return;
+    }
     sendControl({ type: "unshare" });
     setShared(null);
     if (term) {
