@@ -127,9 +127,11 @@ func (b *e2eBuffer) String() string {
 
 // ---- telnet hosts -----------------------------------------------------
 
-// A telnetHost is socat serving one telnetd per connection on loopback.
+// A telnetHost is socat serving one telnetd per connection on loopback,
+// or, of flavor "raw", one shell on a pty per connection over plain TCP,
+// as a console server's raw port serves a serial console.
 type telnetHost struct {
-	Flavor string // "inetutils" or "busybox"
+	Flavor string // "inetutils", "busybox" or "raw"
 	Addr   string // 127.0.0.1:port
 	Dir    string // the shells' working directory
 	cmd    *exec.Cmd
@@ -145,7 +147,7 @@ func startTelnetHost(t testing.TB, flavor string) *telnetHost {
 	socat := requireCommand(t, "socat", "the Debian package socat")
 	scriptDir, workDir := t.TempDir(), t.TempDir()
 	shell := filepath.Join(scriptDir, "shell")
-	var server string
+	var server string // socat's EXEC address
 	switch flavor {
 	case "inetutils":
 		const telnetd = "/usr/sbin/telnetd"
@@ -154,13 +156,17 @@ func startTelnetHost(t testing.TB, flavor string) *telnetHost {
 		}
 		// inetutils keeps only TERM of its environment; socat's EXEC
 		// does not honour quotes, so the prompt is set in a script.
-		server = telnetd + " -h -E " + shell
+		server = telnetd + " -h -E " + shell + ",nofork"
 	case "busybox":
 		bb := requireCommand(t, "busybox", "the Debian package busybox-static")
 		if err := exec.Command(bb, "telnetd", "--help").Run(); err != nil {
 			missingTool(t, "busybox telnetd applet", "the Debian package busybox-static")
 		}
-		server = bb + " telnetd -i -l " + shell + " -f /dev/null"
+		server = bb + " telnetd -i -l " + shell + " -f /dev/null,nofork"
+	case "raw":
+		// The terminal's own modes (sane): Enter's CR becomes a
+		// newline, what is typed is echoed.
+		server = shell + ",pty,stderr,setsid,ctty,sane"
 	default:
 		t.Fatalf("unknown telnet host flavor %q", flavor)
 	}
@@ -182,7 +188,7 @@ func startTelnetHost(t testing.TB, flavor string) *telnetHost {
 		}
 		h.cmd = exec.Command(socat,
 			fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port),
-			"EXEC:"+server+",nofork")
+			"EXEC:"+server)
 		h.cmd.Dir = workDir
 		h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
 		h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -332,7 +338,7 @@ func (p *telgateProc) stop(t testing.TB) {
 
 // e2eTarget is one entry of a telgate configuration file.
 type e2eTarget struct {
-	Name, Address, Description, Term, Enter, Backspace, LineDelay, Charset string
+	Name, Address, Description, Term, Protocol, Enter, Backspace, LineDelay, Charset string
 }
 
 // writeConfig writes a telgate YAML configuration file naming targets.
@@ -348,6 +354,9 @@ func writeConfig(t testing.TB, targets ...e2eTarget) string {
 		}
 		if tg.Term != "" {
 			fmt.Fprintf(&b, "    term: %s\n", q(tg.Term))
+		}
+		if tg.Protocol != "" {
+			fmt.Fprintf(&b, "    protocol: %s\n", q(tg.Protocol))
 		}
 		if tg.Enter != "" {
 			fmt.Fprintf(&b, "    enter: %s\n", q(tg.Enter))

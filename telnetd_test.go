@@ -261,6 +261,36 @@ func TestInetutilsCharset(t *testing.T) {
 	}
 }
 
+// A target of protocol raw reaches a shell served on a pty over plain
+// TCP, as a console server's raw port or a virtual machine's serial
+// console serves one: Enter goes as a bare CR, which the pty takes as a
+// line's end; bytes that look like telnet commands reach the browser as
+// they are and are not answered; an IAC typed reaches the program alone.
+func TestRawConsole(t *testing.T) {
+	host := startTelnetHost(t, "raw")
+	tg := startTelgate(t, 1, "-config", writeConfig(t,
+		e2eTarget{Name: "serial", Address: host.Addr, Description: "a shell on a pty over plain TCP", Protocol: "raw"}))
+	c := dialTerm(t, tg, sessionQuery("serial", 80, 24, "xterm-256color"))
+	c.expectConnected("serial")
+	c.mu.Lock()
+	raw := c.status[0]["raw"]
+	c.mu.Unlock()
+	if raw != true {
+		t.Errorf("connected %v: want raw true", c.status[0])
+	}
+	c.line("echo RAW-$((6*7))")
+	c.expect(`\nRAW-42\n`, defaultTimeout)
+	c.line(`printf 'IAC[\377\375\037]\n'`)
+	c.expectString("\nIAC[\xff\xfd\x1f]\n", defaultTimeout)
+	c.line("stty raw -echo; echo READY-$((2+3)); head -c 3 | od -An -tx1; stty sane")
+	c.expect(`\nREADY-5\n`, defaultTimeout)
+	c.send("\xff\r\x7f")
+	m := c.expect(`^\s*(.*?)\s*\n`+regexp.QuoteMeta(hostPrompt), defaultTimeout)
+	if got := strings.Join(strings.Fields(m[1]), " "); got != "ff 0d 7f" {
+		t.Errorf("a program in raw mode read %q (od -tx1) for IAC, Enter and Backspace typed, want %q", got, "ff 0d 7f")
+	}
+}
+
 // A paste into a target with a line delay reaches the shell line by line,
 // the delay apart: a loop that reads three lines stamps each with the
 // time it got it.

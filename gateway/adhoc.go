@@ -66,7 +66,7 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 			return nil, fmt.Errorf("adhoc[%d]: ports: %v", i, err)
 		}
 		c.ports = ports
-		if c.keys, err = parseKeys(r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
+		if c.keys, err = parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
 		}
 		for _, h := range r.Hosts {
@@ -361,6 +361,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Name:        display,
 				Address:     netip.AddrPortFrom(a, uint16(port)).String(),
 				Description: "host opened by name",
+				Raw:         r.keys.Raw,
 				Enter:       r.keys.Enter,
 				Backspace:   r.keys.Backspace,
 				LineDelay:   r.keys.LineDelay,

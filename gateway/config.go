@@ -217,15 +217,16 @@ type RecordingConfig struct {
 // 23). Names are resolved once and the address checked and dialled, so DNS
 // cannot rebind; link-local and cloud metadata addresses are refused
 // unless a CIDR lists them explicitly. Record records the sessions it
-// allows (see RecordingConfig); Enter, Backspace, LineDelay and Charset
-// are as a target's enter, backspace, line_delay and charset, for the
-// hosts the rule allows. AdhocTarget documents the rules in full.
+// allows (see RecordingConfig); Protocol, Enter, Backspace, LineDelay
+// and Charset are as a target's protocol, enter, backspace, line_delay
+// and charset, for the hosts the rule allows. AdhocTarget documents the rules in full.
 type AdhocRule struct {
 	Hosts       []string      `yaml:"hosts"`
 	Ports       string        `yaml:"ports"`
 	AllowUsers  []string      `yaml:"allow_users"`
 	AllowGroups []string      `yaml:"allow_groups"`
 	Record      bool          `yaml:"record"`
+	Protocol    string        `yaml:"protocol"`
 	Enter       string        `yaml:"enter"`
 	Backspace   string        `yaml:"backspace"`
 	LineDelay   time.Duration `yaml:"line_delay"`
@@ -270,6 +271,7 @@ type rawTarget struct {
 	Address     string        `yaml:"address"`
 	Description string        `yaml:"description"`
 	Term        string        `yaml:"term"`
+	Protocol    string        `yaml:"protocol"`
 	Enter       string        `yaml:"enter"`
 	Backspace   string        `yaml:"backspace"`
 	LineDelay   time.Duration `yaml:"line_delay"`
@@ -374,7 +376,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		if rt.Term != "" && !ValidTerminalType(rt.Term) {
 			return nil, fail(line, "target %q: term %q: want 1-40 printable ASCII characters", rt.Name, rt.Term)
 		}
-		t, err := parseKeys(rt.Enter, rt.Backspace, rt.LineDelay, rt.Charset)
+		t, err := parseKeys(rt.Protocol, rt.Enter, rt.Backspace, rt.LineDelay, rt.Charset)
 		if err != nil {
 			return nil, fail(line, "target %q: %v", rt.Name, err)
 		}
@@ -568,7 +570,7 @@ func (c *Config) check() error {
 		if _, err := ParsePorts(r.Ports); err != nil {
 			return at("adhoc", i, "ports")("adhoc[%d]: ports: %v", i, err)
 		}
-		if _, err := parseKeys(r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
+		if _, err := parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return at("adhoc", i)("adhoc[%d]: %v", i, err)
 		}
 		for j, h := range r.Hosts {

@@ -20,6 +20,7 @@ import (
 // Status messages, gateway to browser, in text frames:
 //
 //	{"type":"connected","target":T,"description":D}
+//	{"type":"connected",...,"raw":true}   (a host that speaks plain TCP: no commands)
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"resumed","lost":L}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
@@ -149,6 +150,7 @@ type connectedMsg struct {
 	Type        string `json:"type"`
 	Target      string `json:"target"`
 	Description string `json:"description,omitempty"`
+	Raw         bool   `json:"raw,omitempty"`          // plain TCP: no telnet commands
 	Resume      string `json:"resume,omitempty"`       // see Gateway.Resume
 	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
 }

@@ -228,7 +228,8 @@ func (s *session) run() {
 		stopOnCancel := context.AfterFunc(s.ctx, func() { s.stop(ReasonShutdown) })
 		s.startReading(s.att.Load())
 		stopTimers := s.startTimers()
-		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description}
+		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description,
+			Raw: s.req.Target.Raw}
 		if s.res != nil {
 			connected.Resume, connected.ResumeGrace = s.res.token, int(s.res.grace/time.Second)
 		}
@@ -285,6 +286,7 @@ func (s *session) dial() error {
 		return err
 	}
 	tn := telnet.NewConn(conn)
+	tn.SetRaw(s.req.Target.Raw)
 	switch n := s.g.limits.MaxSubnegotiation; {
 	case n > 0:
 		tn.SetMaxSubnegotiation(n)
@@ -445,7 +447,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 				}
 			}()
 		}
-		mapEnter := !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
+		mapEnter := s.req.Target.Enter != telnet.RawCR && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
 		erase := s.req.Target.Backspace
 		// A mouse report (ESC [ M and three bytes, the terminal's own
 		// message) can hold a 127 that is a coordinate, not a key.
@@ -489,6 +491,10 @@ func (s *session) control(c Control, err error) {
 		s.resize(c.Cols, c.Rows)
 		s.rec.resize(c.Cols, c.Rows)
 	case "command":
+		if s.req.Target.Raw {
+			_, _ = s.send(errorMsg{Type: "error", Message: "the host speaks plain TCP, not telnet: it takes no telnet commands"})
+			return
+		}
 		s.waitResize()
 		cmd, _ := CommandByte(c.Name)
 		s.sendCommand(cmd)

@@ -24,8 +24,14 @@ type Target struct {
 	// Term, when set, is the terminal type sent to the host in place of
 	// the browser's.
 	Term string
+	// Raw speaks plain TCP to the host rather than telnet: every byte
+	// passes both ways as it is, nothing is negotiated (no window size,
+	// no terminal type) and no telnet command can be sent; for a console
+	// server's raw port, or a virtual machine's serial console.
+	Raw bool
 	// Enter is what the terminal's Enter key (a bare CR) becomes on the
-	// wire while our side does not send in BINARY mode.
+	// wire while our side does not send in BINARY mode: for a Raw host,
+	// telnet.RawCR (a serial console's Enter) or telnet.CRLF.
 	Enter telnet.LineEnding
 	// Backspace is the byte that DEL (127, what the terminal's Backspace
 	// key sends) becomes on the wire: 0 leaves DEL as it is; BS (8,
@@ -75,15 +81,27 @@ var mouseReport = []byte("\x1b[M")
 // would hold a pasted screenful for an hour.
 const maxLineDelay = 10 * time.Second
 
-// parseKeys reads the enter, backspace, line_delay and charset of a
-// target or an ad-hoc rule as a configuration writes them ("" for the
-// defaults), and returns a Target with those fields set.
-func parseKeys(enter, backspace string, lineDelay time.Duration, charset string) (Target, error) {
+// parseKeys reads the protocol, enter, backspace, line_delay and charset
+// of a target or an ad-hoc rule as a configuration writes them ("" for
+// the defaults), and returns a Target with those fields set.
+func parseKeys(protocol, enter, backspace string, lineDelay time.Duration, charset string) (Target, error) {
 	var t Target
-	// cr, which the telnet package knows, is not offered: a bare CR is
-	// not a telnet line ending (RFC 854).
+	switch protocol {
+	case "", "telnet":
+	case "raw":
+		t.Raw = true
+	default:
+		return t, fmt.Errorf("protocol %q: want telnet or raw", protocol)
+	}
 	e, err := telnet.ParseLineEnding(enter)
-	if err != nil || e == telnet.RawCR {
+	switch {
+	case t.Raw && enter == "":
+		e = telnet.RawCR
+	case t.Raw && (err != nil || e == telnet.CRNUL):
+		// The NUL would reach the device as a byte of its own.
+		return t, fmt.Errorf("enter %q: want cr or crlf for a raw host", enter)
+	case !t.Raw && (err != nil || e == telnet.RawCR):
+		// A bare CR is not a telnet line ending (RFC 854).
 		return t, fmt.Errorf("enter %q: want crnul or crlf", enter)
 	}
 	t.Enter = e

@@ -6,7 +6,8 @@
 // page, which may be served under a path prefix). Protocol:
 //
 //   gateway -> browser  binary frame: host output bytes
-//                       text frame:   {"type":"connected",...}
+//                       text frame:   {"type":"connected",...} (with
+//                                     "raw":true, no command toolbar)
 //                                     {"type":"resumed","lost":L}
 //                                     {"type":"shared","watch":TOKEN}
 //                                     {"type":"viewers","users":[U,...]}
@@ -771,6 +772,8 @@
         if (msg.description) {
           el.targetName.title = target + " \u2014 " + printable(msg.description);
         }
+        // A host that speaks plain TCP takes no telnet commands.
+        el.toolbar.hidden = msg.raw === true;
         resumeToken = typeof msg.resume === "string" ? msg.resume : null;
         resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");

@@ -52,7 +52,8 @@
 // over any net.Conn), DialContext and OpenContext, SendCommand (IAC BRK and
 // the other commands, which Write cannot send because it escapes IAC),
 // SendNegotiation, SendSubnegotiation and WriteRaw, SetDebugOutput,
-// SetReceiveBinary, SetMaxSubnegotiation; a Decoder with no I/O; a
+// SetReceiveBinary, SetMaxSubnegotiation, SetRaw (no telnet at all, for a
+// host that speaks plain TCP); a Decoder with no I/O; a
 // Negotiator implementing RFC 1143's Q method with NAWS, TTYPE and BINARY;
 // encoders for NAWS and TTYPE frames; LineEnding and AppendLineEndings for
 // a terminal's Enter key.

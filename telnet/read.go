@@ -158,8 +158,14 @@ func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	if t.debugging() {
 		t.Msg("recv %s", pyBytes(c.buf))
 	}
-	t.dec.Binary = t.binaryRecv.Load()
 	defer t.decoded(c)
+	if t.raw.Load() {
+		if len(dst) == 0 && cap(dst) >= len(c.buf) && len(c.buf) > 0 && &dst[:1][0] == &c.buf[0] {
+			return dst[:len(c.buf)] // read in place: nothing to move
+		}
+		return append(dst, c.buf...)
+	}
+	t.dec.Binary = t.binaryRecv.Load()
 	return t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
 }
 

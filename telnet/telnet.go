@@ -27,6 +27,9 @@ var (
 	// MaxOutputBacklog bytes of replies queued up: the connection is
 	// closed, and the reads and writes that follow return it.
 	ErrOutputBacklog = errors.New("telnet: peer does not read its replies")
+	// ErrRaw is returned by the methods that send telnet commands on a
+	// connection set raw (see SetRaw).
+	ErrRaw = errors.New("telnet: raw connection: no telnet commands")
 )
 
 // MaxOutputBacklog bounds the bytes of queued writes (negotiation
@@ -111,6 +114,7 @@ type shared struct {
 	cbTelnet   *Telnet     // what cb receives: forCallback, sharing this state
 	inCallback atomic.Bool // callbacks run for the chunk being decoded: cbTelnet's writes are queued
 	binaryRecv atomic.Bool
+	raw        atomic.Bool // no telnet protocol: see SetRaw
 
 	out output
 
@@ -224,6 +228,7 @@ func (t *Telnet) attach(conn net.Conn, host string, port int) {
 	}
 	t.conn = conn
 	t.binaryRecv.Store(false) // the peer's BINARY mode was the last connection's
+	t.raw.Store(false)
 	t.eof, t.endLocal = false, false
 	t.readErr = nil
 	t.closed.Store(false)
@@ -328,6 +333,16 @@ func (t *Telnet) SetOptionNegotiationCallback(cb func(t *Telnet, cmd, opt byte))
 // mode belongs to the connection: every connection starts in NVT mode
 // (not binary), so call it after Open or NewConn.
 func (t *Telnet) SetReceiveBinary(on bool) { t.binaryRecv.Store(on) }
+
+// SetRaw turns the telnet protocol off for the connection (on) or back on:
+// reads return the bytes as they came, IAC and CR NUL included, and
+// Write sends its bytes as they are, for a host that speaks plain TCP
+// rather than telnet (a console server's raw port, a virtual machine's
+// serial console). No option is negotiated and the callback is never
+// called; SendCommand, SendNegotiation and SendSubnegotiation return
+// ErrRaw. It belongs to the connection, as SetReceiveBinary's mode does:
+// call it after Open or NewConn, before reading.
+func (t *Telnet) SetRaw(on bool) { t.raw.Store(on) }
 
 // Host and Port return where the Telnet is connected.
 func (t *Telnet) Host() string { return t.host }

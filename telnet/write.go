@@ -217,15 +217,15 @@ func (t *Telnet) reply(seq ...byte) error {
 	return err
 }
 
-// Write writes data, doubling every IAC byte, and returns len(p) on
-// success (the io.Writer contract: counts are in the caller's bytes).
+// Write writes data, doubling every IAC byte (unless the connection is
+// raw: see SetRaw), and returns len(p) on success (the io.Writer contract: counts are in the caller's bytes).
 // It does no end-of-line translation; see AppendLineEndings for that.
 func (t *Telnet) Write(p []byte) (int, error) {
 	if t.conn == nil {
 		return 0, ErrNotConnected
 	}
 	frame := p
-	if bytes.IndexByte(p, IAC) >= 0 {
+	if !t.raw.Load() && bytes.IndexByte(p, IAC) >= 0 {
 		frame = AppendEscaped(make([]byte, 0, len(p)+8), p)
 	}
 	if t.debugging() {
@@ -249,8 +249,11 @@ func (t *Telnet) WriteRaw(p []byte) error {
 // SendCommand sends IAC cmd: BRK, IP, AO, AYT, EC, EL, GA, NOP, DM or
 // EOR_CMD. Write cannot send these, since it escapes IAC.
 func (t *Telnet) SendCommand(cmd byte) error {
-	if t.conn == nil {
+	switch {
+	case t.conn == nil:
 		return ErrNotConnected
+	case t.raw.Load():
+		return ErrRaw
 	}
 	return t.out.send([]byte{IAC, cmd}, t.queues())
 }
@@ -259,8 +262,11 @@ func (t *Telnet) SendCommand(cmd byte) error {
 // It sends what it is told; Negotiator keeps the state that decides what
 // should be sent.
 func (t *Telnet) SendNegotiation(cmd, opt byte) error {
-	if t.conn == nil {
+	switch {
+	case t.conn == nil:
 		return ErrNotConnected
+	case t.raw.Load():
+		return ErrRaw
 	}
 	return t.out.send([]byte{IAC, cmd, opt}, t.queues())
 }
@@ -268,8 +274,11 @@ func (t *Telnet) SendNegotiation(cmd, opt byte) error {
 // SendSubnegotiation sends IAC SB opt payload IAC SE, doubling every IAC
 // in payload.
 func (t *Telnet) SendSubnegotiation(opt byte, payload []byte) error {
-	if t.conn == nil {
+	switch {
+	case t.conn == nil:
 		return ErrNotConnected
+	case t.raw.Load():
+		return ErrRaw
 	}
 	return t.out.send(AppendSubnegotiation(nil, opt, payload), t.queues())
 }
