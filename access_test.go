@@ -493,12 +493,14 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"b.yaml":         "auth: {users_file: nowhere.yaml}\n" + target,
 		"c.yaml":         target + "    allow_users: [alice]\n",
 		"d.yaml":         "adhoc:\n  - hosts: [192.0.2.0/24]\n    allow_groups: [netops]\n" + target,
+		"e.yaml":         "auth: {operator_groups: [netops]}\n" + target,
 	})
 	for file, want := range map[string]string{
 		"a.yaml": "bad-users.yaml:3: user \"alice\": password is not a bcrypt hash",
 		"b.yaml": "nowhere.yaml",
 		"c.yaml": "target \"lab\" has allow_users or allow_groups, but no authentication is configured",
 		"d.yaml": "adhoc[0] has allow_users or allow_groups, but no authentication is configured",
+		"e.yaml": "auth has operator_users or operator_groups, but no authentication is configured",
 	} {
 		code, stderr := runAccessExit(t, "-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0")
 		if code != 2 || !strings.Contains(stderr, want) {
@@ -560,7 +562,8 @@ func TestHashPasswordFlag(t *testing.T) {
 
 // TestBrowserBasicAuthChallenge: Chromium meets the page's 401 challenge,
 // answers it as a person does in the login dialog, and the credentials
-// then also carry /api/targets and the same-origin WebSocket upgrade.
+// then also carry /api/targets, the same-origin WebSocket upgrade and
+// the session list, where the user ends the session.
 func TestBrowserBasicAuthChallenge(t *testing.T) {
 	node := browserTools(t)
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
@@ -589,6 +592,9 @@ targets:
 		"TELGATE_GREETING=greetings from the lab")
 	if got := fmt.Sprint(result["targets"]); got != "[lab public]" {
 		t.Errorf("alice's picker lists %s, want [lab public]", got)
+	}
+	if !regexp.MustCompile(`"user":"alice","by":"alice",.*"message":"session ended from the session list"`).MatchString(p.stderr.String()) {
+		t.Error("no log line of alice ending her session from the list")
 	}
 	if !strings.Contains(p.stderr.String(), `"path":"/","reason":"no credentials"`) {
 		t.Error("the browser was not challenged for the page first")

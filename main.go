@@ -320,6 +320,7 @@ func (s *settings) loadSecurity() error {
 			s.auth.Users = users
 		}
 		s.auth.ProxyHeader, s.auth.ProxyGroupsHeader = a.ProxyHeader, a.ProxyGroupsHeader
+		s.auth.OperatorUsers, s.auth.OperatorGroups = a.OperatorUsers, a.OperatorGroups
 		for _, p := range a.TrustedProxies {
 			pre, err := gateway.ParsePrefix(p)
 			if err != nil {

@@ -142,10 +142,14 @@ func normalPrefixes(list []string) []string {
 }
 
 // checkAllowLists refuses allow lists where nobody is authenticated:
-// nobody could open the target or use the rule.
+// nobody could open the target, use the rule or be an operator.
 func checkAllowLists(cfg *gateway.Config, authOn bool) error {
 	if authOn {
 		return nil
+	}
+	if len(cfg.Auth.OperatorUsers)+len(cfg.Auth.OperatorGroups) > 0 {
+		return errors.New("auth has operator_users or operator_groups, but no authentication is configured " +
+			"(auth: users_file or proxy_header): nobody could be an operator")
 	}
 	for _, t := range cfg.Targets {
 		if len(t.AllowUsers)+len(t.AllowGroups) > 0 {

@@ -7,7 +7,8 @@
 //            TELGATE_USER and TELGATE_PASSWORD, as a person does in the
 //            login dialog; the page then lists the user's targets, opens
 //            TELGATE_TARGET over the WebSocket (which must carry the same
-//            credentials) and shows the host's greeting.
+//            credentials) and shows the host's greeting; the session list
+//            (?view=sessions) shows that session, and its End ends it.
 // anonymous: no credentials: the page is refused with 401.
 //
 // Environment: TELGATE_URL, TELGATE_USER_DATA_DIR, CHROMIUM, and for login
@@ -52,8 +53,28 @@ async function login(page, base) {
     return false;
   }, greeting, { timeout: STEP_MS, polling: 50 });
   check(true, `the terminal shows the host's greeting ${JSON.stringify(greeting)}`);
+
+  // The session list, from the Sessions link, in a tab of its own.
+  await page.waitForSelector("#sessions-link", { state: "visible", timeout: STEP_MS });
+  const list = await page.context().newPage();
+  list.on("pageerror", (e) => errors.push(e.message));
+  list.on("dialog", (d) => d.accept()); // End asks first
+  await list.goto(`${base}?view=sessions`);
+  await list.waitForSelector("#sessions-rows tr[data-id]", { timeout: STEP_MS });
+  const rows = await list.$$eval("#sessions-rows tr", (trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.textContent)));
+  const user = env("TELGATE_USER");
+  check(rows.length === 1 && rows[0][0] === target && rows[0][1] === user,
+    `the session list shows the user's session (${JSON.stringify(rows)})`);
+  check(await list.textContent("#sessions-title") === "Your sessions", "a user who is no operator sees their own sessions");
+  await list.click("#sessions-rows button.end");
+  await page.waitForSelector('#status[data-state="closed"]', { timeout: STEP_MS });
+  const status = await page.textContent("#status");
+  check(status.includes("ended from the session list"), `the session's page says it was ended from the list (${status})`);
+  await list.waitForFunction(() => document.querySelectorAll("#sessions-rows tr").length === 0, null, { timeout: STEP_MS });
+  check(true, "the list no longer shows it");
+
   check(errors.length === 0, `no page errors${errors.length ? ": " + errors.join("; ") : ""}`);
-  return { targets, statuses };
+  return { targets, statuses, listed: rows.length };
 }
 
 // anonymous: with no credentials to give, the browser gets nothing but

@@ -84,6 +84,11 @@ type AuthConfig struct {
 	// -Host are believed, and the proxy headers above. It may be set
 	// without ProxyHeader, for a proxy that only terminates TLS.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// OperatorUsers and OperatorGroups name the operators, who see and
+	// may end every session in the session list (other users their
+	// own).
+	OperatorUsers  []string `yaml:"operator_users"`
+	OperatorGroups []string `yaml:"operator_groups"`
 }
 
 // HTTPConfig holds browser-facing HTTP policy.

@@ -72,12 +72,8 @@ func TestRawTargetPassesEveryByte(t *testing.T) {
 	}
 	greeting := append([]byte{telnet.IAC, telnet.DO, telnet.NAWS, telnet.IAC, telnet.DO, telnet.TTYPE, '\r', 0}, all...)
 	addr, got := plainHost(t, greeting)
-	target, err := parseKeys("raw", "", "", 0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	target.Name, target.Address = "console", addr
-	tg := newTestGateway(t, Options{Targets: []Target{target}})
+	// Enter left at its zero value: a bare CR for a raw host.
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "console", Address: addr, Raw: true}}})
 	b := tg.open("target=console")
 	if st := b.ExpectStatus("connected"); st["raw"] != true {
 		t.Errorf("connected %v: want raw true", st)

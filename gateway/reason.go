@@ -25,6 +25,7 @@ const (
 	ReasonIdle           = "idle timeout"
 	ReasonMaxDuration    = "session time limit reached"
 	ReasonShutdown       = "server shutting down"
+	ReasonEnded          = "ended from the session list"
 )
 
 // Reasons a viewer of a shared session is let go, besides the session's
@@ -103,6 +104,7 @@ var reasonLabels = map[string]string{
 	ReasonIdle:           "idle_timeout",
 	ReasonMaxDuration:    "max_duration",
 	ReasonShutdown:       "shutdown",
+	ReasonEnded:          "ended",
 	ReasonNoSuchHost:     "dial_no_such_host",
 	ReasonLookupFailed:   "dial_lookup_failed",
 	ReasonRefused:        "dial_refused",

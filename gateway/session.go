@@ -58,6 +58,7 @@ var sessionPolicy = telnet.Policy{
 // answer the page's keepalive (pong), so that neither holds readBrowser.
 type session struct {
 	g   *Gateway
+	id  string // names it in the session list (see Gateway.Sessions)
 	req Request
 	// att is the browser's connection: the first, or the one that last
 	// resumed the session; nil while a resumable session waits for its
@@ -150,7 +151,7 @@ func (o *onceString) get() string {
 }
 
 func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
-	s := &session{g: g, req: req, start: time.Now()}
+	s := &session{g: g, id: newToken()[:16], req: req, start: time.Now()}
 	s.logger = g.opts.Log.With().
 		Str("target", req.Target.Name).
 		Str("address", req.Target.Address).
@@ -447,7 +448,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 				}
 			}()
 		}
-		mapEnter := s.req.Target.Enter != telnet.RawCR && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
+		mapEnter := s.req.Target.enter() != telnet.RawCR && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
 		erase := s.req.Target.Backspace
 		// A mouse report (ESC [ M and three bytes, the terminal's own
 		// message) can hold a 127 that is a coordinate, not a key.
@@ -457,7 +458,7 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 		} else {
 			out := s.g.msgBufs.Get().(*[]byte)
 			if mapEnter {
-				*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.Enter)
+				*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.enter())
 			} else {
 				*out = append((*out)[:0], data...)
 			}

@@ -30,8 +30,10 @@ type Target struct {
 	// server's raw port, or a virtual machine's serial console.
 	Raw bool
 	// Enter is what the terminal's Enter key (a bare CR) becomes on the
-	// wire while our side does not send in BINARY mode: for a Raw host,
-	// telnet.RawCR (a serial console's Enter) or telnet.CRLF.
+	// wire while our side does not send in BINARY mode. For a Raw host
+	// it is telnet.RawCR (a serial console's Enter) or telnet.CRLF; the
+	// zero value, telnet.CRNUL, means RawCR there, since the NUL would
+	// reach the device as a byte of its own.
 	Enter telnet.LineEnding
 	// Backspace is the byte that DEL (127, what the terminal's Backspace
 	// key sends) becomes on the wire: 0 leaves DEL as it is; BS (8,
@@ -65,6 +67,14 @@ type Target struct {
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.
 	byName bool
+}
+
+// enter is what Enter becomes on the wire (see Enter).
+func (t Target) enter() telnet.LineEnding {
+	if t.Raw && t.Enter == telnet.CRNUL {
+		return telnet.RawCR
+	}
+	return t.Enter
 }
 
 // BS is Target.Backspace for a host that takes Backspace as Ctrl-H.

@@ -32,7 +32,8 @@
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
 // #reconnect, #save, #option-meta, #share, #share-link, #share-stop,
-// #viewers, button[data-command], #target-picker a.target, #adhoc-form,
+// #viewers, #sessions-link, #sessions-view, #sessions-rows tr[data-id]
+// button.end, button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
   "use strict";
@@ -117,6 +118,12 @@
     shareStop: document.getElementById("share-stop"),
     shareHide: document.getElementById("share-hide"),
     viewers: document.getElementById("viewers"),
+    sessionsLink: document.getElementById("sessions-link"),
+    sessionsView: document.getElementById("sessions-view"),
+    sessionsTitle: document.getElementById("sessions-title"),
+    sessionsMessage: document.getElementById("sessions-message"),
+    sessionsTable: document.getElementById("sessions-table"),
+    sessionsRows: document.getElementById("sessions-rows"),
     toolbar: document.getElementById("toolbar"),
     targetName: document.getElementById("target-name"),
     terminal: document.getElementById("terminal"),
@@ -226,6 +233,7 @@
           return t && typeof t.name === "string" && t.name !== "";
         }),
         adhoc: body.adhoc === true,
+        sessions: body.sessions === true,
       };
     });
   }
@@ -1155,6 +1163,125 @@
     term.focus();
   }
 
+  // ---- Session list -------------------------------------------------------
+
+  // The session list (?view=sessions, opened in a tab of its own from the
+  // Sessions link) shows the user's running sessions, and an operator's
+  // every one, refreshed every SESSIONS_REFRESH_MS, each with End. The
+  // link shows where the gateway serves the list (it needs
+  // authentication), as /api/targets says.
+  var SESSIONS_REFRESH_MS = 5000;
+
+  function fetchSessions() {
+    return fetch("api/sessions", { cache: "no-store", credentials: "same-origin" }).then(function (resp) {
+      if (!resp.ok) {
+        return resp.json().then(function (body) {
+          throw new Error(printable((body && body.error) || "") || "HTTP " + resp.status);
+        }, function () {
+          throw new Error("HTTP " + resp.status);
+        });
+      }
+      return resp.json();
+    });
+  }
+
+  function offerSessionList(list) {
+    if (list.sessions) {
+      el.sessionsLink.href = "?view=sessions";
+      el.sessionsLink.hidden = false;
+    }
+  }
+
+  function formatBytes(n) {
+    n = Number(n) || 0;
+    if (n < 1024) {
+      return n + " B";
+    }
+    if (n < 1024 * 1024) {
+      return (n / 1024).toFixed(1) + " KiB";
+    }
+    return (n / 1024 / 1024).toFixed(1) + " MiB";
+  }
+
+  function cell(row, text, className) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (className) {
+      td.className = className;
+    }
+    row.appendChild(td);
+    return td;
+  }
+
+  function renderSessions(list) {
+    var sessions = Array.isArray(list.sessions) ? list.sessions : [];
+    el.sessionsTitle.textContent = list.operator ? "Every session" : "Your sessions";
+    el.sessionsMessage.classList.remove("error");
+    el.sessionsMessage.textContent = sessions.length === 0 ? "No session is running." :
+      sessions.length + (sessions.length === 1 ? " session is" : " sessions are") + " running.";
+    el.sessionsTable.hidden = sessions.length === 0;
+    el.sessionsRows.textContent = "";
+    sessions.forEach(function (s) {
+      var row = document.createElement("tr");
+      row.dataset.id = String(s.id);
+      cell(row, printable(s.target), "mono").title = printable(s.address);
+      cell(row, printable(s.user) || "anonymous");
+      cell(row, printable(s.remote), "mono");
+      var started = new Date(s.started);
+      cell(row, isNaN(started) ? "" : started.toLocaleString()).title = String(s.started);
+      cell(row, formatBytes(s.bytes_in) + " / " + formatBytes(s.bytes_out));
+      var viewers = Array.isArray(s.viewers) ? s.viewers.map(function (u) { return printable(u) || "anonymous"; }) : [];
+      var state = s.away ? "reconnecting" : (s.shared ? viewers.join(", ") || "shared, nobody yet" : "");
+      cell(row, state, s.away ? "away" : "");
+      var end = document.createElement("button");
+      end.type = "button";
+      end.className = "btn end";
+      end.textContent = "End";
+      end.addEventListener("click", function () {
+        var who = printable(s.user) ? " of " + printable(s.user) : "";
+        if (!window.confirm("End the session on " + printable(s.target) + who + "? Its page is told it was ended from the session list.")) {
+          return;
+        }
+        end.disabled = true;
+        fetch("api/sessions/" + encodeURIComponent(s.id) + "/end", { method: "POST", cache: "no-store", credentials: "same-origin" })
+          .then(function (resp) {
+            if (!resp.ok && resp.status !== 404) {
+              showNotice("could not end the session (HTTP " + resp.status + ")");
+            }
+          }, function () {
+            showNotice("could not end the session: the gateway did not answer");
+          })
+          .then(loadSessions);
+      });
+      row.appendChild(document.createElement("td")).appendChild(end);
+      el.sessionsRows.appendChild(row);
+    });
+  }
+
+  function loadSessions() {
+    return fetchSessions().then(renderSessions, function (err) {
+      el.sessionsTable.hidden = true;
+      el.sessionsMessage.textContent = "Could not load the sessions (" + err.message + ").";
+      el.sessionsMessage.classList.add("error");
+    });
+  }
+
+  function showSessions() {
+    el.terminal.hidden = true;
+    el.toolbar.hidden = true;
+    el.picker.hidden = true;
+    el.sessionsView.hidden = false;
+    el.targetName.textContent = "sessions";
+    document.title = "sessions \u2014 " + DEFAULT_TITLE;
+    el.status.hidden = true;
+    loadSessions();
+    setInterval(function () {
+      if (!document.hidden) {
+        loadSessions();
+      }
+    }, SESSIONS_REFRESH_MS);
+  }
+
   // watch opens a viewer's page on the session token names.
   function watch(token) {
     watchToken = token;
@@ -1185,6 +1312,14 @@
       return;
     }
     var params = new URLSearchParams(location.search);
+    if (params.get("view") === "sessions") {
+      showSessions();
+      return;
+    }
+    var targets = loadTargets();
+    targets.then(offerSessionList, function () {
+      // no list of targets, no link: the picker, if shown, says why
+    });
     if (params.get("watch")) {
       watch(params.get("watch"));
       return;
@@ -1197,7 +1332,7 @@
       start(params.get("host"), "ad-hoc host", "host");
       return;
     }
-    loadTargets().then(function (list) {
+    targets.then(function (list) {
       if (list.targets.length === 1 && !list.adhoc) {
         start(list.targets[0].name, list.targets[0].description);
       } else {

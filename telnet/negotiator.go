@@ -323,10 +323,14 @@ func (n *Negotiator) subnegotiation(a *actions, t *Telnet) bool {
 // send queues the frames of a transition, with the lock held, so that
 // frames reach the wire in the order of the transitions that decided them.
 // Queuing never waits for the peer. It returns where the frames end, for
-// sent.
+// sent. On a raw connection it sends nothing and returns ErrRaw, so that
+// a request fails and leaves its option as it was.
 func (n *Negotiator) send(t *Telnet, a *actions) (end uint64, err error) {
-	if len(a.frames) == 0 {
+	switch {
+	case len(a.frames) == 0:
 		return 0, nil
+	case t.raw.Load():
+		return 0, ErrRaw
 	}
 	return t.out.enqueue(a.frames)
 }

@@ -44,15 +44,22 @@ func TestRawPassesEveryByte(t *testing.T) {
 	if n, err := tn.Write(all); err != nil || n != len(all) {
 		t.Fatalf("Write: %d, %v", n, err)
 	}
+	neg := telnet.NewNegotiator(telnet.Policy{Local: telnet.NewOptionSet(telnet.NAWS)})
 	for name, send := range map[string]func() error{
-		"SendCommand":        func() error { return tn.SendCommand(telnet.BRK) },
-		"SendNegotiation":    func() error { return tn.SendNegotiation(telnet.WILL, telnet.NAWS) },
-		"SendSubnegotiation": func() error { return tn.SendSubnegotiation(telnet.NAWS, []byte{0, 80, 0, 24}) },
+		"Negotiator.EnableRemote": func() error { return neg.EnableRemote(tn, telnet.BINARY) },
+		"Negotiator.EnableLocal":  func() error { return neg.EnableLocal(tn, telnet.NAWS) },
+		"SendCommand":             func() error { return tn.SendCommand(telnet.BRK) },
+		"SendNegotiation":         func() error { return tn.SendNegotiation(telnet.WILL, telnet.NAWS) },
+		"SendSubnegotiation":      func() error { return tn.SendSubnegotiation(telnet.NAWS, []byte{0, 80, 0, 24}) },
 	} {
 		if err := send(); !errors.Is(err, telnet.ErrRaw) {
 			t.Errorf("%s on a raw connection: %v, want ErrRaw", name, err)
 		}
 	}
+	if neg.Remote(telnet.BINARY) || neg.Local(telnet.NAWS) {
+		t.Error("a request that failed changed its option's state")
+	}
+	neg.SetWindowSize(tn, 80, 24) // sends nothing: the host expects EOF next
 	if err := tn.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,8 @@ func NewConn(conn net.Conn) *Telnet {
 // it: what was received and not read is dropped, the callback and the
 // settings are kept (a Negotiator keeps its options' states too: give
 // the new connection a new one), and the new connection starts in NVT
-// mode, whatever BINARY mode the peer had on the last one.
+// mode, whatever BINARY mode the peer had on the last one, and speaking
+// telnet, whatever SetRaw said of the last one.
 func (t *Telnet) Open(host string, port int, timeout time.Duration) error {
 	ctx := context.Background()
 	if timeout > 0 {
@@ -339,9 +340,11 @@ func (t *Telnet) SetReceiveBinary(on bool) { t.binaryRecv.Store(on) }
 // Write sends its bytes as they are, for a host that speaks plain TCP
 // rather than telnet (a console server's raw port, a virtual machine's
 // serial console). No option is negotiated and the callback is never
-// called; SendCommand, SendNegotiation and SendSubnegotiation return
-// ErrRaw. It belongs to the connection, as SetReceiveBinary's mode does:
-// call it after Open or NewConn, before reading.
+// called; SendCommand, SendNegotiation, SendSubnegotiation and a
+// Negotiator's requests return ErrRaw. It belongs to the connection, as
+// SetReceiveBinary's mode does: call it after Open or NewConn, before
+// reading. Changing it once reading has begun is not supported: bytes
+// the decoder held as part of a command may be lost or misread.
 func (t *Telnet) SetRaw(on bool) { t.raw.Store(on) }
 
 // Host and Port return where the Telnet is connected.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,22 @@ type Auth struct {
 	// ProxyGroupsHeader names a header carrying the user's groups,
 	// separated by commas, from the same proxies.
 	ProxyGroupsHeader string
+	// OperatorUsers and OperatorGroups are the operators: in the session
+	// list (/api/sessions) they see and may end every session, where
+	// other users see and may end their own.
+	OperatorUsers  []string
+	OperatorGroups []string
+}
+
+// operator reports whether id is an operator's.
+func (a Auth) operator(id Identity) bool {
+	if id.User == "" {
+		return false
+	}
+	if slices.Contains(a.OperatorUsers, id.User) {
+		return true
+	}
+	return slices.ContainsFunc(id.Groups, func(g string) bool { return slices.Contains(a.OperatorGroups, g) })
 }
 
 // Enabled reports whether any authentication is configured.

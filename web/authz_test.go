@@ -40,9 +40,11 @@ func TestTargetsAreListedPerUser(t *testing.T) {
 			t.Errorf("%s: adhoc true without ad-hoc rules", tc.user)
 		}
 	}
-	// The list keeps its v1 shape: no "adhoc" key when there is none.
+	// The list keeps its v1 shape: no "adhoc" key when there is none;
+	// "sessions" says the session list is served, as it is with
+	// authentication.
 	_, body := f.get("/api/targets", basicAuth("bob", "bob-secret"))
-	if strings.TrimSpace(body) != `{"targets":[{"name":"public","description":"Public"}]}` {
+	if strings.TrimSpace(body) != `{"targets":[{"name":"public","description":"Public"}],"sessions":true}` {
 		t.Errorf("bob's list %s", body)
 	}
 }

@@ -175,7 +175,13 @@ func (f *fixture) client() *http.Client {
 // response with its body read.
 func (f *fixture) get(path string, hdr http.Header) (*http.Response, string) {
 	f.t.Helper()
-	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
+	return f.do("GET", path, hdr)
+}
+
+// do is get for any method.
+func (f *fixture) do(method, path string, hdr http.Header) (*http.Response, string) {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -157,6 +157,8 @@ func newHandler(opts Options) *handler {
 	app.HandleFunc("GET /api/targets", h.targets)
 	app.HandleFunc("GET /ws", h.websocket)
 	app.HandleFunc("GET /api/check", h.check)
+	app.HandleFunc("GET /api/sessions", h.sessionList)
+	app.HandleFunc("POST /api/sessions/{id}/end", h.endSession)
 	if opts.Metrics {
 		app.Handle("GET /metrics", opts.Gateway.MetricsHandler())
 	}
@@ -483,12 +485,14 @@ type targetList struct {
 	// Adhoc says the user may name hosts with ?host= (some rule may
 	// allow them).
 	Adhoc bool `json:"adhoc,omitempty"`
+	// Sessions says the session list is served (see sessionList).
+	Sessions bool `json:"sessions,omitempty"`
 }
 
 // targets lists the targets the user may open.
 func (h *handler) targets(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
-	list := targetList{Targets: []targetInfo{}, Adhoc: h.adhocFor(id)}
+	list := targetList{Targets: []targetInfo{}, Adhoc: h.adhocFor(id), Sessions: h.sessionListRefusal(id) == nil}
 	for _, t := range h.opts.Gateway.Targets() {
 		if t.Allows(id.User, id.Groups) {
 			list.Targets = append(list.Targets, targetInfo{Name: t.Name, Description: t.Description})
@@ -746,6 +750,50 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// sessionListRefusal refuses the session list where nobody is
+// authenticated: every visitor would be the same anonymous user, who may
+// see and end every session.
+func (h *handler) sessionListRefusal(id Identity) *refusal {
+	if id.Method != "" {
+		return nil
+	}
+	return &refusal{code: http.StatusForbidden, reason: "session list without authentication",
+		msg: "the session list needs authentication (auth: users_file or proxy_header)"}
+}
+
+// sessionList answers GET /api/sessions: the running sessions the user
+// may see, every one for an operator, with {"operator": true}.
+func (h *handler) sessionList(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if ref := h.sessionListRefusal(id); ref != nil {
+		h.refuse(w, r, id, ref)
+		return
+	}
+	op := h.opts.Auth.operator(id)
+	writeJSON(w, http.StatusOK, struct {
+		Operator bool                  `json:"operator"`
+		Sessions []gateway.SessionInfo `json:"sessions"`
+	}{op, h.opts.Gateway.Sessions(id.User, op)})
+}
+
+// endSession answers POST /api/sessions/{id}/end: it ends one of the
+// user's sessions, or any for an operator (204), or answers 404.
+func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if ref := h.sessionListRefusal(id); ref != nil {
+		h.refuse(w, r, id, ref)
+		return
+	}
+	sid := r.PathValue("id")
+	if err := h.opts.Gateway.EndSession(sid, id.User, h.opts.Auth.operator(id), id.User); err != nil {
+		h.refuse(w, r, id, &refusal{code: http.StatusNotFound, reason: "end of session " + printableLog(sid) + ": " + err.Error(),
+			msg: "no such session of yours: it has ended"})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // adhocTarget checks ?host= against the ad-hoc rules. The gateway's
