@@ -7,16 +7,21 @@
 // rules, the Limits, recording), asks Admit for a session's slot before
 // the upgrade, and runs each session with Serve or Start. Reconfigure
 // replaces the targets and rules while sessions run; Resume gives a
-// session that lost its browser's connection a new one; Shutdown ends
-// every session, telling each browser why. Config and LoadConfig read
+// session that lost its browser's connection a new one; Watch makes a
+// browser a read-only viewer of a session its user shared (share.go);
+// Sessions and EndSession are the session list; Shutdown ends every
+// session, telling each browser why. Config and LoadConfig read
 // the configuration file that main turns into Options.
 //
 // Within a session, one goroutine relays host output to the browser and
 // is the only writer of its data frames but a resume's replay
 // (hostrelay.go, resume.go); another reads the
 // browser and writes to the host, per connection of the browser's; a
-// target with a line delay paces pastes on a third (pacing.go). A target's
-// character set is converted on the way (charset.go), and a session may
-// be recorded in asciicast v2 (recording.go). Every session's lifetime is
+// target with a line delay paces pastes on a third (pacing.go); each
+// viewer of a shared session has a writer and a reader of its own, which
+// the relay only queues output for. A target's character set is
+// converted on the way (charset.go), a raw target's bytes pass as they
+// are (no telnet at all), and a session may be recorded in asciicast v2
+// (recording.go). Every session's lifetime is
 // bounded by the Gateway's context, its limits and its timers.
 package gateway

@@ -1231,7 +1231,8 @@
       cell(row, isNaN(started) ? "" : started.toLocaleString()).title = String(s.started);
       cell(row, formatBytes(s.bytes_in) + " / " + formatBytes(s.bytes_out));
       var viewers = Array.isArray(s.viewers) ? s.viewers.map(function (u) { return printable(u) || "anonymous"; }) : [];
-      var state = s.away ? "reconnecting" : (s.shared ? viewers.join(", ") || "shared, nobody yet" : "");
+      var state = s.away ? "reconnecting" :
+        s.shared ? (viewers.length ? "watched by " + viewers.join(", ") : "shared, nobody watching") : "";
       cell(row, state, s.away ? "away" : "");
       var end = document.createElement("button");
       end.type = "button";
