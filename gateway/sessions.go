@@ -9,11 +9,11 @@ import (
 // A SessionInfo describes a running session: what the session list shows
 // its user and operators (see Gateway.Sessions).
 type SessionInfo struct {
-	ID      string    `json:"id"`      // what EndSession takes
-	User    string    `json:"user"`    // "" without authentication
-	Remote  string    `json:"remote"`  // the browser's address, as logged
-	Target  string    `json:"target"`  // a target's name, or an ad-hoc host
-	Address string    `json:"address"` // what was dialled
+	ID      string    `json:"id"`                // what EndSession takes
+	User    string    `json:"user"`              // "" without authentication
+	Remote  string    `json:"remote"`            // the browser's address, as logged
+	Target  string    `json:"target"`            // a target's name, or an ad-hoc host
+	Address string    `json:"address,omitempty"` // what was dialled (the session list shows it operators only)
 	Started time.Time `json:"started"`
 	// BytesIn and BytesOut count input to the host and output to the
 	// browser, as the session's log line does.
@@ -62,7 +62,9 @@ func (g *Gateway) Sessions(user string, all bool) []SessionInfo {
 // EndSession ends the session id names, telling its browser and viewers
 // it was ended from the session list, by by (for the log): one of user's,
 // or any with all (an operator's). It returns an error wrapping
-// ErrNoSession when there is no such session of theirs.
+// ErrNoSession when there is no such session of theirs, or it is ending
+// already, for another reason. The session ends on its own goroutines:
+// a dial in progress is cut short.
 func (g *Gateway) EndSession(id, user string, all bool, by string) error {
 	g.mu.Lock()
 	var found *session
@@ -76,7 +78,14 @@ func (g *Gateway) EndSession(id, user string, all bool, by string) error {
 	if found == nil || id == "" {
 		return ErrNoSession
 	}
+	// Not stop: s.tn is the session goroutine's, nil while it dials
+	// (and written without a lock). Cancelling ends a dial in progress,
+	// and run's stopOnCancel stops a dialled session; the reason set
+	// first is the one its page and log get.
+	if !found.reason.set(ReasonEnded) {
+		return ErrNoSession // ending already, for another reason
+	}
+	found.cancel()
 	found.log().Info().Str("by", by).Msg("session ended from the session list")
-	found.stop(ReasonEnded)
 	return nil
 }

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"errors"
+	"net"
 	"testing"
+	"time"
 )
 
 // The session list shows a user their own sessions and an operator every
@@ -51,4 +54,111 @@ func TestSessionListAndEnd(t *testing.T) {
 	if err := tg.gw.EndSession(own[0].ID, "alice", false, "alice"); !errors.Is(err, ErrNoSession) {
 		t.Errorf("ending an ended session: %v, want ErrNoSession", err)
 	}
+}
+
+// A session still dialling its host is ended from the list too: the dial
+// is cut short and the browser told why.
+func TestEndSessionWhileDialling(t *testing.T) {
+	dialling := make(chan struct{}, 1)
+	tg := newTestGateway(t, Options{
+		Targets: []Target{{Name: "slow", Address: "192.0.2.1:23"}},
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialling <- struct{}{}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		},
+	})
+	b := tg.open("target=slow&user=alice")
+	within(t, dialling)
+	list := tg.gw.Sessions("alice", false)
+	if len(list) != 1 {
+		t.Fatalf("sessions %+v, want the one dialling", list)
+	}
+	if err := tg.gw.EndSession(list[0].ID, "alice", false, "alice"); err != nil {
+		t.Fatalf("EndSession: %v", err)
+	}
+	b.ExpectClosed(ReasonEnded)
+	tg.waitIdle()
+}
+
+// A session whose browser is away, waiting to be resumed, is listed as
+// such and ended from the list.
+func TestEndSessionWhileAway(t *testing.T) {
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: echoHost(t).Addr()}}})
+	b, _ := openResumable(t, tg, "target=lab&user=alice")
+	b.WaitOutput([]byte("$ "))
+	dropConnection(t, tg, b)
+	list := tg.gw.Sessions("alice", false)
+	if len(list) != 1 || !list[0].Away {
+		t.Fatalf("sessions %+v, want one away", list)
+	}
+	if err := tg.gw.EndSession(list[0].ID, "alice", false, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	tg.waitIdle()
+	if e := tg.log.entries("session end"); len(e) != 1 || e[0]["reason"] != ReasonEnded {
+		t.Errorf("session end %v, want one, %q", e, ReasonEnded)
+	}
+}
+
+// A session ending for another reason is not ended from the list: the
+// list says so rather than log an end that did not happen.
+func TestEndSessionAlreadyEnding(t *testing.T) {
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: echoHost(t).Addr()}}})
+	b := tg.open("target=lab&user=alice")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	id := tg.gw.Sessions("alice", false)[0].ID
+	tg.gw.mu.Lock()
+	for s := range tg.gw.sessions {
+		s.stop(ReasonIdle)
+	}
+	tg.gw.mu.Unlock()
+	if err := tg.gw.EndSession(id, "alice", false, "alice"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("ending a session ending for another reason: %v, want ErrNoSession", err)
+	}
+	b.ExpectClosed(ReasonIdle)
+	tg.waitIdle()
+	if n := len(tg.log.entries("session ended from the session list")); n != 0 {
+		t.Errorf("%d lines of an end from the list", n)
+	}
+}
+
+// The list and ends from it while sessions start, run and end (for
+// -race).
+func TestSessionListWhileSessionsComeAndGo(t *testing.T) {
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: echoHost(t).Addr()}},
+		Limits: Limits{ConnectRate: -1, MaxSessionsPerClient: -1}})
+	stop := make(chan struct{})
+	ended := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				ended <- n
+				return
+			default:
+			}
+			for _, s := range tg.gw.Sessions("", true) {
+				if tg.gw.EndSession(s.ID, "", true, "op") == nil {
+					n++
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for range 30 {
+		if b, _, _ := tg.tryOpen("target=lab&user=alice&resumable=1"); b != nil {
+			_ = b.Conn.Close()
+		}
+	}
+	close(stop)
+	t.Logf("%d sessions ended from the list", <-ended)
+	// The browsers went without a word: what is left waits to be
+	// resumed, and ends from the list.
+	for _, s := range tg.gw.Sessions("", true) {
+		_ = tg.gw.EndSession(s.ID, "", true, "op")
+	}
+	tg.waitIdle()
 }

@@ -1224,7 +1224,7 @@
     sessions.forEach(function (s) {
       var row = document.createElement("tr");
       row.dataset.id = String(s.id);
-      cell(row, printable(s.target), "mono").title = printable(s.address);
+      cell(row, printable(s.target), "mono").title = printable(s.address || "");
       cell(row, printable(s.user) || "anonymous");
       cell(row, printable(s.remote), "mono");
       var started = new Date(s.started);

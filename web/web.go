@@ -772,10 +772,18 @@ func (h *handler) sessionList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := h.opts.Auth.operator(id)
+	list := h.opts.Gateway.Sessions(id.User, op)
+	if !op {
+		// Addresses never leave the server (see targets): an operator's
+		// list only has them.
+		for i := range list {
+			list[i].Address = ""
+		}
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Operator bool                  `json:"operator"`
 		Sessions []gateway.SessionInfo `json:"sessions"`
-	}{op, h.opts.Gateway.Sessions(id.User, op)})
+	}{op, list})
 }
 
 // endSession answers POST /api/sessions/{id}/end: it ends one of the
