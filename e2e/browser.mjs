@@ -297,6 +297,33 @@ async function demo(page, base) {
     saved.endsWith(`demo> echo hello-browser\nhello-browser\ndemo> echo ${long}\n${long}\ndemo>\n`),
   `the saved text is the terminal's, from its first line to the prompt, the long line whole (${JSON.stringify(saved.slice(-80))})`);
 
+  // Find reaches the scrollback, which the browser's own find cannot:
+  // Ctrl+Shift+F opens it, typing finds the newest match and scrolls to
+  // it, a text nowhere says so, Escape closes it and returns to the
+  // terminal; Ctrl+F stays the host's.
+  await typeLine(page, "echo needle-in-scrollback");
+  await typeLine(page, "seq 200");
+  await waitText(page, "^200$", "seq 200 pushed the needle off the screen");
+  await page.keyboard.press("Control+Shift+F");
+  await page.waitForSelector("#find-bar", { state: "visible", timeout: STEP_MS });
+  check(await page.evaluate(() => document.activeElement.id) === "find-input", "Ctrl+Shift+F opens Find, its input focused");
+  await page.keyboard.type("needle-in");
+  await page.waitForFunction(() => window.telgate.term.getSelection() === "needle-in", null, { timeout: STEP_MS, polling: 50 });
+  const view = await page.evaluate(() => {
+    const b = window.telgate.term.buffer.active;
+    return { viewportY: b.viewportY, baseY: b.baseY };
+  });
+  check(view.viewportY < view.baseY, `the match is selected and scrolled to (viewport at line ${view.viewportY} of ${view.baseY})`);
+  await screenshot(page, "find.png");
+  await page.fill("#find-input", "no-such-text-anywhere");
+  await page.press("#find-input", "Enter");
+  check(await page.textContent("#find-status") === "no match", "a text found nowhere says no match");
+  await page.press("#find-input", "Escape");
+  check(!(await page.isVisible("#find-bar")) && await page.evaluate(() => window.telgate.term.getSelection()) === "",
+    "Escape closes Find and clears the selection");
+  await typeLine(page, "echo back-in-the-terminal");
+  await waitText(page, "^back-in-the-terminal$", "typing goes to the terminal again");
+
   // A link in the output opens with Ctrl held, not on a plain click. The
   // plain click goes to one link and the Ctrl+click to another: popups
   // open in the order their clicks asked, so when the second link's

@@ -26,13 +26,14 @@
 // {"type":"size","cols":C,"rows":R} when the window size changes.
 //
 // This file is loaded with <script defer> and uses the globals defined by
-// the vendored UMD bundles: Terminal, FitAddon.FitAddon and
-// WebLinksAddon.WebLinksAddon. It contains no inline handlers, so the page
+// the vendored UMD bundles: Terminal, FitAddon.FitAddon,
+// WebLinksAddon.WebLinksAddon and SearchAddon.SearchAddon. It contains no inline handlers, so the page
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
 // #reconnect, #save, #option-meta, #share, #share-link, #share-stop,
-// #viewers, #sessions-link, #sessions-view, #sessions-rows tr[data-id]
+// #viewers, #find, #find-bar, #find-input, #find-status,
+// #sessions-link, #sessions-view, #sessions-rows tr[data-id]
 // button.end, button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
@@ -110,6 +111,13 @@
     notice: document.getElementById("notice"),
     reconnect: document.getElementById("reconnect"),
     save: document.getElementById("save"),
+    find: document.getElementById("find"),
+    findBar: document.getElementById("find-bar"),
+    findInput: document.getElementById("find-input"),
+    findStatus: document.getElementById("find-status"),
+    findPrev: document.getElementById("find-prev"),
+    findNext: document.getElementById("find-next"),
+    findClose: document.getElementById("find-close"),
     optionMeta: document.getElementById("option-meta"),
     share: document.getElementById("share"),
     sharePanel: document.getElementById("share-panel"),
@@ -137,6 +145,7 @@
 
   var term = null;
   var fitAddon = null;
+  var searchAddon = null;
   var socket = null;
   var state = "connecting";
   var target = null; // a target's name, or an ad-hoc host
@@ -338,7 +347,20 @@
         window.open(uri, "_blank", "noopener,noreferrer");
       }
     }));
+    searchAddon = new SearchAddon.SearchAddon();
+    term.loadAddon(searchAddon);
     term.open(el.terminal);
+    // Ctrl+Shift+F (Cmd+Shift+F on a Mac) finds in the scrollback; Ctrl+F
+    // stays the host's (readline's forward-char).
+    term.attachCustomKeyEventHandler(function (ev) {
+      if (ev.type === "keydown" && (ev.ctrlKey || ev.metaKey) && ev.shiftKey && !ev.altKey &&
+          (ev.key === "F" || ev.key === "f")) {
+        ev.preventDefault();
+        openFind();
+        return false;
+      }
+      return true;
+    });
 
     term.onData(function (data) {
       // While closed, Enter starts a new session; other keys are ignored.
@@ -1027,6 +1049,85 @@
     }
   });
 
+  // ---- Find ---------------------------------------------------------------
+
+  // Find searches the terminal's text, scrollback included, which the
+  // browser's own find cannot reach: a match is selected and scrolled
+  // to. Typing searches as it goes, from the newest output back; Enter
+  // (or the up arrow) finds the next older match, Shift+Enter (or the
+  // down arrow) the next newer one; Escape closes and returns to the
+  // terminal.
+  function openFind() {
+    if (!term) {
+      return;
+    }
+    el.findBar.hidden = false;
+    el.findInput.focus();
+    el.findInput.select();
+  }
+
+  function closeFind() {
+    el.findBar.hidden = true;
+    el.findStatus.textContent = "";
+    el.findStatus.classList.remove("none");
+    if (term) {
+      term.clearSelection();
+      term.focus();
+    }
+  }
+
+  // find looks for the input's text, upwards (back into older output)
+  // unless down; incremental keeps the current match while it still
+  // matches the longer text being typed.
+  function find(down, incremental) {
+    var text = el.findInput.value;
+    if (!text) {
+      el.findStatus.textContent = "";
+      el.findStatus.classList.remove("none");
+      term.clearSelection();
+      return;
+    }
+    var opts = { incremental: incremental };
+    var found = down ? searchAddon.findNext(text, opts) : searchAddon.findPrevious(text, opts);
+    el.findStatus.textContent = found ? "" : "no match";
+    el.findStatus.classList.toggle("none", !found);
+  }
+
+  el.find.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.find.addEventListener("click", function () {
+    if (el.findBar.hidden) {
+      openFind();
+    } else {
+      closeFind();
+    }
+  });
+  el.findInput.addEventListener("input", function () {
+    find(false, true);
+  });
+  el.findInput.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      find(ev.shiftKey, false);
+    } else if (ev.key === "Escape") {
+      ev.preventDefault();
+      closeFind();
+    }
+  });
+  [el.findPrev, el.findNext, el.findClose].forEach(function (btn) {
+    btn.addEventListener("mousedown", function (ev) {
+      ev.preventDefault(); // keep the focus in the input
+    });
+  });
+  el.findPrev.addEventListener("click", function () {
+    find(false, false); // up: an older match
+  });
+  el.findNext.addEventListener("click", function () {
+    find(true, false); // down: a newer one
+  });
+  el.findClose.addEventListener("click", closeFind);
+
   // ---- Option as Meta (Mac) -----------------------------------------------
 
   // On a Mac, Option types characters (é, ∂, ñ) unless it is taken as
@@ -1157,6 +1258,7 @@
     el.terminal.hidden = false;
     el.toolbar.hidden = false;
     el.save.hidden = false;
+    el.find.hidden = false;
     createTerminal();
     setUpOptionMeta();
     connect();
@@ -1292,6 +1394,7 @@
     el.terminal.hidden = false;
     el.toolbar.hidden = true;
     el.save.hidden = false;
+    el.find.hidden = false;
     createTerminal();
     connect();
   }
@@ -1307,7 +1410,8 @@
   });
 
   function main() {
-    if (typeof Terminal !== "function" || typeof FitAddon !== "object" || typeof WebLinksAddon !== "object") {
+    if (typeof Terminal !== "function" || typeof FitAddon !== "object" || typeof WebLinksAddon !== "object" ||
+        typeof SearchAddon !== "object") {
       setState("closed", { label: "Failed to load the terminal library" });
       console.error("telgate: vendored xterm.js bundles did not load");
       return;

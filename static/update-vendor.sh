@@ -20,6 +20,7 @@ PINS=(
   "@xterm/xterm            6.0.0   sha512-TQwDdQGtwwDt+2cgKDLn0IRaSxYu1tSUjgKarSDkUM0ZNiSRXFpjxEsvc/Zgc5kq5omJ+V0a8/kIM2WD3sMOYg=="
   "@xterm/addon-fit        0.11.0  sha512-jYcgT6xtVYhnhgxh3QgYDnnNMYTcf8ElbxxFzX0IZo+vabQqSPAjC3c1wJrKB5E19VwQei89QCiZZP86DCPF7g=="
   "@xterm/addon-web-links  0.12.0  sha512-4Smom3RPyVp7ZMYOYDoC/9eGJJJqYhnPLGGqJ6wOBfB8VxPViJNSKdgRYb8NpaM6YSelEKbA2SStD7lGyqaobw=="
+  "@xterm/addon-search     0.16.0  sha512-9OeuBFu0/uZJPu+9AHKY6g/w0Czyb/Ut0A5t79I4ULoU4IfU5BEpPFVGQxP4zTTMdfZEYkVIRYbHBX1xWwjeSA=="
 )
 
 # Files to copy from each package (paths inside the tarball's package/).
@@ -28,6 +29,7 @@ files_for() {
     @xterm/xterm)           echo "lib/xterm.js css/xterm.css LICENSE" ;;
     @xterm/addon-fit)       echo "lib/addon-fit.js LICENSE" ;;
     @xterm/addon-web-links) echo "lib/addon-web-links.js LICENSE" ;;
+    @xterm/addon-search)    echo "lib/addon-search.js LICENSE" ;;
     *) echo "update-vendor.sh: no file list for $1" >&2; return 1 ;;
   esac
 }
@@ -38,6 +40,7 @@ global_for() {
     @xterm/xterm)           echo '`Terminal`' ;;
     @xterm/addon-fit)       echo '`FitAddon` (class: `FitAddon.FitAddon`)' ;;
     @xterm/addon-web-links) echo '`WebLinksAddon` (class: `WebLinksAddon.WebLinksAddon`)' ;;
+    @xterm/addon-search)    echo '`SearchAddon` (class: `SearchAddon.SearchAddon`)' ;;
   esac
 }
 
