@@ -25,8 +25,10 @@ const DefaultRecordingMaxBytes = 10 << 20
 // then one event a line, [seconds since the start, code, data]: "o" for
 // host output, "i" for what the user typed (only with
 // RecordingConfig.Input), "r" for a resize ("120x40"), and "m", a marker,
-// when the recording stops early ("recording stopped: size limit
-// reached"). Data is converted to UTF-8 as asciinema does: each byte that
+// for what happened to the session besides (its browser's connection
+// lost and resumed, sharing started and stopped, each viewer who joined
+// and left, how it ended) and when the recording stops early
+// ("recording stopped: size limit reached"). Data is converted to UTF-8 as asciinema does: each byte that
 // is not part of valid UTF-8 becomes U+FFFD, and a character split across
 // two reads is kept whole.
 //
@@ -170,6 +172,21 @@ func (r *recorder) resize(cols, rows int) {
 	b = strconv.AppendInt(b, int64(cols), 10)
 	b = append(b, 'x')
 	b = strconv.AppendInt(b, int64(rows), 10)
+	r.end(b)
+}
+
+// marker records a marker event; r may be nil.
+func (r *recorder) marker(text string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	b := r.begin('m')
+	b = appendJSONText(b, []byte(text))
 	r.end(b)
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -603,5 +604,51 @@ func TestRecordingFailingAtCloseCountsFailed(t *testing.T) {
 	r.close()
 	if n := scrape(t, g)[`telgate_recordings_total{result="failed"}`]; n != 1 {
 		t.Errorf(`telgate_recordings_total{result="failed"} = %v, want 1`, n)
+	}
+}
+
+// A recording marks what happened to the session besides its output:
+// sharing, each viewer, the browser's connection lost and resumed, and
+// how it ended.
+func TestRecordingMarksWhatHappened(t *testing.T) {
+	dir := t.TempDir()
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: echoHost(t).Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir},
+	})
+	owner, token := openResumable(t, tg, "target=lab")
+	owner.WaitOutput([]byte("$ "))
+	watchToken := share(t, owner)
+	v, _ := watch(t, tg, watchToken, "bob")
+	expectViewers(t, owner, "bob")
+	closeWebSocket(v)
+	expectViewers(t, owner)
+	owner.Control(`{"type":"unshare"}`)
+	expectViewers(t, owner)
+	dropConnection(t, tg, owner)
+	again, _ := resume(t, tg, token, len(owner.Output))
+	again.Input("x")
+	again.WaitOutput([]byte("x"))
+	closeWebSocket(again)
+	tg.waitIdle()
+
+	_, events := readCast(t, onlyFile(t, dir))
+	var markers []string
+	for _, e := range events {
+		if e.Code == "m" {
+			markers = append(markers, regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(e.Data, "ADDR"))
+		}
+	}
+	want := []string{
+		"session shared",
+		"viewer joined: bob (ADDR)",
+		"viewer left: bob (ADDR): " + ReasonBrowserClosed,
+		"session no longer shared",
+		"browser connection lost: held for it to resume",
+		"session resumed from ADDR",
+		"session ended: " + ReasonBrowserClosed,
+	}
+	if !slices.Equal(markers, want) {
+		t.Errorf("markers\n%q\nwant\n%q", markers, want)
 	}
 }

@@ -139,6 +139,7 @@ func (s *session) detach(a *attachment, reason string) bool {
 	})
 	r.timer = timer
 	s.wmu.Unlock()
+	s.rec.marker("browser connection lost: held for it to resume")
 	s.g.metrics.detached.Inc()
 	s.log().Info().Dur("grace", r.grace).Msg("browser connection lost: session held for the browser to resume")
 	return true
@@ -224,6 +225,9 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	s.att.Store(a)
 	r.stop()
 	s.touch()
+	// Under wmu, which the session's first message was written under,
+	// after its recording started.
+	s.rec.marker("session resumed from " + remote)
 	// Before run waits for the readers: the session is not stopped
 	// (checked under wmu), and run's wait follows finish, whose write
 	// takes wmu.

@@ -241,6 +241,7 @@ func (s *session) run() {
 		stopOnCancel()
 		s.finish()
 		s.unshare(s.reason.get(), true)
+		s.rec.marker("session ended: " + s.reason.get())
 		s.readers.Wait()
 		s.pacing.Wait()
 		s.g.closeRecording(s.rec)

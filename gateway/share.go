@@ -224,6 +224,7 @@ func (s *session) share() (string, error) {
 	s.g.mu.Unlock()
 	s.sharing.Store(sh)
 	s.log().Info().Msg("session shared")
+	s.rec.marker("session shared")
 	return sh.token, nil
 }
 
@@ -243,6 +244,7 @@ func (s *session) unshare(reason string, over bool) {
 	sh.end(reason)
 	if !over {
 		s.log().Info().Msg("session no longer shared")
+		s.rec.marker("session no longer shared")
 		s.viewersChanged()
 	}
 }
@@ -328,10 +330,19 @@ func (s *session) addViewer(ws *websocket.Conn, req WatchRequest) error {
 
 	s.g.metrics.viewers.Inc()
 	s.log().Info().Str("viewer", req.User).Str("viewer_remote", req.Remote).Msg("viewer joined")
+	s.rec.marker("viewer joined: " + viewerName(req.User, req.Remote))
 	go v.read()
 	go v.writeAll()
 	s.viewersChanged()
 	return nil
+}
+
+// viewerName names a viewer in a recording: its user and address.
+func viewerName(user, remote string) string {
+	if user == "" {
+		return remote
+	}
+	return user + " (" + remote + ")"
 }
 
 // A viewer is a browser connection watching a shared session.
@@ -553,6 +564,7 @@ func (v *viewer) leave(reason string) {
 	s.g.metrics.viewers.Dec()
 	s.log().Info().Str("viewer", v.user).Str("viewer_remote", v.remote).
 		Dur("duration", time.Since(v.start)).Str("reason", reason).Msg("viewer left")
+	s.rec.marker("viewer left: " + viewerName(v.user, v.remote) + ": " + reason)
 	if s.sharing.Load() == v.sh {
 		s.viewersChanged()
 	}
