@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -285,16 +286,22 @@ func TestBrowserResume(t *testing.T) {
 	}
 	proxy := startSeveringProxy(t, upstream.Host)
 	control := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/release" {
+		switch r.URL.Path {
+		case "/release":
 			proxy.release()
 			fmt.Fprint(w, "released")
+			return
+		case "/stall":
+			proxy.stalled.Store(true)
+			fmt.Fprint(w, "stalled")
 			return
 		}
 		fmt.Fprintf(w, "%d connections reset", proxy.sever())
 	}))
 	t.Cleanup(control.Close)
 	result := runBrowser(t, node, "resume", "http://"+proxy.addr()+"/",
-		"TELGATE_SEVER_URL="+control.URL+"/sever", "TELGATE_RELEASE_URL="+control.URL+"/release")
+		"TELGATE_SEVER_URL="+control.URL+"/sever", "TELGATE_RELEASE_URL="+control.URL+"/release",
+		"TELGATE_STALL_URL="+control.URL+"/stall")
 	if n, _ := result["received"].(float64); n <= 0 {
 		t.Errorf("RESULT received = %v", result["received"])
 	}
@@ -306,12 +313,15 @@ func TestBrowserResume(t *testing.T) {
 
 // severingProxy relays TCP connections to an address and resets them all
 // on demand, as a failing network does; after that, new connections wait
-// until it is released, as over a network that is not back yet.
+// until it is released, as over a network that is not back yet. Stalled,
+// it drops what the browser sends without a word, as a link that died
+// does before anyone notices, until it is released.
 type severingProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []*net.TCPConn
-	gate  chan struct{} // closed while connections are relayed at once
+	ln      net.Listener
+	mu      sync.Mutex
+	conns   []*net.TCPConn
+	gate    chan struct{} // closed while connections are relayed at once
+	stalled atomic.Bool
 }
 
 func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
@@ -347,7 +357,21 @@ func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
 				p.mu.Lock()
 				p.conns = append(p.conns, c.(*net.TCPConn), u.(*net.TCPConn))
 				p.mu.Unlock()
-				go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
+				go func() {
+					buf := make([]byte, 32<<10)
+					for {
+						n, err := c.Read(buf)
+						if n > 0 && !p.stalled.Load() {
+							if _, werr := u.Write(buf[:n]); werr != nil {
+								break
+							}
+						}
+						if err != nil {
+							break
+						}
+					}
+					_ = u.Close()
+				}()
 				go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
 			}()
 		}
@@ -355,8 +379,9 @@ func startSeveringProxy(t *testing.T, upstream string) *severingProxy {
 	return p
 }
 
-// release lets new connections through again.
+// release lets new connections through again, and what they send.
 func (p *severingProxy) release() {
+	p.stalled.Store(false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	select {

@@ -23,6 +23,8 @@
 //   TELGATE_SEVER_URL      resume: fetching it resets every connection
 //                          between the browser and telgate and holds new
 //                          ones
+//   TELGATE_STALL_URL      resume: fetching it makes the network drop what
+//                          the browser sends, without a word, until released
 //   TELGATE_RELEASE_URL    resume: fetching it lets new connections through
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
@@ -663,6 +665,21 @@ async function resume(page, base) {
     "the screen is as it was: same session, no close");
   await typeLine(page, "echo after-resume");
   await waitText(page, "^after-resume$", "typed after the resume, echo after-resume ran");
+
+  // A link that dies without a word: what is typed before the page
+  // notices goes into it; once resumed, the gateway says how much input
+  // it got and the page sends the rest again, once.
+  check((await fetch(env("TELGATE_STALL_URL"))).ok, "the network drops what the page sends, without a word");
+  await typeLine(page, "echo typed-into-the-void");
+  check((await fetch(env("TELGATE_SEVER_URL"))).ok, "then the connection is reset (the page notices)");
+  await waitState(page, "resuming");
+  check((await fetch(env("TELGATE_RELEASE_URL"))).ok, "the network is back again");
+  await waitState(page, "connected");
+  await waitText(page, "^typed-into-the-void$", "what was typed into the dead connection ran after the resume");
+  await typeLine(page, "echo marker-after-void");
+  await waitText(page, "^marker-after-void$", "and what was typed next");
+  const voids = ((await screenText(page)).match(/^typed-into-the-void$/mg) || []).length;
+  check(voids === 1, `it ran once (${voids} times)`);
   const q = new URL(seen.urls.find((u) => u.includes("/ws?resume="))).searchParams;
   check(Number(q.get("received")) > 0, `the resume said how much output the page had (received=${q.get("received")})`);
   await screenshot(page, "resumed.png");

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,15 @@ type attachment struct {
 	// readStopped is closed once reading the connection failed and the
 	// session has dealt with it (a reason, or waiting for a resume).
 	readStopped chan struct{}
+	// after is the attachment before this one (nil for the first), whose
+	// reader must be done before this one's starts, so that input goes
+	// to the host in the order the browser sent it.
+	after *attachment
+	// mu orders a message's count (session.inputReceived) with a resume
+	// taking the session over: once superseded, what the reader reads
+	// is neither counted nor relayed, and the browser sends it again.
+	mu         sync.Mutex
+	superseded bool
 }
 
 // attach makes an attachment of a browser connection.
@@ -169,8 +179,9 @@ func (s *session) awaitBrowser(a *attachment, err error) bool {
 
 // resumedMsg answers a resume.
 type resumedMsg struct {
-	Type string `json:"type"`
-	Lost int64  `json:"lost"`
+	Type  string `json:"type"`
+	Lost  int64  `json:"lost"`
+	Input int64  `json:"input"` // bytes of binary messages received from the browser
 }
 
 // resume gives the session the browser's new connection ws, after the
@@ -199,7 +210,13 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	// of the missing bytes or its whole ring.
 	replay := s.tail.last(missing)
 	lost := missing - int64(len(replay))
-	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost})
+	// The input counted is final once the last connection's reader
+	// takes no more: what it reads from now on the browser sends again.
+	last := s.lastAtt
+	last.mu.Lock()
+	last.superseded = true
+	last.mu.Unlock()
+	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost, Input: s.inputReceived.Load()})
 	r.resuming.Store(ws)
 	defer r.resuming.Store(nil)
 	d := s.g.opts.WriteTimeout
@@ -222,7 +239,9 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 		_ = old.ws.NetConn().Close()
 	}
 	a := s.attach(ws)
+	a.after = last
 	s.att.Store(a)
+	s.lastAtt = a
 	r.stop()
 	s.touch()
 	// Under wmu, which the session's first message was written under,
@@ -292,10 +311,13 @@ func (g *Gateway) resumable(token, user string) (*session, error) {
 // open ws?resume=TOKEN&received=N, where N counts the bytes of binary
 // messages it has received. The gateway answers
 //
-//	{"type":"resumed","lost":L}
+//	{"type":"resumed","lost":L,"input":I}
 //
 // followed by the output the browser lacks, in one binary message, and
-// the session goes on. The gateway keeps the last tailSize bytes of
+// the session goes on. I counts the bytes of binary messages (input) the
+// gateway received from the browser in the session: the page sends again
+// what it sent after them, which went into the dead connection, and the
+// gateway relays each byte once, in order. The gateway keeps the last tailSize bytes of
 // output for this; L counts what the browser missed beyond them (0 but
 // after a flood of output). A resume is refused (404) once the session
 // has ended, and to another user (403). A resume takes the session over

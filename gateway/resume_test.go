@@ -100,6 +100,65 @@ func TestResumeAfterTheConnectionDies(t *testing.T) {
 	}
 }
 
+// A resume says how much input the gateway received, so that the page
+// sends again only what went into the dead connection: the host gets
+// every key once, in order; a resume that takes over a connection the
+// gateway still reads waits for its last message first.
+func TestResumeSaysHowMuchInputArrived(t *testing.T) {
+	typed := make(chan string, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		var got []byte
+		for len(got) < len("onetwothree") {
+			ev, err := c.ReadEvent()
+			if err != nil {
+				break
+			}
+			got = append(got, ev.Data...)
+		}
+		typed <- string(got)
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("$ "))
+	b.Input("one")
+	waitFor(t, "the input to arrive", func() bool { return inputReceived(tg) == 3 })
+	dropConnection(t, tg, b)
+	b2 := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
+	if st := b2.ExpectStatus("resumed"); st["input"] != float64(3) {
+		t.Fatalf("resumed %v: want input 3", st)
+	}
+	b2.Input("two")
+	// Taken over while it still reads: the third connection follows the
+	// second's last message.
+	b3 := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
+	st := b3.ExpectStatus("resumed")
+	switch st["input"] {
+	case float64(6): // "two" arrived first
+		b3.Input("three")
+	case float64(3): // "two" did not: the page sends it again
+		b3.Input("twothree")
+	default:
+		t.Fatalf("resumed %v: want input 3 or 6", st)
+	}
+	if got := within(t, typed); got != "onetwothree" {
+		t.Errorf("the host got %q, want each key once, in order", got)
+	}
+	closeWebSocket(b3)
+	tg.waitIdle()
+}
+
+// inputReceived is the input count of the gateway's one session.
+func inputReceived(tg *testGateway) int64 {
+	tg.gw.mu.Lock()
+	defer tg.gw.mu.Unlock()
+	for s := range tg.gw.sessions {
+		return s.inputReceived.Load()
+	}
+	return -1
+}
+
 // Output the old connection took but the browser never got is sent
 // again on the new one, from where the browser says it got to.
 func TestResumeReplaysWhatTheBrowserMissed(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,13 @@ type session struct {
 	// resumed the session; nil while a resumable session waits for its
 	// browser to come back. It changes under wmu.
 	att atomic.Pointer[attachment]
+	// lastAtt is the browser's last connection, also while it is away;
+	// it changes under wmu.
+	lastAtt *attachment
+	// inputReceived counts the bytes of binary messages read from the
+	// browser, for a resume (see attachment.mu).
+	inputReceived atomic.Int64
+
 	res *resumption // nil unless the browser may resume the session
 	// tail is the latest output, kept for a resume and for viewers; nil
 	// unless the session is resumable or was shared. Guarded by wmu.
@@ -158,6 +166,7 @@ func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
 		Str("remote", req.Remote).
 		Str("user", req.User).Logger()
 	s.att.Store(s.attach(ws))
+	s.lastAtt = s.att.Load()
 	if req.Resumable && g.limits.ResumeGrace > 0 {
 		s.res = newResumption(g.limits.ResumeGrace)
 		s.tail = &outputTail{}
@@ -310,6 +319,13 @@ func (s *session) startReading(a *attachment) {
 	s.readers.Add(1)
 	go func() {
 		defer s.readers.Done()
+		if a.after != nil {
+			// Its last message goes to the host first.
+			select {
+			case <-a.after.readStopped:
+			case <-s.ctx.Done():
+			}
+		}
 		s.readBrowser(a)
 	}()
 }
@@ -357,6 +373,16 @@ func (s *session) readBrowser(a *attachment) {
 		// holds none.
 		bp := s.g.msgBufs.Get().(*[]byte)
 		data, err := readMessage(r, (*bp)[:0])
+		if err == nil {
+			a.mu.Lock()
+			if a.superseded {
+				// A resume took over: the browser sends it again.
+				err = net.ErrClosed
+			} else if typ == websocket.BinaryMessage {
+				s.inputReceived.Add(int64(len(data)))
+			}
+			a.mu.Unlock()
+		}
 		if err != nil {
 			s.readFailed(a, err)
 		} else {

@@ -8,7 +8,7 @@
 //   gateway -> browser  binary frame: host output bytes
 //                       text frame:   {"type":"connected",...} (with
 //                                     "raw":true, no command toolbar)
-//                                     {"type":"resumed","lost":L}
+//                                     {"type":"resumed","lost":L,"input":I}
 //                                     {"type":"shared","watch":TOKEN}
 //                                     {"type":"viewers","users":[U,...]}
 //                                     {"type":"closed","reason":"..."}
@@ -106,6 +106,12 @@
   var RESUME_FIRST_MS = 300;
   var RESUME_RETRY_MS = 2000;
 
+  // Keys typed before the page noticed a connection had died went into
+  // it and were lost: the page keeps the last SENT_KEEP bytes of input it
+  // sent, and a resume, which says how much input the gateway received,
+  // sends the rest again.
+  var SENT_KEEP = 256 * 1024;
+
   var el = {
     status: document.getElementById("status"),
     notice: document.getElementById("notice"),
@@ -166,6 +172,9 @@
   var lostAt = 0; // when the connection dropped, while resuming
   var lostReason = ""; // what to say if the session cannot be resumed
   var resumeTimer = 0;
+  var inputSent = 0; // bytes of input sent in this session
+  var sentInput = []; // the last of them: [{end, bytes}], oldest first
+  var sentKept = 0; // bytes in sentInput
   var shareToken = null; // the session's watch token while it is shared
   var watchToken = null; // in a viewer's page, the token of the session watched
 
@@ -438,6 +447,9 @@
     if (isOpen() && state !== "resuming") {
       socket.send(data);
       sentSinceHeard += size;
+      if (typeof data !== "string") {
+        keepSent(data);
+      }
       return;
     }
     var waiting = state === "resuming" || (socket !== null && socket.readyState === WebSocket.CONNECTING);
@@ -453,6 +465,40 @@
     // A copy: a paste's frames are views of one buffer.
     pending.push(typeof data === "string" ? data : data.slice());
     pendingBytes += size;
+  }
+
+  // keepSent keeps input sent, for a resume to send again.
+  function keepSent(bytes) {
+    inputSent += bytes.byteLength;
+    sentInput.push({ end: inputSent, bytes: bytes.slice() });
+    sentKept += bytes.byteLength;
+    while (sentInput.length > 1 && sentKept - sentInput[0].bytes.byteLength >= SENT_KEEP) {
+      sentKept -= sentInput.shift().bytes.byteLength;
+    }
+  }
+
+  // resendAfter sends again the input sent after the first received
+  // bytes of it, which the gateway did not get; it returns how many
+  // bytes of that it no longer had to send.
+  function resendAfter(received) {
+    if (!(received >= 0) || received >= inputSent) {
+      return 0;
+    }
+    var missing = 0;
+    sentInput.forEach(function (c) {
+      var start = c.end - c.bytes.byteLength;
+      if (c.end <= received) {
+        return;
+      }
+      var from = Math.max(received - start, 0);
+      socket.send(c.bytes.subarray(from));
+      sentSinceHeard += c.bytes.byteLength - from;
+    });
+    var oldest = sentInput.length ? sentInput[0].end - sentInput[0].bytes.byteLength : inputSent;
+    if (received < oldest) {
+      missing = oldest - received;
+    }
+    return missing;
   }
 
   // flushPending sends what was typed while connecting.
@@ -515,6 +561,9 @@
     clearTimeout(resumeTimer);
     resumeToken = null;
     received = 0;
+    inputSent = 0;
+    sentInput = [];
+    sentKept = 0;
 
     fitNow(); // so the URL carries the real size
     lastSize = { cols: term.cols, rows: term.rows };
@@ -819,6 +868,12 @@
           term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + msg.lost + " bytes of output lost while disconnected]\x1b[0m\r\n");
         }
         startKeepalive(socket);
+        // What was typed into the dead connection, then what was typed
+        // while reconnecting, in that order.
+        var inputLost = resendAfter(Number(msg.input));
+        if (inputLost > 0) {
+          showNotice(inputLost + " bytes typed before the connection was lost could not be sent again");
+        }
         sendResize(term.cols, term.rows); // if the window changed meanwhile
         flushPending();
         pendingDropped = false;
