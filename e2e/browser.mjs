@@ -587,7 +587,14 @@ async function keepalive(page, base) {
     frames.includes('> {"type":"ping"}') && frames.includes('< {"type":"pong"}'));
   process.kill(pid, "SIGSTOP");
   try {
-    await page.clock.runFor(50000);
+    // The next ping goes out; the network takes it (in real time, which
+    // the fake clock does not give it while its timers run: a ping still
+    // in the browser's buffer makes the page wait on as for a paste),
+    // and no answer comes.
+    await page.clock.runFor(20000);
+    await page.waitForFunction(() => window.telgate.socket && window.telgate.socket.bufferedAmount === 0,
+      null, { timeout: STEP_MS, polling: 50 });
+    await page.clock.runFor(30000);
     // The session may be resumed for the grace the gateway gave (60 s):
     // the page tries, and gives up when it is over.
     await waitState(page, "resuming");
