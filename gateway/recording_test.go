@@ -652,3 +652,76 @@ func TestRecordingMarksWhatHappened(t *testing.T) {
 		t.Errorf("markers\n%q\nwant\n%q", markers, want)
 	}
 }
+
+// Viewers let go as the session ends are recorded leaving before its end,
+// although their connections close after the recording does.
+func TestRecordingMarksViewersLetGoAtTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		c.ExpectString("exit")
+		c.SendString("bye\r\n")
+	})
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir},
+	})
+	owner := tg.open("target=lab")
+	owner.ExpectStatus("connected")
+	owner.WaitOutput([]byte("$ "))
+	token := share(t, owner)
+	v, _ := watch(t, tg, token, "bob")
+	expectViewers(t, owner, "bob")
+	owner.Input("exit")
+	owner.ExpectClosed(ReasonHostClosed)
+	v.ExpectClosed(ReasonHostClosed)
+	tg.waitIdle()
+	waitFor(t, "the viewer to leave", func() bool { return len(tg.log.entries("viewer left")) == 1 })
+	tg.gw.recordings.Wait()
+
+	_, events := readCast(t, onlyFile(t, dir))
+	var markers []string
+	for _, e := range events {
+		if e.Code == "m" {
+			markers = append(markers, regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(e.Data, "ADDR"))
+		}
+	}
+	want := []string{
+		"session shared",
+		"viewer joined: bob (ADDR)",
+		"viewer left: bob (ADDR): " + ReasonHostClosed,
+		"session ended: " + ReasonHostClosed,
+	}
+	if !slices.Equal(markers, want) {
+		t.Errorf("markers\n%q\nwant\n%q", markers, want)
+	}
+}
+
+// Markers with user-controlled text stay valid JSON.
+func TestRecordingMarkersEscapeUserNames(t *testing.T) {
+	dir := t.TempDir()
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: echoHost(t).Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir},
+	})
+	owner := tg.open("target=lab")
+	owner.ExpectStatus("connected")
+	owner.WaitOutput([]byte("$ "))
+	token := share(t, owner)
+	v, _ := watch(t, tg, token, "b%22o%5C%0Ab%ff")
+	expectViewers(t, owner, "b\"o\\\nb\ufffd")
+	closeWebSocket(v)
+	expectViewers(t, owner)
+	closeWebSocket(owner)
+	tg.waitIdle()
+	_, events := readCast(t, onlyFile(t, dir))
+	found := false
+	for _, e := range events {
+		if e.Code == "m" && strings.HasPrefix(e.Data, "viewer joined: b\"o\\\nb\ufffd (") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("events %v", events)
+	}
+}

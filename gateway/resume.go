@@ -28,9 +28,10 @@ type attachment struct {
 	// readStopped is closed once reading the connection failed and the
 	// session has dealt with it (a reason, or waiting for a resume).
 	readStopped chan struct{}
-	// after is the attachment before this one (nil for the first), whose
-	// reader must be done before this one's starts, so that input goes
-	// to the host in the order the browser sent it.
+	// after is the attachment before this one (nil for the first, and
+	// once waited for), whose reader must be done before this one's
+	// relays a message, so that input goes to the host in the order the
+	// browser sent it. Only this one's reader uses it.
 	after *attachment
 	// mu orders a message's count (session.inputReceived) with a resume
 	// taking the session over: once superseded, what the reader reads
@@ -212,6 +213,12 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	lost := missing - int64(len(replay))
 	// The input counted is final once the last connection's reader
 	// takes no more: what it reads from now on the browser sends again.
+	// A connection another resume gave the session after this one's
+	// first check is taken over too, as the first check took over the
+	// one before: once superseded it could not go on.
+	if cur := s.att.Load(); cur != nil {
+		_ = cur.ws.NetConn().Close()
+	}
 	last := s.lastAtt
 	last.mu.Lock()
 	last.superseded = true

@@ -319,13 +319,6 @@ func (s *session) startReading(a *attachment) {
 	s.readers.Add(1)
 	go func() {
 		defer s.readers.Done()
-		if a.after != nil {
-			// Its last message goes to the host first.
-			select {
-			case <-a.after.readStopped:
-			case <-s.ctx.Done():
-			}
-		}
 		s.readBrowser(a)
 	}()
 }
@@ -386,6 +379,16 @@ func (s *session) readBrowser(a *attachment) {
 		if err != nil {
 			s.readFailed(a, err)
 		} else {
+			if a.after != nil && !isPing(typ, data) {
+				// The connection this one resumed from may still be
+				// writing its last message to the host: it goes first.
+				// Pings are answered meanwhile.
+				select {
+				case <-a.after.readStopped:
+				case <-s.ctx.Done():
+				}
+				a.after = nil // and the connections before it can go
+			}
 			s.browserMessage(typ, data, recordInput)
 		}
 		if cap(data) <= maxPooledMsg {
@@ -397,6 +400,15 @@ func (s *session) readBrowser(a *attachment) {
 			return
 		}
 	}
+}
+
+// isPing reports whether a message is the page's keepalive ping.
+func isPing(typ int, data []byte) bool {
+	if typ != websocket.TextMessage {
+		return false
+	}
+	c, err := ParseControl(data)
+	return err == nil && c.Type == "ping"
 }
 
 // discardInput reads and drops whatever the browser still sends, raw,

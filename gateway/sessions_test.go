@@ -156,9 +156,12 @@ func TestSessionListWhileSessionsComeAndGo(t *testing.T) {
 	close(stop)
 	t.Logf("%d sessions ended from the list", <-ended)
 	// The browsers went without a word: what is left waits to be
-	// resumed, and ends from the list.
-	for _, s := range tg.gw.Sessions("", true) {
-		_ = tg.gw.EndSession(s.ID, "", true, "op")
-	}
+	// resumed (or is still starting), and ends from the list.
+	waitFor(t, "every session to end from the list", func() bool {
+		for _, s := range tg.gw.Sessions("", true) {
+			_ = tg.gw.EndSession(s.ID, "", true, "op")
+		}
+		return tg.gw.Active() == 0
+	})
 	tg.waitIdle()
 }

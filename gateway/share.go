@@ -180,13 +180,21 @@ func (sh *sharing) broadcastStatus(msg any) {
 }
 
 // end lets every viewer go, for reason.
-func (sh *sharing) end(reason string) {
+// It returns the names of the viewers let go (see viewerName), for the
+// recording: their leaving is recorded now, not when their connections
+// are closed, which may be after the session's recording is.
+func (sh *sharing) end(reason string) []string {
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	sh.ended = true
+	var names []string
 	for v := range sh.viewers {
 		v.end(reason)
+		v.leaveRecorded = true
+		names = append(names, viewerName(v.user, v.remote))
 	}
-	sh.mu.Unlock()
+	slices.Sort(names)
+	return names
 }
 
 // users lists the viewers' users, sorted.
@@ -241,7 +249,9 @@ func (s *session) unshare(reason string, over bool) {
 	s.g.mu.Lock()
 	delete(s.g.watches, sh.token)
 	s.g.mu.Unlock()
-	sh.end(reason)
+	for _, name := range sh.end(reason) {
+		s.rec.marker("viewer left: " + name + ": " + reason)
+	}
 	if !over {
 		s.log().Info().Msg("session no longer shared")
 		s.rec.marker("session no longer shared")
@@ -351,13 +361,16 @@ func viewerName(user, remote string) string {
 // queue, and pings; read reads pings and drops the rest. The session's
 // goroutines only queue.
 type viewer struct {
-	s      *session
-	sh     *sharing // the sharing it joined
-	ws     *websocket.Conn
-	user   string
-	remote string
-	ticket *Ticket
-	start  time.Time
+	s  *session
+	sh *sharing // the sharing it joined
+	// leaveRecorded says the end of the sharing recorded the viewer's
+	// leaving (see sharing.end); guarded by sh.mu.
+	leaveRecorded bool
+	ws            *websocket.Conn
+	user          string
+	remote        string
+	ticket        *Ticket
+	start         time.Time
 
 	mu     sync.Mutex
 	queue  []viewerMessage
@@ -559,12 +572,15 @@ func (v *viewer) close(reason string, failed bool) {
 func (v *viewer) leave(reason string) {
 	v.sh.mu.Lock()
 	delete(v.sh.viewers, v)
+	recorded := v.leaveRecorded
 	v.sh.mu.Unlock()
 	s := v.s
 	s.g.metrics.viewers.Dec()
 	s.log().Info().Str("viewer", v.user).Str("viewer_remote", v.remote).
 		Dur("duration", time.Since(v.start)).Str("reason", reason).Msg("viewer left")
-	s.rec.marker("viewer left: " + viewerName(v.user, v.remote) + ": " + reason)
+	if !recorded {
+		s.rec.marker("viewer left: " + viewerName(v.user, v.remote) + ": " + reason)
+	}
 	if s.sharing.Load() == v.sh {
 		s.viewersChanged()
 	}
