@@ -248,6 +248,16 @@ func (s *session) run() {
 		}
 		stopTimers()
 		stopOnCancel()
+		if s.ctx.Err() != nil {
+			// Canceled (a shutdown, an end from the session list)
+			// while the relay waited for the browser to resume: a
+			// context closes Done before it starts its AfterFuncs, so
+			// the relay may have seen it first, and the function that
+			// stops the session may not have run, or not yet. Stopped
+			// here (again, which changes nothing), the telnet
+			// connection is closed before the session ends.
+			s.stop(ReasonShutdown)
+		}
 		s.finish()
 		s.unshare(s.reason.get(), true)
 		s.rec.marker("session ended: " + s.reason.get())

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"telgate/telnet/telnettest"
 )
 
 // The session list shows a user their own sessions and an operator every
@@ -127,7 +131,21 @@ func TestEndSessionAlreadyEnding(t *testing.T) {
 // The list and ends from it while sessions start, run and end (for
 // -race).
 func TestSessionListWhileSessionsComeAndGo(t *testing.T) {
-	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: echoHost(t).Addr()}},
+	var tg *testGateway
+	t.Cleanup(func() { // last: after the host's, which waits for its connections
+		if t.Failed() && tg != nil {
+			t.Logf("log:\n%s", tg.log)
+		}
+	})
+	// A host that waits for as long as a session may be held for a
+	// resume on a busy machine: what is tested is the list, not its
+	// timing.
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SetTimeout(10 * time.Second)
+		c.SendString("$ ")
+		c.ExpectEOF()
+	})
+	tg = newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
 		Limits: Limits{ConnectRate: -1, MaxSessionsPerClient: -1}})
 	stop := make(chan struct{})
 	ended := make(chan int)
@@ -148,15 +166,20 @@ func TestSessionListWhileSessionsComeAndGo(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
+	opened := 0
 	for range 30 {
 		if b, _, _ := tg.tryOpen("target=lab&user=alice&resumable=1"); b != nil {
+			opened++
 			_ = b.Conn.Close()
 		}
 	}
 	close(stop)
 	t.Logf("%d sessions ended from the list", <-ended)
+	// A session starts on the gateway's side after the upgrade the
+	// browser saw: every one has started before the last are ended.
+	waitFor(t, "every session to start", func() bool { return len(tg.log.entries("session start")) == opened })
 	// The browsers went without a word: what is left waits to be
-	// resumed (or is still starting), and ends from the list.
+	// resumed, and ends from the list.
 	waitFor(t, "every session to end from the list", func() bool {
 		for _, s := range tg.gw.Sessions("", true) {
 			_ = tg.gw.EndSession(s.ID, "", true, "op")
@@ -164,4 +187,81 @@ func TestSessionListWhileSessionsComeAndGo(t *testing.T) {
 		return tg.gw.Active() == 0
 	})
 	tg.waitIdle()
+}
+
+// closeTracked is a host connection that says whether it was closed.
+type closeTracked struct {
+	net.Conn
+	closed atomic.Bool
+}
+
+func (c *closeTracked) Close() error { c.closed.Store(true); return c.Conn.Close() }
+
+// Sessions ended from the list (as by a shutdown) while dialling, while
+// connected or while held for a resume close their host connections
+// before they end: a context closes Done before it runs its AfterFuncs,
+// and a session waiting for its browser could see the first and end
+// before the second closed the connection, or never close it.
+func TestEndedSessionsCloseTheirHostConnections(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SetTimeout(time.Minute)
+		c.SendString("$ ")
+		c.ExpectEOF()
+	})
+	var mu sync.Mutex
+	var conns []*closeTracked
+	var d net.Dialer
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{ConnectRate: -1, MaxSessionsPerClient: -1},
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := &closeTracked{Conn: c}
+			mu.Lock()
+			conns = append(conns, tc)
+			mu.Unlock()
+			return tc, nil
+		}})
+	opened := 0
+	for round := 0; round < 15; round++ {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, s := range tg.gw.Sessions("", true) {
+					_ = tg.gw.EndSession(s.ID, "", true, "op")
+				}
+			}
+		}()
+		for range 10 {
+			if b, _, _ := tg.tryOpen("target=lab&resumable=1"); b != nil {
+				opened++
+				_ = b.Conn.Close() // without a word: the session waits for a resume
+			}
+		}
+		close(stop)
+		<-done
+		waitFor(t, "every session to start", func() bool { return len(tg.log.entries("session start")) == opened })
+		waitFor(t, "every session to end from the list", func() bool {
+			for _, s := range tg.gw.Sessions("", true) {
+				_ = tg.gw.EndSession(s.ID, "", true, "op")
+			}
+			return tg.gw.Active() == 0
+		})
+		mu.Lock()
+		for i, c := range conns {
+			if !c.closed.Load() {
+				t.Fatalf("round %d: host connection %d of %d still open after its session ended", round, i+1, len(conns))
+			}
+		}
+		mu.Unlock()
+	}
 }
