@@ -5,7 +5,8 @@
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
 // #terminal, #status[data-state], #reconnect, #save, #option-meta,
-// #share, #share-link, #share-stop, #viewers, button[data-command] and
+// #share, #share-panel, #share-link, #share-hide, #share-stop, #viewers,
+// #find, #find-bar, #find-input, #find-status, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:

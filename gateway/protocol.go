@@ -22,11 +22,14 @@ import (
 //	{"type":"connected","target":T,"description":D}
 //	{"type":"connected",...,"raw":true}   (a host that speaks plain TCP: no commands)
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
-//	{"type":"resumed","lost":L}   (see Gateway.Resume)
+//	{"type":"resumed","lost":L,"input":I}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}
+//
+// A viewer of a shared session is sent {"type":"watching",...} and
+// {"type":"size",...} besides (see Gateway.Watch).
 //
 // A ping is answered with a pong and is not activity for the idle
 // timeout: the page sends them to notice a connection that died without

@@ -18,7 +18,8 @@ import (
 var errBrowserAway = errors.New("the browser is away")
 
 // ErrNoSession is returned for a resume of a session that has ended, or
-// that never was.
+// that never was, and by EndSession for a session that is not there to
+// end.
 var ErrNoSession = errors.New("no such session: it has ended")
 
 // An attachment is one of the browser's connections to a session: the

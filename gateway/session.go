@@ -55,8 +55,9 @@ var sessionPolicy = telnet.Policy{
 // relays browser input to the host, one for each of the browser's
 // connections (see attachment). Status messages are written under wmu.
 // Pings use WriteControl, which may run concurrently with both.
-// Short-lived goroutines send window sizes to the host (resize) and
-// answer the page's keepalive (pong), so that neither holds readBrowser.
+// Short-lived goroutines send window sizes to the host (resize), answer
+// the page's keepalive (pong) and tell it who watches (viewersChanged),
+// so that none holds readBrowser or the relay.
 type session struct {
 	g   *Gateway
 	id  string // names it in the session list (see Gateway.Sessions)
@@ -653,9 +654,9 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) (*attachment
 // write writes one message within d to the browser's connection, and
 // returns that connection and the error; activity says whether it counts
 // against the idle timeout (a pong does not). With no connection (the
-// browser is away) it returns nil and errBrowserAway. A resumable
-// session keeps output (binary messages) for the browser to resume from
-// whether it is written or not.
+// browser is away) it returns nil and errBrowserAway. Output (binary
+// messages) is kept, whether it is written or not, by a resumable or
+// shared session, and queued for its viewers (see output).
 func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

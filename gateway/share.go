@@ -277,7 +277,8 @@ func (s *session) viewersChanged() {
 			if sh := s.sharing.Load(); sh != nil {
 				users = sh.users()
 			}
-			if s.ctx.Err() == nil {
+			// Not once the session is ending: its page has been told.
+			if s.ctx.Err() == nil && s.reason.get() == "" {
 				// Not activity: viewers coming and going do not keep
 				// an idle session open.
 				data, _ := json.Marshal(viewersMsg{Type: "viewers", Users: users})
@@ -555,10 +556,14 @@ func (v *viewer) close(reason string, failed bool) {
 	deadline := time.Now().Add(closeGrace)
 	if !failed {
 		msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: reason})
+		code := websocket.CloseNormalClosure
+		if reason == ReasonShutdown {
+			code = websocket.CloseGoingAway // as a session's browser is told
+		}
 		_ = v.ws.SetWriteDeadline(deadline)
 		_ = v.ws.WriteMessage(websocket.TextMessage, msg)
 		_ = v.ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseNormalClosure, truncate(reason, 100)), deadline)
+			websocket.FormatCloseMessage(code, truncate(reason, 100)), deadline)
 		v.lingerUntil.Store(deadline.UnixNano())
 		_ = v.ws.SetReadDeadline(deadline)
 	} else {

@@ -31,10 +31,11 @@
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
-// #reconnect, #save, #option-meta, #share, #share-link, #share-stop,
-// #viewers, #find, #find-bar, #find-input, #find-status,
-// #sessions-link, #sessions-view, #sessions-rows tr[data-id]
-// button.end, button[data-command], #target-picker a.target, #adhoc-form,
+// #reconnect, #save, #option-meta, #share, #share-panel, #share-link,
+// #share-hide, #share-stop, #viewers, #find, #find-bar, #find-input,
+// #find-status, #sessions-link, #sessions-view, #sessions-title,
+// #sessions-rows tr[data-id], #sessions-rows button.end,
+// button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
   "use strict";
@@ -177,6 +178,7 @@
   var sentKept = 0; // bytes in sentInput
   var shareToken = null; // the session's watch token while it is shared
   var watchToken = null; // in a viewer's page, the token of the session watched
+  var watched = false; // a viewer's page was let watch
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -199,7 +201,9 @@
     el.status.dataset.state = next;
     el.status.textContent = text;
     el.status.title = text;
-    el.reconnect.hidden = next !== "closed" || !target;
+    // A viewer reloads the page to watch again, if the session is still
+    // shared.
+    el.reconnect.hidden = next !== "closed" || !target || watchToken !== null;
     el.commands.forEach(function (btn) {
       btn.disabled = next !== "connected";
     });
@@ -887,6 +891,7 @@
         el.targetName.textContent = target;
         el.targetName.title = target + (msg.description ? " \u2014 " + printable(msg.description) : "");
         document.title = "watching " + target + " \u2014 " + DEFAULT_TITLE;
+        watched = true;
         term.reset(); // what the session kept of its output comes next
         resizeTo(msg.cols, msg.rows);
         setState("connected", { label: "Watching" + (whose ? " " + whose + "'s session" : "") + " (read-only)" });
@@ -971,7 +976,7 @@
     setState("closed", { reason: reason });
     pending = [];
     pendingBytes = 0;
-    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + (watchToken !== null ? "Stopped watching: " : "Connection closed: ") +
+    term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + (watchToken === null ? "Connection closed: " : watched ? "Stopped watching: " : "Cannot watch: ") +
       reason + "]\x1b[0m\r\n" + (target && watchToken === null ? "\x1b[2mPress Enter to reconnect.\x1b[0m\r\n" : ""));
   }
 
@@ -1388,9 +1393,9 @@
       cell(row, isNaN(started) ? "" : started.toLocaleString()).title = String(s.started);
       cell(row, formatBytes(s.bytes_in) + " / " + formatBytes(s.bytes_out));
       var viewers = Array.isArray(s.viewers) ? s.viewers.map(function (u) { return printable(u) || "anonymous"; }) : [];
-      var state = s.away ? "reconnecting" :
+      var status = s.away ? "reconnecting" :
         s.shared ? (viewers.length ? "watched by " + viewers.join(", ") : "shared, nobody watching") : "";
-      cell(row, state, s.away ? "away" : "");
+      cell(row, status, s.away ? "away" : "");
       var end = document.createElement("button");
       end.type = "button";
       end.className = "btn end";

@@ -7,12 +7,14 @@
 //
 //	GET /              the terminal page
 //	GET /static/...    its scripts, styles and the vendored xterm.js
-//	GET /api/targets   {"targets":[{"name":...,"description":...}],"adhoc":true}
+//	GET /api/targets   {"targets":[{"name":...,"description":...}],"adhoc":true,"sessions":true}
 //	GET /healthz       200 "ok" while serving
 //	GET /readyz        200 while new sessions are accepted, else 503
 //	GET /metrics       the gateway's metrics, when Options.Metrics is set
 //	GET /ws            WebSocket protocol v1 (see package gateway)
 //	GET /api/check     what /ws would answer to the same query, taking nothing
+//	GET /api/sessions  the user's running sessions, an operator's every one
+//	POST /api/sessions/{id}/end   ends one of them
 //
 // With authentication configured every route but /healthz and /readyz
 // needs it.
@@ -774,8 +776,8 @@ func (h *handler) sessionList(w http.ResponseWriter, r *http.Request) {
 	op := h.opts.Auth.operator(id)
 	list := h.opts.Gateway.Sessions(id.User, op)
 	if !op {
-		// Addresses never leave the server (see targets): an operator's
-		// list only has them.
+		// Addresses reach operators only: /api/targets gives names
+		// alone.
 		for i := range list {
 			list[i].Address = ""
 		}
