@@ -593,6 +593,9 @@ targets:
 	if got := fmt.Sprint(result["targets"]); got != "[lab public]" {
 		t.Errorf("alice's picker lists %s, want [lab public]", got)
 	}
+	if result["listed"] != float64(1) {
+		t.Errorf("the session list showed %v sessions, want alice's one", result["listed"])
+	}
 	if !regexp.MustCompile(`"user":"alice","by":"alice",.*"message":"session ended from the session list"`).MatchString(p.stderr.String()) {
 		t.Error("no log line of alice ending her session from the list")
 	}

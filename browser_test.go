@@ -428,8 +428,8 @@ func TestBrowserShare(t *testing.T) {
 	node := browserTools(t)
 	tg := startTelgate(t, 1)
 	result := runBrowser(t, node, "share", tg.URL)
-	if result["watched"] != true {
-		t.Errorf("RESULT %v", result)
+	if link, _ := result["link"].(string); result["watched"] != true || !strings.HasPrefix(link, tg.URL+"?watch=") {
+		t.Errorf("RESULT %v: want watched, by a link to this gateway's page", result)
 	}
 	count := func(msg string) int { return strings.Count(tg.logs.String(), `"message":"`+msg+`"`) }
 	waitFor(t, "the viewer left line", func() bool { return count("viewer left") == 1 })
