@@ -276,6 +276,7 @@ type rawTarget struct {
 	Address     string        `yaml:"address"`
 	Description string        `yaml:"description"`
 	Term        string        `yaml:"term"`
+	Size        string        `yaml:"size"`
 	Protocol    string        `yaml:"protocol"`
 	Enter       string        `yaml:"enter"`
 	Backspace   string        `yaml:"backspace"`
@@ -384,6 +385,11 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		t, err := parseKeys(rt.Protocol, rt.Enter, rt.Backspace, rt.LineDelay, rt.Charset)
 		if err != nil {
 			return nil, fail(line, "target %q: %v", rt.Name, err)
+		}
+		if rt.Size != "" {
+			if t.Size, err = ParseWindowSize(rt.Size); err != nil {
+				return nil, fail(line, "target %q: %v", rt.Name, err)
+			}
 		}
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
 		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record

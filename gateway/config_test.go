@@ -32,6 +32,7 @@ targets:
   - name: serial
     address: console-server:7001
     protocol: raw
+    size: 80x24
   - name: serial-crlf
     address: console-server:7002
     protocol: raw
@@ -47,7 +48,7 @@ targets:
 		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF},
 		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS, LineDelay: 50 * time.Millisecond, Charset: mustCharset(t, "cp437")},
 		{Name: "v6", Address: "[::1]:2323"},
-		{Name: "serial", Address: "console-server:7001", Raw: true, Enter: telnet.RawCR},
+		{Name: "serial", Address: "console-server:7001", Raw: true, Enter: telnet.RawCR, Size: WindowSize{80, 24}},
 		{Name: "serial-crlf", Address: "console-server:7002", Raw: true, Enter: telnet.CRLF},
 	}
 	if len(cfg.Targets) != len(want) {
@@ -114,6 +115,7 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"adhoc: [{hosts: [10.0.0.0/8], ports: \"23,99-20\"}]\n", `c.yaml:1: adhoc[0]: ports: "99-20"`},
 		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    enter: cr\n", `c.yaml:2: adhoc[0]: enter "cr": want crnul or crlf`},
 		{"targets:\n  - name: a\n    address: h\n    protocol: ssh\n", `c.yaml:2: target "a": protocol "ssh": want telnet or raw`},
+		{"targets:\n  - name: a\n    address: h\n    size: 80*24\n", `c.yaml:2: target "a": size "80*24": want COLSxROWS, as in 80x24, each from 1 to 1000`},
 		{"targets:\n  - name: a\n    address: h\n    protocol: raw\n    enter: crnul\n", `c.yaml:2: target "a": enter "crnul": want cr or crlf for a raw host`},
 		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    protocol: raw\n    enter: lf\n", `c.yaml:2: adhoc[0]: enter "lf": want cr or crlf for a raw host`},
 		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    line_delay: 1m\n", `c.yaml:2: adhoc[0]: line_delay 1m0s: want 0s to 10s`},

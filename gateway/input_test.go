@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,41 @@ func within[T any](t testing.TB, ch <-chan T) T {
 	case <-time.After(waitLimit):
 		t.Fatal("timed out")
 		panic("unreachable")
+	}
+}
+
+// A target of fixed size tells the host its size, whatever the browser's
+// window, and the page that size; the browser's resizes go nowhere.
+func TestFixedSizeTarget(t *testing.T) {
+	sizes := make(chan []byte, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.Negotiate(telnet.DO, telnet.NAWS)
+		c.ExpectNegotiation(telnet.WILL, telnet.NAWS)
+		sizes <- c.ExpectSubnegotiation(telnet.NAWS)
+		c.SendString("ready\r\n")
+		c.ExpectData("k") // no size before the key
+		c.ExpectEOF()
+	})
+	size, err := ParseWindowSize("80x24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Size: size}}})
+	b := tg.open("target=lab&cols=132&rows=50")
+	if st := b.ExpectStatus("connected"); st["cols"] != float64(80) || st["rows"] != float64(24) {
+		t.Errorf("connected %v: want the target's size, 80x24", st)
+	}
+	if got := within(t, (<-chan []byte)(sizes)); !bytes.Equal(got, []byte{0, 80, 0, 24}) {
+		t.Errorf("NAWS %v, want 80x24", got)
+	}
+	b.WaitOutput([]byte("ready\r\n"))
+	b.Control(`{"type":"resize","cols":100,"rows":30}`)
+	b.Input("k")
+	closeWebSocket(b)
+	tg.waitIdle()
+	for _, bad := range []string{"80", "0x24", "80x1001", "ax24", "80x24x1", ""} {
+		if _, err := ParseWindowSize(bad); err == nil {
+			t.Errorf("ParseWindowSize(%q): no error", bad)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 //
 //	{"type":"connected","target":T,"description":D}
 //	{"type":"connected",...,"raw":true}   (a host that speaks plain TCP: no commands)
+//	{"type":"connected",...,"cols":C,"rows":R}   (a target of fixed size: resizes are ignored)
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"resumed","lost":L,"input":I}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
@@ -153,7 +154,9 @@ type connectedMsg struct {
 	Type        string `json:"type"`
 	Target      string `json:"target"`
 	Description string `json:"description,omitempty"`
-	Raw         bool   `json:"raw,omitempty"`          // plain TCP: no telnet commands
+	Raw         bool   `json:"raw,omitempty"`  // plain TCP: no telnet commands
+	Cols        int    `json:"cols,omitempty"` // the target's fixed size, when it has one
+	Rows        int    `json:"rows,omitempty"`
 	Resume      string `json:"resume,omitempty"`       // see Gateway.Resume
 	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
 }

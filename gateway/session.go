@@ -160,6 +160,9 @@ func (o *onceString) get() string {
 }
 
 func newSession(g *Gateway, ws *websocket.Conn, req Request) *session {
+	if size := req.Target.Size; size.Cols > 0 {
+		req.Cols, req.Rows = size.Cols, size.Rows
+	}
 	s := &session{g: g, id: newToken()[:16], req: req, start: time.Now()}
 	s.logger = g.opts.Log.With().
 		Str("target", req.Target.Name).
@@ -241,6 +244,9 @@ func (s *session) run() {
 		stopTimers := s.startTimers()
 		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description,
 			Raw: s.req.Target.Raw}
+		if s.req.Target.Size.Cols > 0 {
+			connected.Cols, connected.Rows = s.req.Cols, s.req.Rows
+		}
 		if s.res != nil {
 			connected.Resume, connected.ResumeGrace = s.res.token, int(s.res.grace/time.Second)
 		}
@@ -539,6 +545,9 @@ func (s *session) control(c Control, err error) {
 	}
 	switch c.Type {
 	case "resize":
+		if s.req.Target.Size.Cols > 0 {
+			return // the target's size, whatever the browser's window
+		}
 		s.resize(c.Cols, c.Rows)
 		s.rec.resize(c.Cols, c.Rows)
 	case "command":

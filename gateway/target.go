@@ -63,6 +63,10 @@ type Target struct {
 	AllowGroups []string
 	// Record records the target's sessions (see RecordingConfig).
 	Record bool
+	// Size, when set, is the window size the host is told and the page's
+	// terminal takes, whatever the browser's window: for equipment whose
+	// output assumes 80 or 132 columns. Zero follows the browser's window.
+	Size WindowSize
 
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.
@@ -75,6 +79,21 @@ func (t Target) enter() telnet.LineEnding {
 		return telnet.RawCR
 	}
 	return t.Enter
+}
+
+// A WindowSize is a terminal's size in columns and rows.
+type WindowSize struct{ Cols, Rows int }
+
+// ParseWindowSize parses a window size as a configuration writes it,
+// "80x24", each dimension MinWindow to MaxWindow.
+func ParseWindowSize(s string) (WindowSize, error) {
+	c, r, ok := strings.Cut(s, "x")
+	cols, err1 := strconv.Atoi(c)
+	rows, err2 := strconv.Atoi(r)
+	if !ok || err1 != nil || err2 != nil || cols < MinWindow || cols > MaxWindow || rows < MinWindow || rows > MaxWindow {
+		return WindowSize{}, fmt.Errorf("size %q: want COLSxROWS, as in 80x24, each from %d to %d", s, MinWindow, MaxWindow)
+	}
+	return WindowSize{cols, rows}, nil
 }
 
 // BS is Target.Backspace for a host that takes Backspace as Ctrl-H.

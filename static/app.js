@@ -179,6 +179,7 @@
   var shareToken = null; // the session's watch token while it is shared
   var watchToken = null; // in a viewer's page, the token of the session watched
   var watched = false; // a viewer's page was let watch
+  var fixedSize = false; // the target's size, not the window's: no fitting
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -400,7 +401,7 @@
     });
 
     term.onResize(function (size) {
-      if (watchToken === null) {
+      if (watchToken === null && !fixedSize) {
         sendResize(size.cols, size.rows);
       }
     });
@@ -425,7 +426,7 @@
 
   function fitNow() {
     clearTimeout(fitTimer);
-    if (!term || watchToken !== null || el.terminal.clientWidth === 0 || el.terminal.clientHeight === 0) {
+    if (!term || watchToken !== null || fixedSize || el.terminal.clientWidth === 0 || el.terminal.clientHeight === 0) {
       return;
     }
     try {
@@ -857,6 +858,13 @@
         }
         // A host that speaks plain TCP takes no telnet commands.
         el.toolbar.hidden = msg.raw === true;
+        // A target of fixed size: the terminal takes it, whatever the
+        // window, and the page sends no sizes.
+        if (msg.cols > 0 && msg.rows > 0) {
+          fixedSize = true;
+          resizeTo(msg.cols, msg.rows);
+          lastSize = { cols: term.cols, rows: term.rows };
+        }
         resumeToken = typeof msg.resume === "string" ? msg.resume : null;
         resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");
