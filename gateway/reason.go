@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/gorilla/websocket"
+
 	"telgate/telnet"
 )
 
@@ -34,6 +36,17 @@ const (
 	ReasonSharingStopped = "the session is no longer shared"
 	ReasonViewerBehind   = "too far behind the session's output"
 )
+
+// closeFrame is the close frame that ends a browser's connection for
+// reason: 1001 (going away) at a shutdown, 1000 otherwise, with the
+// reason, cut to fit a control frame.
+func closeFrame(reason string) []byte {
+	code := websocket.CloseNormalClosure
+	if reason == ReasonShutdown {
+		code = websocket.CloseGoingAway
+	}
+	return websocket.FormatCloseMessage(code, truncate(reason, 100))
+}
 
 // Reasons a dial fails, as DialReason gives them.
 const (

@@ -163,16 +163,7 @@ func (r *recorder) resize(cols, rows int) {
 	if r == nil {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopped {
-		return
-	}
-	b := r.begin('r')
-	b = strconv.AppendInt(b, int64(cols), 10)
-	b = append(b, 'x')
-	b = strconv.AppendInt(b, int64(rows), 10)
-	r.end(b)
+	r.short('r', strconv.Itoa(cols)+"x"+strconv.Itoa(rows))
 }
 
 // marker records a marker event; r may be nil.
@@ -180,12 +171,17 @@ func (r *recorder) marker(text string) {
 	if r == nil {
 		return
 	}
+	r.short('m', text)
+}
+
+// short records an event whose data is text, whole.
+func (r *recorder) short(code byte, text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
 		return
 	}
-	b := r.begin('m')
+	b := r.begin(code)
 	b = appendJSONText(b, []byte(text))
 	r.end(b)
 }

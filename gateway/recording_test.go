@@ -632,13 +632,7 @@ func TestRecordingMarksWhatHappened(t *testing.T) {
 	closeWebSocket(again)
 	tg.waitIdle()
 
-	_, events := readCast(t, onlyFile(t, dir))
-	var markers []string
-	for _, e := range events {
-		if e.Code == "m" {
-			markers = append(markers, regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(e.Data, "ADDR"))
-		}
-	}
+	markers := recordedMarkers(t, dir)
 	want := []string{
 		"session shared",
 		"viewer joined: bob (ADDR)",
@@ -679,13 +673,7 @@ func TestRecordingMarksViewersLetGoAtTheEnd(t *testing.T) {
 	waitFor(t, "the viewer to leave", func() bool { return len(tg.log.entries("viewer left")) == 1 })
 	tg.gw.recordings.Wait()
 
-	_, events := readCast(t, onlyFile(t, dir))
-	var markers []string
-	for _, e := range events {
-		if e.Code == "m" {
-			markers = append(markers, regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(e.Data, "ADDR"))
-		}
-	}
+	markers := recordedMarkers(t, dir)
 	want := []string{
 		"session shared",
 		"viewer joined: bob (ADDR)",
@@ -725,3 +713,19 @@ func TestRecordingMarkersEscapeUserNames(t *testing.T) {
 		t.Errorf("events %v", events)
 	}
 }
+
+// recordedMarkers returns the markers of the one recording in dir, with
+// loopback addresses written ADDR.
+func recordedMarkers(t *testing.T, dir string) []string {
+	t.Helper()
+	_, events := readCast(t, onlyFile(t, dir))
+	var markers []string
+	for _, e := range events {
+		if e.Code == "m" {
+			markers = append(markers, loopbackAddr.ReplaceAllString(e.Data, "ADDR"))
+		}
+	}
+	return markers
+}
+
+var loopbackAddr = regexp.MustCompile(`127\.0\.0\.1:\d+`)

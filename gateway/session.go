@@ -349,22 +349,7 @@ func (s *session) readBrowser(a *attachment) {
 	if p := s.g.limits.PingInterval; p > 0 {
 		pongWait = 2*p + s.g.opts.WriteTimeout
 	}
-	extend := func() error {
-		if pongWait <= 0 {
-			return nil
-		}
-		d := time.Now().Add(pongWait)
-		linger := s.lingerUntil.Load()
-		if linger != 0 && linger < d.UnixNano() {
-			d = time.Unix(0, linger)
-		}
-		err := a.ws.SetReadDeadline(d)
-		// finish may have set its deadline meanwhile: keep it.
-		if l := s.lingerUntil.Load(); l != linger {
-			err = a.ws.SetReadDeadline(time.Unix(0, l))
-		}
-		return err
-	}
+	extend := func() error { return extendReadDeadline(a.ws, pongWait, &s.lingerUntil) }
 	a.ws.SetPongHandler(func(string) error { return extend() })
 	recordInput := s.rec != nil && s.g.opts.Recording.Input
 	for {
@@ -417,6 +402,26 @@ func (s *session) readBrowser(a *attachment) {
 			return
 		}
 	}
+}
+
+// extendReadDeadline sets ws's read deadline pongWait from now (none
+// when pongWait is not positive), but never past *linger when that is
+// set (unix nanoseconds): the end of a close under way, whose deadline
+// may be set meanwhile and is then kept.
+func extendReadDeadline(ws *websocket.Conn, pongWait time.Duration, linger *atomic.Int64) error {
+	if pongWait <= 0 {
+		return nil
+	}
+	d := time.Now().Add(pongWait)
+	l := linger.Load()
+	if l != 0 && l < d.UnixNano() {
+		d = time.Unix(0, l)
+	}
+	err := ws.SetReadDeadline(d)
+	if l2 := linger.Load(); l2 != l {
+		err = ws.SetReadDeadline(time.Unix(0, l2))
+	}
+	return err
 }
 
 // isPing reports whether a message is the page's keepalive ping.
@@ -711,17 +716,12 @@ func (s *session) output(p []byte) {
 func (s *session) finish() {
 	s.reason.set(ReasonHostClosed) // unless a reason is set already
 	reason := s.reason.get()
-	code := websocket.CloseNormalClosure
-	if reason == ReasonShutdown {
-		code = websocket.CloseGoingAway
-	}
 	_, _ = s.sendWithin(closedMsg{Type: "closed", Reason: reason}, closeGrace)
 	a := s.att.Load()
 	if a == nil {
 		return // the browser is away: nobody to tell
 	}
-	_ = a.ws.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(code, truncate(reason, 100)), time.Now().Add(closeGrace))
+	_ = a.ws.WriteControl(websocket.CloseMessage, closeFrame(reason), time.Now().Add(closeGrace))
 	// The browser may still be sending (keystrokes, its own close frame)
 	// and may not have read all the output yet. A socket closed with
 	// input unread makes the kernel send a reset and throw away the

@@ -144,12 +144,18 @@ func (g *Gateway) Watch(ws *websocket.Conn, req WatchRequest) {
 // refuseConn tells a browser why its connection is refused and closes
 // it.
 func refuseConn(ws *websocket.Conn, reason string) {
+	writeClosed(ws, reason, time.Now().Add(closeGrace))
+	_ = ws.Close()
+}
+
+// writeClosed tells a browser's connection, which no other goroutine
+// writes, why it is closed: the closed message, then the close frame,
+// both by deadline.
+func writeClosed(ws *websocket.Conn, reason string, deadline time.Time) {
 	msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: reason})
-	deadline := time.Now().Add(closeGrace)
 	_ = ws.SetWriteDeadline(deadline)
 	_ = ws.WriteMessage(websocket.TextMessage, msg)
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, truncate(reason, 100)), deadline)
-	_ = ws.Close()
+	_ = ws.WriteControl(websocket.CloseMessage, closeFrame(reason), deadline)
 }
 
 // sharing is a shared session's viewers, and the token they watch by.
@@ -555,15 +561,7 @@ func (v *viewer) writeAll() {
 func (v *viewer) close(reason string, failed bool) {
 	deadline := time.Now().Add(closeGrace)
 	if !failed {
-		msg, _ := json.Marshal(closedMsg{Type: "closed", Reason: reason})
-		code := websocket.CloseNormalClosure
-		if reason == ReasonShutdown {
-			code = websocket.CloseGoingAway // as a session's browser is told
-		}
-		_ = v.ws.SetWriteDeadline(deadline)
-		_ = v.ws.WriteMessage(websocket.TextMessage, msg)
-		_ = v.ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(code, truncate(reason, 100)), deadline)
+		writeClosed(v.ws, reason, deadline)
 		v.lingerUntil.Store(deadline.UnixNano())
 		_ = v.ws.SetReadDeadline(deadline)
 	} else {
@@ -601,16 +599,7 @@ func (v *viewer) read() {
 	if p := v.s.g.limits.PingInterval; p > 0 {
 		pongWait = 2*p + v.s.g.opts.WriteTimeout
 	}
-	extend := func() {
-		if pongWait <= 0 || v.lingerUntil.Load() != 0 {
-			return
-		}
-		_ = v.ws.SetReadDeadline(time.Now().Add(pongWait))
-		// close may have set its deadline meanwhile: keep it.
-		if l := v.lingerUntil.Load(); l != 0 {
-			_ = v.ws.SetReadDeadline(time.Unix(0, l))
-		}
-	}
+	extend := func() { _ = extendReadDeadline(v.ws, pongWait, &v.lingerUntil) }
 	v.ws.SetPongHandler(func(string) error { extend(); return nil })
 	for {
 		extend()

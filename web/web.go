@@ -598,16 +598,8 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, id, ref)
 		return
 	}
-	ticket, err := h.admit(sr.client.String(), id.User)
-	if ref := admissionRefusal(err); ref != nil {
-		h.refuse(w, r, id, ref)
-		return
-	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		ticket.Release()
-		// The upgrader has answered (400 for a malformed handshake).
-		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
+	ws, ticket, ok := h.admitAndUpgrade(w, r, id, sr.client)
+	if !ok {
 		return
 	}
 	remote := remoteFor(r, sr.client)
@@ -621,6 +613,24 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		User: id.User, Groups: id.Groups, Ticket: ticket,
 		Resumable: r.URL.Query().Get("resumable") == "1",
 	})
+}
+
+// admitAndUpgrade takes a session slot for client and upgrades the
+// request, or answers it (the refusal, or the upgrader's 400) and
+// reports false.
+func (h *handler) admitAndUpgrade(w http.ResponseWriter, r *http.Request, id Identity, client netip.Addr) (*websocket.Conn, *gateway.Ticket, bool) {
+	ticket, err := h.admit(client.String(), id.User)
+	if ref := admissionRefusal(err); ref != nil {
+		h.refuse(w, r, id, ref)
+		return nil, nil, false
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		ticket.Release()
+		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
+		return nil, nil, false
+	}
+	return ws, ticket, true
 }
 
 // remoteFor is the browser's address for the logs: the connection's,
@@ -710,15 +720,8 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request, id Identity) {
 		return
 	}
 	client := h.proxies.clientAddr(r, peerAddr(r))
-	ticket, err := h.admit(client.String(), id.User)
-	if ref := admissionRefusal(err); ref != nil {
-		h.refuse(w, r, id, ref)
-		return
-	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		ticket.Release()
-		h.opts.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket upgrade failed")
+	ws, ticket, ok := h.admitAndUpgrade(w, r, id, client)
+	if !ok {
 		return
 	}
 	h.opts.Gateway.Watch(ws, gateway.WatchRequest{Token: token, User: id.User, Groups: id.Groups,
