@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"telgate/gateway/gatewaytest"
 	"telgate/telnet"
 	"telgate/telnet/telnettest"
 )
@@ -374,8 +375,9 @@ func TestHostSendingGarbage(t *testing.T) {
 	tg.checkServing("lab")
 }
 
-// A browser that vanishes without a close frame (it stops reading and
-// answering pings) is noticed and its telnet connection closed.
+// A browser that vanishes without a close frame (it answered pings, then
+// stops reading and answering them) is noticed and its telnet connection
+// closed.
 func TestVanishedBrowserIsNoticed(t *testing.T) {
 	hostSawEOF := make(chan struct{})
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
@@ -386,12 +388,32 @@ func TestVanishedBrowserIsNoticed(t *testing.T) {
 	echo := echoHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}, {Name: "echo", Address: echo.Addr()}},
 		Limits: Limits{PingInterval: 50 * time.Millisecond}, WriteTimeout: 200 * time.Millisecond})
-	// A client that never reads: it answers no ping.
 	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.Close()
+	vanish := make(chan struct{})
+	defer close(vanish)
+	answered := make(chan struct{})
+	ws.SetPingHandler(func(data string) error {
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		close(answered)
+		<-vanish // it reads, and answers, nothing more
+		return err
+	})
+	go func() {
+		for {
+			if _, _, err := ws.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-answered:
+	case <-time.After(waitLimit):
+		t.Fatal("no ping came")
+	}
 	select {
 	case <-hostSawEOF:
 	case <-time.After(waitLimit):
@@ -407,6 +429,41 @@ func TestVanishedBrowserIsNoticed(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A client that has never answered a ping (a script that reads only when
+// it expects output, a load generator holding idle sessions) is not taken
+// for gone while its connection lives: long after a browser that stopped
+// answering would have been, it reads what came meanwhile and types.
+func TestClientThatNeverAnsweredPingsIsKept(t *testing.T) {
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		c.ExpectData("x")
+		c.SendString("typed")
+		c.ExpectEOF()
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{PingInterval: 50 * time.Millisecond}, WriteTimeout: 200 * time.Millisecond})
+	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing to wait for but time: five times the 300 ms after which a
+	// client that had answered would be taken for gone.
+	time.Sleep(1500 * time.Millisecond)
+	b := gatewaytest.Start(t, ws)
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	b.Input("x")
+	b.WaitOutput([]byte("typed"))
+	closeWebSocket(b)
+	tg.waitIdle()
+	if n := len(tg.log.entries("session end")); n != 1 {
+		t.Fatalf("%d sessions ended, want 1", n)
+	}
+	if e := tg.log.entries("session end")[0]; e["reason"] != ReasonBrowserClosed {
+		t.Errorf("the session ended %q, want %q", e["reason"], ReasonBrowserClosed)
+	}
 }
 
 // A browser that closes while output streams ends its session "closed by

@@ -343,27 +343,20 @@ func (s *session) startReading(a *attachment) {
 // readBrowser relays browser input from one of its connections to the
 // host until the connection ends or the session does.
 func (s *session) readBrowser(a *attachment) {
-	// A browser that answers no ping for two intervals (plus the time
-	// a ping may take to leave) is gone.
-	var pongWait time.Duration
-	if p := s.g.limits.PingInterval; p > 0 {
-		pongWait = 2*p + s.g.opts.WriteTimeout
-	}
-	extend := func() error { return extendReadDeadline(a.ws, pongWait, &s.lingerUntil) }
-	a.ws.SetPongHandler(func(string) error { return extend() })
+	ka := newKeepalive(a.ws, s.g.limits.PingInterval, s.g.opts.WriteTimeout, &s.lingerUntil)
 	recordInput := s.rec != nil && s.g.opts.Recording.Input
 	for {
 		// The browser's silence counts from here: while the last
 		// message went to a host that reads slowly (a paste into a
 		// console), its pongs waited unread, and that was not silence.
-		_ = extend()
+		_ = ka.extend()
 		typ, r, err := a.ws.NextReader()
 		if err != nil {
 			s.readFailed(a, err)
 			s.discardInput(a, err)
 			return
 		}
-		_ = extend()
+		_ = ka.extend()
 		// A buffer only while a message is handled: an idle session
 		// holds none.
 		bp := s.g.msgBufs.Get().(*[]byte)
@@ -402,26 +395,6 @@ func (s *session) readBrowser(a *attachment) {
 			return
 		}
 	}
-}
-
-// extendReadDeadline sets ws's read deadline pongWait from now (none
-// when pongWait is not positive), but never past *linger when that is
-// set (unix nanoseconds): the end of a close under way, whose deadline
-// may be set meanwhile and is then kept.
-func extendReadDeadline(ws *websocket.Conn, pongWait time.Duration, linger *atomic.Int64) error {
-	if pongWait <= 0 {
-		return nil
-	}
-	d := time.Now().Add(pongWait)
-	l := linger.Load()
-	if l != 0 && l < d.UnixNano() {
-		d = time.Unix(0, l)
-	}
-	err := ws.SetReadDeadline(d)
-	if l2 := linger.Load(); l2 != l {
-		err = ws.SetReadDeadline(time.Unix(0, l2))
-	}
-	return err
 }
 
 // isPing reports whether a message is the page's keepalive ping.

@@ -592,17 +592,12 @@ func (v *viewer) leave(reason string) {
 }
 
 // read reads what the viewer sends: pings are answered, the rest is
-// dropped. A viewer silent for two ping intervals is gone.
+// dropped. A viewer that stops answering pings is gone (see keepalive).
 func (v *viewer) read() {
 	defer close(v.readDone)
-	var pongWait time.Duration
-	if p := v.s.g.limits.PingInterval; p > 0 {
-		pongWait = 2*p + v.s.g.opts.WriteTimeout
-	}
-	extend := func() { _ = extendReadDeadline(v.ws, pongWait, &v.lingerUntil) }
-	v.ws.SetPongHandler(func(string) error { extend(); return nil })
+	ka := newKeepalive(v.ws, v.s.g.limits.PingInterval, v.s.g.opts.WriteTimeout, &v.lingerUntil)
 	for {
-		extend()
+		_ = ka.extend()
 		typ, data, err := v.ws.ReadMessage()
 		if err != nil {
 			v.mu.Lock()
