@@ -422,6 +422,20 @@ func TestBrowserMacOptionMeta(t *testing.T) {
 	}
 }
 
+// TestBrowserKeyBar: on a phone the key bar's keys reach a real shell
+// byte for byte, in the cursor mode the host chose, and the bar can be
+// hidden for good.
+func TestBrowserKeyBar(t *testing.T) {
+	node := browserTools(t)
+	host := startTelnetHost(t, "inetutils")
+	cfg := writeConfig(t, e2eTarget{Name: "sh", Address: host.Addr, Description: "inetutils telnetd"})
+	tg := startTelgate(t, 1, "-config", cfg)
+	runBrowser(t, node, "keys", tg.URL, "TELGATE_WORKDIR="+host.Dir)
+	// What dd wrote, checked here too.
+	checkFile(t, filepath.Join(host.Dir, "normal.bin"), "\x1b[A\x1b[H\x1b\x1b\x18\t\x1b[6~\x03")
+	checkFile(t, filepath.Join(host.Dir, "app.bin"), "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~")
+}
+
 // A session shared from one page is watched from another, read-only,
 // until sharing stops (see the share scenario).
 func TestBrowserShare(t *testing.T) {

@@ -97,6 +97,7 @@ type session struct {
 	greeted  bool
 	line     []byte
 	lastCR   bool
+	esc      escape // where in a key's escape sequence the input is
 	nawsSeen bool
 	termSeen bool
 }
@@ -264,6 +265,47 @@ func (s *session) describe() string {
 
 func (s *session) prompt() { s.say("demo> ") }
 
+// escape is where the input is in the escape sequence of a key (an
+// arrow, Home, Alt+key): the demo's line editor has no use for them, and
+// they are dropped whole rather than typed as "[A".
+type escape int
+
+const (
+	escNone  escape = iota
+	escStart        // after Esc
+	escCSI          // after Esc [: parameters until a final byte
+	escSS3          // after Esc O: one more byte
+)
+
+// skip reports whether c belongs to a key's escape sequence, and moves on.
+func (e *escape) skip(c byte) bool {
+	switch *e {
+	case escStart:
+		switch c {
+		case '[':
+			*e = escCSI
+		case 'O':
+			*e = escSS3
+		default:
+			*e = escNone // Alt+key, or Esc twice
+		}
+		return true
+	case escCSI:
+		if c >= 0x40 && c <= 0x7e {
+			*e = escNone
+		}
+		return true
+	case escSS3:
+		*e = escNone
+		return true
+	}
+	if c == 0x1b {
+		*e = escStart
+		return true
+	}
+	return false
+}
+
 // input handles typed bytes: echo, line editing, and commands at Enter.
 // It reports false when the session should end.
 func (s *session) input(p []byte) bool {
@@ -271,8 +313,10 @@ func (s *session) input(p []byte) bool {
 		s.mu.Lock()
 		lastCR := s.lastCR
 		s.lastCR = c == '\r'
+		skip := s.esc.skip(c)
 		s.mu.Unlock()
 		switch {
+		case skip:
 		case c == '\n' && lastCR:
 			// the LF of CR LF
 		case c == '\r' || c == '\n':

@@ -72,3 +72,28 @@ func TestEraseCharErasesACharacter(t *testing.T) {
 		t.Errorf("EC left half of é: %q", got)
 	}
 }
+
+// The escape sequences of keys (arrows in either cursor mode, Home with
+// a modifier, Alt+x, Esc twice) are dropped whole, not typed into the
+// line.
+func TestKeySequencesAreNotTyped(t *testing.T) {
+	s := listen(t)
+	defer s.Close()
+	c := dial(t, s)
+	if _, err := c.Write([]byte("echo a\x1b[Ab\x1bOBc\x1b[1;5Hd\x1bxe\x1b\x1bf|\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for bytes.Count(got, []byte("|\r\n")) < 2 {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("the echo never came (%v): %q", err, got)
+		}
+	}
+	if !bytes.Contains(got, []byte("echo abcdef|\r\nabcdef|\r\n")) {
+		t.Errorf("the host showed %q, want the line and its echo as abcdef|", got)
+	}
+}

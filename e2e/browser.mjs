@@ -1,19 +1,20 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
 // #terminal, #status[data-state], #reconnect, #save, #option-meta,
 // #share, #share-panel, #share-link, #share-hide, #share-stop, #viewers,
-// #find, #find-bar, #find-input, #find-status, button[data-command] and
+// #find, #find-bar, #find-input, #find-status, #keys, #keybar,
+// #key-break, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
 //   TELGATE_URL            the telgate page, http://127.0.0.1:PORT/
 //   TELGATE_USER_DATA_DIR  an empty directory for the browser profile
 //   TELGATE_SCREENSHOTS    where to save one PNG per scenario step
-//   TELGATE_WORKDIR        telnetd: the shell's working directory
+//   TELGATE_WORKDIR        telnetd, keys: the shell's working directory
 //   TELGATE_HOST_PGID      telnetd: process group of the telnet host, killed
 //                          at the end to check the page shows the closed state
 //   TELGATE_ADHOC_HOST     adhoc: a host:port an ad-hoc rule allows
@@ -197,7 +198,7 @@ async function waitState(page, state) {
 // checkToolbar checks the 8 command buttons exist and are enabled exactly
 // when connected, and #reconnect is visible exactly when closed.
 async function checkControls(page, state) {
-  const buttons = await page.$$eval("button[data-command]", (bs) =>
+  const buttons = await page.$$eval("#toolbar button[data-command]", (bs) =>
     bs.map((b) => ({ name: b.dataset.command, disabled: b.disabled })));
   const names = buttons.map((b) => b.name).sort();
   check(JSON.stringify(names) === JSON.stringify(Object.keys(COMMANDS).sort()),
@@ -790,7 +791,75 @@ async function share(page, base) {
   return { watched: true, link };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share }, {
+// keys: on a phone (a touch screen, 412 pixels wide) the page shows the
+// key bar. Its keys reach a real shell's terminal byte for byte: Esc,
+// Tab, Ctrl and Alt held for the next key (tapped or typed), arrows in
+// the cursor mode the host chose, modified arrows and page keys, ^C;
+// tapping them leaves the focus in the terminal, where the on-screen
+// keyboard types. The Keys button hides the bar, the terminal takes the
+// room, and the choice is kept across a reload.
+async function keys(page, base) {
+  const workdir = env("TELGATE_WORKDIR");
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  check(await page.isVisible("#keys") && await page.isVisible("#keybar"), "on a touch screen the key bar shows");
+  check(await page.getAttribute("#keys", "aria-pressed") === "true", "the Keys button says the bar shows");
+  check(await page.isEnabled("#key-break"), "the bar's Break is enabled while connected");
+  await waitPrompt(page, "shell prompt");
+  await page.tap("#terminal");
+
+  // The shell reads the keys raw with dd, byte for byte, into a file.
+  const record = async (file, count, appMode, steps) => {
+    const setup = appMode ? "printf '\\033[?1h'; " : "";
+    await typeLine(page, `stty raw -echo; ${setup}dd bs=1 count=${count} of=${file} 2>/dev/null; ` +
+      `printf '\\033[?1l'; stty sane; echo DONE-${file.length}-$((6*7))`);
+    await poll(`dd reading ${file}`, () => processesMatching(`of=${file}`).length > 0);
+    await page.waitForFunction((m) => window.telgate.term.modes.applicationCursorKeysMode === m, appMode,
+      { timeout: STEP_MS, polling: 50 });
+    for (const step of steps) {
+      if (step.startsWith("type:")) {
+        await page.keyboard.type(step.slice(5));
+      } else {
+        await page.tap(`#keybar [${step}]`);
+      }
+    }
+    await waitText(page, `^DONE-${file.length}-42$`, `the shell read ${count} bytes into ${file}`);
+    await waitPrompt(page, `prompt after ${file}`);
+    return fs.readFileSync(path.join(workdir, file), "latin1");
+  };
+
+  const normal = await record("normal.bin", 15, false, ["data-key=up", "data-key=home", "data-mod=alt",
+    "data-key=esc", "data-mod=ctrl", "type:x", "data-key=tab", "data-key=pgdn", "data-key=ctrl-c"]);
+  check(normal === "\x1b[A\x1b[H\x1b\x1b\x18\t\x1b[6~\x03",
+    `Up, Home, Alt+Esc, Ctrl then x, Tab, PgDn and ^C sent ${JSON.stringify(normal)}`);
+  const app = await record("app.bin", 20, true, ["data-key=up", "data-mod=ctrl", "data-key=right",
+    "data-key=end", "data-mod=alt", "type:b", "data-mod=ctrl", "data-mod=alt", "data-key=pgup"]);
+  check(app === "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~",
+    `in application cursor mode Up, Ctrl+Right, End, Alt then b and Ctrl+Alt+PgUp sent ${JSON.stringify(app)}`);
+  check(await page.evaluate(() => document.activeElement.classList.contains("xterm-helper-textarea")),
+    "after the taps the terminal still has the focus");
+  check(await page.getAttribute('#keybar [data-mod="ctrl"]', "aria-pressed") === "false" &&
+    await page.getAttribute('#keybar [data-mod="alt"]', "aria-pressed") === "false",
+    "Ctrl and Alt were let go after the key they held for");
+  await screenshot(page, "keys.png");
+
+  const rows = (await termSize(page)).rows;
+  await page.tap("#keys");
+  await page.waitForSelector("#keybar", { state: "hidden", timeout: STEP_MS });
+  await page.waitForFunction((r) => window.telgate.term.rows > r, rows, { timeout: STEP_MS, polling: 50 });
+  ok(`the Keys button hid the bar, and the terminal grew from ${rows} rows`);
+  await page.reload({ timeout: STEP_MS });
+  await waitState(page, "connected");
+  check(await page.isVisible("#keys") && !(await page.isVisible("#keybar")) &&
+    await page.getAttribute("#keys", "aria-pressed") === "false", "the choice is kept after a reload");
+  await page.tap("#keys");
+  await page.waitForSelector("#keybar", { state: "visible", timeout: STEP_MS });
+  ok("the Keys button shows the bar again");
+  return { normal, app };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys }, {
   boundMs: 120000,
+  contextOptions: (name) => name === "keys" ? { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } } : {},
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

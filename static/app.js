@@ -34,7 +34,8 @@
 // #reconnect, #save, #option-meta, #share, #share-panel, #share-link,
 // #share-hide, #share-stop, #viewers, #find, #find-bar, #find-input,
 // #find-status, #sessions-link, #sessions-view, #sessions-title,
-// #sessions-rows tr[data-id], #sessions-rows button.end,
+// #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
+// #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
 (function () {
@@ -140,6 +141,10 @@
     sessionsTable: document.getElementById("sessions-table"),
     sessionsRows: document.getElementById("sessions-rows"),
     toolbar: document.getElementById("toolbar"),
+    keys: document.getElementById("keys"),
+    keyBar: document.getElementById("keybar"),
+    keyBreak: document.getElementById("key-break"),
+    barKeys: Array.prototype.slice.call(document.querySelectorAll("#keybar button")),
     targetName: document.getElementById("target-name"),
     terminal: document.getElementById("terminal"),
     picker: document.getElementById("target-picker"),
@@ -377,17 +382,7 @@
     });
 
     term.onData(function (data) {
-      // While closed, Enter starts a new session; other keys are ignored.
-      if (watchToken !== null) {
-        return;
-      }
-      if (state === "closed") {
-        if (data === "\r") {
-          reconnect();
-        }
-        return;
-      }
-      sendInput(encoder.encode(data));
+      typed(withModifiers(data));
     });
 
     // onBinary carries non-UTF-8 input (e.g. some mouse reports): one byte
@@ -422,6 +417,21 @@
     if (document.fonts && document.fonts.ready) {
       document.fonts.ready.then(scheduleFit);
     }
+  }
+
+  // typed takes what was typed: keys, a paste, a key of the key bar.
+  // While closed, Enter starts a new session; other keys are ignored.
+  function typed(data) {
+    if (watchToken !== null) {
+      return;
+    }
+    if (state === "closed") {
+      if (data === "\r") {
+        reconnect();
+      }
+      return;
+    }
+    sendInput(encoder.encode(data));
   }
 
   function fitNow() {
@@ -857,7 +867,7 @@
           el.targetName.title = target + " \u2014 " + printable(msg.description);
         }
         // A host that speaks plain TCP takes no telnet commands.
-        el.toolbar.hidden = msg.raw === true;
+        el.toolbar.hidden = el.keyBreak.hidden = msg.raw === true;
         // A target of fixed size: the terminal takes it, whatever the
         // window, and the page sends no sizes.
         if (msg.cols > 0 && msg.rows > 0) {
@@ -1209,28 +1219,37 @@
     return /Mac|iPhone|iPad/.test(navigator.platform || "");
   }
 
+  // storedChoice and storeChoice keep an on/off choice of the user's in
+  // the browser ("1", "0", or null for none yet); where storage is
+  // refused (a private window) the choice lasts the page.
+  function storedChoice(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function storeChoice(key, on) {
+    try {
+      localStorage.setItem(key, on ? "1" : "0");
+    } catch (e) {
+      // refused: see storedChoice
+    }
+  }
+
   function setOptionMeta(on) {
     term.options.macOptionIsMeta = on;
     el.optionMeta.setAttribute("aria-pressed", on ? "true" : "false");
-    try {
-      localStorage.setItem(OPTION_META_KEY, on ? "1" : "0");
-    } catch (e) {
-      // storage refused (a private window): the choice lasts the page
-    }
+    storeChoice(OPTION_META_KEY, on);
   }
 
   function setUpOptionMeta() {
     if (!isMac()) {
       return;
     }
-    var saved = null;
-    try {
-      saved = localStorage.getItem(OPTION_META_KEY);
-    } catch (e) {
-      // as above
-    }
     el.optionMeta.hidden = false;
-    setOptionMeta(saved === "1");
+    setOptionMeta(storedChoice(OPTION_META_KEY) === "1");
   }
 
   el.optionMeta.addEventListener("mousedown", function (ev) {
@@ -1239,6 +1258,130 @@
   el.optionMeta.addEventListener("click", function () {
     setOptionMeta(!term.options.macOptionIsMeta);
     term.focus();
+  });
+
+  // ---- Key bar ------------------------------------------------------------
+
+  // An on-screen keyboard has no Esc, Tab, Ctrl, Alt, arrows or page keys,
+  // and a console needs them (and Break). Where the screen is touched
+  // (any pointer is coarse) the Keys button shows a bar of them, shown at
+  // first where touch is the main pointer; the choice is kept. Ctrl and
+  // Alt hold for the next key, from the bar or the keyboard: Ctrl then c
+  // sends ^C, Alt then b sends Esc b. Arrows follow the host's cursor key
+  // mode (Esc O A in application mode) as the terminal's own keys do, and
+  // with a modifier send xterm's modified form (Esc [1;5A for Ctrl+Up).
+  // The bar's keys never take the focus from the terminal, so the
+  // on-screen keyboard stays up.
+  var KEY_BAR_KEY = "telgate.keyBar";
+  var CURSOR_KEYS = { up: "A", down: "B", right: "C", left: "D", home: "H", end: "F" };
+  var PAGE_KEYS = { pgup: "5", pgdn: "6" };
+  var PLAIN_KEYS = { esc: "\x1b", tab: "\t", "ctrl-c": "\x03" };
+  var modifiers = { ctrl: false, alt: false };
+
+  function setModifier(name, on) {
+    modifiers[name] = on;
+    el.keyBar.querySelector('[data-mod="' + name + '"]').setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  function clearModifiers() {
+    setModifier("ctrl", false);
+    setModifier("alt", false);
+  }
+
+  // keySequence is what a key of the bar sends, with the modifiers held.
+  function keySequence(key) {
+    var m = 1 + (modifiers.alt ? 2 : 0) + (modifiers.ctrl ? 4 : 0);
+    if (CURSOR_KEYS[key]) {
+      if (m > 1) {
+        return "\x1b[1;" + m + CURSOR_KEYS[key];
+      }
+      return (term.modes.applicationCursorKeysMode ? "\x1bO" : "\x1b[") + CURSOR_KEYS[key];
+    }
+    if (PAGE_KEYS[key]) {
+      return "\x1b[" + PAGE_KEYS[key] + (m > 1 ? ";" + m : "") + "~";
+    }
+    return (modifiers.alt ? "\x1b" : "") + PLAIN_KEYS[key];
+  }
+
+  // controlChar is the control character Ctrl makes of c, as a terminal
+  // makes it: Ctrl+A is 0x01, Ctrl+[ Esc, Ctrl+? DEL, Ctrl+Space NUL, and
+  // Ctrl+2 to Ctrl+8 what a VT220's keys give; other characters stay.
+  function controlChar(c) {
+    var code = c.charCodeAt(0);
+    if (code >= 0x61 && code <= 0x7a) {
+      return String.fromCharCode(code - 0x60);
+    }
+    if (code >= 0x40 && code <= 0x5f) {
+      return String.fromCharCode(code - 0x40);
+    }
+    var other = { " ": "\x00", "2": "\x00", "3": "\x1b", "4": "\x1c", "5": "\x1d", "6": "\x1e", "7": "\x1f",
+      "8": "\x7f", "?": "\x7f", "/": "\x1f" };
+    return Object.prototype.hasOwnProperty.call(other, c) ? other[c] : c;
+  }
+
+  // withModifiers applies the bar's Ctrl and Alt, if held, to the first
+  // character typed, and lets them go.
+  function withModifiers(data) {
+    if ((!modifiers.ctrl && !modifiers.alt) || data === "") {
+      return data;
+    }
+    var first = data.charAt(0);
+    if (modifiers.ctrl) {
+      first = controlChar(first);
+    }
+    if (modifiers.alt) {
+      first = "\x1b" + first;
+    }
+    clearModifiers();
+    return first + data.slice(1);
+  }
+
+  function setKeyBar(on) {
+    el.keyBar.hidden = !on;
+    el.keys.setAttribute("aria-pressed", on ? "true" : "false");
+    if (!on) {
+      clearModifiers();
+    }
+    storeChoice(KEY_BAR_KEY, on);
+  }
+
+  function setUpKeyBar() {
+    if (!window.matchMedia || !matchMedia("(any-pointer: coarse)").matches) {
+      return;
+    }
+    var saved = storedChoice(KEY_BAR_KEY);
+    el.keys.hidden = false;
+    setKeyBar(saved === null ? matchMedia("(pointer: coarse)").matches : saved === "1");
+  }
+
+  el.keys.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.keys.addEventListener("click", function () {
+    setKeyBar(el.keyBar.hidden);
+    if (term) {
+      term.focus();
+    }
+  });
+  el.barKeys.forEach(function (btn) {
+    btn.addEventListener("mousedown", function (ev) {
+      ev.preventDefault(); // the terminal keeps the focus
+    });
+    if (btn.dataset.command) {
+      return; // Break: a telnet command, as on the toolbar
+    }
+    btn.addEventListener("click", function () {
+      if (btn.dataset.mod) {
+        setModifier(btn.dataset.mod, !modifiers[btn.dataset.mod]);
+      } else {
+        var seq = keySequence(btn.dataset.key);
+        clearModifiers();
+        typed(seq);
+      }
+      if (term) {
+        term.focus();
+      }
+    });
   });
 
   // ---- Saving the terminal's text -----------------------------------------
@@ -1329,6 +1472,7 @@
     el.find.hidden = false;
     createTerminal();
     setUpOptionMeta();
+    setUpKeyBar();
     connect();
     term.focus();
   }
