@@ -436,6 +436,19 @@ func TestBrowserKeyBar(t *testing.T) {
 	checkFile(t, filepath.Join(host.Dir, "app.bin"), "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~")
 }
 
+// TestBrowserClipboard: a shell's printf asks the terminal to copy (OSC
+// 52); the page asks first, then copies; a request to read the clipboard
+// is not answered.
+func TestBrowserClipboard(t *testing.T) {
+	node := browserTools(t)
+	host := startTelnetHost(t, "inetutils")
+	cfg := writeConfig(t, e2eTarget{Name: "sh", Address: host.Addr, Description: "inetutils telnetd"})
+	tg := startTelgate(t, 1, "-config", cfg)
+	if result := runBrowser(t, node, "clipboard", tg.URL); result["copied"] != "third" {
+		t.Errorf("RESULT %v", result)
+	}
+}
+
 // A session shared from one page is watched from another, read-only,
 // until sharing stops (see the share scenario).
 func TestBrowserShare(t *testing.T) {

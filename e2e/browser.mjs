@@ -1,13 +1,14 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
 // #terminal, #status[data-state], #reconnect, #save, #option-meta,
 // #share, #share-panel, #share-link, #share-hide, #share-stop, #viewers,
 // #find, #find-bar, #find-input, #find-status, #keys, #keybar,
-// #key-break, button[data-command] and
+// #key-break, #clip-panel, #clip-preview, #clip-copy, #clip-always,
+// button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -858,8 +859,60 @@ async function keys(page, base) {
   return { normal, app };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys }, {
+// clipboard: a host program asks the terminal to copy text (OSC 52). The
+// page asks first, showing the text, with the focus left in the
+// terminal; Copy puts it on the clipboard. A request to read the
+// clipboard gets no panel and no answer. After "Always, this session"
+// the next copy goes straight to the clipboard.
+async function clipboard(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await waitPrompt(page, "shell prompt");
+  await page.click("#terminal");
+  const hostCopies = (text, done) => typeLine(page,
+    `printf '\\033]52;c;%s\\a' "$(printf '${text}' | base64 -w0)"; echo ${done}-$((6*7))`);
+  const readClipboard = () => page.evaluate(() => navigator.clipboard.readText());
+  const focused = () => page.evaluate(() => document.activeElement.classList.contains("xterm-helper-textarea"));
+
+  const first = "copied by the host \u2713";
+  await hostCopies("copied by the host \\342\\234\\223", "FIRST");
+  await waitText(page, "^FIRST-42$", "the host asked to copy");
+  await page.waitForSelector("#clip-panel", { state: "visible", timeout: STEP_MS });
+  const preview = await page.textContent("#clip-preview");
+  check(preview === first, `the panel shows the text (${JSON.stringify(preview)})`);
+  check(await focused(), "the terminal keeps the focus while the panel asks");
+  await screenshot(page, "clipboard.png");
+  await page.click("#clip-copy");
+  await page.waitForSelector("#clip-panel", { state: "hidden", timeout: STEP_MS });
+  check(await readClipboard() === first, "Copy put the host's text on the clipboard");
+
+  await typeLine(page, "printf '\\033]52;c;?\\a'; echo QUERY-$((6*7))");
+  await waitText(page, "^QUERY-42$", "the host asked to read the clipboard");
+  await typeLine(page, "echo AFTER-$((6*7))");
+  await waitText(page, "^AFTER-42$", "the shell ran the next line");
+  check(!(await page.isVisible("#clip-panel")), "a request to read the clipboard shows no panel");
+  // An answer would have gone to the shell's input before the next line.
+  await waitText(page, `^${escapeRegExp(PROMPT + " echo AFTER-$((6*7))")}$`,
+    "and was not answered: the next command line holds only what was typed");
+
+  await hostCopies("second", "SECOND");
+  await page.waitForSelector("#clip-panel", { state: "visible", timeout: STEP_MS });
+  await page.click("#clip-always");
+  await page.waitForSelector("#clip-panel", { state: "hidden", timeout: STEP_MS });
+  check(await readClipboard() === "second", "Always copied the second text");
+  await hostCopies("third", "THIRD");
+  await waitText(page, "^THIRD-42$", "the host asked to copy a third time");
+  await page.waitForFunction(() => navigator.clipboard.readText().then((t) => t === "third"),
+    null, { timeout: STEP_MS, polling: 100 });
+  check(!(await page.isVisible("#clip-panel")), "after Always, the third copy went to the clipboard without asking");
+  return { copied: await readClipboard() };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard }, {
   boundMs: 120000,
-  contextOptions: (name) => name === "keys" ? { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } } : {},
+  contextOptions: (name) => ({
+    keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },
+    clipboard: { permissions: ["clipboard-read", "clipboard-write"] },
+  })[name] || {},
   onFailure: (page, name) => screenshot(page, `${name}-failure.png`),
 });

@@ -35,6 +35,7 @@
 // #share-hide, #share-stop, #viewers, #find, #find-bar, #find-input,
 // #find-status, #sessions-link, #sessions-view, #sessions-title,
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
+// #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
@@ -140,6 +141,12 @@
     sessionsMessage: document.getElementById("sessions-message"),
     sessionsTable: document.getElementById("sessions-table"),
     sessionsRows: document.getElementById("sessions-rows"),
+    clipPanel: document.getElementById("clip-panel"),
+    clipText: document.getElementById("clip-text"),
+    clipPreview: document.getElementById("clip-preview"),
+    clipCopy: document.getElementById("clip-copy"),
+    clipAlways: document.getElementById("clip-always"),
+    clipIgnore: document.getElementById("clip-ignore"),
     toolbar: document.getElementById("toolbar"),
     keys: document.getElementById("keys"),
     keyBar: document.getElementById("keybar"),
@@ -368,6 +375,7 @@
     }));
     searchAddon = new SearchAddon.SearchAddon();
     term.loadAddon(searchAddon);
+    term.parser.registerOscHandler(52, hostCopies);
     term.open(el.terminal);
     // Ctrl+Shift+F (Cmd+Shift+F on a Mac) finds in the scrollback; Ctrl+F
     // stays the host's (readline's forward-char).
@@ -1383,6 +1391,124 @@
       }
     });
   });
+
+  // ---- Copying for the host (OSC 52) ---------------------------------------
+
+  // A host program (tmux, vim, a shell function) may ask the terminal to
+  // put text on the clipboard with OSC 52 (Esc ] 52 ; c ; BASE64 BEL).
+  // The page asks first, showing the text: Copy, Always (this page, until
+  // it closes), or Ignore; the focus stays in the terminal meanwhile. A
+  // host asking to read the clipboard (a payload of "?") is never
+  // answered, and a viewer's page ignores these requests. The text is
+  // limited to CLIP_MAX characters of base64.
+  var CLIP_MAX = 1 << 20;
+  var CLIP_PREVIEW = 2000;
+  var clipPending = null; // the text the panel offers
+  var clipAlways = false;
+
+  // hostCopies handles an OSC 52 request; it always reports it handled,
+  // so that the terminal does nothing more with it.
+  function hostCopies(data) {
+    var semi = data.indexOf(";");
+    var payload = semi < 0 ? "" : data.slice(semi + 1);
+    if (watchToken !== null || payload === "" || payload === "?") {
+      return true;
+    }
+    if (payload.length > CLIP_MAX) {
+      showNotice("the host's copy to the clipboard was too long, and ignored");
+      return true;
+    }
+    var text;
+    try {
+      var bin = atob(payload);
+      var bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) {
+        bytes[i] = bin.charCodeAt(i);
+      }
+      text = new TextDecoder().decode(bytes);
+    } catch (e) {
+      return true; // not base64: nothing to copy
+    }
+    if (clipAlways) {
+      writeClipboard(text).then(function () {
+        showNotice("copied " + text.length + " characters from the host");
+      }, function () {
+        offerCopy(text); // refused without a click: ask for one
+      });
+    } else {
+      offerCopy(text);
+    }
+    return true;
+  }
+
+  function offerCopy(text) {
+    clipPending = text;
+    el.clipText.textContent = "The host wants to copy " + text.length + " character" +
+      (text.length === 1 ? "" : "s") + " to your clipboard:";
+    el.clipPreview.textContent = text.slice(0, CLIP_PREVIEW).replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd") +
+      (text.length > CLIP_PREVIEW ? "\u2026" : "");
+    el.clipPanel.hidden = false;
+  }
+
+  // writeClipboard puts text on the clipboard: through the Clipboard API
+  // where the page has it (https, or this machine), else the way pages
+  // did before it, which needs the click that called it.
+  function writeClipboard(text) {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      return navigator.clipboard.writeText(text);
+    }
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var done = false;
+    try {
+      done = document.execCommand("copy");
+    } catch (e) {
+      // refused: reported below
+    }
+    document.body.removeChild(area);
+    return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  function closeClipPanel() {
+    el.clipPanel.hidden = true;
+    clipPending = null;
+    if (term) {
+      term.focus();
+    }
+  }
+
+  function copyPending(always) {
+    var text = clipPending;
+    if (text === null) {
+      return;
+    }
+    clipAlways = clipAlways || always;
+    writeClipboard(text).then(function () {
+      showNotice("copied " + text.length + " characters from the host");
+    }, function (err) {
+      console.warn("telgate: copying to the clipboard failed", err);
+      showNotice("the browser refused to copy to the clipboard");
+    });
+    closeClipPanel();
+  }
+
+  [el.clipCopy, el.clipAlways, el.clipIgnore].forEach(function (btn) {
+    btn.addEventListener("mousedown", function (ev) {
+      ev.preventDefault(); // the terminal keeps the focus
+    });
+  });
+  el.clipCopy.addEventListener("click", function () {
+    copyPending(false);
+  });
+  el.clipAlways.addEventListener("click", function () {
+    copyPending(true);
+  });
+  el.clipIgnore.addEventListener("click", closeClipPanel);
 
   // ---- Saving the terminal's text -----------------------------------------
 
