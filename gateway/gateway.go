@@ -85,8 +85,11 @@ type Gateway struct {
 	sessions map[*session]struct{}
 	resumes  map[string]*session // resumable sessions by token
 	watches  map[string]*session // shared sessions by watch token
-	closing  bool
-	wg       sync.WaitGroup
+	// writing describes the recordings still being written, by file
+	// name (see Recordings): their headers may not be on disk yet.
+	writing map[string]RecordingInfo
+	closing bool
+	wg      sync.WaitGroup
 	// tickets counts the Tickets Admit gave that are not released yet:
 	// an upgrade in progress, or a session refused because Shutdown
 	// came in between, which Shutdown waits for as for a session.
@@ -112,14 +115,20 @@ func (g *Gateway) closeRecording(rec *recorder) {
 	if rec == nil {
 		return
 	}
+	closed := func() {
+		rec.close()
+		g.mu.Lock()
+		delete(g.writing, rec.file)
+		g.mu.Unlock()
+	}
 	if g.pendingRecordings.Add(1) > maxBackgroundRecordings {
 		g.pendingRecordings.Add(-1)
-		rec.close()
+		closed()
 		return
 	}
 	g.recordings.Go(func() {
 		defer g.pendingRecordings.Add(-1)
-		rec.close()
+		closed()
 	})
 }
 
@@ -148,6 +157,7 @@ func New(opts Options) (*Gateway, error) {
 		sessions: map[*session]struct{}{},
 		resumes:  map[string]*session{},
 		watches:  map[string]*session{},
+		writing:  map[string]RecordingInfo{},
 	}
 	g.cat.Store(cat)
 	g.msgBufs.New = newMsgBuf

@@ -89,7 +89,8 @@ type carry struct {
 // startRecording creates the session's recording file and writes its
 // header. It returns nil, having logged why, when the file cannot be
 // created: the session goes on unrecorded.
-func startRecording(g *Gateway, log zerolog.Logger, target Target, cols, rows int, term string) *recorder {
+func startRecording(g *Gateway, log zerolog.Logger, req *Request, cols, rows int, term string) *recorder {
+	target := req.Target
 	cfg := g.opts.Recording
 	start := time.Now()
 	var rnd [4]byte
@@ -101,15 +102,13 @@ func startRecording(g *Gateway, log zerolog.Logger, target Target, cols, rows in
 		g.metrics.recording("failed")
 		return nil
 	}
+	g.mu.Lock()
+	g.writing[name] = RecordingInfo{Name: name, Target: target.Name, User: req.User, Remote: req.Remote,
+		Address: target.Address, Started: time.Unix(start.Unix(), 0).UTC(), Recording: true}
+	g.mu.Unlock()
 	r := &recorder{log: log, m: g.metrics, bufs: &g.recBufs, f: f, file: name, start: start, max: cfg.MaxBytes}
-	hdr, _ := json.Marshal(struct {
-		Version   int               `json:"version"`
-		Width     int               `json:"width"`
-		Height    int               `json:"height"`
-		Timestamp int64             `json:"timestamp"`
-		Env       map[string]string `json:"env"`
-		Title     string            `json:"title,omitempty"`
-	}{2, cols, rows, start.Unix(), map[string]string{"TERM": term}, target.Name})
+	hdr, _ := json.Marshal(castHeader{2, cols, rows, start.Unix(), map[string]string{"TERM": term}, target.Name,
+		&castSession{User: req.User, Remote: req.Remote, Address: target.Address}})
 	r.mu.Lock()
 	r.buf = r.getBuf()
 	*r.buf = append(append(*r.buf, hdr...), '\n')
@@ -118,6 +117,24 @@ func startRecording(g *Gateway, log zerolog.Logger, target Target, cols, rows in
 	r.mu.Unlock()
 	g.metrics.recording("started")
 	return r
+}
+
+// castHeader is a recording's first line: asciicast v2's header, with
+// whose session it was in a field of telgate's own, which players ignore.
+type castHeader struct {
+	Version   int               `json:"version"`
+	Width     int               `json:"width"`
+	Height    int               `json:"height"`
+	Timestamp int64             `json:"timestamp"`
+	Env       map[string]string `json:"env"`
+	Title     string            `json:"title,omitempty"`
+	Session   *castSession      `json:"telgate,omitempty"`
+}
+
+type castSession struct {
+	User    string `json:"user,omitempty"`
+	Remote  string `json:"remote,omitempty"`
+	Address string `json:"address,omitempty"`
 }
 
 func createRecording(dir, name string) (*os.File, error) {

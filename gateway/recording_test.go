@@ -23,15 +23,6 @@ import (
 	"telgate/telnet/telnettest"
 )
 
-type castHeader struct {
-	Version   int               `json:"version"`
-	Width     int               `json:"width"`
-	Height    int               `json:"height"`
-	Timestamp int64             `json:"timestamp"`
-	Env       map[string]string `json:"env"`
-	Title     string            `json:"title"`
-}
-
 type castEvent struct {
 	Time float64
 	Code string
@@ -270,7 +261,7 @@ func newTestRecorder(t *testing.T, max int64) (*recorder, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	r := startRecording(g, zerolog.Nop(), &Request{Target: Target{Name: "unit"}}, 80, 24, "xterm")
 	if r == nil {
 		t.Fatal("recording not started")
 	}
@@ -464,7 +455,7 @@ func TestBackgroundRecordingsAreBounded(t *testing.T) {
 		}
 	}()
 	hungRecording := func() *recorder {
-		r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+		r := startRecording(g, zerolog.Nop(), &Request{Target: Target{Name: "unit"}}, 80, 24, "xterm")
 		if r == nil {
 			t.Fatal("recording not started")
 		}
@@ -538,7 +529,7 @@ func recordingGateway(t *testing.T) *Gateway {
 // then fails, counts one failure, not two.
 func TestRecordingFailsOnce(t *testing.T) {
 	g := recordingGateway(t)
-	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	r := startRecording(g, zerolog.Nop(), &Request{Target: Target{Name: "unit"}}, 80, 24, "xterm")
 	rd := stallDisk(t, r)
 	chunk := bytes.Repeat([]byte("o"), 16<<10)
 	for range 200 { // 3.2 MB: more than a pipe holds, and recMaxPending
@@ -562,7 +553,7 @@ func TestRecordingFailsOnce(t *testing.T) {
 // is recorded in pieces, and the pending bytes are checked after each.
 func TestHungDiskHoldsBoundedRecording(t *testing.T) {
 	g := recordingGateway(t)
-	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	r := startRecording(g, zerolog.Nop(), &Request{Target: Target{Name: "unit"}}, 80, 24, "xterm")
 	rd := stallDisk(t, r)
 	frame := bytes.Repeat([]byte{0x01}, 1<<20) // four of the largest relay frames in one
 	r.output(frame)
@@ -597,7 +588,7 @@ func TestRecordingCapKeepsASplitCharacter(t *testing.T) {
 // counts as failed.
 func TestRecordingFailingAtCloseCountsFailed(t *testing.T) {
 	g := recordingGateway(t)
-	r := startRecording(g, zerolog.Nop(), Target{Name: "unit"}, 80, 24, "xterm")
+	r := startRecording(g, zerolog.Nop(), &Request{Target: Target{Name: "unit"}}, 80, 24, "xterm")
 	rd := stallDisk(t, r)
 	rd.Close()                              // every write fails (EPIPE)
 	r.output([]byte("a short session\r\n")) // pending, under recFlushAt

@@ -234,7 +234,7 @@ func (s *session) run() {
 		s.endWithoutRelay()
 	} else {
 		if s.req.Target.Record {
-			s.rec = startRecording(s.g, log, s.req.Target, s.req.Cols, s.req.Rows, s.term())
+			s.rec = startRecording(s.g, log, &s.req, s.req.Cols, s.req.Rows, s.term())
 			if s.rec != nil {
 				log.Info().Str("recording", s.rec.file).Msg("recording session")
 			}
