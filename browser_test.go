@@ -432,8 +432,8 @@ func TestBrowserKeyBar(t *testing.T) {
 	tg := startTelgate(t, 1, "-config", cfg)
 	runBrowser(t, node, "keys", tg.URL, "TELGATE_WORKDIR="+host.Dir)
 	// What dd wrote, checked here too.
-	checkFile(t, filepath.Join(host.Dir, "normal.bin"), "\x1b[A\x1b[H\x1b\x1b\x18\t\x1b[6~\x03")
-	checkFile(t, filepath.Join(host.Dir, "app.bin"), "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~")
+	checkFile(t, filepath.Join(host.Dir, "normal.bin"), "\x1b[A\x1b[H\x1b\x1bls\x18\t\x1b[6~\x03")
+	checkFile(t, filepath.Join(host.Dir, "app.bin"), "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~\x1b[1;5D")
 }
 
 // TestBrowserClipboard: a shell's printf asks the terminal to copy (OSC

@@ -277,8 +277,17 @@ const (
 	escSS3          // after Esc O: one more byte
 )
 
-// skip reports whether c belongs to a key's escape sequence, and moves on.
+// skip reports whether c belongs to a key's escape sequence, and moves
+// on. A control character, DEL or a byte of a non-ASCII character ends
+// a sequence and is not part of it: Esc then Enter still runs the line.
 func (e *escape) skip(c byte) bool {
+	if *e == escStart && c == 0x1b {
+		*e = escNone // Alt+Esc
+		return true
+	}
+	if *e != escNone && (c < 0x20 || c >= 0x7f) {
+		*e = escNone
+	}
 	switch *e {
 	case escStart:
 		switch c {
@@ -287,7 +296,7 @@ func (e *escape) skip(c byte) bool {
 		case 'O':
 			*e = escSS3
 		default:
-			*e = escNone // Alt+key, or Esc twice
+			*e = escNone // Alt+key
 		}
 		return true
 	case escCSI:
@@ -311,9 +320,11 @@ func (e *escape) skip(c byte) bool {
 func (s *session) input(p []byte) bool {
 	for _, c := range p {
 		s.mu.Lock()
-		lastCR := s.lastCR
-		s.lastCR = c == '\r'
 		skip := s.esc.skip(c)
+		lastCR := s.lastCR
+		if !skip {
+			s.lastCR = c == '\r'
+		}
 		s.mu.Unlock()
 		switch {
 		case skip:

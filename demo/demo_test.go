@@ -97,3 +97,29 @@ func TestKeySequencesAreNotTyped(t *testing.T) {
 		t.Errorf("the host showed %q, want the line and its echo as abcdef|", got)
 	}
 }
+
+// A control character, DEL or a non-ASCII character after Esc (or in an
+// unfinished sequence) is not taken into the sequence: Esc then Enter
+// runs the line, Alt+é types é whole, and DEL still erases.
+func TestEscapeDoesNotSwallowTheNextKey(t *testing.T) {
+	s := listen(t)
+	defer s.Close()
+	c := dial(t, s)
+	if _, err := c.Write([]byte("echo a\x1b\xc3\xa9\x1b[1\x7fb\x1b\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	// The DEL that ends "Esc [1" erases é, as Backspace does.
+	for !bytes.Contains(got, []byte("\r\nab\r\n")) {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("the line did not run (%v): %q", err, got)
+		}
+	}
+	if !bytes.Contains(got, []byte("echo a\xc3\xa9\b \bb")) {
+		t.Errorf("the echo %q is not of a, é (whole), its erasure and b", got)
+	}
+}

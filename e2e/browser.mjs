@@ -818,8 +818,13 @@ async function keys(page, base) {
     await page.waitForFunction((m) => window.telgate.term.modes.applicationCursorKeysMode === m, appMode,
       { timeout: STEP_MS, polling: 50 });
     for (const step of steps) {
-      if (step.startsWith("type:")) {
-        await page.keyboard.type(step.slice(5));
+      const [how, what] = step.split(":");
+      if (how === "type") {
+        await page.keyboard.type(what);
+      } else if (how === "paste") {
+        await page.keyboard.insertText(what);
+      } else if (how === "press") {
+        await page.keyboard.press(what);
       } else {
         await page.tap(`#keybar [${step}]`);
       }
@@ -829,14 +834,16 @@ async function keys(page, base) {
     return fs.readFileSync(path.join(workdir, file), "latin1");
   };
 
-  const normal = await record("normal.bin", 15, false, ["data-key=up", "data-key=home", "data-mod=alt",
-    "data-key=esc", "data-mod=ctrl", "type:x", "data-key=tab", "data-key=pgdn", "data-key=ctrl-c"]);
-  check(normal === "\x1b[A\x1b[H\x1b\x1b\x18\t\x1b[6~\x03",
-    `Up, Home, Alt+Esc, Ctrl then x, Tab, PgDn and ^C sent ${JSON.stringify(normal)}`);
-  const app = await record("app.bin", 20, true, ["data-key=up", "data-mod=ctrl", "data-key=right",
-    "data-key=end", "data-mod=alt", "type:b", "data-mod=ctrl", "data-mod=alt", "data-key=pgup"]);
-  check(app === "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~",
-    `in application cursor mode Up, Ctrl+Right, End, Alt then b and Ctrl+Alt+PgUp sent ${JSON.stringify(app)}`);
+  const normal = await record("normal.bin", 17, false, ["data-key=up", "data-key=home", "data-mod=alt",
+    "data-key=esc", "data-mod=ctrl", "paste:ls", "type:x", "data-key=tab", "data-key=pgdn", "data-key=ctrl-c"]);
+  check(normal === "\x1b[A\x1b[H\x1b\x1bls\x18\t\x1b[6~\x03",
+    `Up, Home, Alt+Esc, Ctrl then a paste (as it is) and x, Tab, PgDn and ^C sent ${JSON.stringify(normal)}`);
+  const app = await record("app.bin", 26, true, ["data-key=up", "data-mod=ctrl", "data-key=right",
+    "data-key=end", "data-mod=alt", "type:b", "data-mod=ctrl", "data-mod=alt", "data-key=pgup",
+    "data-mod=ctrl", "press:ArrowLeft"]);
+  check(app === "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~\x1b[1;5D",
+    "in application cursor mode Up, Ctrl+Right, End, Alt then b, Ctrl+Alt+PgUp and Ctrl then the " +
+    `keyboard's Left sent ${JSON.stringify(app)}`);
   check(await page.evaluate(() => document.activeElement.classList.contains("xterm-helper-textarea")),
     "after the taps the terminal still has the focus");
   check(await page.getAttribute('#keybar [data-mod="ctrl"]', "aria-pressed") === "false" &&
@@ -856,6 +863,11 @@ async function keys(page, base) {
   await page.tap("#keys");
   await page.waitForSelector("#keybar", { state: "visible", timeout: STEP_MS });
   ok("the Keys button shows the bar again");
+  await waitPrompt(page, "shell prompt after the reload");
+  await page.tap("#terminal");
+  await typeLine(page, "exit");
+  await waitState(page, "closed");
+  check(await page.isDisabled("#key-break"), "the bar's Break is disabled once the session closed");
   return { normal, app };
 }
 

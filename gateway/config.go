@@ -121,9 +121,9 @@ type HTTPConfig struct {
 // bounds connecting to a host (and an ad-hoc name's lookup); IdleTimeout
 // closes a session with no traffic either way (a message still being
 // written to the browser is traffic); MaxDuration closes a session that
-// long after it started; the browser is pinged every PingInterval and,
-// once it has answered one, taken for gone after two intervals without
-// an answer (-1: no pings, no such check; see keepalive); MaxMessageSize bounds one WebSocket message from the
+// long after it started; the browser is pinged every PingInterval, and
+// the page taken for gone after two intervals without an answer (-1: no
+// pings, no such check; see keepalive); MaxMessageSize bounds one WebSocket message from the
 // browser; MaxSubnegotiation bounds one subnegotiation from a host (a
 // longer one is discarded); ResumeGrace is how long a session whose
 // browser's connection died waits for the browser to resume it, for a

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"telgate/gateway/gatewaytest"
 	"telgate/telnet"
 	"telgate/telnet/telnettest"
 )
@@ -375,9 +374,9 @@ func TestHostSendingGarbage(t *testing.T) {
 	tg.checkServing("lab")
 }
 
-// A browser that vanishes without a close frame (it answered pings, then
-// stops reading and answering them) is noticed and its telnet connection
-// closed.
+// A page that vanishes without a close frame (it sent its keepalive
+// ping, then stops reading and answering pings) is noticed and its
+// telnet connection closed.
 func TestVanishedBrowserIsNoticed(t *testing.T) {
 	hostSawEOF := make(chan struct{})
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
@@ -393,26 +392,8 @@ func TestVanishedBrowserIsNoticed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	vanish := make(chan struct{})
-	defer close(vanish)
-	answered := make(chan struct{})
-	ws.SetPingHandler(func(data string) error {
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		close(answered)
-		<-vanish // it reads, and answers, nothing more
-		return err
-	})
-	go func() {
-		for {
-			if _, _, err := ws.NextReader(); err != nil {
-				return
-			}
-		}
-	}()
-	select {
-	case <-answered:
-	case <-time.After(waitLimit):
-		t.Fatal("no ping came")
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
 	}
 	select {
 	case <-hostSawEOF:
@@ -431,15 +412,18 @@ func TestVanishedBrowserIsNoticed(t *testing.T) {
 	})
 }
 
-// A client that has never answered a ping (a script that reads only when
-// it expects output, a load generator holding idle sessions) is not taken
-// for gone while its connection lives: long after a browser that stopped
-// answering would have been, it reads what came meanwhile and types.
-func TestClientThatNeverAnsweredPingsIsKept(t *testing.T) {
+// A client that is not the page (a script that reads only when it
+// expects output, a load generator holding idle sessions) is not taken
+// for gone while its connection lives, although it answers pings only
+// when it reads: long after a page that stopped answering would have
+// been, it types and reads the answer, twice.
+func TestClientThatReadsOnlyWhenItExpectsOutputIsKept(t *testing.T) {
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("$ ")
 		c.ExpectData("x")
-		c.SendString("typed")
+		c.SendString("first")
+		c.ExpectData("y")
+		c.SendString("second")
 		c.ExpectEOF()
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
@@ -448,15 +432,40 @@ func TestClientThatNeverAnsweredPingsIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ws.Close()
+	// It reads (answering the pings queued meanwhile, as gorilla does
+	// while reading) only until the output it expects.
+	readUntil := func(want string) {
+		t.Helper()
+		var out []byte
+		for !bytes.Contains(out, []byte(want)) {
+			_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
+			typ, data, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for %q: %v; output %q", want, err, out)
+			}
+			if typ == websocket.BinaryMessage {
+				out = append(out, data...)
+			}
+		}
+	}
+	input := func(p string) {
+		t.Helper()
+		if err := ws.WriteMessage(websocket.BinaryMessage, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Nothing to wait for but time: five times the 300 ms after which a
-	// client that had answered would be taken for gone.
+	// page that stopped answering would be taken for gone.
 	time.Sleep(1500 * time.Millisecond)
-	b := gatewaytest.Start(t, ws)
-	b.ExpectStatus("connected")
-	b.WaitOutput([]byte("$ "))
-	b.Input("x")
-	b.WaitOutput([]byte("typed"))
-	closeWebSocket(b)
+	readUntil("$ ")
+	input("x")
+	readUntil("first")
+	time.Sleep(1500 * time.Millisecond)
+	input("y")
+	readUntil("second")
+	_ = ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	tg.waitIdle()
 	if n := len(tg.log.entries("session end")); n != 1 {
 		t.Fatalf("%d sessions ended, want 1", n)

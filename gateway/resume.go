@@ -39,6 +39,9 @@ type attachment struct {
 	// is neither counted nor relayed, and the browser sends it again.
 	mu         sync.Mutex
 	superseded bool
+	// resumed says the connection resumed the session: the page's (see
+	// keepalive).
+	resumed bool
 }
 
 // attach makes an attachment of a browser connection.
@@ -247,6 +250,7 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 		_ = old.ws.NetConn().Close()
 	}
 	a := s.attach(ws)
+	a.resumed = true
 	a.after = last
 	s.att.Store(a)
 	s.lastAtt = a

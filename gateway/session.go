@@ -343,7 +343,7 @@ func (s *session) startReading(a *attachment) {
 // readBrowser relays browser input from one of its connections to the
 // host until the connection ends or the session does.
 func (s *session) readBrowser(a *attachment) {
-	ka := newKeepalive(a.ws, s.g.limits.PingInterval, s.g.opts.WriteTimeout, &s.lingerUntil)
+	ka := newKeepalive(a.ws, s.g.limits.PingInterval, s.g.opts.WriteTimeout, &s.lingerUntil, a.resumed)
 	recordInput := s.rec != nil && s.g.opts.Recording.Input
 	for {
 		// The browser's silence counts from here: while the last
@@ -374,6 +374,7 @@ func (s *session) readBrowser(a *attachment) {
 		if err != nil {
 			s.readFailed(a, err)
 		} else {
+			ka.heard(typ, data)
 			if a.after != nil && !isPing(typ, data) {
 				// The connection this one resumed from may still be
 				// writing its last message to the host: it goes first.

@@ -595,7 +595,7 @@ func (v *viewer) leave(reason string) {
 // dropped. A viewer that stops answering pings is gone (see keepalive).
 func (v *viewer) read() {
 	defer close(v.readDone)
-	ka := newKeepalive(v.ws, v.s.g.limits.PingInterval, v.s.g.opts.WriteTimeout, &v.lingerUntil)
+	ka := newKeepalive(v.ws, v.s.g.limits.PingInterval, v.s.g.opts.WriteTimeout, &v.lingerUntil, false)
 	for {
 		_ = ka.extend()
 		typ, data, err := v.ws.ReadMessage()
@@ -610,6 +610,7 @@ func (v *viewer) read() {
 		}
 		if typ == websocket.TextMessage {
 			if c, err := ParseControl(data); err == nil && c.Type == "ping" {
+				ka.strict = true // the page's (see keepalive.heard)
 				v.queuePong()
 			}
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"math"
 	"net"
 	"syscall"
 	"time"
@@ -29,7 +30,8 @@ func setUserTimeout(c net.Conn, d time.Duration) {
 	if err != nil {
 		return
 	}
+	ms := int(min(d.Milliseconds(), math.MaxInt32))
 	_ = raw.Control(func(fd uintptr) {
-		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(d.Milliseconds()))
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, ms)
 	})
 }

@@ -1322,35 +1322,44 @@
     if (code >= 0x40 && code <= 0x5f) {
       return String.fromCharCode(code - 0x40);
     }
-    var other = { " ": "\x00", "2": "\x00", "3": "\x1b", "4": "\x1c", "5": "\x1d", "6": "\x1e", "7": "\x1f",
-      "8": "\x7f", "?": "\x7f", "/": "\x1f" };
+    var other = { " ": "\x00", "2": "\x00", "`": "\x00", "3": "\x1b", "4": "\x1c", "5": "\x1d", "6": "\x1e",
+      "7": "\x1f", "8": "\x7f", "?": "\x7f", "/": "\x1f" };
     return Object.prototype.hasOwnProperty.call(other, c) ? other[c] : c;
   }
 
-  // withModifiers applies the bar's Ctrl and Alt, if held, to the first
-  // character typed, and lets them go.
+  // withModifiers applies the bar's Ctrl and Alt, if held, to a key
+  // typed: one character, or a cursor key of the keyboard's, which gets
+  // its modified form. They are let go after it. Anything else the
+  // terminal sends (a paste, a mouse report, an answer to the host) goes
+  // as it is, and they stay held.
   function withModifiers(data) {
-    if ((!modifiers.ctrl && !modifiers.alt) || data === "") {
+    if (!modifiers.ctrl && !modifiers.alt) {
       return data;
     }
-    var first = data.charAt(0);
-    if (modifiers.ctrl) {
-      first = controlChar(first);
-    }
-    if (modifiers.alt) {
-      first = "\x1b" + first;
+    var cursor = /^\x1b[[O]([ABCDHF])$/.exec(data);
+    if (cursor) {
+      var key = Object.keys(CURSOR_KEYS).filter(function (k) { return CURSOR_KEYS[k] === cursor[1]; })[0];
+      data = keySequence(key);
+    } else if (Array.from(data).length === 1 && data !== "\x1b") {
+      if (modifiers.ctrl) {
+        data = controlChar(data);
+      }
+      if (modifiers.alt) {
+        data = "\x1b" + data;
+      }
+    } else {
+      return data;
     }
     clearModifiers();
-    return first + data.slice(1);
+    return data;
   }
 
-  function setKeyBar(on) {
+  function showKeyBar(on) {
     el.keyBar.hidden = !on;
     el.keys.setAttribute("aria-pressed", on ? "true" : "false");
     if (!on) {
       clearModifiers();
     }
-    storeChoice(KEY_BAR_KEY, on);
   }
 
   function setUpKeyBar() {
@@ -1359,14 +1368,38 @@
     }
     var saved = storedChoice(KEY_BAR_KEY);
     el.keys.hidden = false;
-    setKeyBar(saved === null ? matchMedia("(pointer: coarse)").matches : saved === "1");
+    showKeyBar(saved === null ? matchMedia("(pointer: coarse)").matches : saved === "1");
+    fitToVisibleViewport();
+  }
+
+  // fitToVisibleViewport keeps the page, key bar and all, above an
+  // on-screen keyboard that covers it instead of shrinking it (Safari on
+  // iOS; Chrome and Firefox on Android shrink the page, as the viewport's
+  // interactive-widget asks): the page takes the height of what is
+  // visible. Not while zoomed in, when what is visible is a part.
+  function fitToVisibleViewport() {
+    var vv = window.visualViewport;
+    if (!vv) {
+      return;
+    }
+    var fit = function () {
+      var covered = vv.scale <= 1.01 && vv.height < window.innerHeight - 1;
+      document.body.style.height = covered ? vv.height + "px" : "";
+      if (covered) {
+        window.scrollTo(0, 0);
+      }
+    };
+    vv.addEventListener("resize", fit);
+    fit();
   }
 
   el.keys.addEventListener("mousedown", function (ev) {
     ev.preventDefault();
   });
   el.keys.addEventListener("click", function () {
-    setKeyBar(el.keyBar.hidden);
+    var on = el.keyBar.hidden;
+    showKeyBar(on);
+    storeChoice(KEY_BAR_KEY, on);
     if (term) {
       term.focus();
     }
@@ -1731,6 +1764,7 @@
     el.picker.hidden = true;
     el.terminal.hidden = false;
     el.toolbar.hidden = true;
+    el.status.dataset.watching = "";
     el.save.hidden = false;
     el.find.hidden = false;
     createTerminal();
