@@ -560,6 +560,37 @@ func TestHashPasswordFlag(t *testing.T) {
 	}
 }
 
+// TestBrowserRecordings: an operator plays back a recorded session in
+// Chromium, from the Recordings link, seeks in it and downloads it.
+func TestBrowserRecordings(t *testing.T) {
+	node := browserTools(t)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("first line\r\n")
+		c.ExpectData("x")
+		c.SendString("second line\r\n")
+	})
+	dir := accessFiles(t, map[string]string{
+		"users.yaml": accessUsers(t),
+		"telgate.yaml": fmt.Sprintf(`auth: {users_file: users.yaml, operator_users: [alice]}
+recording: {dir: recordings}
+targets:
+  - name: lab
+    address: %s
+    record: true
+`, host.Addr()),
+	})
+	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0", "-log-format", "json")
+	result := runScenario(t, node, "access.mjs", "recordings", "TELGATE_URL="+p.URL+"/",
+		"TELGATE_USER=alice", "TELGATE_PASSWORD=alice-pw", "TELGATE_TARGET=lab",
+		"TELGATE_SCREENSHOTS="+screenshotDir(t))
+	if result["listed"] != float64(1) {
+		t.Errorf("the list showed %v recordings, want 1", result["listed"])
+	}
+	if !regexp.MustCompile(`"user":"alice","recording":"lab-[^"]+\.cast","download":true,.*"message":"recording opened"`).MatchString(p.stderr.String()) {
+		t.Error("no log line of alice downloading the recording")
+	}
+}
+
 // TestBrowserBasicAuthChallenge: Chromium meets the page's 401 challenge,
 // answers it as a person does in the login dialog, and the credentials
 // then also carry /api/targets, the same-origin WebSocket upgrade and

@@ -187,6 +187,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	gopts := gateway.Options{Targets: s.targets, Log: log}
 	if s.cfg != nil {
 		gopts.Limits, gopts.Adhoc, gopts.Recording = s.cfg.Limits, s.cfg.Adhoc, s.cfg.Recording
+		gopts.Recording.Dir = s.resolve(gopts.Recording.Dir)
 	}
 	gw, err := gateway.New(gopts)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Browser scenarios for telgate's HTTP Basic authentication, run by
 // access_test.go:
 //
-//   node e2e/access.mjs login|anonymous
+//   node e2e/access.mjs login|anonymous|recordings
 //
 // login:     the browser answers the page's 401 challenge with
 //            TELGATE_USER and TELGATE_PASSWORD, as a person does in the
@@ -10,9 +10,12 @@
 //            credentials) and shows the host's greeting; the session list
 //            (?view=sessions) shows that session, and its End ends it.
 // anonymous: no credentials: the page is refused with 401.
+// recordings: an operator plays back a session recorded on
+//            TELGATE_TARGET (see the scenario).
 //
 // Environment: TELGATE_URL, TELGATE_USER_DATA_DIR, CHROMIUM, and for login
-// TELGATE_USER, TELGATE_PASSWORD, TELGATE_TARGET, TELGATE_GREETING.
+// and recordings TELGATE_USER, TELGATE_PASSWORD, TELGATE_TARGET; for
+// login TELGATE_GREETING; for recordings TELGATE_SCREENSHOTS.
 //
 // Prints "ok - ..." per check and a last line "RESULT {json}"; exits
 // non-zero on the first failure.
@@ -108,10 +111,85 @@ async function anonymous(page, base) {
   return got;
 }
 
-runScenario({ login, anonymous }, {
+// recordings: an operator's session on a recorded target ends; the
+// Recordings link lists it; Play plays it back (the host's lines
+// appear in order); seeking to the start clears the screen, and the
+// marker of the session's end brings everything back; Download saves
+// the file.
+async function recordings(page, base) {
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const target = env("TELGATE_TARGET");
+  await page.goto(`${base}?target=${encodeURIComponent(target)}`);
+  await page.waitForSelector('#status[data-state="connected"]', { timeout: STEP_MS });
+  await page.waitForFunction(() => window.telgate.term.buffer.active.getLine(0).translateToString(true).includes("first line"),
+    null, { timeout: STEP_MS, polling: 50 });
+  await page.click("#terminal");
+  await page.keyboard.type("x");
+  await page.waitForSelector('#status[data-state="closed"]', { timeout: STEP_MS });
+  check(true, "the recorded session ran and ended");
+  await page.waitForSelector("#recordings-link", { state: "visible", timeout: STEP_MS });
+  check(true, "an operator is offered the recordings");
+
+  const list = await page.context().newPage();
+  list.on("pageerror", (e) => errors.push(e.message));
+  // The session's recording is written out as it ends: the list is
+  // loaded until it shows it finished.
+  let rows = [];
+  for (let i = 0; i < 50; i++) {
+    await list.goto(`${base}?view=recordings`);
+    await list.waitForSelector("#recordings-message:not(:empty)", { timeout: STEP_MS });
+    rows = await list.$$eval("#recordings-rows tr", (trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.textContent)));
+    if (rows.length === 1 && !rows[0][4].includes("recording")) {
+      break;
+    }
+    await list.waitForTimeout(100);
+  }
+  const user = env("TELGATE_USER");
+  check(rows.length === 1 && rows[0][0] === target && rows[0][1] === user && /^0:0\d$/.test(rows[0][4]),
+    `the list shows the session's recording (${JSON.stringify(rows)})`);
+  const download = await list.getAttribute("#recordings-rows a.download", "href");
+  const saved = await list.request.get(new URL(download, list.url()).href);
+  check(saved.status() === 200 && /^attachment; filename="[^"]+\.cast"$/.test(saved.headers()["content-disposition"]) &&
+    (await saved.text()).startsWith('{"version":2'), `Download saves the recording (${download})`);
+
+  await list.click("#recordings-rows a.play");
+  await list.waitForSelector("#player", { state: "visible", timeout: STEP_MS });
+  const screen = () => list.evaluate(() => {
+    const b = window.telgatePlayer.term.buffer.active;
+    const out = [];
+    for (let i = 0; i < b.length; i++) {
+      out.push(b.getLine(i).translateToString(true));
+    }
+    return out.join("\n").trim();
+  });
+  await list.waitForFunction(() => !window.telgatePlayer.playing && window.telgatePlayer.duration > 0,
+    null, { timeout: STEP_MS, polling: 50 });
+  const played = await screen();
+  check(/first line[\s\S]*second line/.test(played), `Play played the host's lines in order (${JSON.stringify(played)})`);
+  check(await list.textContent("#target-name") === target, "the top bar names the recording's target");
+  const markers = await list.evaluate(() => window.telgatePlayer.markers.map((m) => m.text));
+  check(markers.some((m) => m.startsWith("session ended: ")), `the markers hold the session's end (${JSON.stringify(markers)})`);
+
+  await list.evaluate(() => {
+    const seek = document.getElementById("play-seek");
+    seek.value = "0";
+    seek.dispatchEvent(new Event("input"));
+  });
+  const atStart = await screen();
+  check(!atStart.includes("second line"), `seeking to the start cleared what came later (${JSON.stringify(atStart)})`);
+  const end = await list.$eval("#play-markers", (sel) => Array.from(sel.options).find((o) => o.text.includes("session ended")).value);
+  await list.selectOption("#play-markers", end);
+  check(/first line[\s\S]*second line/.test(await screen()), "the marker of the session's end brought the lines back");
+  await list.screenshot({ path: `${env("TELGATE_SCREENSHOTS")}/recording.png` });
+
+  check(errors.length === 0, `no page errors${errors.length ? ": " + errors.join("; ") : ""}`);
+  return { listed: rows.length, markers };
+}
+
+runScenario({ login, anonymous, recordings }, {
   boundMs: 90000,
   // Answered only when the server challenges, like the login dialog.
-  contextOptions: (name) => name === "login"
-    ? { httpCredentials: { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") } }
-    : {},
+  contextOptions: (name) => name === "anonymous" ? {}
+    : { httpCredentials: { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") } },
 });

@@ -160,3 +160,7 @@ func readCastHeader(dir, name string) (castHeader, error) {
 	}
 	return hdr, nil
 }
+
+// Recording reports whether a recording directory is configured, where
+// recorded sessions are kept.
+func (g *Gateway) Recording() bool { return g.opts.Recording.Dir != "" }

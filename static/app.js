@@ -20,6 +20,8 @@
 //                                     {"type":"ping"}
 //                                     {"type":"share"}, {"type":"unshare"}
 //
+// The recordings (?view=recordings, ?play=NAME) are player.js's.
+//
 // A page opened with ?watch=TOKEN watches a shared session instead,
 // read-only, at ws?watch=TOKEN: it is sent {"type":"watching",...} with
 // the session's target, user and window size, then output, and
@@ -33,7 +35,7 @@
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
 // #reconnect, #save, #option-meta, #share, #share-panel, #share-link,
 // #share-hide, #share-stop, #viewers, #find, #find-bar, #find-input,
-// #find-status, #sessions-link, #sessions-view, #sessions-title,
+// #find-status, #sessions-link, #recordings-link, #sessions-view, #sessions-title,
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
 // #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
@@ -136,6 +138,7 @@
     shareHide: document.getElementById("share-hide"),
     viewers: document.getElementById("viewers"),
     sessionsLink: document.getElementById("sessions-link"),
+    recordingsLink: document.getElementById("recordings-link"),
     sessionsView: document.getElementById("sessions-view"),
     sessionsTitle: document.getElementById("sessions-title"),
     sessionsMessage: document.getElementById("sessions-message"),
@@ -269,6 +272,7 @@
         }),
         adhoc: body.adhoc === true,
         sessions: body.sessions === true,
+        recordings: body.recordings === true,
       };
     });
   }
@@ -331,10 +335,11 @@
     return f || FALLBACK_FONT;
   }
 
-  function createTerminal() {
-    term = new Terminal({
+  // newTerminal makes a terminal with the page's look; extra adds to its
+  // options.
+  function newTerminal(extra) {
+    var opts = {
       scrollback: 5000,
-      disableStdin: watchToken !== null, // a viewer's keys would go nowhere
       cursorBlink: true,
       convertEol: false, // the host sends CR LF itself
       fontFamily: monoFont(),
@@ -362,6 +367,16 @@
         brightCyan: "#56d4dd",
         brightWhite: "#f0f6fc",
       },
+    };
+    Object.keys(extra || {}).forEach(function (k) {
+      opts[k] = extra[k];
+    });
+    return new Terminal(opts);
+  }
+
+  function createTerminal() {
+    term = newTerminal({
+      disableStdin: watchToken !== null, // a viewer's keys would go nowhere
     });
     fitAddon = new FitAddon.FitAddon();
     term.loadAddon(fitAddon);
@@ -1645,8 +1660,10 @@
   // authentication), as /api/targets says.
   var SESSIONS_REFRESH_MS = 5000;
 
-  function fetchSessions() {
-    return fetch("api/sessions", { cache: "no-store", credentials: "same-origin" }).then(function (resp) {
+  // fetchJSON gets a JSON document of the gateway's; an error says what
+  // the gateway answered.
+  function fetchJSON(url) {
+    return fetch(url, { cache: "no-store", credentials: "same-origin" }).then(function (resp) {
       if (!resp.ok) {
         return resp.json().then(function (body) {
           throw new Error(printable((body && body.error) || "") || "HTTP " + resp.status);
@@ -1658,10 +1675,16 @@
     });
   }
 
-  function offerSessionList(list) {
+  // offerLists shows the links to the session list and the recordings,
+  // where the gateway serves them to this user (as /api/targets says).
+  function offerLists(list) {
     if (list.sessions) {
       el.sessionsLink.href = "?view=sessions";
       el.sessionsLink.hidden = false;
+    }
+    if (list.recordings) {
+      el.recordingsLink.href = "?view=recordings";
+      el.recordingsLink.hidden = false;
     }
   }
 
@@ -1733,7 +1756,7 @@
   }
 
   function loadSessions() {
-    return fetchSessions().then(renderSessions, function (err) {
+    return fetchJSON("api/sessions").then(renderSessions, function (err) {
       el.sessionsTable.hidden = true;
       el.sessionsMessage.textContent = "Could not load the sessions (" + err.message + ").";
       el.sessionsMessage.classList.add("error");
@@ -1793,8 +1816,11 @@
       showSessions();
       return;
     }
+    if (params.get("view") === "recordings" || params.has("play")) {
+      return; // player.js's
+    }
     var targets = loadTargets();
-    targets.then(offerSessionList, function () {
+    targets.then(offerLists, function () {
       // no list of targets, no link: the picker, if shown, says why
     });
     if (params.get("watch")) {
@@ -1820,6 +1846,15 @@
       showPicker([], false, err);
     });
   }
+
+  // What player.js, the page's other script, takes from this one.
+  window.telgatePage = Object.freeze({
+    newTerminal: newTerminal,
+    printable: printable,
+    formatBytes: formatBytes,
+    cell: cell,
+    fetchJSON: fetchJSON,
+  });
 
   main();
 })();

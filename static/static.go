@@ -22,7 +22,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.js style.css favicon.svg vendor
+//go:embed index.html app.js player.js style.css favicon.svg vendor
 var files embed.FS
 
 // Files returns the embedded page assets as a read-only file system

@@ -20,6 +20,7 @@ func TestEmbeddedFiles(t *testing.T) {
 	for _, name := range []string{
 		"index.html",
 		"app.js",
+		"player.js",
 		"style.css",
 		"favicon.svg",
 		"vendor/xterm/xterm.js",

@@ -15,6 +15,8 @@
 //	GET /api/check     what /ws would answer to the same query, taking nothing
 //	GET /api/sessions  the user's running sessions, an operator's every one
 //	POST /api/sessions/{id}/end   ends one of them
+//	GET /api/recordings           the recorded sessions (operators only)
+//	GET /api/recordings/{name}    one recording, asciicast v2 (?download=1 to save it)
 //
 // With authentication configured every route but /healthz and /readyz
 // needs it.
@@ -161,6 +163,8 @@ func newHandler(opts Options) *handler {
 	app.HandleFunc("GET /api/check", h.check)
 	app.HandleFunc("GET /api/sessions", h.sessionList)
 	app.HandleFunc("POST /api/sessions/{id}/end", h.endSession)
+	app.HandleFunc("GET /api/recordings", h.recordingList)
+	app.HandleFunc("GET /api/recordings/{name}", h.recording)
 	if opts.Metrics {
 		app.Handle("GET /metrics", opts.Gateway.MetricsHandler())
 	}
@@ -489,12 +493,16 @@ type targetList struct {
 	Adhoc bool `json:"adhoc,omitempty"`
 	// Sessions says the session list is served (see sessionList).
 	Sessions bool `json:"sessions,omitempty"`
+	// Recordings says the user may play the recordings back (see
+	// recordingList).
+	Recordings bool `json:"recordings,omitempty"`
 }
 
 // targets lists the targets the user may open.
 func (h *handler) targets(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
-	list := targetList{Targets: []targetInfo{}, Adhoc: h.adhocFor(id), Sessions: h.sessionListRefusal(id) == nil}
+	list := targetList{Targets: []targetInfo{}, Adhoc: h.adhocFor(id), Sessions: h.sessionListRefusal(id) == nil,
+		Recordings: h.recordingsRefusal(id) == nil}
 	for _, t := range h.opts.Gateway.Targets() {
 		if t.Allows(id.User, id.Groups) {
 			list.Targets = append(list.Targets, targetInfo{Name: t.Name, Description: t.Description})
