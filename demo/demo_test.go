@@ -49,25 +49,35 @@ func TestCloseEndsASessionBeingAccepted(t *testing.T) {
 	}
 }
 
-// IAC EC erases the line's last character, all of its UTF-8 bytes, as
-// Backspace does.
-func TestEraseCharErasesACharacter(t *testing.T) {
+// typeInto types input into a new session of the demo host and returns
+// what the host sent, once done says it has it all.
+func typeInto(t *testing.T, input string, done func(got []byte) bool) []byte {
+	t.Helper()
 	s := listen(t)
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	c := dial(t, s)
-	if _, err := c.Write([]byte("echo x\u00e9\xff\xf7|\r\n")); err != nil { // IAC EC after é
+	if _, err := c.Write([]byte(input)); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var got []byte
 	buf := make([]byte, 4096)
-	for !bytes.Contains(got, []byte("x|\r\n")) {
+	for !done(got) {
 		n, err := c.Read(buf)
 		got = append(got, buf[:n]...)
 		if err != nil {
-			t.Fatalf("the echo of \"x|\" never came (%v): %q", err, got)
+			t.Fatalf("what was awaited never came (%v): %q", err, got)
 		}
 	}
+	return got
+}
+
+// IAC EC erases the line's last character, all of its UTF-8 bytes, as
+// Backspace does.
+func TestEraseCharErasesACharacter(t *testing.T) {
+	got := typeInto(t, "echo x\u00e9\xff\xf7|\r\n", func(got []byte) bool { // IAC EC after é
+		return bytes.Contains(got, []byte("x|\r\n"))
+	})
 	if bytes.Contains(got, []byte("x\xc3|")) {
 		t.Errorf("EC left half of é: %q", got)
 	}
@@ -77,22 +87,9 @@ func TestEraseCharErasesACharacter(t *testing.T) {
 // a modifier, Alt+x, Esc twice) are dropped whole, not typed into the
 // line.
 func TestKeySequencesAreNotTyped(t *testing.T) {
-	s := listen(t)
-	defer s.Close()
-	c := dial(t, s)
-	if _, err := c.Write([]byte("echo a\x1b[Ab\x1bOBc\x1b[1;5Hd\x1bxe\x1b\x1bf|\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var got []byte
-	buf := make([]byte, 4096)
-	for bytes.Count(got, []byte("|\r\n")) < 2 {
-		n, err := c.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			t.Fatalf("the echo never came (%v): %q", err, got)
-		}
-	}
+	got := typeInto(t, "echo a\x1b[Ab\x1bOBc\x1b[1;5Hd\x1bxe\x1b\x1bf|\r\n", func(got []byte) bool {
+		return bytes.Count(got, []byte("|\r\n")) == 2
+	})
 	if !bytes.Contains(got, []byte("echo abcdef|\r\nabcdef|\r\n")) {
 		t.Errorf("the host showed %q, want the line and its echo as abcdef|", got)
 	}
@@ -102,23 +99,10 @@ func TestKeySequencesAreNotTyped(t *testing.T) {
 // unfinished sequence) is not taken into the sequence: Esc then Enter
 // runs the line, Alt+é types é whole, and DEL still erases.
 func TestEscapeDoesNotSwallowTheNextKey(t *testing.T) {
-	s := listen(t)
-	defer s.Close()
-	c := dial(t, s)
-	if _, err := c.Write([]byte("echo a\x1b\xc3\xa9\x1b[1\x7fb\x1b\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var got []byte
-	buf := make([]byte, 4096)
 	// The DEL that ends "Esc [1" erases é, as Backspace does.
-	for !bytes.Contains(got, []byte("\r\nab\r\n")) {
-		n, err := c.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			t.Fatalf("the line did not run (%v): %q", err, got)
-		}
-	}
+	got := typeInto(t, "echo a\x1b\xc3\xa9\x1b[1\x7fb\x1b\r\n", func(got []byte) bool {
+		return bytes.Contains(got, []byte("\r\nab\r\n"))
+	})
 	if !bytes.Contains(got, []byte("echo a\xc3\xa9\b \bb")) {
 		t.Errorf("the echo %q is not of a, é (whole), its erasure and b", got)
 	}
