@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"telgate/telnet/telnettest"
 )
 
 // browserTimeout bounds one scenario's node process.
@@ -447,6 +449,23 @@ func TestBrowserClipboard(t *testing.T) {
 	if result := runBrowser(t, node, "clipboard", tg.URL); result["copied"] != "third" {
 		t.Errorf("RESULT %v", result)
 	}
+}
+
+// TestBrowserIdleWarning: the page warns of an idle timeout a second
+// before it (a quarter of a 4-second limit), and a key keeps the session.
+func TestBrowserIdleWarning(t *testing.T) {
+	node := browserTools(t)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		_, _ = io.Copy(io.Discard, c.NetConn())
+	})
+	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
+	yaml := fmt.Sprintf("limits: {idle_timeout: 4s}\ntargets:\n  - {name: lab, address: %q}\n", host.Addr())
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTelgate(t, 1, "-config", cfg)
+	runBrowser(t, node, "idle", tg.URL)
 }
 
 // A session shared from one page is watched from another, read-only,

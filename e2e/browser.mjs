@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -920,7 +920,28 @@ async function clipboard(page, base) {
   return { copied: await readClipboard() };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard }, {
+// idle: a session about to close for being idle says so in the top bar;
+// a key takes the warning away (and keeps the session), a later quiet
+// spell is warned of again, and the session then closes.
+async function idle(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await page.waitForSelector("#notice.urgent", { state: "visible", timeout: STEP_MS });
+  const first = await page.textContent("#notice");
+  check(/^idle: this session closes in \d+ s unless you type$/.test(first), `the page warns (${first})`);
+  await page.click("#terminal");
+  await page.keyboard.type("x");
+  await page.waitForSelector("#notice", { state: "hidden", timeout: STEP_MS });
+  ok("a key took the warning away");
+  await page.waitForSelector("#notice.urgent", { state: "visible", timeout: STEP_MS });
+  ok("the next quiet spell was warned of again");
+  await waitState(page, "closed");
+  const status = await page.textContent("#status");
+  check(status.endsWith("idle timeout"), `then the session closed (${status})`);
+  return { warning: first };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

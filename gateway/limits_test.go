@@ -342,6 +342,37 @@ func TestMaxDurationEndsASession(t *testing.T) {
 	tg.checkServing("lab")
 }
 
+// A session is warned before it ends for being idle or for its time
+// limit: a quarter of a short limit before. Typing after the idle
+// warning keeps the session, and a later quiet spell is warned of again.
+func TestSessionsAreWarnedBeforeTheyEnd(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{IdleTimeout: 800 * time.Millisecond}})
+	warning := func(b *browser, reason string, lead float64) {
+		t.Helper()
+		st := b.ExpectStatus("warning")
+		if in, _ := st["in"].(float64); st["reason"] != reason || in <= 0 || in > lead {
+			t.Fatalf("warning %v, want %q within %vs", st, reason, lead)
+		}
+	}
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("$ "))
+	warning(b, ReasonIdle, 0.2)
+	b.Input("still here")
+	b.WaitOutput([]byte("still here"))
+	warning(b, ReasonIdle, 0.2)
+	b.ExpectClosed(ReasonIdle)
+
+	tg = newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},
+		Limits: Limits{MaxDuration: 800 * time.Millisecond}})
+	b = tg.open("target=lab")
+	b.ExpectStatus("connected")
+	warning(b, ReasonMaxDuration, 0.2)
+	b.ExpectClosed(ReasonMaxDuration)
+}
+
 func TestMessageSizeLimit(t *testing.T) {
 	host := echoHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}},

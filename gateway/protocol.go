@@ -25,6 +25,7 @@ import (
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"resumed","lost":L,"input":I}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
+//	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}
@@ -159,6 +160,12 @@ type connectedMsg struct {
 	Rows        int    `json:"rows,omitempty"`
 	Resume      string `json:"resume,omitempty"`       // see Gateway.Resume
 	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
+}
+
+type warningMsg struct {
+	Type   string  `json:"type"`
+	Reason string  `json:"reason"` // ReasonIdle or ReasonMaxDuration
+	In     float64 `json:"in"`     // seconds
 }
 
 type closedMsg struct {

@@ -563,6 +563,18 @@ func (s *session) pong() {
 	}()
 }
 
+// warningLead is how long before an idle timeout or a session's time
+// limit the browser is warned: a minute, or a quarter of a short limit.
+func warningLead(limit time.Duration) time.Duration { return min(time.Minute, limit/4) }
+
+// warn tells the browser its session ends for reason (ReasonIdle,
+// ReasonMaxDuration) in d, unless, for ReasonIdle, something is typed
+// or shown meanwhile. The message is not activity.
+func (s *session) warn(reason string, d time.Duration) {
+	msg, _ := json.Marshal(warningMsg{Type: "warning", Reason: reason, In: d.Round(100 * time.Millisecond).Seconds()})
+	go func() { _, _ = s.write(websocket.TextMessage, msg, s.g.opts.WriteTimeout, false) }()
+}
+
 // waitResize waits until the window sizes being sent are queued for the
 // host, so that input and commands that came after them reach it after
 // them. It waits only when the host is slow to take them, and then input
@@ -754,7 +766,9 @@ func (s *session) startTimers() (stop func()) {
 		})
 	}
 	if d := s.g.limits.IdleTimeout; d > 0 {
-		idle = time.AfterFunc(d, func() {
+		warnAt := d - warningLead(d)
+		warned := false // since the session was last active; under mu
+		idle = time.AfterFunc(warnAt, func() {
 			// Output to a slow browser is traffic, however long it
 			// takes (WriteTimeout bounds a stalled one). writing is
 			// read first: a write that ends meanwhile has touched
@@ -769,20 +783,32 @@ func (s *session) startTimers() (stop func()) {
 				return
 			}
 			mu.Lock()
-			if !stopped {
-				idle.Reset(d - quiet)
+			defer mu.Unlock()
+			next := warnAt - quiet
+			if quiet >= warnAt {
+				if !warned {
+					s.warn(ReasonIdle, d-quiet)
+				}
+				warned, next = true, d-quiet
+			} else {
+				warned = false
 			}
-			mu.Unlock()
+			if !stopped {
+				idle.Reset(next)
+			}
 		})
 	}
+	var warnLimit *time.Timer
 	if d := s.g.limits.MaxDuration; d > 0 {
+		lead := warningLead(d)
+		warnLimit = time.AfterFunc(d-lead, func() { s.warn(ReasonMaxDuration, lead) })
 		limit = time.AfterFunc(d, func() { s.stop(ReasonMaxDuration) })
 	}
 	return func() {
 		mu.Lock()
 		stopped = true
 		mu.Unlock()
-		for _, t := range []*time.Timer{ping, idle, limit} {
+		for _, t := range []*time.Timer{ping, idle, warnLimit, limit} {
 			if t != nil {
 				t.Stop()
 			}

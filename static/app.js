@@ -11,6 +11,7 @@
 //                                     {"type":"resumed","lost":L,"input":I}
 //                                     {"type":"shared","watch":TOKEN}
 //                                     {"type":"viewers","users":[U,...]}
+//                                     {"type":"warning","reason":"...","in":S}
 //                                     {"type":"closed","reason":"..."}
 //                                     {"type":"error","message":"..."}
 //                                     {"type":"pong"}
@@ -195,6 +196,7 @@
   var watchToken = null; // in a viewer's page, the token of the session watched
   var watched = false; // a viewer's page was let watch
   var fixedSize = false; // the target's size, not the window's: no fitting
+  var idleWarned = false; // the notice says the session closes unless something is typed
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -234,14 +236,30 @@
     el.notice.hidden = true;
   }
 
-  function showNotice(text) {
+  // showNotice shows text in the top bar for NOTICE_MS, or ms; an urgent
+  // notice shows on a narrow screen too.
+  function showNotice(text, ms, urgent) {
     el.notice.textContent = text;
     el.notice.title = text;
     el.notice.hidden = false;
+    el.notice.classList.toggle("urgent", urgent === true);
     clearTimeout(noticeTimer);
     noticeTimer = setTimeout(function () {
       el.notice.hidden = true;
-    }, NOTICE_MS);
+    }, ms || NOTICE_MS);
+  }
+
+  // warnOfEnd says the session is about to end: for being idle (the
+  // notice goes with the next key, which keeps the session) or for its
+  // time limit.
+  function warnOfEnd(msg) {
+    var secs = Math.max(1, Math.round(Number(msg.in) || 0));
+    if (msg.reason === "idle timeout") {
+      idleWarned = true;
+      showNotice("idle: this session closes in " + secs + " s unless you type", secs * 1000, true);
+    } else {
+      showNotice("this session reaches its time limit in " + secs + " s", secs * 1000, true);
+    }
   }
 
   // printable removes control characters so that text coming from the
@@ -453,6 +471,10 @@
         reconnect();
       }
       return;
+    }
+    if (idleWarned) {
+      idleWarned = false;
+      hideNotice();
     }
     sendInput(encoder.encode(data));
   }
@@ -902,6 +924,9 @@
         resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");
         startKeepalive(socket);
+        break;
+      case "warning":
+        warnOfEnd(msg);
         break;
       case "resumed":
         if (state !== "resuming") {

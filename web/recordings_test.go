@@ -69,10 +69,10 @@ func TestRecordingRoutes(t *testing.T) {
 			t.Errorf("%s: %d, want 404", name, resp.StatusCode)
 		}
 	}
-	var targets struct {
-		Recordings bool `json:"recordings"`
-	}
 	for user, want := range map[string]bool{"alice": false, "carol": true} {
+		var targets struct {
+			Recordings bool `json:"recordings"`
+		}
 		_, body := f.get("/api/targets", basicAuth(user, user+"-secret"))
 		if json.Unmarshal([]byte(body), &targets) != nil || targets.Recordings != want {
 			t.Errorf("/api/targets for %s: %s, want recordings %v", user, body, want)
