@@ -586,7 +586,7 @@ targets:
 	if result["listed"] != float64(1) {
 		t.Errorf("the list showed %v recordings, want 1", result["listed"])
 	}
-	if !regexp.MustCompile(`"user":"alice","recording":"lab-[^"]+\.cast","download":true,.*"message":"recording opened"`).MatchString(p.stderr.String()) {
+	if !regexp.MustCompile(`"user":"alice","remote":"[^"]+","recording":"lab-[^"]+\.cast","download":true,.*"message":"recording opened"`).MatchString(p.stderr.String()) {
 		t.Error("no log line of alice downloading the recording")
 	}
 }

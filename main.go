@@ -193,6 +193,9 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fail("%v", err)
 	}
+	if gopts.Recording.Dir != "" {
+		log.Info().Str("dir", gopts.Recording.Dir).Msg("recordings are kept here, for the targets and rules that record")
+	}
 	if s.auth.Users != nil && s.tls == nil && !isLoopback(ln.Addr()) {
 		log.Warn().Msg("HTTP Basic authentication without TLS: passwords cross the network in the clear " +
 			"unless a TLS-terminating proxy is in front (see -tls-cert)")

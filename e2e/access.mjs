@@ -155,7 +155,9 @@ async function recordings(page, base) {
 
   await list.click("#recordings-rows a.play");
   await list.waitForSelector("#player", { state: "visible", timeout: STEP_MS });
-  const screen = () => list.evaluate(() => {
+  // The screen once the terminal has parsed what was written to it.
+  const screen = () => list.evaluate(async () => {
+    await new Promise((resolve) => window.telgatePlayer.term.write("", resolve));
     const b = window.telgatePlayer.term.buffer.active;
     const out = [];
     for (let i = 0; i < b.length; i++) {
@@ -176,6 +178,8 @@ async function recordings(page, base) {
     seek.value = "0";
     seek.dispatchEvent(new Event("input"));
   });
+  // The slider seeks at the next frame.
+  await list.waitForFunction(() => window.telgatePlayer.position === 0, null, { timeout: STEP_MS, polling: 50 });
   const atStart = await screen();
   check(!atStart.includes("second line"), `seeking to the start cleared what came later (${JSON.stringify(atStart)})`);
   const end = await list.$eval("#play-markers", (sel) => Array.from(sel.options).find((o) => o.text.includes("session ended")).value);

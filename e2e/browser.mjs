@@ -874,7 +874,7 @@ async function keys(page, base) {
 // clipboard: a host program asks the terminal to copy text (OSC 52). The
 // page asks first, showing the text, with the focus left in the
 // terminal; Copy puts it on the clipboard. A request to read the
-// clipboard gets no panel and no answer. After "Always, this session"
+// clipboard gets no panel and no answer. After "Always, on this page"
 // the next copy goes straight to the clipboard.
 async function clipboard(page, base) {
   await page.goto(base, { timeout: STEP_MS });

@@ -20,9 +20,11 @@ const DefaultRecordingMaxBytes = 10 << 20
 
 // A recording is written in asciinema's asciicast v2 format: a header line
 //
-//	{"version":2,"width":80,"height":24,"timestamp":1700000000,"env":{"TERM":"xterm-256color"},"title":"lab"}
+//	{"version":2,"width":80,"height":24,"timestamp":1700000000,"env":{"TERM":"xterm-256color"},"title":"lab",
+//	 "telgate":{"user":"alice","remote":"10.1.2.3:50412","address":"10.0.0.5:23"}}
 //
-// then one event a line, [seconds since the start, code, data]: "o" for
+// (on one line; "telgate" says whose session it was, and players ignore
+// it), then one event a line, [seconds since the start, code, data]: "o" for
 // host output, "i" for what the user typed (only with
 // RecordingConfig.Input), "r" for a resize ("120x40"), and "m", a marker,
 // for what happened to the session besides (its browser's connection

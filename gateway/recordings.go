@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -110,21 +110,38 @@ func (g *Gateway) Recordings() ([]RecordingInfo, error) {
 // OpenRecording opens the recording name names in the recording
 // directory, for reading. It returns an error wrapping ErrNoRecording
 // when there is none by that name, or the name could not be one (a path,
-// a name telgate does not give, a link out of the directory).
+// a name telgate does not give, a link out of the directory, anything
+// but a regular file); other errors (permissions, no descriptors left)
+// are returned as they are.
 func (g *Gateway) OpenRecording(name string) (*os.File, error) {
 	dir := g.opts.Recording.Dir
 	if dir == "" || !isRecordingName(name) {
 		return nil, ErrNoRecording
 	}
-	f, err := os.OpenInRoot(dir, name)
+	return openRecording(dir, name)
+}
+
+// openRecording opens a recording, only a regular file in dir: a FIFO
+// would block the open, a device would serve something else.
+func openRecording(dir, name string) (*os.File, error) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w: %w", ErrNoRecording, err)
+		}
+		return nil, err
+	}
+	defer root.Close()
+	st, err := root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%w: %w", ErrNoRecording, err)
+	case err != nil:
+		return nil, err
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrNoRecording, name)
 	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, ErrNoRecording
-	}
-	return f, nil
+	return root.Open(name)
 }
 
 // isRecordingName reports whether name could be one startRecording
@@ -143,16 +160,12 @@ func isRecordingName(name string) bool {
 // readCastHeader reads a recording's first line.
 func readCastHeader(dir, name string) (castHeader, error) {
 	var hdr castHeader
-	f, err := os.OpenInRoot(dir, name)
+	f, err := openRecording(dir, name)
 	if err != nil {
 		return hdr, err
 	}
 	defer f.Close()
-	line, err := bufio.NewReaderSize(io.LimitReader(f, maxCastHeader), maxCastHeader).ReadSlice('\n')
-	if err != nil {
-		return hdr, fmt.Errorf("%s: no header line: %w", name, err)
-	}
-	if err := json.Unmarshal(line, &hdr); err != nil {
+	if err := json.NewDecoder(io.LimitReader(f, maxCastHeader)).Decode(&hdr); err != nil {
 		return hdr, fmt.Errorf("%s: header: %w", name, err)
 	}
 	if hdr.Version != 2 {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,10 @@ func TestRecordingsOnlyServeRecordings(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "link-20231114T221320Z-00000005.cast")); err != nil {
 		t.Fatal(err)
 	}
+	// A FIFO would block the open (and the request) for good.
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo-20231114T221320Z-00000007.cast"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	rule := []AdhocRule{{Hosts: []string{"192.0.2.1"}}}
 	g, err := New(Options{Adhoc: rule, Recording: RecordingConfig{Dir: dir}})
 	if err != nil {
@@ -112,7 +117,8 @@ func TestRecordingsOnlyServeRecordings(t *testing.T) {
 		t.Errorf("listed %v, want new,old", names)
 	}
 	for _, name := range []string{"../" + filepath.Base(outside), outside, "notes.txt", ".hidden.cast", "a/b.cast",
-		"link-20231114T221320Z-00000005.cast", "missing-20231114T221320Z-00000006.cast", ""} {
+		"link-20231114T221320Z-00000005.cast", "missing-20231114T221320Z-00000006.cast",
+		"fifo-20231114T221320Z-00000007.cast", ""} {
 		if f, err := g.OpenRecording(name); !errors.Is(err, ErrNoRecording) {
 			if f != nil {
 				f.Close()

@@ -1469,15 +1469,22 @@
 
   // A host program (tmux, vim, a shell function) may ask the terminal to
   // put text on the clipboard with OSC 52 (Esc ] 52 ; c ; BASE64 BEL).
-  // The page asks first, showing the text: Copy, Always (this page, until
-  // it closes), or Ignore; the focus stays in the terminal meanwhile. A
-  // host asking to read the clipboard (a payload of "?") is never
-  // answered, and a viewer's page ignores these requests. The text is
-  // limited to CLIP_MAX characters of base64.
+  // The page asks first, showing the text: Copy, Always (on this page,
+  // until it closes), or Ignore; the focus stays in the terminal
+  // meanwhile. Characters that change how text shows without showing
+  // (bidirectional controls, zero-width ones) are shown by their code, and
+  // when the host changes the text while the panel is open its buttons
+  // wait CLIP_SETTLE_MS, so that what is copied is what was read. A host
+  // asking to read the clipboard (a payload of "?") is never answered,
+  // and a viewer's page ignores these requests. The text is limited to
+  // CLIP_MAX characters of base64.
   var CLIP_MAX = 1 << 20;
   var CLIP_PREVIEW = 2000;
+  var CLIP_SETTLE_MS = 600;
+  var INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
   var clipPending = null; // the text the panel offers
   var clipAlways = false;
+  var clipSettle = 0;
 
   // hostCopies handles an OSC 52 request; it always reports it handled,
   // so that the terminal does nothing more with it.
@@ -1503,7 +1510,7 @@
       return true; // not base64: nothing to copy
     }
     if (clipAlways) {
-      writeClipboard(text).then(function () {
+      writeClipboard(text, false).then(function () {
         showNotice("copied " + text.length + " characters from the host");
       }, function () {
         offerCopy(text); // refused without a click: ask for one
@@ -1515,21 +1522,38 @@
   }
 
   function offerCopy(text) {
+    var changed = !el.clipPanel.hidden;
     clipPending = text;
     el.clipText.textContent = "The host wants to copy " + text.length + " character" +
       (text.length === 1 ? "" : "s") + " to your clipboard:";
-    el.clipPreview.textContent = text.slice(0, CLIP_PREVIEW).replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd") +
-      (text.length > CLIP_PREVIEW ? "\u2026" : "");
+    el.clipPreview.textContent = text.slice(0, CLIP_PREVIEW)
+      .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd")
+      .replace(INVISIBLE, function (c) {
+        return "<U+" + c.charCodeAt(0).toString(16).toUpperCase() + ">";
+      }) + (text.length > CLIP_PREVIEW ? "\u2026" : "");
     el.clipPanel.hidden = false;
+    if (changed) {
+      el.clipCopy.disabled = el.clipAlways.disabled = true;
+      clearTimeout(clipSettle);
+      clipSettle = setTimeout(function () {
+        el.clipCopy.disabled = el.clipAlways.disabled = false;
+      }, CLIP_SETTLE_MS);
+    }
   }
 
   // writeClipboard puts text on the clipboard: through the Clipboard API
   // where the page has it (https, or this machine), else the way pages
-  // did before it, which needs the click that called it.
-  function writeClipboard(text) {
+  // did before it, which needs the click that called it (clicked says
+  // there was one) and a selection, after which the keyboard goes back
+  // where it was.
+  function writeClipboard(text, clicked) {
     if (navigator.clipboard && navigator.clipboard.writeText) {
       return navigator.clipboard.writeText(text);
     }
+    if (!clicked) {
+      return Promise.reject(new Error("copy needs a click"));
+    }
+    var focused = document.activeElement;
     var area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
@@ -1544,6 +1568,9 @@
       // refused: reported below
     }
     document.body.removeChild(area);
+    if (focused && focused.focus) {
+      focused.focus();
+    }
     return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
   }
 
@@ -1561,7 +1588,7 @@
       return;
     }
     clipAlways = clipAlways || always;
-    writeClipboard(text).then(function () {
+    writeClipboard(text, true).then(function () {
       showNotice("copied " + text.length + " characters from the host");
     }, function (err) {
       console.warn("telgate: copying to the clipboard failed", err);

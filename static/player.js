@@ -27,6 +27,9 @@
     return;
   }
   var page = window.telgatePage;
+  if (!page || typeof Terminal !== "function") {
+    return; // the terminal library did not load, and app.js says so
+  }
 
   var IDLE_MAX = 2; // seconds: longer pauses are played this long
   var SEEK_STEP = 5; // seconds, for Left and Right
@@ -174,7 +177,9 @@
   }
 
   // playTo writes the events up to t (seconds, as played), output in
-  // one write between resizes.
+  // one write between resizes. The terminal parses writes later, in
+  // order, and resizes at once: a resize is made when the output before
+  // it has been parsed, before the output after it.
   function playTo(t) {
     var out = "";
     while (next < events.length && events[next].at <= t) {
@@ -184,11 +189,8 @@
       } else if (ev.code === "r") {
         var m = /^(\d+)x(\d+)$/.exec(ev.data);
         if (m) {
-          if (out) {
-            term.write(out);
-            out = "";
-          }
-          resize(m[1], m[2]);
+          term.write(out, resize.bind(null, m[1], m[2]));
+          out = "";
         }
       }
     }
@@ -232,6 +234,21 @@
     }
   }
 
+  // seekSoon seeks to where the slider was dragged, once a frame: going
+  // back plays the recording from the start, which a drag would
+  // otherwise do at each of its steps.
+  var seekTo = null;
+  function seekSoon(t) {
+    if (seekTo === null) {
+      requestAnimationFrame(function () {
+        var to = seekTo;
+        seekTo = null;
+        seek(to);
+      });
+    }
+    seekTo = t;
+  }
+
   // seek moves to t: forward by playing what lies between at once, back
   // by playing from the start at once.
   function seek(t) {
@@ -254,6 +271,9 @@
       }
       return resp.text();
     }).then(function (text) {
+      if (text === "") {
+        throw new Error("it has only just started: reload in a moment");
+      }
       var header = parse(text);
       var title = page.printable(header.title || name);
       var user = header.telgate && page.printable(header.telgate.user || "");
@@ -262,6 +282,7 @@
       el.targetName.title = [title, user, isNaN(when) ? "" : when.toLocaleString()].filter(Boolean).join(", ");
       document.title = title + " (recording) \u2014 telgate";
       term = page.newTerminal({ disableStdin: true, cursorBlink: false });
+      el.terminal.classList.add("replay"); // scrolls when the recording is bigger than the window
       term.open(el.terminal);
       resize(size.cols, size.rows);
       el.seek.max = String(duration);
@@ -283,11 +304,24 @@
     });
   }
 
+  // Play and Pause leave the keyboard where it was, so that Space and
+  // the arrows keep working; the slider takes the arrows as the page
+  // does.
+  el.pause.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
   el.pause.addEventListener("click", function () {
     setPlaying(!playing);
   });
   el.seek.addEventListener("input", function () {
-    seek(el.seek.value);
+    seekSoon(el.seek.value);
+  });
+  el.seek.addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
+      ev.preventDefault();
+      ev.stopPropagation();
+      seek(position + (ev.key === "ArrowLeft" ? -SEEK_STEP : SEEK_STEP));
+    }
   });
   el.speed.addEventListener("change", function () {
     speed = Number(el.speed.value) || 1;
@@ -300,7 +334,7 @@
     }
   });
   document.addEventListener("keydown", function (ev) {
-    if (!term || ev.ctrlKey || ev.metaKey || ev.altKey || /^(INPUT|SELECT|BUTTON|A)$/.test(document.activeElement.tagName)) {
+    if (!term || ev.ctrlKey || ev.metaKey || ev.altKey || /^(INPUT|SELECT|A)$/.test(document.activeElement.tagName)) {
       return;
     }
     if (ev.key === " ") {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 
 	"telgate/gateway"
@@ -13,12 +14,12 @@ import (
 // are only kept where recording is configured.
 func (h *handler) recordingsRefusal(id Identity) *refusal {
 	switch {
-	case !h.opts.Gateway.Recording():
-		return &refusal{code: http.StatusNotFound, reason: "recordings without recording.dir",
-			msg: "sessions are not recorded here (recording.dir)"}
 	case !h.opts.Auth.operator(id):
 		return &refusal{code: http.StatusForbidden, reason: "recordings for a non-operator",
 			msg: "the recordings are for operators (auth.operator_users, operator_groups)"}
+	case !h.opts.Gateway.Recording():
+		return &refusal{code: http.StatusNotFound, reason: "recordings without recording.dir",
+			msg: "sessions are not recorded here (recording.dir)"}
 	}
 	return nil
 }
@@ -53,23 +54,26 @@ func (h *handler) recording(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("name")
 	f, err := h.opts.Gateway.OpenRecording(name)
-	if err != nil {
-		code, msg := http.StatusNotFound, "no such recording"
-		if !errors.Is(err, gateway.ErrNoRecording) {
-			code, msg = http.StatusInternalServerError, "the recording cannot be read: see the gateway's log"
-		}
-		h.refuse(w, r, id, &refusal{code: code, reason: "recording " + printableLog(name) + ": " + err.Error(), msg: msg})
+	if errors.Is(err, gateway.ErrNoRecording) {
+		h.refuse(w, r, id, &refusal{code: http.StatusNotFound, reason: "recording " + printableLog(name) + ": " + err.Error(),
+			msg: "no such recording"})
 		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	var st os.FileInfo
+	if err == nil {
+		defer f.Close()
+		st, err = f.Stat()
+	}
 	if err != nil {
-		h.refuse(w, r, id, &refusal{code: http.StatusInternalServerError, reason: "recording " + name + ": " + err.Error(),
-			msg: "the recording cannot be read: see the gateway's log"})
+		h.opts.Log.Error().Err(err).Str("recording", name).Msg("reading a recording failed")
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "the recording cannot be read: see the gateway's log"})
 		return
 	}
-	h.opts.Log.Info().Str("user", id.User).Str("recording", name).Bool("download", r.URL.Query().Get("download") == "1").
-		Msg("recording opened")
+	// Once a reading, not for each range a player asks for.
+	if rng := r.Header.Get("Range"); r.Method == http.MethodGet && (rng == "" || strings.HasPrefix(rng, "bytes=0-")) {
+		h.opts.Log.Info().Str("user", id.User).Str("remote", r.RemoteAddr).Str("recording", name).
+			Bool("download", r.URL.Query().Get("download") == "1").Msg("recording opened")
+	}
 	w.Header().Set("Content-Type", "application/x-asciicast")
 	w.Header().Set("Cache-Control", "no-store")
 	if r.URL.Query().Get("download") == "1" {

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,8 @@ func TestRecordingRoutes(t *testing.T) {
 	if want := `attachment; filename="` + rec.Name + `"`; resp.Header.Get("Content-Disposition") != want {
 		t.Errorf("download: Content-Disposition %q, want %q", resp.Header.Get("Content-Disposition"), want)
 	}
-	if !strings.Contains(f.logs.String(), `"user":"carol","recording":"`+rec.Name+`"`) {
+	if opened := regexp.MustCompile(`"user":"carol","remote":"127\.0\.0\.1:\d+","recording":"` + regexp.QuoteMeta(rec.Name) +
+		`","download":false,"message":"recording opened"`); !opened.MatchString(f.logs.String()) {
 		t.Errorf("no log line says carol opened the recording:\n%s", f.logs)
 	}
 	for _, path := range []string{"/api/recordings", "/api/recordings/" + rec.Name} {
