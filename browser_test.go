@@ -468,6 +468,25 @@ func TestBrowserIdleWarning(t *testing.T) {
 	runBrowser(t, node, "idle", tg.URL)
 }
 
+// TestBrowserTargetBannerAndColor: a target's banner and color show in
+// the picker and on its page, and not on another target's.
+func TestBrowserTargetBannerAndColor(t *testing.T) {
+	node := browserTools(t)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		_, _ = io.Copy(io.Discard, c.NetConn())
+	})
+	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
+	yaml := fmt.Sprintf("targets:\n"+
+		"  - {name: core, address: %[1]q, banner: \"Production: changes need a ticket\", color: \"#c0392b\"}\n"+
+		"  - {name: lab, address: %[1]q}\n", host.Addr())
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTelgate(t, 2, "-config", cfg)
+	runBrowser(t, node, "marked", tg.URL)
+}
+
 // A session shared from one page is watched from another, read-only,
 // until sharing stops (see the share scenario).
 func TestBrowserShare(t *testing.T) {

@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle|marked
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -8,7 +8,7 @@
 // #share, #share-panel, #share-link, #share-hide, #share-stop, #viewers,
 // #find, #find-bar, #find-input, #find-status, #keys, #keybar,
 // #key-break, #clip-panel, #clip-preview, #clip-copy, #clip-always,
-// button[data-command] and
+// #banner, #topbar.marked, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -941,7 +941,34 @@ async function idle(page, base) {
   return { warning: first };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle }, {
+// marked: the picker marks a target that has a color; its page shows
+// the target's banner above the terminal and its color on the top bar,
+// and another target's page shows neither.
+async function marked(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await page.waitForSelector("#target-list a.target", { timeout: STEP_MS });
+  const entries = await page.$$eval("#target-list a.target", (as) => as.map((a) => ({
+    name: a.querySelector(".name").textContent, marked: a.classList.contains("marked"),
+    border: getComputedStyle(a).borderLeftColor,
+  })));
+  check(JSON.stringify(entries.map((e) => [e.name, e.marked])) === JSON.stringify([["core", true], ["lab", false]]) &&
+    entries[0].border === "rgb(192, 57, 43)", `the picker marks core in its color (${JSON.stringify(entries)})`);
+  await page.click("#target-list a.target >> text=core");
+  await waitState(page, "connected");
+  const banner = await page.textContent("#banner");
+  check(await page.isVisible("#banner") && banner === "Production: changes need a ticket",
+    `the banner shows above the terminal (${banner})`);
+  const bar = await page.$eval("#topbar", (b) => ({ marked: b.classList.contains("marked"), border: getComputedStyle(b).borderBottomColor }));
+  check(bar.marked && bar.border === "rgb(192, 57, 43)", `the top bar has the target's color (${JSON.stringify(bar)})`);
+  await screenshot(page, "marked.png");
+  await page.goto(base + "?target=lab", { timeout: STEP_MS });
+  await waitState(page, "connected");
+  check(!(await page.isVisible("#banner")) && !(await page.$eval("#topbar", (b) => b.classList.contains("marked"))),
+    "another target's page has neither");
+  return { entries };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

@@ -285,6 +285,8 @@ type rawTarget struct {
 	AllowUsers  []string      `yaml:"allow_users"`
 	AllowGroups []string      `yaml:"allow_groups"`
 	Record      bool          `yaml:"record"`
+	Banner      string        `yaml:"banner"`
+	Color       string        `yaml:"color"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -391,6 +393,13 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				return nil, fail(line, "target %q: %v", rt.Name, err)
 			}
 		}
+		if err := checkBanner(rt.Banner); err != nil {
+			return nil, fail(line, "target %q: %v", rt.Name, err)
+		}
+		if rt.Color != "" && !ValidColor(rt.Color) {
+			return nil, fail(line, "target %q: color %q: want #RGB or #RRGGBB", rt.Name, rt.Color)
+		}
+		t.Banner, t.Color = rt.Banner, rt.Color
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
 		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record
 		cfg.Targets = append(cfg.Targets, t)

@@ -21,6 +21,8 @@ targets:
     description: Lab console server
     term: vt220
     enter: crlf
+    banner: "Production: changes need a ticket ✓"
+    color: "#c0392b"
   - name: core-sw.1
     address: core-sw
     backspace: bs
@@ -45,7 +47,8 @@ targets:
 		t.Errorf("listen %q", cfg.Listen)
 	}
 	want := []Target{
-		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF},
+		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF,
+			Banner: "Production: changes need a ticket ✓", Color: "#c0392b"},
 		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS, LineDelay: 50 * time.Millisecond, Charset: mustCharset(t, "cp437")},
 		{Name: "v6", Address: "[::1]:2323"},
 		{Name: "serial", Address: "console-server:7001", Raw: true, Enter: telnet.RawCR, Size: WindowSize{80, 24}},
@@ -135,6 +138,13 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{"targets:\n  - name: a\n    address: '10.0.0.5:23:'\n", `c.yaml:2: target "a": bad address "10.0.0.5:23:": not host:port`},
 		{"targets:\n  - name: a\n    address: '[h]:23'\n", `c.yaml:2: target "a": bad address "[h]:23": brackets hold an IPv6 address`},
 		{"targets:\n  - name: a\n    address: 10.0.5\n", `c.yaml:2: target "a": bad address "10.0.5": "10.0.5" is not an IP address`},
+		// A color a style sheet would take otherwise, or not at all; a
+		// banner that would not show as one line.
+		{target + "    color: red\n", `c.yaml:2: target "a": color "red": want #RGB or #RRGGBB`},
+		{target + "    color: '#12345'\n", `c.yaml:2: target "a": color "#12345": want #RGB or #RRGGBB`},
+		{target + "    color: '#fff; background: url(x)'\n", `c.yaml:2: target "a": color`},
+		{target + "    banner: \"two\\nlines\"\n", `c.yaml:2: target "a": banner: want text on one line`},
+		{target + "    banner: " + strings.Repeat("x", 501) + "\n", `c.yaml:2: target "a": banner: want text on one line, at most 500 bytes`},
 		// Origins the web layer would drop.
 		{"http:\n  allowed_origins:\n    - https://portal.example.com\n    - http://a:99999\n" + target,
 			`c.yaml:4: http: allowed_origins: "http://a:99999" is not an origin: port 99999 is not in 1..65535`},

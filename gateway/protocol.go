@@ -23,6 +23,7 @@ import (
 //	{"type":"connected",...,"raw":true}   (a host that speaks plain TCP: no commands)
 //	{"type":"connected",...,"cols":C,"rows":R}   (a target of fixed size: resizes are ignored)
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
+//	{"type":"connected",...,"banner":B,"color":C}   (see Target.Banner)
 //	{"type":"resumed","lost":L,"input":I}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
 //	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
@@ -160,6 +161,8 @@ type connectedMsg struct {
 	Rows        int    `json:"rows,omitempty"`
 	Resume      string `json:"resume,omitempty"`       // see Gateway.Resume
 	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
+	Banner      string `json:"banner,omitempty"`       // see Target.Banner
+	Color       string `json:"color,omitempty"`
 }
 
 type warningMsg struct {
@@ -196,6 +199,8 @@ type watchingMsg struct {
 	User        string `json:"user"`
 	Cols        int    `json:"cols"`
 	Rows        int    `json:"rows"`
+	Banner      string `json:"banner,omitempty"`
+	Color       string `json:"color,omitempty"`
 }
 
 type sizeMsg struct {

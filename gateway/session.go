@@ -243,7 +243,7 @@ func (s *session) run() {
 		s.startReading(s.att.Load())
 		stopTimers := s.startTimers()
 		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description,
-			Raw: s.req.Target.Raw}
+			Raw: s.req.Target.Raw, Banner: s.req.Target.Banner, Color: s.req.Target.Color}
 		if s.req.Target.Size.Cols > 0 {
 			connected.Cols, connected.Rows = s.req.Cols, s.req.Rows
 		}

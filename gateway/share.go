@@ -340,7 +340,8 @@ func (s *session) addViewer(ws *websocket.Conn, req WatchRequest) error {
 	sh.mu.Unlock()
 	cols, rows := s.windowSize()
 	data, _ := json.Marshal(watchingMsg{Type: "watching", Target: s.req.Target.Name,
-		Description: s.req.Target.Description, User: s.req.User, Cols: cols, Rows: rows})
+		Description: s.req.Target.Description, User: s.req.User, Cols: cols, Rows: rows,
+		Banner: s.req.Target.Banner, Color: s.req.Target.Color})
 	v.queueText(data)
 	v.queueOutput(s.tail.screen())
 	s.wmu.Unlock()

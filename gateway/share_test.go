@@ -337,3 +337,22 @@ func TestWatchFollowsReconfiguredTargets(t *testing.T) {
 		t.Errorf("alice, the session's own user: %v", err)
 	}
 }
+
+// The target's banner and color reach the session's page and its
+// viewers' pages alike.
+func TestBannerAndColorReachEveryPage(t *testing.T) {
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "core", Address: host.Addr(),
+		Banner: "Production: changes need a ticket", Color: "#c0392b"}}})
+	owner := tg.open("target=core")
+	st := owner.ExpectStatus("connected")
+	if st["banner"] != "Production: changes need a ticket" || st["color"] != "#c0392b" {
+		t.Errorf("connected %v: want the banner and color", st)
+	}
+	token := share(t, owner)
+	viewer := tg.open("watch=" + token)
+	st = viewer.ExpectStatus("watching")
+	if st["banner"] != "Production: changes need a ticket" || st["color"] != "#c0392b" {
+		t.Errorf("watching %v: want the banner and color", st)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"telgate/telnet"
 )
@@ -67,6 +69,12 @@ type Target struct {
 	// terminal takes, whatever the browser's window: for equipment whose
 	// output assumes 80 or 132 columns. Zero follows the browser's window.
 	Size WindowSize
+	// Banner, when set, is a notice the page shows above the terminal of
+	// the target's sessions ("Production: changes need a ticket"), and
+	// Color ("#c0392b", see ValidColor) marks its top bar: so that a
+	// console that matters is not taken for another.
+	Banner string
+	Color  string
 
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.
@@ -79,6 +87,24 @@ func (t Target) enter() telnet.LineEnding {
 		return telnet.RawCR
 	}
 	return t.Enter
+}
+
+// maxBanner bounds a target's banner, in bytes.
+const maxBanner = 500
+
+var colorPattern = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// ValidColor reports whether s is a color a target may have: #RGB or
+// #RRGGBB.
+func ValidColor(s string) bool { return colorPattern.MatchString(s) }
+
+// checkBanner checks a target's banner: UTF-8 text of at most maxBanner
+// bytes, on one line, without control characters.
+func checkBanner(s string) error {
+	if len(s) > maxBanner || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("banner: want text on one line, at most %d bytes, without control characters", maxBanner)
+	}
+	return nil
 }
 
 // A WindowSize is a terminal's size in columns and rows.

@@ -7,7 +7,8 @@
 //
 //   gateway -> browser  binary frame: host output bytes
 //                       text frame:   {"type":"connected",...} (with
-//                                     "raw":true, no command toolbar)
+//                                     "raw":true, no command toolbar;
+//                                     "banner", "color" of the target)
 //                                     {"type":"resumed","lost":L,"input":I}
 //                                     {"type":"shared","watch":TOKEN}
 //                                     {"type":"viewers","users":[U,...]}
@@ -39,6 +40,7 @@
 // #find-status, #sessions-link, #recordings-link, #sessions-view, #sessions-title,
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
 // #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
+// #banner, #topbar.marked,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
@@ -152,6 +154,8 @@
     clipAlways: document.getElementById("clip-always"),
     clipIgnore: document.getElementById("clip-ignore"),
     toolbar: document.getElementById("toolbar"),
+    topbar: document.getElementById("topbar"),
+    banner: document.getElementById("banner"),
     keys: document.getElementById("keys"),
     keyBar: document.getElementById("keybar"),
     keyBreak: document.getElementById("key-break"),
@@ -324,6 +328,10 @@
     targets.forEach(function (t) {
       var a = document.createElement("a");
       a.className = "target";
+      if (isColor(t.color)) {
+        a.style.borderLeftColor = t.color;
+        a.classList.add("marked");
+      }
       a.href = "?target=" + encodeURIComponent(t.name);
       var name = document.createElement("span");
       name.className = "name";
@@ -343,6 +351,25 @@
     var first = el.targetList.querySelector("a.target");
     if (first) {
       first.focus();
+    }
+  }
+
+  // isColor reports whether c is a target's color, as the gateway checks
+  // it (#RGB or #RRGGBB), fit for a style.
+  function isColor(c) {
+    return typeof c === "string" && /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(c);
+  }
+
+  // markTarget shows the target's banner above the terminal and its
+  // color on the top bar, or takes them away (see "connected").
+  function markTarget(msg) {
+    var banner = typeof msg.banner === "string" ? printable(msg.banner) : "";
+    el.banner.textContent = banner;
+    el.banner.hidden = banner === "";
+    var marked = isColor(msg.color);
+    el.topbar.classList.toggle("marked", marked);
+    if (marked) {
+      el.topbar.style.setProperty("--target-color", msg.color);
     }
   }
 
@@ -911,6 +938,7 @@
         if (msg.description) {
           el.targetName.title = target + " \u2014 " + printable(msg.description);
         }
+        markTarget(msg);
         // A host that speaks plain TCP takes no telnet commands.
         el.toolbar.hidden = el.keyBreak.hidden = msg.raw === true;
         // A target of fixed size: the terminal takes it, whatever the
@@ -958,6 +986,7 @@
         el.targetName.title = target + (msg.description ? " \u2014 " + printable(msg.description) : "");
         document.title = "watching " + target + " \u2014 " + DEFAULT_TITLE;
         watched = true;
+        markTarget(msg);
         term.reset(); // what the session kept of its output comes next
         resizeTo(msg.cols, msg.rows);
         setState("connected", { label: "Watching" + (whose ? " " + whose + "'s session" : "") + " (read-only)" });

@@ -484,6 +484,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 type targetInfo struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
+	Color       string `json:"color,omitempty"` // see gateway.Target.Color
 }
 
 type targetList struct {
@@ -505,7 +506,7 @@ func (h *handler) targets(w http.ResponseWriter, r *http.Request) {
 		Recordings: h.recordingsRefusal(id) == nil}
 	for _, t := range h.opts.Gateway.Targets() {
 		if t.Allows(id.User, id.Groups) {
-			list.Targets = append(list.Targets, targetInfo{Name: t.Name, Description: t.Description})
+			list.Targets = append(list.Targets, targetInfo{Name: t.Name, Description: t.Description, Color: t.Color})
 		}
 	}
 	writeJSON(w, http.StatusOK, list)
