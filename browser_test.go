@@ -191,12 +191,8 @@ func checkFile(t *testing.T, path, want string) {
 // then by the connect rate, says which, with the retry time.
 func TestBrowserRefused(t *testing.T) {
 	node := browserTools(t)
-	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
-	yaml := fmt.Sprintf("limits: {max_sessions: 1, connect_rate: 0.001, connect_burst: 2}\n"+
-		"targets:\n  - {name: hold, address: %q}\n", holdingHost(t))
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := configFile(t, fmt.Sprintf("limits: {max_sessions: 1, connect_rate: 0.001, connect_burst: 2}\n"+
+		"targets:\n  - {name: hold, address: %q}\n", holdingHost(t)))
 	tg := startTelgate(t, 1, "-config", cfg)
 	result := runBrowser(t, node, "refused", tg.URL)
 	if full, _ := result["full"].(string); !strings.Contains(full, "the gateway is full") {
@@ -216,12 +212,8 @@ func TestBrowserAdhoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
-	yaml := fmt.Sprintf("targets:\n  - {name: hold, address: %q}\n"+
-		"adhoc:\n  - {hosts: [127.0.0.1/32], ports: %q}\n", hold, port)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := configFile(t, fmt.Sprintf("targets:\n  - {name: hold, address: %q}\n"+
+		"adhoc:\n  - {hosts: [127.0.0.1/32], ports: %q}\n", hold, port))
 	tg := startTelgate(t, 1, "-config", cfg)
 	result := runBrowser(t, node, "adhoc", tg.URL, "TELGATE_ADHOC_HOST="+hold)
 	if shown, _ := result["shown"].(string); shown != hold {
@@ -455,15 +447,8 @@ func TestBrowserClipboard(t *testing.T) {
 // before it (a quarter of a 4-second limit), and a key keeps the session.
 func TestBrowserIdleWarning(t *testing.T) {
 	node := browserTools(t)
-	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
-		c.SendString("$ ")
-		_, _ = io.Copy(io.Discard, c.NetConn())
-	})
-	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
-	yaml := fmt.Sprintf("limits: {idle_timeout: 4s}\ntargets:\n  - {name: lab, address: %q}\n", host.Addr())
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	host := promptHost(t)
+	cfg := configFile(t, fmt.Sprintf("limits: {idle_timeout: 4s}\ntargets:\n  - {name: lab, address: %q}\n", host.Addr()))
 	tg := startTelgate(t, 1, "-config", cfg)
 	runBrowser(t, node, "idle", tg.URL)
 }
@@ -472,17 +457,10 @@ func TestBrowserIdleWarning(t *testing.T) {
 // the picker and on its page, and not on another target's.
 func TestBrowserTargetBannerAndColor(t *testing.T) {
 	node := browserTools(t)
-	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
-		c.SendString("$ ")
-		_, _ = io.Copy(io.Discard, c.NetConn())
-	})
-	cfg := filepath.Join(t.TempDir(), "telgate.yaml")
-	yaml := fmt.Sprintf("targets:\n"+
+	host := promptHost(t)
+	cfg := configFile(t, fmt.Sprintf("targets:\n"+
 		"  - {name: core, address: %[1]q, banner: \"Production: changes need a ticket\", color: \"#c0392b\"}\n"+
-		"  - {name: lab, address: %[1]q}\n", host.Addr())
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+		"  - {name: lab, address: %[1]q}\n", host.Addr()))
 	tg := startTelgate(t, 2, "-config", cfg)
 	runBrowser(t, node, "marked", tg.URL)
 }
@@ -507,6 +485,24 @@ func TestBrowserShare(t *testing.T) {
 
 // holdingHost accepts TCP connections on loopback and holds them open,
 // silent, until the test ends; it returns its address.
+// configFile writes a configuration file and returns its path.
+func configFile(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "telgate.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// promptHost is a telnet host that prints a prompt and reads what comes.
+func promptHost(t *testing.T) *telnettest.Server {
+	return telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		_, _ = io.Copy(io.Discard, c.NetConn())
+	})
+}
+
 func holdingHost(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
