@@ -20,6 +20,8 @@
 // Prints "ok - ..." per check and a last line "RESULT {json}"; exits
 // non-zero on the first failure.
 
+import fs from "node:fs";
+
 import { STEP_MS, check, env, runScenario } from "./scenario.mjs";
 
 async function login(page, base) {
@@ -186,6 +188,17 @@ async function recordings(page, base) {
   await list.selectOption("#play-markers", end);
   check(/first line[\s\S]*second line/.test(await screen()), "the marker of the session's end brought the lines back");
   await list.screenshot({ path: `${env("TELGATE_SCREENSHOTS")}/recording.png` });
+
+  await list.evaluate(() => {
+    const seek = document.getElementById("play-seek");
+    seek.value = "0";
+    seek.dispatchEvent(new Event("input"));
+  });
+  await list.waitForFunction(() => window.telgatePlayer.position === 0, null, { timeout: STEP_MS, polling: 50 });
+  const [text] = await Promise.all([list.waitForEvent("download"), list.click("#play-text")]);
+  const textFile = fs.readFileSync(await text.path(), "utf8");
+  check(/^lab-.*\.txt$/.test(text.suggestedFilename()) && textFile === "first line\nsecond line\n",
+    `Text saves the whole recording's text, from the start too (${text.suggestedFilename()}: ${JSON.stringify(textFile)})`);
 
   check(errors.length === 0, `no page errors${errors.length ? ": " + errors.join("; ") : ""}`);
   return { listed: rows.length, markers };

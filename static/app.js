@@ -1643,8 +1643,8 @@
 
   // terminalText returns the text of the terminal's screen and scrollback:
   // lines the terminal wrapped joined again, trailing blanks dropped.
-  function terminalText() {
-    var b = term.buffer.active;
+  function terminalText(t) {
+    var b = t.buffer.active;
     var lines = [];
     for (var i = 0; i < b.length; i++) {
       var line = b.getLine(i);
@@ -1686,9 +1686,15 @@
     if (!term) {
       return;
     }
+    saveText(terminalText(term), saveName());
+    term.focus();
+  });
+
+  // saveText has the browser save text as a file of that name.
+  function saveText(text, name) {
     var link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([terminalText()], { type: "text/plain;charset=utf-8" }));
-    link.download = saveName();
+    link.href = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+    link.download = name;
     link.hidden = true;
     document.body.appendChild(link);
     link.click();
@@ -1696,8 +1702,7 @@
     setTimeout(function () {
       URL.revokeObjectURL(link.href);
     }, 60000);
-    term.focus();
-  });
+  }
 
   // The host field opens the page again for ?host=: a link to that page
   // opens the same host. (form-action 'none' keeps the form from being
@@ -1935,6 +1940,8 @@
     formatBytes: formatBytes,
     cell: cell,
     fetchJSON: fetchJSON,
+    terminalText: terminalText,
+    saveText: saveText,
   });
 
   main();

@@ -16,7 +16,7 @@
 // Test hooks (kept stable on purpose): #recordings-link,
 // #recordings-view, #recordings-rows tr[data-name], a.play, a.download,
 // #player, #play-pause, #play-seek, #play-time, #play-speed,
-// #play-markers, #play-download and window.telgatePlayer = { term,
+// #play-markers, #play-text, #play-download and window.telgatePlayer = { term,
 // position, duration, playing, markers }.
 (function () {
   "use strict";
@@ -34,6 +34,7 @@
   var IDLE_MAX = 2; // seconds: longer pauses are played this long
   var SEEK_STEP = 5; // seconds, for Left and Right
   var TICK_MAX_MS = 200; // the position shown moves at least this often
+  var TEXT_LINES = 20000; // the player's scrollback: what Text saves at most
 
   var el = {
     status: document.getElementById("status"),
@@ -51,6 +52,7 @@
     time: document.getElementById("play-time"),
     speed: document.getElementById("play-speed"),
     markers: document.getElementById("play-markers"),
+    text: document.getElementById("play-text"),
     download: document.getElementById("play-download"),
   };
 
@@ -281,7 +283,7 @@
       el.targetName.textContent = title;
       el.targetName.title = [title, user, isNaN(when) ? "" : when.toLocaleString()].filter(Boolean).join(", ");
       document.title = title + " (recording) \u2014 telgate";
-      term = page.newTerminal({ disableStdin: true, cursorBlink: false });
+      term = page.newTerminal({ disableStdin: true, cursorBlink: false, scrollback: TEXT_LINES });
       el.terminal.classList.add("replay"); // scrolls when the recording is bigger than the window
       term.open(el.terminal);
       resize(size.cols, size.rows);
@@ -312,6 +314,19 @@
   });
   el.pause.addEventListener("click", function () {
     setPlaying(!playing);
+  });
+  // Text plays the rest at once and saves what the terminal then holds,
+  // the plain text some want rather than the recording (Save's, for a
+  // live session).
+  el.text.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.text.addEventListener("click", function () {
+    setPlaying(false);
+    seek(duration);
+    term.write("", function () {
+      page.saveText(page.terminalText(term), (playName || "recording").replace(/\.cast$/, "") + ".txt");
+    });
   });
   el.seek.addEventListener("input", function () {
     seekSoon(el.seek.value);
