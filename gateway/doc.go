@@ -9,7 +9,8 @@
 // replaces the targets and rules while sessions run; Resume gives a
 // session that lost its browser's connection a new one; Watch makes a
 // browser a read-only viewer of a session its user shared (share.go);
-// Sessions and EndSession are the session list; Shutdown ends every
+// Sessions and EndSession are the session list; Recordings and
+// OpenRecording give the recorded sessions (recordings.go); Shutdown ends every
 // session, telling each browser why. Config and LoadConfig read
 // the configuration file that main turns into Options.
 //
@@ -23,5 +24,7 @@
 // converted on the way (charset.go), a raw target's bytes pass as they
 // are (no telnet at all), and a session may be recorded in asciicast v2
 // (recording.go). Every session's lifetime is
-// bounded by the Gateway's context, its limits and its timers.
+// bounded by the Gateway's context, its limits and its timers, which
+// warn the browser before an idle timeout or a time limit ends it; a
+// browser connection's silence is judged by keepalive (keepalive.go).
 package gateway
