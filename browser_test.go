@@ -483,8 +483,6 @@ func TestBrowserShare(t *testing.T) {
 	}
 }
 
-// holdingHost accepts TCP connections on loopback and holds them open,
-// silent, until the test ends; it returns its address.
 // configFile writes a configuration file and returns its path.
 func configFile(t *testing.T, yaml string) string {
 	t.Helper()
@@ -503,6 +501,8 @@ func promptHost(t *testing.T) *telnettest.Server {
 	})
 }
 
+// holdingHost accepts TCP connections on loopback and holds them open,
+// silent, until the test ends; it returns its address.
 func holdingHost(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

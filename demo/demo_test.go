@@ -88,7 +88,7 @@ func TestEraseCharErasesACharacter(t *testing.T) {
 // line.
 func TestKeySequencesAreNotTyped(t *testing.T) {
 	got := typeInto(t, "echo a\x1b[Ab\x1bOBc\x1b[1;5Hd\x1bxe\x1b\x1bf|\r\n", func(got []byte) bool {
-		return bytes.Count(got, []byte("|\r\n")) == 2
+		return bytes.Count(got, []byte("|\r\n")) >= 2
 	})
 	if !bytes.Contains(got, []byte("echo abcdef|\r\nabcdef|\r\n")) {
 		t.Errorf("the host showed %q, want the line and its echo as abcdef|", got)

@@ -929,6 +929,9 @@ async function idle(page, base) {
   await page.waitForSelector("#notice.urgent", { state: "visible", timeout: STEP_MS });
   const first = await page.textContent("#notice");
   check(/^idle: this session closes in \d+ s unless you type$/.test(first), `the page warns (${first})`);
+  await page.setViewportSize({ width: 375, height: 700 });
+  const box = await page.$eval("#notice", (n) => ({ width: n.clientWidth, overflow: n.scrollWidth - n.clientWidth }));
+  check(box.width > 100 && box.overflow <= 1, `on a phone's width the warning shows whole (${JSON.stringify(box)})`);
   await page.click("#terminal");
   await page.keyboard.type("x");
   await page.waitForSelector("#notice", { state: "hidden", timeout: STEP_MS });

@@ -121,7 +121,8 @@ type HTTPConfig struct {
 // bounds connecting to a host (and an ad-hoc name's lookup); IdleTimeout
 // closes a session with no traffic either way (a message still being
 // written to the browser is traffic); MaxDuration closes a session that
-// long after it started; the browser is pinged every PingInterval, and
+// long after it started (the browser is warned before either: see
+// warningLead); the browser is pinged every PingInterval, and
 // the page taken for gone after two intervals without an answer (-1: no
 // pings, no such check; see keepalive); MaxMessageSize bounds one WebSocket message from the
 // browser; MaxSubnegotiation bounds one subnegotiation from a host (a

@@ -51,10 +51,15 @@ func (g *Gateway) Recordings() ([]RecordingInfo, error) {
 	if dir == "" {
 		return []RecordingInfo{}, nil
 	}
-	entries, err := os.ReadDir(dir)
+	root, err := os.OpenRoot(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return []RecordingInfo{}, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("recordings: %w", err)
+	}
+	defer root.Close()
+	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)
 	}
@@ -91,7 +96,7 @@ func (g *Gateway) Recordings() ([]RecordingInfo, error) {
 			// Its header may still be on its way to the disk.
 			info.Length = max(0, now.Sub(info.Started).Seconds())
 		} else {
-			hdr, err := readCastHeader(dir, f.name)
+			hdr, err := readCastHeader(root, f.name)
 			if err != nil {
 				continue
 			}
@@ -121,8 +126,7 @@ func (g *Gateway) OpenRecording(name string) (*os.File, error) {
 	return openRecording(dir, name)
 }
 
-// openRecording opens a recording, only a regular file in dir: a FIFO
-// would block the open, a device would serve something else.
+// openRecording opens a recording in dir (see openIn).
 func openRecording(dir, name string) (*os.File, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -132,6 +136,12 @@ func openRecording(dir, name string) (*os.File, error) {
 		return nil, err
 	}
 	defer root.Close()
+	return openIn(root, name)
+}
+
+// openIn opens a recording, only a regular file in root: a FIFO would
+// block the open, a device would serve something else.
+func openIn(root *os.Root, name string) (*os.File, error) {
 	st, err := root.Lstat(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -158,9 +168,9 @@ func isRecordingName(name string) bool {
 }
 
 // readCastHeader reads a recording's first line.
-func readCastHeader(dir, name string) (castHeader, error) {
+func readCastHeader(root *os.Root, name string) (castHeader, error) {
 	var hdr castHeader
-	f, err := openRecording(dir, name)
+	f, err := openIn(root, name)
 	if err != nil {
 		return hdr, err
 	}

@@ -119,6 +119,7 @@ type session struct {
 	sentSize    [2]int // the last size given to the negotiator
 
 	pongPending atomic.Bool // a pong is being written (see pong)
+	finishing   atomic.Bool // finish has begun: no warning is written after it
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -572,7 +573,13 @@ func warningLead(limit time.Duration) time.Duration { return min(time.Minute, li
 // or shown meanwhile. The message is not activity.
 func (s *session) warn(reason string, d time.Duration) {
 	msg, _ := json.Marshal(warningMsg{Type: "warning", Reason: reason, In: d.Round(100 * time.Millisecond).Seconds()})
-	go func() { _, _ = s.write(websocket.TextMessage, msg, s.g.opts.WriteTimeout, false) }()
+	go func() {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		if !s.finishing.Load() { // never after the closed message
+			_, _ = s.writeHeld(websocket.TextMessage, msg, s.g.opts.WriteTimeout, false)
+		}
+	}()
 }
 
 // waitResize waits until the window sizes being sent are queued for the
@@ -660,6 +667,11 @@ func (s *session) writeFrame(typ int, data []byte, d time.Duration) (*attachment
 func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	return s.writeHeld(typ, data, d, activity)
+}
+
+// writeHeld is write, with wmu held.
+func (s *session) writeHeld(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	if typ == websocket.BinaryMessage {
 		s.output(data)
 	}
@@ -700,6 +712,7 @@ func (s *session) output(p []byte) {
 // endWithoutRelay) then ends at the browser's close reply or at the
 // deadline, and the WebSocket is closed after it.
 func (s *session) finish() {
+	s.finishing.Store(true)
 	s.reason.set(ReasonHostClosed) // unless a reason is set already
 	reason := s.reason.get()
 	_, _ = s.sendWithin(closedMsg{Type: "closed", Reason: reason}, closeGrace)
@@ -784,6 +797,9 @@ func (s *session) startTimers() (stop func()) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if stopped {
+				return
+			}
 			next := warnAt - quiet
 			if quiet >= warnAt {
 				if !warned {
@@ -793,15 +809,19 @@ func (s *session) startTimers() (stop func()) {
 			} else {
 				warned = false
 			}
-			if !stopped {
-				idle.Reset(next)
-			}
+			idle.Reset(next)
 		})
 	}
 	var warnLimit *time.Timer
 	if d := s.g.limits.MaxDuration; d > 0 {
 		lead := warningLead(d)
-		warnLimit = time.AfterFunc(d-lead, func() { s.warn(ReasonMaxDuration, lead) })
+		warnLimit = time.AfterFunc(d-lead, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if !stopped {
+				s.warn(ReasonMaxDuration, lead)
+			}
+		})
 		limit = time.AfterFunc(d, func() { s.stop(ReasonMaxDuration) })
 	}
 	return func() {

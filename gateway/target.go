@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -101,8 +102,13 @@ func ValidColor(s string) bool { return colorPattern.MatchString(s) }
 // checkBanner checks a target's banner: UTF-8 text of at most maxBanner
 // bytes, on one line, without control characters.
 func checkBanner(s string) error {
-	if len(s) > maxBanner || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
-		return fmt.Errorf("banner: want text on one line, at most %d bytes, without control characters", maxBanner)
+	switch {
+	case len(s) > maxBanner:
+		return fmt.Errorf("banner: %d bytes, want at most %d", len(s), maxBanner)
+	case !utf8.ValidString(s):
+		return errors.New("banner: not UTF-8")
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return errors.New("banner: want text on one line, without control characters")
 	}
 	return nil
 }

@@ -257,12 +257,23 @@
   // notice goes with the next key, which keeps the session) or for its
   // time limit.
   function warnOfEnd(msg) {
+    if (state !== "connected") {
+      return;
+    }
     var secs = Math.max(1, Math.round(Number(msg.in) || 0));
-    if (msg.reason === "idle timeout") {
-      idleWarned = true;
+    idleWarned = msg.reason === "idle timeout";
+    if (idleWarned) {
       showNotice("idle: this session closes in " + secs + " s unless you type", secs * 1000, true);
     } else {
       showNotice("this session reaches its time limit in " + secs + " s", secs * 1000, true);
+    }
+  }
+
+  // endWarning takes a warning away: the session went on, or ended.
+  function endWarning() {
+    idleWarned = false;
+    if (el.notice.classList.contains("urgent")) {
+      hideNotice();
     }
   }
 
@@ -500,8 +511,7 @@
       return;
     }
     if (idleWarned) {
-      idleWarned = false;
-      hideNotice();
+      endWarning();
     }
     sendInput(encoder.encode(data));
   }
@@ -882,6 +892,9 @@
       } else {
         received += ev.data.byteLength;
         term.write(new Uint8Array(ev.data));
+        if (idleWarned) {
+          endWarning(); // output keeps the session as typing does
+        }
       }
     };
   }
@@ -939,6 +952,7 @@
           el.targetName.title = target + " \u2014 " + printable(msg.description);
         }
         markTarget(msg);
+        endWarning(); // of a session before this one
         // A host that speaks plain TCP takes no telnet commands.
         el.toolbar.hidden = el.keyBreak.hidden = msg.raw === true;
         // A target of fixed size: the terminal takes it, whatever the
@@ -1068,6 +1082,7 @@
     }
     setShared(null);
     showViewers([]);
+    endWarning();
     setState("closed", { reason: reason });
     pending = [];
     pendingBytes = 0;
@@ -1510,7 +1525,7 @@
   var CLIP_MAX = 1 << 20;
   var CLIP_PREVIEW = 2000;
   var CLIP_SETTLE_MS = 600;
-  var INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+  var INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu;
   var clipPending = null; // the text the panel offers
   var clipAlways = false;
   var clipSettle = 0;
@@ -1558,7 +1573,7 @@
     el.clipPreview.textContent = text.slice(0, CLIP_PREVIEW)
       .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd")
       .replace(INVISIBLE, function (c) {
-        return "<U+" + c.charCodeAt(0).toString(16).toUpperCase() + ">";
+        return "<U+" + c.codePointAt(0).toString(16).toUpperCase() + ">";
       }) + (text.length > CLIP_PREVIEW ? "\u2026" : "");
     el.clipPanel.hidden = false;
     if (changed) {

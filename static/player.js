@@ -240,15 +240,19 @@
   // back plays the recording from the start, which a drag would
   // otherwise do at each of its steps.
   var seekTo = null;
+  var seekFrame = 0;
   function seekSoon(t) {
-    if (seekTo === null) {
-      requestAnimationFrame(function () {
+    seekTo = t;
+    if (!seekFrame) {
+      seekFrame = requestAnimationFrame(function () {
+        seekFrame = 0;
         var to = seekTo;
         seekTo = null;
-        seek(to);
+        if (to !== null) {
+          seek(to);
+        }
       });
     }
-    seekTo = t;
   }
 
   // seek moves to t: forward by playing what lies between at once, back
@@ -256,8 +260,9 @@
   function seek(t) {
     t = Math.min(Math.max(Number(t) || 0, 0), duration);
     if (t < position) {
-      term.reset();
-      resize(size.cols, size.rows);
+      // The reset goes in the stream of writes: the terminal may still be
+      // parsing those of a seek before, which must not land after it.
+      term.write("\x1bc", resize.bind(null, size.cols, size.rows));
       next = 0;
     }
     playTo(t);
@@ -322,6 +327,7 @@
     ev.preventDefault();
   });
   el.text.addEventListener("click", function () {
+    seekTo = null; // a drag's seek still to come would go back after this one
     setPlaying(false);
     seek(duration);
     term.write("", function () {
@@ -349,7 +355,7 @@
     }
   });
   document.addEventListener("keydown", function (ev) {
-    if (!term || ev.ctrlKey || ev.metaKey || ev.altKey || /^(INPUT|SELECT|A)$/.test(document.activeElement.tagName)) {
+    if (!term || ev.ctrlKey || ev.metaKey || ev.altKey || /^(INPUT|SELECT|BUTTON|A)$/.test(document.activeElement.tagName)) {
       return;
     }
     if (ev.key === " ") {

@@ -65,14 +65,18 @@ func (h *handler) recording(w http.ResponseWriter, r *http.Request) {
 		st, err = f.Stat()
 	}
 	if err != nil {
-		h.opts.Log.Error().Err(err).Str("recording", name).Msg("reading a recording failed")
+		h.opts.Log.Error().Err(err).Str("user", id.User).Str("remote", r.RemoteAddr).Str("recording", name).
+			Msg("reading a recording failed")
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "the recording cannot be read: see the gateway's log"})
 		return
 	}
-	// Once a reading, not for each range a player asks for.
-	if rng := r.Header.Get("Range"); r.Method == http.MethodGet && (rng == "" || strings.HasPrefix(rng, "bytes=0-")) {
-		h.opts.Log.Info().Str("user", id.User).Str("remote", r.RemoteAddr).Str("recording", name).
-			Bool("download", r.URL.Query().Get("download") == "1").Msg("recording opened")
+	if r.Method == http.MethodGet {
+		ev := h.opts.Log.Info().Str("user", id.User).Str("remote", r.RemoteAddr).Str("recording", name).
+			Bool("download", r.URL.Query().Get("download") == "1")
+		if rng := r.Header.Get("Range"); rng != "" {
+			ev = ev.Str("range", rng[:min(len(rng), 200)]) // JSON-escaped by the log
+		}
+		ev.Msg("recording opened")
 	}
 	w.Header().Set("Content-Type", "application/x-asciicast")
 	w.Header().Set("Cache-Control", "no-store")

@@ -61,6 +61,13 @@ func TestRecordingRoutes(t *testing.T) {
 		`","download":false,"message":"recording opened"`); !opened.MatchString(f.logs.String()) {
 		t.Errorf("no log line says carol opened the recording:\n%s", f.logs)
 	}
+	// A part of it, too, is logged, with the part.
+	if resp, _ := f.get("/api/recordings/"+rec.Name, withHeader(carol, "Range", "bytes=1-")); resp.StatusCode != http.StatusPartialContent {
+		t.Errorf("a range: %d, want 206", resp.StatusCode)
+	}
+	if !strings.Contains(f.logs.String(), `"download":false,"range":"bytes=1-","message":"recording opened"`) {
+		t.Errorf("no log line of the range read:\n%s", f.logs)
+	}
 	for _, path := range []string{"/api/recordings", "/api/recordings/" + rec.Name} {
 		if resp, body := f.get(path, alice); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "operators") {
 			t.Errorf("alice, not an operator, at %s: %d %s", path, resp.StatusCode, body)

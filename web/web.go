@@ -7,7 +7,7 @@
 //
 //	GET /              the terminal page
 //	GET /static/...    its scripts, styles and the vendored xterm.js
-//	GET /api/targets   {"targets":[{"name":...,"description":...}],"adhoc":true,"sessions":true}
+//	GET /api/targets   {"targets":[{"name":...,"description":...,"color":...}],"adhoc":true,"sessions":true,"recordings":true}
 //	GET /healthz       200 "ok" while serving
 //	GET /readyz        200 while new sessions are accepted, else 503
 //	GET /metrics       the gateway's metrics, when Options.Metrics is set
