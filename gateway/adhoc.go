@@ -50,7 +50,7 @@ type adhocRule struct {
 	ports    []PortRange
 	who      Target // AllowUsers and AllowGroups
 	record   bool
-	keys     Target // Enter, Backspace, LineDelay and Charset
+	keys     Target // Raw, Enter, Backspace, LineDelay, Charset, Banner and Color
 }
 
 func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
@@ -69,6 +69,13 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 		if c.keys, err = parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
 		}
+		if err := checkBanner(r.Banner); err != nil {
+			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
+		}
+		if r.Color != "" && !ValidColor(r.Color) {
+			return nil, fmt.Errorf("adhoc[%d]: color %q: want #RGB or #RRGGBB", i, r.Color)
+		}
+		c.keys.Banner, c.keys.Color = r.Banner, r.Color
 		for _, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return nil, fmt.Errorf("adhoc[%d]: hosts: %v", i, err)
@@ -366,6 +373,8 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Backspace:   r.keys.Backspace,
 				LineDelay:   r.keys.LineDelay,
 				Charset:     r.keys.Charset,
+				Banner:      r.keys.Banner,
+				Color:       r.keys.Color,
 				// Who may open it: whom the rule allows.
 				AllowUsers:  r.who.AllowUsers,
 				AllowGroups: r.who.AllowGroups,

@@ -225,7 +225,8 @@ func TestAdhocRules(t *testing.T) {
 
 func TestAdhocTargetFields(t *testing.T) {
 	rules := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Ports: "2001", Record: true,
-		Enter: "crlf", Backspace: "bs", LineDelay: 20 * time.Millisecond, Charset: "koi8-r"}}
+		Enter: "crlf", Backspace: "bs", LineDelay: 20 * time.Millisecond, Charset: "koi8-r",
+		Banner: "Lab: book before use", Color: "#2f81f7"}}
 	g, err := New(Options{Adhoc: rules, Resolver: &fakeResolver{answers: testDNS}, Recording: RecordingConfig{Dir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +237,7 @@ func TestAdhocTargetFields(t *testing.T) {
 	}
 	if target.Name != "sw1.lab.example.com:2001" || target.Address != "10.1.1.1:2001" || !target.Record ||
 		target.Enter != telnet.CRLF || target.Backspace != BS || target.LineDelay != 20*time.Millisecond ||
-		target.Charset.String() != "koi8-r" {
+		target.Charset.String() != "koi8-r" || target.Banner != "Lab: book before use" || target.Color != "#2f81f7" {
 		t.Errorf("target %+v", target)
 	}
 	if _, err := New(Options{Adhoc: rules}); err == nil {
@@ -245,6 +246,10 @@ func TestAdhocTargetFields(t *testing.T) {
 	bad := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Backspace: "^H"}}
 	if _, err := New(Options{Adhoc: bad}); err == nil || err.Error() != `gateway: adhoc[0]: backspace "^H": want del or bs` {
 		t.Errorf("a rule with backspace ^H: %v", err)
+	}
+	bad = []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Color: "blue"}}
+	if _, err := New(Options{Adhoc: bad}); err == nil || err.Error() != `gateway: adhoc[0]: color "blue": want #RGB or #RRGGBB` {
+		t.Errorf("a rule with color blue: %v", err)
 	}
 	bad = []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Charset: "utf-16"}}
 	if _, err := New(Options{Adhoc: bad}); err == nil || !strings.HasPrefix(err.Error(), `gateway: adhoc[0]: charset "utf-16": it does not keep ASCII`) {

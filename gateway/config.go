@@ -223,9 +223,10 @@ type RecordingConfig struct {
 // 23). Names are resolved once and the address checked and dialled, so DNS
 // cannot rebind; link-local and cloud metadata addresses are refused
 // unless a CIDR lists them explicitly. Record records the sessions it
-// allows (see RecordingConfig); Protocol, Enter, Backspace, LineDelay
-// and Charset are as a target's protocol, enter, backspace, line_delay
-// and charset, for the hosts the rule allows. AdhocTarget documents the rules in full.
+// allows (see RecordingConfig); Protocol, Enter, Backspace, LineDelay,
+// Charset, Banner and Color are as a target's protocol, enter,
+// backspace, line_delay, charset, banner and color, for the hosts the
+// rule allows. AdhocTarget documents the rules in full.
 type AdhocRule struct {
 	Hosts       []string      `yaml:"hosts"`
 	Ports       string        `yaml:"ports"`
@@ -237,6 +238,8 @@ type AdhocRule struct {
 	Backspace   string        `yaml:"backspace"`
 	LineDelay   time.Duration `yaml:"line_delay"`
 	Charset     string        `yaml:"charset"`
+	Banner      string        `yaml:"banner"`
+	Color       string        `yaml:"color"`
 }
 
 // ConfigError is a problem in a configuration file, with where it is.
