@@ -453,6 +453,16 @@ func TestBrowserIdleWarning(t *testing.T) {
 	runBrowser(t, node, "idle", tg.URL)
 }
 
+// TestBrowserPasteGuard: a paste of several lines into the demo host
+// asks first; one line goes at once.
+func TestBrowserPasteGuard(t *testing.T) {
+	node := browserTools(t)
+	tg := startTelgate(t, 1)
+	if result := runBrowser(t, node, "paste", tg.URL); result["asked"] == nil {
+		t.Errorf("RESULT %v", result)
+	}
+}
+
 // TestBrowserTargetBannerAndColor: a target's banner and color show in
 // the picker and on its page, and not on another target's.
 func TestBrowserTargetBannerAndColor(t *testing.T) {

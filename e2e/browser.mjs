@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle|marked
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle|marked|paste
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -8,7 +8,8 @@
 // #share, #share-panel, #share-link, #share-hide, #share-stop, #viewers,
 // #find, #find-bar, #find-input, #find-status, #keys, #keybar,
 // #key-break, #clip-panel, #clip-preview, #clip-copy, #clip-always,
-// #banner, #topbar.marked, button[data-command] and
+// #banner, #topbar.marked, #paste-panel, #paste-text, #paste-preview,
+// #paste-go, #paste-forget, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -971,7 +972,56 @@ async function marked(page, base) {
   return { entries };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked }, {
+// paste: a paste of several lines asks first (Escape cancels, and
+// nothing reaches the host; Paste sends it all); a paste of one line
+// without a line break goes at once; "do not ask again" is kept.
+async function paste(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await waitPrompt(page, "demo prompt", "demo>");
+  await page.click("#terminal");
+  const pasteText = (text) => page.evaluate((t) => {
+    const dt = new DataTransfer();
+    dt.setData("text/plain", t);
+    document.querySelector("#terminal textarea").dispatchEvent(
+      new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, text);
+
+  await pasteText("echo one\necho two\n");
+  await page.waitForSelector("#paste-panel", { state: "visible", timeout: STEP_MS });
+  const asked = await page.textContent("#paste-text");
+  check(asked.startsWith("Paste 2 lines into demo?") && await page.textContent("#paste-preview") === "echo one\necho two",
+    `a paste of two lines asks first (${asked})`);
+  check(await page.evaluate(() => document.activeElement.id) === "paste-go", "Paste has the focus: Enter pastes");
+  await screenshot(page, "paste.png");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#paste-panel", { state: "hidden", timeout: STEP_MS });
+  await typeLine(page, "echo after-cancel");
+  await waitText(page, "^after-cancel$", "the terminal has the keyboard again");
+  check(!/^(one|two)$/m.test(await screenText(page)), "Escape sent nothing of the paste");
+
+  await pasteText("echo one\necho two\n");
+  await page.waitForSelector("#paste-panel", { state: "visible", timeout: STEP_MS });
+  await page.click("#paste-go");
+  await waitText(page, "^one$", "Paste sent the first line");
+  await waitText(page, "^two$", "and the second");
+
+  await pasteText("echo single");
+  await page.keyboard.press("Enter");
+  await waitText(page, "^single$", "a paste without a line break went at once");
+
+  await pasteText("echo three\n");
+  await page.waitForSelector("#paste-panel", { state: "visible", timeout: STEP_MS });
+  await page.check("#paste-forget");
+  await page.click("#paste-go");
+  await waitText(page, "^three$", "the third paste went, with do not ask again");
+  await pasteText("echo four\n");
+  await waitText(page, "^four$", "and the next went without asking");
+  check(!(await page.isVisible("#paste-panel")), "no panel for it");
+  return { asked };
+}
+
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

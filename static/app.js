@@ -40,7 +40,8 @@
 // #find-status, #sessions-link, #recordings-link, #sessions-view, #sessions-title,
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
 // #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
-// #banner, #topbar.marked,
+// #banner, #topbar.marked, #paste-panel, #paste-text, #paste-go,
+// #paste-cancel, #paste-forget,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
@@ -147,6 +148,12 @@
     sessionsMessage: document.getElementById("sessions-message"),
     sessionsTable: document.getElementById("sessions-table"),
     sessionsRows: document.getElementById("sessions-rows"),
+    pastePanel: document.getElementById("paste-panel"),
+    pasteText: document.getElementById("paste-text"),
+    pastePreview: document.getElementById("paste-preview"),
+    pasteForget: document.getElementById("paste-forget"),
+    pasteGo: document.getElementById("paste-go"),
+    pasteCancel: document.getElementById("paste-cancel"),
     clipPanel: document.getElementById("clip-panel"),
     clipText: document.getElementById("clip-text"),
     clipPreview: document.getElementById("clip-preview"),
@@ -448,6 +455,7 @@
     term.loadAddon(searchAddon);
     term.parser.registerOscHandler(52, hostCopies);
     term.open(el.terminal);
+    guardPastes();
     // Ctrl+Shift+F (Cmd+Shift+F on a Mac) finds in the scrollback; Ctrl+F
     // stays the host's (readline's forward-char).
     term.attachCustomKeyEventHandler(function (ev) {
@@ -1507,6 +1515,74 @@
         term.focus();
       }
     });
+  });
+
+  // ---- Pasting several lines ---------------------------------------------
+
+  // A paste with a line break in it runs each line at once on most
+  // consoles: a configuration pasted into the wrong router, or half a
+  // clipboard of something else. Unless the host asked for bracketed
+  // paste (a shell that will not run what is pasted before Enter), the
+  // page shows what would go and asks first, Paste or Cancel (Enter and
+  // Escape); "do not ask again" is kept in the browser.
+  var PASTE_ASK_KEY = "telgate.pasteNoAsk";
+  var PASTE_PREVIEW_LINES = 12;
+  var pasteHeld = null; // the paste the panel asks about
+
+  function guardPastes() {
+    if (watchToken !== null) {
+      return; // a viewer types nothing
+    }
+    // Before xterm.js's own handler, on the terminal's text area.
+    el.terminal.addEventListener("paste", function (ev) {
+      var text = ev.clipboardData ? ev.clipboardData.getData("text/plain") : "";
+      if (!/[\r\n]/.test(text) || term.modes.bracketedPasteMode || storedChoice(PASTE_ASK_KEY) === "1" ||
+          state !== "connected") {
+        return;
+      }
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      askPaste(text);
+    }, true);
+  }
+
+  function askPaste(text) {
+    pasteHeld = text;
+    var lines = text.replace(/\r\n?/g, "\n").replace(/\n$/, "").split("\n");
+    el.pasteText.textContent = "Paste " + lines.length + (lines.length === 1 ? " line" : " lines") +
+      " into " + printable(target) + "? Each line may run as it arrives.";
+    el.pastePreview.textContent = lines.slice(0, PASTE_PREVIEW_LINES).map(function (l) {
+      return l.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd");
+    }).join("\n") + (lines.length > PASTE_PREVIEW_LINES ? "\n\u2026 " + (lines.length - PASTE_PREVIEW_LINES) + " more" : "");
+    el.pasteForget.checked = false;
+    el.pastePanel.hidden = false;
+    el.pasteGo.focus();
+  }
+
+  function closePaste(paste) {
+    var text = pasteHeld;
+    pasteHeld = null;
+    el.pastePanel.hidden = true;
+    if (paste && text !== null) {
+      if (el.pasteForget.checked) {
+        storeChoice(PASTE_ASK_KEY, true);
+      }
+      term.paste(text); // as xterm.js pastes: its line endings, bracketed if asked
+    }
+    term.focus();
+  }
+
+  el.pasteGo.addEventListener("click", function () {
+    closePaste(true);
+  });
+  el.pasteCancel.addEventListener("click", function () {
+    closePaste(false);
+  });
+  el.pastePanel.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      closePaste(false);
+    }
   });
 
   // ---- Copying for the host (OSC 52) ---------------------------------------
