@@ -9,7 +9,7 @@
 // #find, #find-bar, #find-input, #find-status, #keys, #keybar,
 // #key-break, #clip-panel, #clip-preview, #clip-copy, #clip-always,
 // #banner, #topbar.marked, #paste-panel, #paste-text, #paste-preview,
-// #paste-go, #paste-forget, button[data-command] and
+// #paste-go, #paste-cancel, #paste-forget, button[data-command] and
 // window.telgate = { term, socket, state, target }.
 //
 // Environment:
@@ -973,8 +973,9 @@ async function marked(page, base) {
 }
 
 // paste: a paste of several lines asks first (Escape cancels, and
-// nothing reaches the host; Paste sends it all); a paste of one line
-// without a line break goes at once; "do not ask again" is kept.
+// nothing reaches the host; Enter or Paste sends it all; another paste
+// meanwhile is refused); a paste of one line without a line break goes
+// at once; "do not ask again" is kept.
 async function paste(page, base) {
   await page.goto(base, { timeout: STEP_MS });
   await waitState(page, "connected");
@@ -1002,9 +1003,12 @@ async function paste(page, base) {
 
   await pasteText("echo one\necho two\n");
   await page.waitForSelector("#paste-panel", { state: "visible", timeout: STEP_MS });
-  await page.click("#paste-go");
-  await waitText(page, "^one$", "Paste sent the first line");
+  await pasteText("echo other\n"); // while one is held: refused
+  check(await page.textContent("#paste-preview") === "echo one\necho two", "a second paste does not replace the held one");
+  await page.keyboard.press("Enter");
+  await waitText(page, "^one$", "Enter pasted: the first line ran");
   await waitText(page, "^two$", "and the second");
+  check(!/^other$/m.test(await screenText(page)), "the refused paste went nowhere");
 
   await pasteText("echo single");
   await page.keyboard.press("Enter");

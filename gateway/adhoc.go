@@ -254,7 +254,8 @@ func notAllowed(format string, args ...any) error {
 // rules, resolves it once and returns a Target whose Address is the
 // checked IP address, so that DNS cannot change it between check and
 // dial. Its Name is the host:port asked for (the host in lower case, port
-// 23 when none was given); Record comes from the rule that allowed it.
+// 23 when none was given); Record, Banner and Color come from the rule
+// that allowed it.
 //
 // A rule allows a host a user names (?host=host:port) when the user is in
 // its allow_users or allow_groups (both empty: everyone), the port is in

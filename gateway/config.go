@@ -597,6 +597,12 @@ func (c *Config) check() error {
 		if _, err := parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return at("adhoc", i)("adhoc[%d]: %v", i, err)
 		}
+		if err := checkBanner(r.Banner); err != nil {
+			return at("adhoc", i, "banner")("adhoc[%d]: %v", i, err)
+		}
+		if r.Color != "" && !ValidColor(r.Color) {
+			return at("adhoc", i, "color")("adhoc[%d]: color %q: want #RGB or #RRGGBB", i, r.Color)
+		}
 		for j, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return at("adhoc", i, "hosts", j)("adhoc[%d]: hosts: %v", i, err)

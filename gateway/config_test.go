@@ -145,6 +145,8 @@ func TestParseConfigRefusesValuesThatWouldNotWork(t *testing.T) {
 		{target + "    color: '#fff; background: url(x)'\n", `c.yaml:2: target "a": color`},
 		{target + "    banner: \"two\\nlines\"\n", `c.yaml:2: target "a": banner: want text on one line`},
 		{target + "    banner: " + strings.Repeat("x", 501) + "\n", `c.yaml:2: target "a": banner: 501 bytes, want at most 500`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    color: blue\n", `c.yaml:3: adhoc[0]: color "blue": want #RGB or #RRGGBB`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    banner: \"a\\tb\"\n", `c.yaml:3: adhoc[0]: banner: want text on one line`},
 		// Origins the web layer would drop.
 		{"http:\n  allowed_origins:\n    - https://portal.example.com\n    - http://a:99999\n" + target,
 			`c.yaml:4: http: allowed_origins: "http://a:99999" is not an origin: port 99999 is not in 1..65535`},

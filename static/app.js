@@ -40,8 +40,8 @@
 // #find-status, #sessions-link, #recordings-link, #sessions-view, #sessions-title,
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
 // #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
-// #banner, #topbar.marked, #paste-panel, #paste-text, #paste-go,
-// #paste-cancel, #paste-forget,
+// #banner, #topbar.marked, #paste-panel, #paste-text, #paste-preview,
+// #paste-go, #paste-cancel, #paste-forget,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
@@ -1092,6 +1092,9 @@
     showViewers([]);
     endWarning();
     setState("closed", { reason: reason });
+    if (pasteHeld !== null) {
+      closePaste(false); // it would go nowhere, or into the next session
+    }
     pending = [];
     pendingBytes = 0;
     term.write(NOTICE_RESET + "\r\n\x1b[0;2m[" + (watchToken === null ? "Connection closed: " : watched ? "Stopped watching: " : "Cannot watch: ") +
@@ -1521,10 +1524,16 @@
 
   // A paste with a line break in it runs each line at once on most
   // consoles: a configuration pasted into the wrong router, or half a
-  // clipboard of something else. Unless the host asked for bracketed
-  // paste (a shell that will not run what is pasted before Enter), the
-  // page shows what would go and asks first, Paste or Cancel (Enter and
-  // Escape); "do not ask again" is kept in the browser.
+  // clipboard of something else. The page shows what would go and asks
+  // first, Paste or Cancel (Enter and Escape), also while it connects or
+  // reconnects (what is pasted then is sent once connected). It does not
+  // ask when the host asked for bracketed paste (a shell that will not run
+  // what is pasted before Enter), unless the text holds an escape, which
+  // could end the bracket early. While it asks, other pastes are refused,
+  // so that nothing overtakes the one held. "Do not ask again" is kept in
+  // the browser. Pastes come as paste events (the browser's menu,
+  // Shift+Insert, Ctrl+Shift+V, a phone's Paste); an on-screen keyboard's
+  // clipboard suggestion comes as typing, and is not asked about.
   var PASTE_ASK_KEY = "telgate.pasteNoAsk";
   var PASTE_PREVIEW_LINES = 12;
   var pasteHeld = null; // the paste the panel asks about
@@ -1533,16 +1542,23 @@
     if (watchToken !== null) {
       return; // a viewer types nothing
     }
-    // Before xterm.js's own handler, on the terminal's text area.
+    // On the terminal's element, capturing: before xterm.js's own
+    // handlers on its text area and element.
     el.terminal.addEventListener("paste", function (ev) {
       var text = ev.clipboardData ? ev.clipboardData.getData("text/plain") : "";
-      if (!/[\r\n]/.test(text) || term.modes.bracketedPasteMode || storedChoice(PASTE_ASK_KEY) === "1" ||
-          state !== "connected") {
+      if (pasteHeld !== null) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        showNotice("a paste is waiting for your answer");
         return;
       }
-      ev.preventDefault();
-      ev.stopImmediatePropagation();
-      askPaste(text);
+      var ask = /[\r\n]/.test(text) && text.trim() !== "" && state !== "closed" &&
+        (!term.modes.bracketedPasteMode || text.indexOf("\x1b") >= 0) && storedChoice(PASTE_ASK_KEY) !== "1";
+      if (ask) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        askPaste(text);
+      }
     }, true);
   }
 
@@ -1551,14 +1567,22 @@
     var lines = text.replace(/\r\n?/g, "\n").replace(/\n$/, "").split("\n");
     el.pasteText.textContent = "Paste " + lines.length + (lines.length === 1 ? " line" : " lines") +
       " into " + printable(target) + "? Each line may run as it arrives.";
-    el.pastePreview.textContent = lines.slice(0, PASTE_PREVIEW_LINES).map(function (l) {
-      return l.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd");
-    }).join("\n") + (lines.length > PASTE_PREVIEW_LINES ? "\n\u2026 " + (lines.length - PASTE_PREVIEW_LINES) + " more" : "");
+    var shown = lines.slice(0, PASTE_PREVIEW_LINES).join("\n");
+    el.pastePreview.textContent = visible(shown.slice(0, CLIP_PREVIEW)) +
+      (lines.length > PASTE_PREVIEW_LINES ? "\n\u2026 " + (lines.length - PASTE_PREVIEW_LINES) + " more" :
+        shown.length > CLIP_PREVIEW ? "\u2026" : "");
     el.pasteForget.checked = false;
+    el.sharePanel.hidden = true; // the paste panel takes their place
+    if (!el.findBar.hidden) {
+      closeFind();
+    }
     el.pastePanel.hidden = false;
     el.pasteGo.focus();
   }
 
+  // closePaste closes the panel, pasting what it held when paste says
+  // so, and gives the terminal the keyboard back unless the session is
+  // over.
   function closePaste(paste) {
     var text = pasteHeld;
     pasteHeld = null;
@@ -1569,7 +1593,9 @@
       }
       term.paste(text); // as xterm.js pastes: its line endings, bracketed if asked
     }
-    term.focus();
+    if (term && state !== "closed") {
+      term.focus();
+    }
   }
 
   el.pasteGo.addEventListener("click", function () {
@@ -1641,16 +1667,22 @@
     return true;
   }
 
+  // visible makes text safe to show as it would go: control characters
+  // (but tabs and line breaks) as U+FFFD, and characters that change how
+  // text shows without showing (bidirectional controls, zero-width ones)
+  // by their code.
+  function visible(text) {
+    return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd").replace(INVISIBLE, function (c) {
+      return "<U+" + c.codePointAt(0).toString(16).toUpperCase() + ">";
+    });
+  }
+
   function offerCopy(text) {
     var changed = !el.clipPanel.hidden;
     clipPending = text;
     el.clipText.textContent = "The host wants to copy " + text.length + " character" +
       (text.length === 1 ? "" : "s") + " to your clipboard:";
-    el.clipPreview.textContent = text.slice(0, CLIP_PREVIEW)
-      .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "\ufffd")
-      .replace(INVISIBLE, function (c) {
-        return "<U+" + c.codePointAt(0).toString(16).toUpperCase() + ">";
-      }) + (text.length > CLIP_PREVIEW ? "\u2026" : "");
+    el.clipPreview.textContent = visible(text.slice(0, CLIP_PREVIEW)) + (text.length > CLIP_PREVIEW ? "\u2026" : "");
     el.clipPanel.hidden = false;
     if (changed) {
       el.clipCopy.disabled = el.clipAlways.disabled = true;
