@@ -18,11 +18,11 @@ import (
 
 // A reloader re-reads the configuration file when telgate gets SIGHUP and
 // applies what can change while sessions run: the targets, the ad-hoc
-// rules and the users file. Sessions already running go on with the
-// targets they were opened with. A file that does not load changes
-// nothing; a change to anything else (listen, tls, http, limits,
-// recording, auth but users_file) takes a restart, and the log says
-// which. Turning a users file or proxy_header on or off, or changing
+// rules, the users file and the operators. Sessions already running go
+// on with the targets they were opened with. A file that does not load
+// changes nothing; a change to anything else (listen, tls, http, limits,
+// recording, auth but users_file and the operators) takes a restart, and
+// the log says which. Turning a users file or proxy_header on or off, or changing
 // proxy_header, refuses the whole reload.
 type reloader struct {
 	path    string
@@ -59,7 +59,7 @@ func (r *reloader) watch(ctx context.Context) {
 }
 
 // reload loads the configuration file and applies its targets, ad-hoc
-// rules and users, all or none.
+// rules, users and operators, all or none.
 func (r *reloader) reload() error {
 	cfg, err := gateway.LoadConfig(r.path)
 	if err != nil {
@@ -90,6 +90,9 @@ func (r *reloader) reload() error {
 			return err
 		}
 	}
+	if err := r.handler.SetOperators(cfg.Auth.OperatorUsers, cfg.Auth.OperatorGroups); err != nil {
+		return err
+	}
 	ev := r.log.Info().Str("config", r.path).Int("targets", len(cfg.Targets)).Int("adhoc_rules", len(cfg.Adhoc))
 	if users != nil {
 		ev = ev.Int("users", users.Len())
@@ -107,6 +110,8 @@ func restartOnly(a, b *gateway.Config) []string {
 	var changed []string
 	authA, authB := a.Auth, b.Auth
 	authA.UsersFile, authB.UsersFile = "", ""
+	authA.OperatorUsers, authB.OperatorUsers = nil, nil
+	authA.OperatorGroups, authB.OperatorGroups = nil, nil
 	authA.TrustedProxies, authB.TrustedProxies = normalPrefixes(a.Auth.TrustedProxies), normalPrefixes(b.Auth.TrustedProxies)
 	for _, s := range []struct {
 		key  string

@@ -79,3 +79,52 @@ func TestSIGHUPReloadsTargets(t *testing.T) {
 		t.Errorf("the log does not say why the file was refused:\n%s", tg.logs.String())
 	}
 }
+
+// SIGHUP applies the operators: a user made one sees every session from
+// the next request, and the log names no section as taking a restart.
+func TestSIGHUPReloadsOperators(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users.yaml"), []byte(accessUsers(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "telgate.yaml")
+	write := func(operators string) {
+		t.Helper()
+		yaml := fmt.Sprintf("auth: {users_file: users.yaml, operator_users: [%s]}\ntargets:\n  - {name: lab, address: %q}\n",
+			operators, holdingHost(t))
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bob")
+	tg := startTelgate(t, 1, "-config", cfg)
+	operator := func() bool {
+		t.Helper()
+		req, _ := http.NewRequest("GET", tg.URL+"api/sessions", nil)
+		req.SetBasicAuth("alice", "alice-pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list struct{ Operator bool }
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatalf("/api/sessions: %d: %v", resp.StatusCode, err)
+		}
+		return list.Operator
+	}
+	if operator() {
+		t.Fatal("alice is an operator before the reload")
+	}
+	write("alice")
+	if err := tg.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload", func() bool { return strings.Contains(tg.logs.String(), "configuration reloaded") })
+	if !operator() {
+		t.Error("alice is no operator after the reload")
+	}
+	if strings.Contains(tg.logs.String(), "take a restart") {
+		t.Errorf("the log names a section as taking a restart:\n%s", tg.logs.String())
+	}
+}

@@ -36,20 +36,24 @@ type Auth struct {
 	ProxyGroupsHeader string
 	// OperatorUsers and OperatorGroups are the operators: in the session
 	// list (/api/sessions) they see and may end every session, where
-	// other users see and may end their own.
+	// other users see and may end their own, and they may play the
+	// recordings back. Handler.SetOperators replaces them.
 	OperatorUsers  []string
 	OperatorGroups []string
 }
 
-// operator reports whether id is an operator's.
-func (a Auth) operator(id Identity) bool {
+// operators are the users and groups of operators.
+type operators struct{ users, groups []string }
+
+// is reports whether id is an operator's.
+func (o *operators) is(id Identity) bool {
 	if id.User == "" {
 		return false
 	}
-	if slices.Contains(a.OperatorUsers, id.User) {
+	if slices.Contains(o.users, id.User) {
 		return true
 	}
-	return slices.ContainsFunc(id.Groups, func(g string) bool { return slices.Contains(a.OperatorGroups, g) })
+	return slices.ContainsFunc(id.Groups, func(g string) bool { return slices.Contains(o.groups, g) })
 }
 
 // Enabled reports whether any authentication is configured.

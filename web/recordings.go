@@ -14,7 +14,7 @@ import (
 // are only kept where recording is configured.
 func (h *handler) recordingsRefusal(id Identity) *refusal {
 	switch {
-	case !h.opts.Auth.operator(id):
+	case !h.operator(id):
 		return &refusal{code: http.StatusForbidden, reason: "recordings for a non-operator",
 			msg: "the recordings are for operators (auth.operator_users, operator_groups)"}
 	case !h.opts.Gateway.Recording():

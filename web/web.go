@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -121,9 +122,24 @@ func (h *Handler) SetUsers(u *Users) error {
 	return nil
 }
 
+// SetOperators replaces the operators (Auth.OperatorUsers and
+// OperatorGroups) for the requests that follow. Without authentication
+// there can be none.
+func (h *Handler) SetOperators(users, groups []string) error {
+	if len(users)+len(groups) > 0 && !h.h.opts.Auth.Enabled() {
+		return errors.New("web: operators need authentication")
+	}
+	h.h.operators.Store(&operators{slices.Clone(users), slices.Clone(groups)})
+	return nil
+}
+
+// operator reports whether id is an operator's.
+func (h *handler) operator(id Identity) bool { return h.operators.Load().is(id) }
+
 func newHandler(opts Options) *handler {
 	h := &handler{opts: opts, proxies: proxies(opts.TrustedProxies),
 		allowed: map[string]bool{}, allowedHosts: map[string]bool{}}
+	h.operators.Store(&operators{opts.Auth.OperatorUsers, opts.Auth.OperatorGroups})
 	for _, o := range opts.AllowedOrigins {
 		if n, ok := normalOrigin(o); ok {
 			h.allowed[n] = true
@@ -239,16 +255,17 @@ func addProbes(mux *http.ServeMux, gw *gateway.Gateway) {
 }
 
 type handler struct {
-	opts     Options
-	proxies  proxies
-	allowed  map[string]bool // normalised AllowedOrigins
-	csp      string
-	framed   bool // some origins may frame the page
-	auth     *authenticator
-	admit    func(clientIP, user string) (*gateway.Ticket, error)
-	upgrader *websocket.Upgrader
-	root     http.Handler
-	base     string // the routes' path prefix: "/" or "/console/"
+	opts      Options
+	operators atomic.Pointer[operators] // see SetOperators
+	proxies   proxies
+	allowed   map[string]bool // normalised AllowedOrigins
+	csp       string
+	framed    bool // some origins may frame the page
+	auth      *authenticator
+	admit     func(clientIP, user string) (*gateway.Ticket, error)
+	upgrader  *websocket.Upgrader
+	root      http.Handler
+	base      string // the routes' path prefix: "/" or "/console/"
 
 	// allowedHosts are the hosts of AllowedOrigins, which are served
 	// without authentication too (see hostAllowed).
@@ -785,7 +802,7 @@ func (h *handler) sessionList(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, id, ref)
 		return
 	}
-	op := h.opts.Auth.operator(id)
+	op := h.operator(id)
 	list := h.opts.Gateway.Sessions(id.User, op)
 	if !op {
 		// Addresses reach operators only: /api/targets gives names
@@ -809,7 +826,7 @@ func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid := r.PathValue("id")
-	if err := h.opts.Gateway.EndSession(sid, id.User, h.opts.Auth.operator(id), id.User); err != nil {
+	if err := h.opts.Gateway.EndSession(sid, id.User, h.operator(id), id.User); err != nil {
 		h.refuse(w, r, id, &refusal{code: http.StatusNotFound, reason: "end of session " + printableLog(sid) + ": " + err.Error(),
 			msg: "no such session of yours: it has ended"})
 		return
