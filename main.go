@@ -16,7 +16,8 @@
 //	-listen addr          where to serve HTTP (default 127.0.0.1:8080)
 //	-target host:port     serve one telnet host (port 23 when omitted)
 //	-config file          serve what a YAML file configures; SIGHUP
-//	                      reloads its targets, ad-hoc rules and users
+//	                      reloads its targets, ad-hoc rules, users and
+//	                      operators
 //	-base-path path       serve the page and its routes under a path
 //	-tls-cert file        serve HTTPS with this certificate (PEM, chain first)
 //	-tls-key file         and this private key

@@ -51,7 +51,7 @@ func (r *reloader) watch(ctx context.Context) {
 				return
 			case <-hup:
 				if err := r.reload(); err != nil {
-					r.log.Error().Err(err).Str("config", r.path).Msg("configuration not reloaded: still serving the targets, rules and users it had")
+					r.log.Error().Err(err).Str("config", r.path).Msg("configuration not reloaded: still serving the targets, rules, users and operators it had")
 				}
 			}
 		}
@@ -90,17 +90,21 @@ func (r *reloader) reload() error {
 			return err
 		}
 	}
+	// Cannot fail: checkAllowLists refused operators without
+	// authentication, and authentication cannot change here.
 	if err := r.handler.SetOperators(cfg.Auth.OperatorUsers, cfg.Auth.OperatorGroups); err != nil {
 		return err
+	}
+	// The warning first: once "configuration reloaded" is logged, all
+	// the reload has to say is.
+	if changed := restartOnly(r.running, cfg); len(changed) > 0 {
+		r.log.Warn().Strs("changed", changed).Msg("configuration reloading, but these sections take a restart and are not applied")
 	}
 	ev := r.log.Info().Str("config", r.path).Int("targets", len(cfg.Targets)).Int("adhoc_rules", len(cfg.Adhoc))
 	if users != nil {
 		ev = ev.Int("users", users.Len())
 	}
 	ev.Msg("configuration reloaded")
-	if changed := restartOnly(r.running, cfg); len(changed) > 0 {
-		r.log.Warn().Strs("changed", changed).Msg("configuration reloaded, but these sections take a restart and were not applied")
-	}
 	return nil
 }
 

@@ -80,28 +80,29 @@ func TestSIGHUPReloadsTargets(t *testing.T) {
 	}
 }
 
-// SIGHUP applies the operators: a user made one sees every session from
-// the next request, and the log names no section as taking a restart.
+// SIGHUP applies the operators: a user made one is one from the next
+// request, by name or by group, one no longer named is not, and the log
+// names no section as taking a restart.
 func TestSIGHUPReloadsOperators(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "users.yaml"), []byte(accessUsers(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "telgate.yaml")
+	host := holdingHost(t)
 	write := func(operators string) {
 		t.Helper()
-		yaml := fmt.Sprintf("auth: {users_file: users.yaml, operator_users: [%s]}\ntargets:\n  - {name: lab, address: %q}\n",
-			operators, holdingHost(t))
+		yaml := fmt.Sprintf("auth: {users_file: users.yaml, %s}\ntargets:\n  - {name: lab, address: %q}\n", operators, host)
 		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("bob")
+	write("operator_users: [bob]")
 	tg := startTelgate(t, 1, "-config", cfg)
-	operator := func() bool {
+	operator := func(user string) bool {
 		t.Helper()
 		req, _ := http.NewRequest("GET", tg.URL+"api/sessions", nil)
-		req.SetBasicAuth("alice", "alice-pw")
+		req.SetBasicAuth(user, user+"-pw")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -113,16 +114,29 @@ func TestSIGHUPReloadsOperators(t *testing.T) {
 		}
 		return list.Operator
 	}
-	if operator() {
-		t.Fatal("alice is an operator before the reload")
+	reloads := 0
+	hup := func() {
+		t.Helper()
+		if err := tg.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		reloads++
+		waitFor(t, "the reload", func() bool {
+			return strings.Count(tg.logs.String(), `"message":"configuration reloaded"`) == reloads
+		})
 	}
-	write("alice")
-	if err := tg.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
+	if operator("alice") || !operator("bob") {
+		t.Fatal("before the reload, bob should be the operator, alice not")
 	}
-	waitFor(t, "the reload", func() bool { return strings.Contains(tg.logs.String(), "configuration reloaded") })
-	if !operator() {
-		t.Error("alice is no operator after the reload")
+	write("operator_users: [alice]")
+	hup()
+	if !operator("alice") || operator("bob") {
+		t.Error("after the reload, alice should be the operator, bob no longer")
+	}
+	write("operator_groups: [netops]") // alice's group
+	hup()
+	if !operator("alice") || operator("bob") {
+		t.Error("after the second reload, alice should be an operator by her group, bob not")
 	}
 	if strings.Contains(tg.logs.String(), "take a restart") {
 		t.Errorf("the log names a section as taking a restart:\n%s", tg.logs.String())

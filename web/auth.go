@@ -37,7 +37,8 @@ type Auth struct {
 	// OperatorUsers and OperatorGroups are the operators: in the session
 	// list (/api/sessions) they see and may end every session, where
 	// other users see and may end their own, and they may play the
-	// recordings back. Handler.SetOperators replaces them.
+	// recordings back. These are the operators at start;
+	// Handler.SetOperators replaces them for the requests that follow.
 	OperatorUsers  []string
 	OperatorGroups []string
 }

@@ -139,7 +139,7 @@ func (h *handler) operator(id Identity) bool { return h.operators.Load().is(id) 
 func newHandler(opts Options) *handler {
 	h := &handler{opts: opts, proxies: proxies(opts.TrustedProxies),
 		allowed: map[string]bool{}, allowedHosts: map[string]bool{}}
-	h.operators.Store(&operators{opts.Auth.OperatorUsers, opts.Auth.OperatorGroups})
+	h.operators.Store(&operators{slices.Clone(opts.Auth.OperatorUsers), slices.Clone(opts.Auth.OperatorGroups)})
 	for _, o := range opts.AllowedOrigins {
 		if n, ok := normalOrigin(o); ok {
 			h.allowed[n] = true
