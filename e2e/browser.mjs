@@ -930,18 +930,20 @@ async function idle(page, base) {
   await page.waitForSelector("#notice.urgent", { state: "visible", timeout: STEP_MS });
   const first = await page.textContent("#notice");
   check(/^idle: this session closes in \d+ s unless you type$/.test(first), `the page warns (${first})`);
+  check((await page.title()).startsWith("(idle) "), `the tab's title says so too (${await page.title()})`);
   await page.setViewportSize({ width: 375, height: 700 });
   const box = await page.$eval("#notice", (n) => ({ width: n.clientWidth, overflow: n.scrollWidth - n.clientWidth }));
   check(box.width > 100 && box.overflow <= 1, `on a phone's width the warning shows whole (${JSON.stringify(box)})`);
   await page.click("#terminal");
   await page.keyboard.type("x");
   await page.waitForSelector("#notice", { state: "hidden", timeout: STEP_MS });
-  ok("a key took the warning away");
+  check(!(await page.title()).startsWith("("), "a key took the warning away, from the title too");
   await page.waitForSelector("#notice.urgent", { state: "visible", timeout: STEP_MS });
   ok("the next quiet spell was warned of again");
   await waitState(page, "closed");
   const status = await page.textContent("#status");
   check(status.endsWith("idle timeout"), `then the session closed (${status})`);
+  check((await page.title()).startsWith("(closed) "), `and the tab's title says it closed (${await page.title()})`);
   return { warning: first };
 }
 

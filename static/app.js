@@ -260,6 +260,26 @@
     }, ms || NOTICE_MS);
   }
 
+  // The tab's title is the host's (or the target's), marked "(closed)"
+  // once the session ended and "(idle)" or "(ending)" while it is about
+  // to: what a tab in the background can say.
+  var baseTitle = DEFAULT_TITLE;
+  var titleMark = "";
+
+  function setTitle(t) {
+    baseTitle = t;
+    showTitle();
+  }
+
+  function markTitle(m) {
+    titleMark = m;
+    showTitle();
+  }
+
+  function showTitle() {
+    document.title = (titleMark ? "(" + titleMark + ") " : "") + baseTitle;
+  }
+
   // warnOfEnd says the session is about to end: for being idle (the
   // notice goes with the next key, which keeps the session) or for its
   // time limit.
@@ -269,6 +289,7 @@
     }
     var secs = Math.max(1, Math.round(Number(msg.in) || 0));
     idleWarned = msg.reason === "idle timeout";
+    markTitle(idleWarned ? "idle" : "ending");
     if (idleWarned) {
       showNotice("idle: this session closes in " + secs + " s unless you type", secs * 1000, true);
     } else {
@@ -279,6 +300,9 @@
   // endWarning takes a warning away: the session went on, or ended.
   function endWarning() {
     idleWarned = false;
+    if (titleMark === "idle" || titleMark === "ending") {
+      markTitle("");
+    }
     if (el.notice.classList.contains("urgent")) {
       hideNotice();
     }
@@ -490,7 +514,7 @@
 
     term.onTitleChange(function (title) {
       title = printable(title);
-      document.title = title ? title + " \u2014 " + DEFAULT_TITLE : target + " \u2014 " + DEFAULT_TITLE;
+      setTitle(title ? title + " \u2014 " + DEFAULT_TITLE : target + " \u2014 " + DEFAULT_TITLE);
     });
 
     if (watchToken !== null) {
@@ -1006,7 +1030,7 @@
         var whose = printable(msg.user || "");
         el.targetName.textContent = target;
         el.targetName.title = target + (msg.description ? " \u2014 " + printable(msg.description) : "");
-        document.title = "watching " + target + " \u2014 " + DEFAULT_TITLE;
+        setTitle("watching " + target + " \u2014 " + DEFAULT_TITLE);
         watched = true;
         markTarget(msg);
         term.reset(); // what the session kept of its output comes next
@@ -1092,6 +1116,7 @@
     showViewers([]);
     endWarning();
     setState("closed", { reason: reason });
+    markTitle("closed");
     if (pasteHeld !== null) {
       closePaste(false); // it would go nowhere, or into the next session
     }
@@ -1106,7 +1131,8 @@
       return;
     }
     var reset = term.buffer.active.type === "alternate" ? LEAVE_ALT_SCREEN + SESSION_RESET : SESSION_RESET;
-    document.title = target + " \u2014 " + DEFAULT_TITLE; // the last host's title goes with it
+    setTitle(target + " \u2014 " + DEFAULT_TITLE); // the last host's title goes with it
+    markTitle("");
     term.write(reset + "\r\n\x1b[2m\u2500\u2500\u2500\u2500 reconnecting to " +
       printable(target) + " \u2500\u2500\u2500\u2500\x1b[0m\r\n");
     connect();
@@ -1847,7 +1873,7 @@
     targetParam = param || "target";
     el.targetName.textContent = name;
     el.targetName.title = description ? name + " \u2014 " + description : name;
-    document.title = name + " \u2014 " + DEFAULT_TITLE;
+    setTitle(name + " \u2014 " + DEFAULT_TITLE);
     el.picker.hidden = true;
     el.terminal.hidden = false;
     el.toolbar.hidden = false;
