@@ -664,11 +664,13 @@ async function resume(page, base) {
   // Typed while the page reconnects (the network is not back: its
   // attempts wait): kept, and sent once resumed.
   await waitState(page, "resuming");
+  check((await page.title()).startsWith("(reconnecting) "), `the tab's title says so (${await page.title()})`);
   await poll("a WebSocket that resumes the session", () => seen.urls.some((u) => u.includes("/ws?resume=")));
   await typeLine(page, "echo typed-while-away");
   const back = await fetch(env("TELGATE_RELEASE_URL"));
   check(back.ok, "the network is back");
   await waitState(page, "connected");
+  check(!(await page.title()).startsWith("("), `and no longer once resumed (${await page.title()})`);
   await waitText(page, "^typed-while-away$", "what was typed while reconnecting ran");
   check(states.includes("resuming"), `the page said it was reconnecting (states ${states.join(", ")})`);
   const text = await screenText(page);

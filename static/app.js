@@ -223,6 +223,11 @@
   function setState(next, opts) {
     opts = opts || {};
     state = next;
+    if (next === "resuming") {
+      markTitle("reconnecting");
+    } else if (titleMark === "reconnecting") {
+      markTitle("");
+    }
     var text = opts.label || STATE_LABELS[next];
     if (next === "closed" && opts.reason) {
       text += ": " + opts.reason;
@@ -261,8 +266,9 @@
   }
 
   // The tab's title is the host's (or the target's), marked "(closed)"
-  // once the session ended and "(idle)" or "(ending)" while it is about
-  // to: what a tab in the background can say.
+  // once the session ended, "(idle)" or "(ending)" while it is about to,
+  // and "(reconnecting)" while the page resumes it: what a tab in the
+  // background can say.
   var baseTitle = DEFAULT_TITLE;
   var titleMark = "";
 

@@ -30,6 +30,17 @@ func TestRecordingRoutes(t *testing.T) {
 	})
 	alice, carol := basicAuth("alice", "alice-secret"), basicAuth("carol", "carol-secret") // carol is in ops
 	ws := f.open("target=lab", alice)
+	// The host's output is in the recording once the browser has it.
+	_ = ws.SetReadDeadline(time.Now().Add(waitLimit))
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the host's output: %v", err)
+		}
+		if typ == websocket.BinaryMessage && strings.Contains(string(data), "recorded output") {
+			break
+		}
+	}
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	ws.Close()
 
