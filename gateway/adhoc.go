@@ -69,11 +69,8 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 		if c.keys, err = parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
 		}
-		if err := checkBanner(r.Banner); err != nil {
+		if _, err := checkLook(r.Banner, r.Color); err != nil {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
-		}
-		if r.Color != "" && !ValidColor(r.Color) {
-			return nil, fmt.Errorf("adhoc[%d]: color %q: want #RGB or #RRGGBB", i, r.Color)
 		}
 		c.keys.Banner, c.keys.Color = r.Banner, r.Color
 		for _, h := range r.Hosts {

@@ -397,11 +397,8 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				return nil, fail(line, "target %q: %v", rt.Name, err)
 			}
 		}
-		if err := checkBanner(rt.Banner); err != nil {
+		if _, err := checkLook(rt.Banner, rt.Color); err != nil {
 			return nil, fail(line, "target %q: %v", rt.Name, err)
-		}
-		if rt.Color != "" && !ValidColor(rt.Color) {
-			return nil, fail(line, "target %q: color %q: want #RGB or #RRGGBB", rt.Name, rt.Color)
 		}
 		t.Banner, t.Color = rt.Banner, rt.Color
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
@@ -597,11 +594,8 @@ func (c *Config) check() error {
 		if _, err := parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
 			return at("adhoc", i)("adhoc[%d]: %v", i, err)
 		}
-		if err := checkBanner(r.Banner); err != nil {
-			return at("adhoc", i, "banner")("adhoc[%d]: %v", i, err)
-		}
-		if r.Color != "" && !ValidColor(r.Color) {
-			return at("adhoc", i, "color")("adhoc[%d]: color %q: want #RGB or #RRGGBB", i, r.Color)
+		if key, err := checkLook(r.Banner, r.Color); err != nil {
+			return at("adhoc", i, key)("adhoc[%d]: %v", i, err)
 		}
 		for j, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {

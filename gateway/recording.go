@@ -151,7 +151,7 @@ func createRecording(dir, name string) (*os.File, error) {
 func safeFileName(s string) string {
 	b := []byte(truncateBytes(s, 64))
 	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if !fileNameByte(c) {
 			b[i] = '_'
 		}
 	}
@@ -162,6 +162,12 @@ func safeFileName(s string) string {
 		b[0] = '_'
 	}
 	return string(b)
+}
+
+// fileNameByte reports whether c may stand in a recording's file name:
+// a letter, a digit, '.', '_' or '-'.
+func fileNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }
 
 func truncateBytes(s string, n int) string {

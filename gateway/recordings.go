@@ -162,9 +162,12 @@ func isRecordingName(name string) bool {
 	if !ok || base == "" || len(name) > 128 || base[0] == '.' {
 		return false
 	}
-	return !strings.ContainsFunc(base, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
-	})
+	for i := range len(base) {
+		if !fileNameByte(base[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // readCastHeader reads a recording's first line.

@@ -99,6 +99,18 @@ var colorPattern = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 // #RRGGBB.
 func ValidColor(s string) bool { return colorPattern.MatchString(s) }
 
+// checkLook checks the banner and color of a target or an ad-hoc rule,
+// and names the key at fault.
+func checkLook(banner, color string) (key string, err error) {
+	if err := checkBanner(banner); err != nil {
+		return "banner", err
+	}
+	if color != "" && !ValidColor(color) {
+		return "color", fmt.Errorf("color %q: want #RGB or #RRGGBB", color)
+	}
+	return "", nil
+}
+
 // checkBanner checks a target's banner: UTF-8 text of at most maxBanner
 // bytes, on one line, without control characters.
 func checkBanner(s string) error {

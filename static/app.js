@@ -1198,10 +1198,16 @@
 
   // resizeTo sets a viewer's terminal to the session's window size.
   function resizeTo(cols, rows) {
+    resizeTerminal(term, cols, rows);
+  }
+
+  // resizeTerminal gives t a size from the gateway (or a recording),
+  // when it is one a terminal can have.
+  function resizeTerminal(t, cols, rows) {
     cols = Math.floor(Number(cols));
     rows = Math.floor(Number(rows));
     if (cols >= 1 && rows >= 1 && cols <= 1000 && rows <= 1000) {
-      term.resize(cols, rows);
+      t.resize(cols, rows);
     }
   }
 
@@ -2096,6 +2102,7 @@
     cell: cell,
     fetchJSON: fetchJSON,
     terminalText: terminalText,
+    resizeTerminal: resizeTerminal,
     saveText: saveText,
   });
 

@@ -171,11 +171,7 @@
   }
 
   function resize(cols, rows) {
-    cols = Math.floor(Number(cols));
-    rows = Math.floor(Number(rows));
-    if (cols >= 1 && rows >= 1 && cols <= 1000 && rows <= 1000) {
-      term.resize(cols, rows);
-    }
+    page.resizeTerminal(term, cols, rows);
   }
 
   // playTo writes the events up to t (seconds, as played), output in
