@@ -486,7 +486,8 @@ func TestBrowserShare(t *testing.T) {
 	}
 	count := func(msg string) int { return strings.Count(tg.logs.String(), `"message":"`+msg+`"`) }
 	waitFor(t, "the viewer left line", func() bool { return count("viewer left") == 1 })
-	for _, msg := range []string{"session shared", "viewer joined", "viewer left", "session no longer shared"} {
+	for _, msg := range []string{"session shared", "viewer joined", "keyboard handed to viewer", "keyboard taken back from viewer",
+		"viewer left", "session no longer shared"} {
 		if n := count(msg); n != 1 {
 			t.Errorf("%d %q lines in the log, want 1", n, msg)
 		}

@@ -726,8 +726,9 @@ async function mac(page, base) {
 // share: the session's user shares it; a second page opens the link and
 // watches, read-only: it is shown the output from before it came, then
 // the output as it comes, at the session's window size as it changes;
-// what it types reaches nobody; the session's page says who watches; and
-// when sharing stops the viewer's page says so.
+// what it types reaches nobody; the session's page says who watches;
+// handed the keyboard, the viewer types into the session until it is
+// taken back; and when sharing stops the viewer's page says so.
 async function share(page, base) {
   await page.goto(base, { timeout: STEP_MS });
   await waitState(page, "connected");
@@ -781,6 +782,43 @@ async function share(page, base) {
   }
   await screenshot(viewer, "watching.png");
   await screenshot(page, "watched.png");
+
+  // The session's user hands the viewer the keyboard: its keys and its
+  // Break reach the host, and the session's own keys go on working; then
+  // takes it back, and the viewer's keys reach nobody again.
+  await page.click("#share");
+  await page.waitForSelector("#share-viewers li[data-viewer] button", { state: "visible", timeout: STEP_MS });
+  check(await page.textContent("#share-viewers li[data-viewer] button") === "Let type",
+    "the share panel lists the viewer with Let type");
+  await page.click("#share-viewers li[data-viewer] button");
+  await viewer.waitForFunction(() => /\(you may type\)$/.test(document.getElementById("status").textContent),
+    null, { timeout: STEP_MS, polling: 50 });
+  ok("the viewer's status says it may type");
+  check(await viewer.isVisible("#toolbar"), "the viewer handed the keyboard has the command buttons");
+  await page.waitForFunction(() => /typing/.test(document.getElementById("viewers").textContent),
+    null, { timeout: STEP_MS, polling: 50 });
+  check(await page.textContent("#share-viewers li[data-viewer] button") === "Take back",
+    "the share panel offers to take the keyboard back");
+  await screenshot(page, "handed-over.png");
+  await viewer.click("#terminal");
+  await typeLine(viewer, "echo from-helper");
+  await waitText(page, "^from-helper$", "the viewer's line ran, on the session's page");
+  await waitText(viewer, "^from-helper$", "and on the viewer's");
+  await viewer.click("#toolbar button[data-command=break]");
+  await waitText(page, "received IAC BREAK", "the viewer's Break reached the host");
+  await screenshot(viewer, "typing-viewer.png");
+  await page.click("#share-viewers li[data-viewer] button");
+  await viewer.waitForFunction(() => /\(read-only\)$/.test(document.getElementById("status").textContent),
+    null, { timeout: STEP_MS, polling: 50 });
+  ok("the viewer's status says read-only again");
+  await page.click("#share-hide");
+  check(!(await viewer.isVisible("#toolbar")), "the viewer has no command buttons again");
+  await viewer.click("#terminal");
+  await typeLine(viewer, "echo after-take-back");
+  await page.click("#terminal");
+  await typeLine(page, "echo marker-2");
+  await waitText(viewer, "^marker-2$", "the owner's next line reached the viewer");
+  check(!(await screenText(page)).includes("after-take-back"), "what the viewer typed after the take-back reached nobody");
 
   await page.click("#share");
   await page.waitForSelector("#share-panel", { state: "visible", timeout: STEP_MS });

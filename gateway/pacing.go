@@ -52,8 +52,8 @@ type pacer struct {
 // writeInput writes input, as the target wants it, to the host: at once,
 // or paced when the target has a line delay. n is the input's length as
 // the browser sent it, which is counted once the input is written. Input
-// the host cannot take is dropped (see browserMessage). It is called by
-// readBrowser alone.
+// the host cannot take is dropped (see browserMessage). It is called
+// with inputMu held.
 func (s *session) writeInput(p []byte, n int) {
 	if s.req.Target.LineDelay <= 0 {
 		s.writeNow(p, n)
@@ -96,8 +96,9 @@ func (pc *pacer) write(p []byte, n int) {
 	delay := pc.s.req.Target.LineDelay
 	pc.mu.Lock()
 	if !pc.running && lineEnd(p) == len(p) && time.Since(pc.lineAt) >= delay {
-		// The pacing goroutine is not running, and only this goroutine
-		// starts it: holding mu over the write keeps no one waiting.
+		// The pacing goroutine is not running, and only a writer
+		// holding inputMu starts it: holding mu over the write keeps
+		// no one waiting.
 		defer pc.mu.Unlock()
 		if pc.s.writeNow(p, n) && bytes.IndexByte(p, '\r') >= 0 {
 			pc.lineAt = time.Now()

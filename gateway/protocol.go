@@ -16,6 +16,7 @@ import (
 //	{"type":"command","name":N}
 //	{"type":"ping"}
 //	{"type":"share"}, {"type":"unshare"}   (see sharing)
+//	{"type":"hand-over","viewer":ID}, {"type":"take-back"}   (see handOver)
 //
 // Status messages, gateway to browser, in text frames:
 //
@@ -25,14 +26,16 @@ import (
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"connected",...,"banner":B,"color":C}   (see Target.Banner)
 //	{"type":"resumed","lost":L,"input":I}   (see Gateway.Resume)
-//	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...]}   (see sharing)
+//	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...],"viewers":[...]}   (see sharing, handOver)
 //	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}
 //
 // A viewer of a shared session is sent {"type":"watching",...} and
-// {"type":"size",...} besides (see Gateway.Watch).
+// {"type":"size",...} besides (see Gateway.Watch), and
+// {"type":"typing","allowed":B} when it is handed the keyboard or loses
+// it (see handOver).
 //
 // A ping is answered with a pong and is not activity for the idle
 // timeout: the page sends them to notice a connection that died without
@@ -76,6 +79,8 @@ type Control struct {
 	Cols int    `json:"cols,omitempty"`
 	Rows int    `json:"rows,omitempty"`
 	Name string `json:"name,omitempty"`
+	// Viewer names the viewer a hand-over is to.
+	Viewer int `json:"viewer,omitempty"`
 }
 
 // ParseControl decodes and checks a control message. Sizes are clamped
@@ -86,6 +91,8 @@ func ParseControl(data []byte) (Control, error) {
 		Cols *json.RawMessage `json:"cols"`
 		Rows *json.RawMessage `json:"rows"`
 		Name *string          `json:"name"`
+		// A pointer, to tell a missing viewer from a malformed one.
+		Viewer *json.RawMessage `json:"viewer"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Control{}, fmt.Errorf("%w: not a JSON object", ErrBadControl)
@@ -101,8 +108,14 @@ func ParseControl(data []byte) (Control, error) {
 			return Control{}, err
 		}
 		return Control{Type: "resize", Cols: cols, Rows: rows}, nil
-	case "ping", "share", "unshare":
+	case "ping", "share", "unshare", "take-back":
 		return Control{Type: raw.Type}, nil
+	case "hand-over":
+		var id int
+		if raw.Viewer == nil || json.Unmarshal(*raw.Viewer, &id) != nil || id < 1 {
+			return Control{}, fmt.Errorf("%w: hand-over without a viewer's id (a whole number from the viewers message)", ErrBadControl)
+		}
+		return Control{Type: "hand-over", Viewer: id}, nil
 	case "command":
 		if raw.Name == nil {
 			return Control{}, fmt.Errorf("%w: command without name", ErrBadControl)
@@ -187,8 +200,9 @@ type sharedMsg struct {
 }
 
 type viewersMsg struct {
-	Type  string   `json:"type"`
-	Users []string `json:"users"`
+	Type    string        `json:"type"`
+	Users   []string      `json:"users"`
+	Viewers []viewerEntry `json:"viewers"` // see handOver
 }
 
 // Status messages to a viewer (see Gateway.Watch).
@@ -199,6 +213,7 @@ type watchingMsg struct {
 	User        string `json:"user"`
 	Cols        int    `json:"cols"`
 	Rows        int    `json:"rows"`
+	Raw         bool   `json:"raw,omitempty"` // plain TCP: no telnet commands
 	Banner      string `json:"banner,omitempty"`
 	Color       string `json:"color,omitempty"`
 }

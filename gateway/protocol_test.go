@@ -16,6 +16,8 @@ func TestParseControl(t *testing.T) {
 		`{"type":"command","name":"break"}`:           {Type: "command", Name: "break"},
 		`{"type":"command","name":"nop","extra":[1]}`: {Type: "command", Name: "nop"},
 		`{"type":"ping"}`:                             {Type: "ping"},
+		`{"type":"hand-over","viewer":3}`:             {Type: "hand-over", Viewer: 3},
+		`{"type":"take-back","viewer":3}`:             {Type: "take-back"},
 	} {
 		got, err := ParseControl([]byte(in))
 		if err != nil || got != want {
@@ -27,6 +29,8 @@ func TestParseControl(t *testing.T) {
 		`{"type":"resize","cols":80}`, `{"type":"resize","cols":"80","rows":24}`,
 		`{"type":"command"}`, `{"type":"command","name":"BREAK"}`, `{"type":"command","name":7}`,
 		`{"type":"resize","cols":NaN,"rows":1}`,
+		`{"type":"hand-over"}`, `{"type":"hand-over","viewer":0}`, `{"type":"hand-over","viewer":-1}`,
+		`{"type":"hand-over","viewer":1.5}`, `{"type":"hand-over","viewer":"1"}`, `{"type":"hand-over","viewer":1e30}`,
 	} {
 		if got, err := ParseControl([]byte(in)); !errors.Is(err, ErrBadControl) {
 			t.Errorf("ParseControl(%s) = %+v, %v; want ErrBadControl", in, got, err)
@@ -66,7 +70,8 @@ func TestParseWindow(t *testing.T) {
 // FuzzParseControl: any message gets a valid control or ErrBadControl,
 // never a panic, and sizes are always in range.
 func FuzzParseControl(f *testing.F) {
-	for _, s := range []string{`{"type":"resize","cols":80,"rows":24}`, `{"type":"command","name":"break"}`, `{`, `{"type":"resize","cols":1e400,"rows":-0}`} {
+	for _, s := range []string{`{"type":"resize","cols":80,"rows":24}`, `{"type":"command","name":"break"}`, `{`, `{"type":"resize","cols":1e400,"rows":-0}`,
+		`{"type":"ping"}`, `{"type":"hand-over","viewer":2}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -89,6 +94,11 @@ func FuzzParseControl(f *testing.F) {
 			if _, ok := CommandByte(c.Name); !ok {
 				t.Fatalf("unknown command accepted: %+v", c)
 			}
+		case "hand-over":
+			if c.Viewer < 1 {
+				t.Fatalf("hand-over to no viewer accepted: %+v", c)
+			}
+		case "ping", "share", "unshare", "take-back":
 		default:
 			t.Fatalf("unknown type accepted: %+v", c)
 		}

@@ -104,6 +104,9 @@ type session struct {
 	browserText *browserText
 
 	wmu sync.Mutex // serialises writes of messages to the browser, guards att's changes
+	// inputMu serialises input to the host, from the browser and from a
+	// viewer handed the keyboard (see handOver).
+	inputMu sync.Mutex
 	// pace paces input for a target with a line delay (nil until the
 	// first input there); pacing counts its goroutine.
 	pace   *pacer
@@ -467,51 +470,61 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 	s.touch()
 	switch typ {
 	case websocket.BinaryMessage:
-		s.waitResize()
-		if recordInput {
-			s.rec.input(data)
-		}
-		browserBytes := len(data)
-		// A mouse report is the terminal's own bytes (coordinates past
-		// 94 are bytes past 127), not UTF-8 text.
-		if s.browserText != nil && !bytes.HasPrefix(data, mouseReport) {
-			text := s.g.msgBufs.Get().(*[]byte)
-			*text = s.browserText.encode((*text)[:0], data)
-			data = *text
-			defer func() {
-				if cap(*text) <= maxPooledMsg {
-					s.g.msgBufs.Put(text)
-				}
-			}()
-		}
-		mapEnter := s.req.Target.enter() != telnet.RawCR && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
-		erase := s.req.Target.Backspace
-		// A mouse report (ESC [ M and three bytes, the terminal's own
-		// message) can hold a 127 that is a coordinate, not a key.
-		mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0 && !bytes.HasPrefix(data, mouseReport)
-		if !mapEnter && !mapErase {
-			s.writeInput(data, browserBytes)
-		} else {
-			out := s.g.msgBufs.Get().(*[]byte)
-			if mapEnter {
-				*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.enter())
-			} else {
-				*out = append((*out)[:0], data...)
-			}
-			if mapErase {
-				for i, c := range *out {
-					if c == del {
-						(*out)[i] = erase
-					}
-				}
-			}
-			s.writeInput(*out, browserBytes)
-			if cap(*out) <= maxPooledMsg {
-				s.g.msgBufs.Put(out)
-			}
-		}
+		s.inputMu.Lock()
+		s.input(data, s.browserText, recordInput)
+		s.inputMu.Unlock()
 	case websocket.TextMessage:
 		s.control(c, cerr)
+	}
+}
+
+// input writes input from the browser (or from a viewer handed the
+// keyboard) to the host, text converted to the host's character set by
+// text (nil: none), with Enter (unless our side sends in BINARY mode)
+// and Backspace as the target wants them. Called with inputMu held.
+func (s *session) input(data []byte, text *browserText, recordInput bool) {
+	s.waitResize()
+	if recordInput {
+		s.rec.input(data)
+	}
+	browserBytes := len(data)
+	// A mouse report is the terminal's own bytes (coordinates past
+	// 94 are bytes past 127), not UTF-8 text.
+	if text != nil && !bytes.HasPrefix(data, mouseReport) {
+		conv := s.g.msgBufs.Get().(*[]byte)
+		*conv = text.encode((*conv)[:0], data)
+		data = *conv
+		defer func() {
+			if cap(*conv) <= maxPooledMsg {
+				s.g.msgBufs.Put(conv)
+			}
+		}()
+	}
+	mapEnter := s.req.Target.enter() != telnet.RawCR && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0
+	erase := s.req.Target.Backspace
+	// A mouse report (ESC [ M and three bytes, the terminal's own
+	// message) can hold a 127 that is a coordinate, not a key.
+	mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0 && !bytes.HasPrefix(data, mouseReport)
+	if !mapEnter && !mapErase {
+		s.writeInput(data, browserBytes)
+	} else {
+		out := s.g.msgBufs.Get().(*[]byte)
+		if mapEnter {
+			*out = telnet.AppendLineEndings((*out)[:0], data, s.req.Target.enter())
+		} else {
+			*out = append((*out)[:0], data...)
+		}
+		if mapErase {
+			for i, c := range *out {
+				if c == del {
+					(*out)[i] = erase
+				}
+			}
+		}
+		s.writeInput(*out, browserBytes)
+		if cap(*out) <= maxPooledMsg {
+			s.g.msgBufs.Put(out)
+		}
 	}
 }
 
@@ -535,9 +548,9 @@ func (s *session) control(c Control, err error) {
 			_, _ = s.send(errorMsg{Type: "error", Message: "the host speaks plain TCP, not telnet: it takes no telnet commands"})
 			return
 		}
-		s.waitResize()
-		cmd, _ := CommandByte(c.Name)
-		s.sendCommand(cmd)
+		s.inputMu.Lock()
+		s.command(c.Name)
+		s.inputMu.Unlock()
 	case "share":
 		token, err := s.share()
 		if err != nil {
@@ -547,7 +560,21 @@ func (s *session) control(c Control, err error) {
 		_, _ = s.send(sharedMsg{Type: "shared", Watch: token})
 	case "unshare":
 		s.unshare(ReasonSharingStopped, false)
+	case "hand-over":
+		if err := s.handOver(c.Viewer); err != nil {
+			_, _ = s.send(errorMsg{Type: "error", Message: "cannot hand over the keyboard: " + err.Error()})
+		}
+	case "take-back":
+		s.takeBack()
 	}
+}
+
+// command sends the toolbar command name (a valid one: see
+// ParseControl) to the host. Called with inputMu held.
+func (s *session) command(name string) {
+	s.waitResize()
+	cmd, _ := CommandByte(name)
+	s.sendCommand(cmd)
 }
 
 // pong answers a page's keepalive ping, which is not activity, on a

@@ -46,7 +46,8 @@ func (g *Gateway) Sessions(user string, all bool) []SessionInfo {
 			BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(), Viewers: []string{},
 			Away: s.res != nil && s.att.Load() == nil && s.ctx.Err() == nil}
 		if sh := s.sharing.Load(); sh != nil {
-			info.Shared, info.Viewers = true, sh.users()
+			_, users := sh.list()
+			info.Shared, info.Viewers = true, users
 		}
 		out = append(out, info)
 	}

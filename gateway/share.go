@@ -59,9 +59,6 @@ const (
 	// viewerFrame bounds the binary messages queued output is joined
 	// into.
 	viewerFrame = 64 << 10
-	// maxViewerMessage bounds a message from a viewer, which sends only
-	// pings.
-	maxViewerMessage = 4 << 10
 )
 
 // A WatchRequest is a viewer's request to watch a shared session.
@@ -163,7 +160,9 @@ type sharing struct {
 	token   string
 	mu      sync.Mutex
 	viewers map[*viewer]struct{}
-	ended   bool // no viewer may join
+	ended   bool    // no viewer may join
+	lastID  int     // the id given to the last viewer that joined
+	typist  *viewer // the viewer that may type (see handOver); nil: none
 }
 
 // broadcast queues output for every viewer.
@@ -201,18 +200,6 @@ func (sh *sharing) end(reason string) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// users lists the viewers' users, sorted.
-func (sh *sharing) users() []string {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	users := make([]string, 0, len(sh.viewers))
-	for v := range sh.viewers {
-		users = append(users, v.user)
-	}
-	slices.Sort(users)
-	return users
 }
 
 // share starts sharing the session, unless it is shared already, and
@@ -279,15 +266,15 @@ func (s *session) viewersChanged() {
 	s.viewersMu.Unlock()
 	go func() {
 		for {
-			users := []string{}
+			entries, users := []viewerEntry{}, []string{}
 			if sh := s.sharing.Load(); sh != nil {
-				users = sh.users()
+				entries, users = sh.list()
 			}
 			// Not once the session is ending: its page has been told.
 			if s.ctx.Err() == nil && s.reason.get() == "" {
 				// Not activity: viewers coming and going do not keep
 				// an idle session open.
-				data, _ := json.Marshal(viewersMsg{Type: "viewers", Users: users})
+				data, _ := json.Marshal(viewersMsg{Type: "viewers", Users: users, Viewers: entries})
 				_, _ = s.write(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
 			}
 			s.viewersMu.Lock()
@@ -314,7 +301,12 @@ func (s *session) windowSize() (cols, rows int) {
 func (s *session) addViewer(ws *websocket.Conn, req WatchRequest) error {
 	v := &viewer{s: s, ws: ws, user: req.User, remote: req.Remote, ticket: req.Ticket,
 		start: time.Now(), wake: make(chan struct{}, 1), readDone: make(chan struct{})}
-	ws.SetReadLimit(maxViewerMessage)
+	if n := s.g.limits.MaxMessageSize; n > 0 {
+		ws.SetReadLimit(n) // it may be handed the keyboard
+	}
+	if s.browserText != nil {
+		v.text = s.req.Target.Charset.browserText()
+	}
 	// Under wmu, so that the viewer has the output kept up to now and
 	// then every byte after it, in order.
 	s.wmu.Lock()
@@ -332,6 +324,8 @@ func (s *session) addViewer(ws *websocket.Conn, req WatchRequest) error {
 		}
 		return ErrTooManyViewers
 	}
+	sh.lastID++
+	v.id = sh.lastID
 	sh.viewers[v] = struct{}{}
 	v.sh = sh
 	// The session is running (its context is live under wmu), so
@@ -340,7 +334,7 @@ func (s *session) addViewer(ws *websocket.Conn, req WatchRequest) error {
 	sh.mu.Unlock()
 	cols, rows := s.windowSize()
 	data, _ := json.Marshal(watchingMsg{Type: "watching", Target: s.req.Target.Name,
-		Description: s.req.Target.Description, User: s.req.User, Cols: cols, Rows: rows,
+		Description: s.req.Target.Description, User: s.req.User, Cols: cols, Rows: rows, Raw: s.req.Target.Raw,
 		Banner: s.req.Target.Banner, Color: s.req.Target.Color})
 	v.queueText(data)
 	v.queueOutput(s.tail.screen())
@@ -371,6 +365,11 @@ func viewerName(user, remote string) string {
 type viewer struct {
 	s  *session
 	sh *sharing // the sharing it joined
+	id int      // names it to the session's page, in its sharing
+	// typing says the viewer may type (see handOver); it changes under
+	// sh.mu.
+	typing atomic.Bool
+	text   *browserText // converts its input, as the session's page's
 	// leaveRecorded says the end of the sharing recorded the viewer's
 	// leaving (see sharing.end); guarded by sh.mu.
 	leaveRecorded bool
@@ -577,8 +576,16 @@ func (v *viewer) leave(reason string) {
 	v.sh.mu.Lock()
 	delete(v.sh.viewers, v)
 	recorded := v.leaveRecorded
+	typed := v.sh.typist == v
+	if typed {
+		v.sh.typist = nil
+		v.typing.Store(false)
+	}
 	v.sh.mu.Unlock()
 	s := v.s
+	if typed {
+		s.typingTaken(v, reason)
+	}
 	s.g.metrics.viewers.Dec()
 	s.log().Info().Str("viewer", v.user).Str("viewer_remote", v.remote).
 		Dur("duration", time.Since(v.start)).Str("reason", reason).Msg("viewer left")
@@ -592,14 +599,18 @@ func (v *viewer) leave(reason string) {
 	s.g.wg.Done()
 }
 
-// read reads what the viewer sends: pings are answered, the rest is
-// dropped. A viewer that stops answering pings is gone (see keepalive).
+// read reads what the viewer sends (see message). A viewer that stops
+// answering pings is gone (see keepalive).
 func (v *viewer) read() {
 	defer close(v.readDone)
 	ka := newKeepalive(v.ws, v.s.g.limits.PingInterval, v.s.g.opts.WriteTimeout, &v.lingerUntil, false)
 	for {
 		_ = ka.extend()
-		typ, data, err := v.ws.ReadMessage()
+		typ, r, err := v.ws.NextReader()
+		var ping bool
+		if err == nil {
+			ping, err = v.message(typ, r)
+		}
 		if err != nil {
 			v.mu.Lock()
 			ending := v.endFor != ""
@@ -609,11 +620,8 @@ func (v *viewer) read() {
 			}
 			return
 		}
-		if typ == websocket.TextMessage {
-			if c, err := ParseControl(data); err == nil && c.Type == "ping" {
-				ka.strict = true // the page's (see keepalive.heard)
-				v.queuePong()
-			}
+		if ping {
+			ka.strict = true // the page's (see keepalive.heard)
 		}
 	}
 }

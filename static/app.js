@@ -11,7 +11,8 @@
 //                                     "banner", "color" of the target)
 //                                     {"type":"resumed","lost":L,"input":I}
 //                                     {"type":"shared","watch":TOKEN}
-//                                     {"type":"viewers","users":[U,...]}
+//                                     {"type":"viewers","users":[U,...],
+//                                      "viewers":[{"id":N,"user":U,"typing":B},...]}
 //                                     {"type":"warning","reason":"...","in":S}
 //                                     {"type":"closed","reason":"..."}
 //                                     {"type":"error","message":"..."}
@@ -21,13 +22,16 @@
 //                                     {"type":"command","name":N}
 //                                     {"type":"ping"}
 //                                     {"type":"share"}, {"type":"unshare"}
+//                                     {"type":"hand-over","viewer":N}, {"type":"take-back"}
 //
 // The recordings (?view=recordings, ?play=NAME) are player.js's.
 //
 // A page opened with ?watch=TOKEN watches a shared session instead,
 // read-only, at ws?watch=TOKEN: it is sent {"type":"watching",...} with
 // the session's target, user and window size, then output, and
-// {"type":"size","cols":C,"rows":R} when the window size changes.
+// {"type":"size","cols":C,"rows":R} when the window size changes. The
+// session's user may hand it the keyboard: {"type":"typing","allowed":B}
+// says it may type, as the session's page does, or no longer may.
 //
 // This file is loaded with <script defer> and uses the globals defined by
 // the vendored UMD bundles: Terminal, FitAddon.FitAddon,
@@ -36,7 +40,7 @@
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
 // #reconnect, #save, #option-meta, #share, #share-panel, #share-link,
-// #share-hide, #share-stop, #viewers, #find, #find-bar, #find-input,
+// #share-hide, #share-stop, #viewers, #share-viewers li[data-viewer] button, #find, #find-bar, #find-input,
 // #find-status, #sessions-link, #recordings-link, #sessions-view, #sessions-title,
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
 // #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
@@ -136,6 +140,7 @@
     optionMeta: document.getElementById("option-meta"),
     share: document.getElementById("share"),
     sharePanel: document.getElementById("share-panel"),
+    shareViewers: document.getElementById("share-viewers"),
     shareLink: document.getElementById("share-link"),
     shareCopy: document.getElementById("share-copy"),
     shareStop: document.getElementById("share-stop"),
@@ -206,6 +211,9 @@
   var shareToken = null; // the session's watch token while it is shared
   var watchToken = null; // in a viewer's page, the token of the session watched
   var watched = false; // a viewer's page was let watch
+  var mayType = false; // a viewer's page was handed the keyboard
+  var watchedUser = ""; // whose session a viewer's page watches
+  var watchedRaw = false; // the watched session's host takes no telnet commands
   var fixedSize = false; // the target's size, not the window's: no fitting
   var idleWarned = false; // the notice says the session closes unless something is typed
 
@@ -505,6 +513,9 @@
     // onBinary carries non-UTF-8 input (e.g. some mouse reports): one byte
     // per character.
     term.onBinary(function (data) {
+      if (!mayInput() || state === "closed") {
+        return;
+      }
       var bytes = new Uint8Array(data.length);
       for (var i = 0; i < data.length; i++) {
         bytes[i] = data.charCodeAt(i) & 0xff;
@@ -539,7 +550,7 @@
   // typed takes what was typed: keys, a paste, a key of the key bar.
   // While closed, Enter starts a new session; other keys are ignored.
   function typed(data) {
-    if (watchToken !== null) {
+    if (!mayInput()) {
       return;
     }
     if (state === "closed") {
@@ -552,6 +563,12 @@
       endWarning();
     }
     sendInput(encoder.encode(data));
+  }
+
+  // mayInput says whether what is typed goes anywhere: the session's own
+  // page, or a viewer's handed the keyboard.
+  function mayInput() {
+    return watchToken === null || mayType;
   }
 
   function fitNow() {
@@ -1033,7 +1050,8 @@
           break;
         }
         target = printable(msg.target || "") || "shared session";
-        var whose = printable(msg.user || "");
+        watchedUser = printable(msg.user || "");
+        watchedRaw = msg.raw === true;
         el.targetName.textContent = target;
         el.targetName.title = target + (msg.description ? " \u2014 " + printable(msg.description) : "");
         setTitle("watching " + target + " \u2014 " + DEFAULT_TITLE);
@@ -1041,8 +1059,13 @@
         markTarget(msg);
         term.reset(); // what the session kept of its output comes next
         resizeTo(msg.cols, msg.rows);
-        setState("connected", { label: "Watching" + (whose ? " " + whose + "'s session" : "") + " (read-only)" });
+        setState("connected", { label: watchingLabel() });
         startKeepalive(socket);
+        break;
+      case "typing":
+        if (watchToken !== null && watched && state === "connected") {
+          setTyping(msg.allowed === true);
+        }
         break;
       case "size":
         if (watchToken !== null) {
@@ -1059,7 +1082,7 @@
         break;
       case "viewers":
         if (state !== "closed") {
-          showViewers(Array.isArray(msg.users) ? msg.users : []);
+          showViewers(Array.isArray(msg.viewers) ? msg.viewers : []);
         }
         break;
       case "pong":
@@ -1121,6 +1144,9 @@
     setShared(null);
     showViewers([]);
     endWarning();
+    if (mayType) {
+      setTyping(false, true);
+    }
     setState("closed", { reason: reason });
     markTitle("closed");
     if (pasteHeld !== null) {
@@ -1188,12 +1214,80 @@
     }
   }
 
-  // showViewers shows who watches: a count, and their names as its title.
-  function showViewers(users) {
-    var names = users.map(function (u) { return printable(u) || "anonymous"; });
+  // showViewers shows who watches: a count, and their names as its title,
+  // and lists them in the share panel, each with the button that hands
+  // it the keyboard or takes the keyboard back.
+  function showViewers(viewers) {
+    viewers = viewers.filter(function (v) { return v && v.id > 0; });
+    var names = viewers.map(viewerName);
+    var typist = viewers.filter(function (v) { return v.typing === true; })[0];
     el.viewers.hidden = names.length === 0;
-    el.viewers.textContent = names.length + " watching";
+    el.viewers.textContent = names.length + " watching" + (typist ? ", " + viewerName(typist) + " typing" : "");
+    el.viewers.classList.toggle("typing", typist !== undefined);
     el.viewers.title = "Watching: " + names.join(", ");
+    el.shareViewers.textContent = "";
+    el.shareViewers.hidden = viewers.length === 0;
+    viewers.forEach(function (v) {
+      var li = document.createElement("li");
+      li.dataset.viewer = String(v.id);
+      var name = document.createElement("span");
+      name.textContent = viewerName(v) + (v.typing === true ? " (typing)" : "");
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "btn";
+      btn.textContent = v.typing === true ? "Take back" : "Let type";
+      btn.title = v.typing === true ? "Take the keyboard back: only you type" :
+        "Let " + viewerName(v) + " type into this session (instead of anyone else watching); your keys go on working";
+      btn.addEventListener("click", function () {
+        if (!isOpen() || state !== "connected") {
+          showNotice("not connected");
+          return;
+        }
+        sendControl(v.typing === true ? { type: "take-back" } : { type: "hand-over", viewer: v.id });
+      });
+      li.appendChild(name);
+      li.appendChild(btn);
+      el.shareViewers.appendChild(li);
+    });
+  }
+
+  // viewerName names a viewer: its user, or its number when the gateway
+  // has no users.
+  function viewerName(v) {
+    return printable(String(v.user || "")) || "viewer " + v.id;
+  }
+
+  // watchingLabel says, in a viewer's page, whose session it watches and
+  // whether it may type.
+  function watchingLabel() {
+    return "Watching" + (watchedUser ? " " + watchedUser + "'s session" : "") +
+      (mayType ? " (you may type)" : " (read-only)");
+  }
+
+  // setTyping gives a viewer's page the keyboard, or takes it away;
+  // quietly when the page is closing.
+  function setTyping(allowed, quietly) {
+    if (allowed === mayType) {
+      return;
+    }
+    mayType = allowed;
+    term.options.disableStdin = !allowed;
+    el.toolbar.hidden = el.keyBreak.hidden = !allowed || watchedRaw;
+    if (!allowed) {
+      clearModifiers();
+      if (pasteHeld !== null) {
+        closePaste(false);
+      }
+    }
+    if (quietly) {
+      return;
+    }
+    setState("connected", { label: watchingLabel() });
+    showNotice(allowed ? (watchedUser ? watchedUser + " lets you type" : "you may type") :
+      "read-only again: the keyboard was taken back", NOTICE_MS, true);
+    if (allowed) {
+      term.focus();
+    }
   }
 
   // resizeTo sets a viewer's terminal to the session's window size.
@@ -1577,13 +1671,13 @@
   var pasteHeld = null; // the paste the panel asks about
 
   function guardPastes() {
-    if (watchToken !== null) {
-      return; // a viewer types nothing
-    }
     // On the terminal's element, capturing: before xterm.js's own
     // handlers on its text area and element.
     el.terminal.addEventListener("paste", function (ev) {
       var text = ev.clipboardData ? ev.clipboardData.getData("text/plain") : "";
+      if (!mayInput()) {
+        return; // a viewer's terminal takes no input
+      }
       if (pasteHeld !== null) {
         ev.preventDefault();
         ev.stopImmediatePropagation();
@@ -2033,7 +2127,7 @@
     el.targetName.textContent = target;
     el.picker.hidden = true;
     el.terminal.hidden = false;
-    el.toolbar.hidden = true;
+    el.toolbar.hidden = el.keyBreak.hidden = true; // until handed the keyboard
     el.status.dataset.watching = "";
     el.save.hidden = false;
     el.find.hidden = false;
