@@ -8,7 +8,8 @@
 // the upgrade, and runs each session with Serve or Start. Reconfigure
 // replaces the targets and rules while sessions run; Resume gives a
 // session that lost its browser's connection a new one; Watch makes a
-// browser a read-only viewer of a session its user shared (share.go);
+// browser a viewer of a session its user shared (share.go), read-only
+// unless the user hands it the keyboard (handover.go);
 // Sessions and EndSession are the session list; Recordings and
 // OpenRecording give the recorded sessions (recordings.go); Shutdown ends every
 // session, telling each browser why. Config and LoadConfig read

@@ -38,6 +38,10 @@ import (
 // leaves, and when sharing stops. Who may type is logged and marked in
 // the recording.
 
+// maxViewerControl bounds a viewer's text messages (pings and
+// commands); longer ones are dropped unread.
+const maxViewerControl = 4 << 10
+
 // errNotSharedNow answers a hand-over in a session that is not shared.
 var errNotSharedNow = errors.New("the session is not shared")
 
@@ -117,13 +121,18 @@ func (s *session) takeBack() {
 	s.viewersChanged()
 }
 
-// typingTaken waits for input from the viewer that no longer types to be
-// written (viewerInput checks under inputMu), and logs that it no longer
-// types.
+// typingTaken makes sure that nothing more from the viewer v, which
+// no longer types, reaches the host, and logs it. Input let through
+// before the change (viewerInput checks under inputMu) is written by the
+// time inputMu is had; input of its that a line delay holds back is
+// dropped.
 func (s *session) typingTaken(v *viewer, why string) {
-	// A barrier: input let through before the change is written by now.
 	s.inputMu.Lock()
-	s.inputMu.Unlock() //nolint:staticcheck // SA2001: the barrier is the point
+	pace := s.pace
+	s.inputMu.Unlock()
+	if pace != nil {
+		pace.drop(v)
+	}
 	s.log().Info().Str("viewer", v.user).Str("viewer_remote", v.remote).Str("reason", why).Msg("keyboard taken back from viewer")
 	s.rec.marker("keyboard taken back from " + viewerName(v.user, v.remote) + ": " + why)
 }
@@ -161,6 +170,13 @@ func (v *viewer) message(typ int, r io.Reader) (ping bool, err error) {
 		_, err := io.Copy(io.Discard, r)
 		return false, err
 	}
+	whole := r
+	if typ == websocket.TextMessage {
+		// Pings and commands: a viewer needs no more, and one that
+		// types nothing has its binary messages dropped unread, so no
+		// viewer that may not type makes the gateway hold more.
+		r = io.LimitReader(r, maxViewerControl+1)
+	}
 	bp := v.s.g.msgBufs.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooledMsg {
@@ -170,6 +186,10 @@ func (v *viewer) message(typ int, r io.Reader) (ping bool, err error) {
 	data, err := readMessage(r, (*bp)[:0])
 	*bp = data[:0]
 	if err != nil {
+		return false, err
+	}
+	if typ == websocket.TextMessage && len(data) > maxViewerControl {
+		_, err := io.Copy(io.Discard, whole) // the rest of it, unread
 		return false, err
 	}
 	if typ == websocket.BinaryMessage {
@@ -197,7 +217,7 @@ func (s *session) viewerInput(v *viewer, data []byte) {
 		return
 	}
 	s.touch()
-	s.input(data, v.text, s.rec != nil && s.g.opts.Recording.Input)
+	s.input(data, v.text, s.rec != nil && s.g.opts.Recording.Input, v)
 }
 
 // viewerCommand sends a toolbar command from a viewer that may type.
@@ -208,5 +228,5 @@ func (s *session) viewerCommand(v *viewer, name string) {
 		return
 	}
 	s.touch()
-	s.command(name)
+	s.command(name, v)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"telgate/telnet"
 	"telgate/telnet/telnettest"
 )
@@ -202,4 +204,93 @@ func TestHandOverNeedsASharedSession(t *testing.T) {
 	owner.Control(`{"type":"take-back"}`)
 	owner.Input("still here")
 	expectTranscript(t, got, "still here")
+}
+
+// When sharing stops, the keyboard comes back with it: what the viewer
+// that typed sends after that reaches nobody, although its connection
+// is still being closed.
+func TestUnshareTakesTheKeyboardBack(t *testing.T) {
+	host, got := transcriptHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	owner, _ := openResumable(t, tg, "target=lab&user=alice")
+	owner.WaitOutput([]byte("$ "))
+	// A viewer that reads only when told to, so that it can still send
+	// once sharing has stopped, before it reads the close.
+	bob, _, err := websocket.DefaultDialer.Dial(tg.url("watch="+share(t, owner)+"&user=bob"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	readUntil := func(typ string) {
+		t.Helper()
+		_ = bob.SetReadDeadline(time.Now().Add(waitLimit))
+		for {
+			mt, data, err := bob.ReadMessage()
+			if err != nil {
+				t.Fatalf("viewer: reading for %q: %v", typ, err)
+			}
+			if mt == websocket.TextMessage && strings.Contains(string(data), `"type":"`+typ+`"`) {
+				return
+			}
+		}
+	}
+	readUntil("watching")
+	expectViewerList(t, owner, "1 bob")
+	owner.Control(`{"type":"hand-over","viewer":1}`)
+	readUntil("typing")
+	if err := bob.WriteMessage(websocket.BinaryMessage, []byte("bob")); err != nil {
+		t.Fatal(err)
+	}
+	expectTranscript(t, got, "bob")
+
+	owner.Control(`{"type":"unshare"}`)
+	expectViewerList(t, owner, "")
+	if err := bob.WriteMessage(websocket.BinaryMessage, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	readUntil("closed")
+	// The viewer has left once its reader is done: "after" was read.
+	waitFor(t, "bob to leave", func() bool { return len(tg.log.entries("viewer left")) == 1 })
+	owner.Input("!")
+	expectTranscript(t, got, "bob!")
+	if taken := tg.log.entries("keyboard taken back from viewer"); len(taken) != 1 || taken[0]["reason"] != ReasonSharingStopped {
+		t.Errorf("keyboard taken back lines %v, want one, for %q", taken, ReasonSharingStopped)
+	}
+}
+
+// On a target with a line delay, taking the keyboard back drops what the
+// viewer pasted and the delay still holds back: the session's next key
+// follows the line being written.
+func TestTakeBackDropsTheViewersPacedPaste(t *testing.T) {
+	host, got := transcriptHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), LineDelay: 50 * time.Millisecond}}})
+	owner, _ := openResumable(t, tg, "target=lab&user=alice")
+	owner.WaitOutput([]byte("$ "))
+	bob, _ := watch(t, tg, share(t, owner), "bob")
+	expectViewerList(t, owner, "1 bob")
+	owner.Control(`{"type":"hand-over","viewer":1}`)
+	expectTyping(t, bob, true)
+	var paste strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&paste, "line %d\r", i)
+	}
+	bob.Input(paste.String())
+	expectTranscript(t, got, "line 0\r")
+	owner.Control(`{"type":"take-back"}`)
+	expectTyping(t, bob, false)
+	owner.Input("!")
+	var last string
+	for !strings.HasSuffix(last, "!") {
+		select {
+		case last = <-got:
+		case <-time.After(waitLimit):
+			t.Fatalf("the host got %q, and not the session's key", last)
+		}
+	}
+	sent := strings.TrimSuffix(last, "!")
+	if !strings.HasPrefix(paste.String(), sent) || strings.Count(sent, "\r") > 3 {
+		t.Errorf("the host got %q before the session's key: want the first lines of the paste alone", sent)
+	}
+	owner.Input("?")
+	expectTranscript(t, got, last+"?")
 }

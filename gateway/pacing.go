@@ -31,10 +31,11 @@ const maxPacedBacklog = 1 << 20
 // pacedInput is input waiting to be paced: one message, or several that
 // arrived one behind the other; or an interrupt, which goes at once.
 type pacedInput struct {
-	data    []byte // as the host gets it
-	browser int    // its length as the browser sent it, counted once written
-	command byte   // an interrupt: the telnet command to send (IP), or 0 for data
-	urgent  bool   // an interrupt: written without waiting for the delay
+	data    []byte  // as the host gets it
+	browser int     // its length as the browser sent it, counted once written
+	command byte    // an interrupt: the telnet command to send (IP), or 0 for data
+	urgent  bool    // an interrupt: written without waiting for the delay
+	from    *viewer // the viewer handed the keyboard that sent it; nil: the session's page
 }
 
 // pacer is a session's paced input.
@@ -47,6 +48,10 @@ type pacer struct {
 	lineAt  time.Time     // when the last line ending was written
 	epoch   uint64        // counts interrupts: input queued before one is dropped
 	wake    chan struct{} // cuts the pacing goroutine's wait short for an interrupt
+	// writing is where the input being written came from, and cut says
+	// that source lost the keyboard meanwhile (see drop).
+	writing *viewer
+	cut     bool
 }
 
 // writeInput writes input, as the target wants it, to the host: at once,
@@ -54,7 +59,7 @@ type pacer struct {
 // the browser sent it, which is counted once the input is written. Input
 // the host cannot take is dropped (see browserMessage). It is called
 // with inputMu held.
-func (s *session) writeInput(p []byte, n int) {
+func (s *session) writeInput(p []byte, n int, from *viewer) {
 	if s.req.Target.LineDelay <= 0 {
 		s.writeNow(p, n)
 		return
@@ -62,7 +67,7 @@ func (s *session) writeInput(p []byte, n int) {
 	if s.pace == nil {
 		s.pace = &pacer{s: s, wake: make(chan struct{}, 1)}
 	}
-	s.pace.write(p, n)
+	s.pace.write(p, n, from)
 }
 
 // writeNow writes p to the host and counts n bytes of browser input if it
@@ -85,9 +90,9 @@ func (s *session) countInput(n int) {
 // one line ending, at its end (a keystroke, Enter, a line), and the last
 // line ending went at least the delay ago; otherwise it queues a copy for
 // the pacing goroutine.
-func (pc *pacer) write(p []byte, n int) {
+func (pc *pacer) write(p []byte, n int, from *viewer) {
 	if len(p) == 1 && p[0] == ctrlC {
-		if !pc.interrupt(pacedInput{data: []byte{ctrlC}, browser: n, urgent: true}) {
+		if !pc.interrupt(pacedInput{data: []byte{ctrlC}, browser: n, urgent: true, from: from}) {
 			// Nothing is being paced: it goes at once, line delay or not.
 			pc.s.writeNow(p, n)
 		}
@@ -111,12 +116,13 @@ func (pc *pacer) write(p []byte, n int) {
 		return
 	}
 	// Messages waiting one behind the other wait as one: a stream of
-	// one-byte messages costs its bytes, not an entry each.
-	if last := len(pc.queue) - 1; last >= 0 && !pc.queue[last].urgent {
+	// one-byte messages costs its bytes, not an entry each. Not across
+	// sources, so that a viewer's input can be dropped alone.
+	if last := len(pc.queue) - 1; last >= 0 && !pc.queue[last].urgent && pc.queue[last].from == from {
 		pc.queue[last].data = append(pc.queue[last].data, p...)
 		pc.queue[last].browser += n
 	} else {
-		pc.queue = append(pc.queue, pacedInput{data: bytes.Clone(p), browser: n})
+		pc.queue = append(pc.queue, pacedInput{data: bytes.Clone(p), browser: n, from: from})
 	}
 	pc.queued += len(p)
 	if !pc.running {
@@ -160,10 +166,10 @@ func (pc *pacer) interrupt(in pacedInput) bool {
 	return true
 }
 
-// sendCommand sends a toolbar command; an interrupt (IP) is an interrupt
-// of a paste too (see interrupt).
-func (s *session) sendCommand(cmd byte) {
-	if cmd == telnet.IP && s.pace != nil && s.pace.interrupt(pacedInput{command: cmd, urgent: true}) {
+// sendCommand sends a toolbar command, from the page or the viewer from;
+// an interrupt (IP) is an interrupt of a paste too (see interrupt).
+func (s *session) sendCommand(cmd byte, from *viewer) {
+	if cmd == telnet.IP && s.pace != nil && s.pace.interrupt(pacedInput{command: cmd, urgent: true, from: from}) {
 		return
 	}
 	_ = s.tn.SendCommand(cmd)
@@ -189,6 +195,7 @@ func (pc *pacer) run() {
 		in := pc.queue[0]
 		pc.queue[0] = pacedInput{}
 		pc.queue = pc.queue[1:]
+		pc.writing, pc.cut = in.from, false
 		lineAt, epoch := pc.lineAt, pc.epoch
 		if in.urgent {
 			// Its wake-up may not have been taken: the next wait must
@@ -251,11 +258,33 @@ func (pc *pacer) stopLocked() {
 	}
 }
 
-// cancelled reports whether input was cancelled since epoch.
+// cancelled reports whether input was cancelled since epoch, or the
+// source of the input being written lost the keyboard.
 func (pc *pacer) cancelled(epoch uint64) bool {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	return pc.epoch != epoch
+	return pc.epoch != epoch || pc.cut
+}
+
+// drop drops the input of the viewer v, which lost the keyboard: what
+// waits, and the rest of what is being written (the line being written
+// goes whole).
+func (pc *pacer) drop(v *viewer) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	kept := pc.queue[:0]
+	for _, q := range pc.queue {
+		if q.from == v {
+			pc.queued -= len(q.data)
+		} else {
+			kept = append(kept, q)
+		}
+	}
+	clear(pc.queue[len(kept):])
+	pc.queue = kept
+	if pc.writing == v {
+		pc.cut = true
+	}
 }
 
 // waitUntil waits until when, or until the session ends; it reports

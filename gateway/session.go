@@ -53,7 +53,9 @@ var sessionPolicy = telnet.Policy{
 // output to the browser and is the only writer of data frames (but for a
 // resume's replay, written before the session has the connection); readBrowser
 // relays browser input to the host, one for each of the browser's
-// connections (see attachment). Status messages are written under wmu.
+// connections (see attachment), and a viewer handed the keyboard relays
+// its input too (see handOver), each under inputMu. Status messages are
+// written under wmu.
 // Pings use WriteControl, which may run concurrently with both.
 // Short-lived goroutines send window sizes to the host (resize), answer
 // the page's keepalive (pong) and tell it who watches (viewersChanged),
@@ -81,6 +83,9 @@ type session struct {
 	// it changes under wmu, as sharingOver, set when the session ends.
 	sharing     atomic.Pointer[sharing]
 	sharingOver bool
+	// lastViewerID is the id given to the last viewer that joined; it
+	// changes under wmu.
+	lastViewerID int
 	// Who watches is told the browser by one goroutine at a time (see
 	// viewersChanged).
 	viewersMu      sync.Mutex
@@ -471,18 +476,19 @@ func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
 	switch typ {
 	case websocket.BinaryMessage:
 		s.inputMu.Lock()
-		s.input(data, s.browserText, recordInput)
+		s.input(data, s.browserText, recordInput, nil)
 		s.inputMu.Unlock()
 	case websocket.TextMessage:
 		s.control(c, cerr)
 	}
 }
 
-// input writes input from the browser (or from a viewer handed the
-// keyboard) to the host, text converted to the host's character set by
-// text (nil: none), with Enter (unless our side sends in BINARY mode)
-// and Backspace as the target wants them. Called with inputMu held.
-func (s *session) input(data []byte, text *browserText, recordInput bool) {
+// input writes input from the browser, or from the viewer from handed
+// the keyboard (nil: the browser), to the host, text converted to the
+// host's character set by text (nil: none), with Enter (unless our side
+// sends in BINARY mode) and Backspace as the target wants them. Called
+// with inputMu held.
+func (s *session) input(data []byte, text *browserText, recordInput bool, from *viewer) {
 	s.waitResize()
 	if recordInput {
 		s.rec.input(data)
@@ -506,7 +512,7 @@ func (s *session) input(data []byte, text *browserText, recordInput bool) {
 	// message) can hold a 127 that is a coordinate, not a key.
 	mapErase := erase != 0 && bytes.IndexByte(data, del) >= 0 && !bytes.HasPrefix(data, mouseReport)
 	if !mapEnter && !mapErase {
-		s.writeInput(data, browserBytes)
+		s.writeInput(data, browserBytes, from)
 	} else {
 		out := s.g.msgBufs.Get().(*[]byte)
 		if mapEnter {
@@ -521,7 +527,7 @@ func (s *session) input(data []byte, text *browserText, recordInput bool) {
 				}
 			}
 		}
-		s.writeInput(*out, browserBytes)
+		s.writeInput(*out, browserBytes, from)
 		if cap(*out) <= maxPooledMsg {
 			s.g.msgBufs.Put(out)
 		}
@@ -549,7 +555,7 @@ func (s *session) control(c Control, err error) {
 			return
 		}
 		s.inputMu.Lock()
-		s.command(c.Name)
+		s.command(c.Name, nil)
 		s.inputMu.Unlock()
 	case "share":
 		token, err := s.share()
@@ -570,11 +576,12 @@ func (s *session) control(c Control, err error) {
 }
 
 // command sends the toolbar command name (a valid one: see
-// ParseControl) to the host. Called with inputMu held.
-func (s *session) command(name string) {
+// ParseControl) to the host, from the page or the viewer from. Called
+// with inputMu held.
+func (s *session) command(name string, from *viewer) {
 	s.waitResize()
 	cmd, _ := CommandByte(name)
-	s.sendCommand(cmd)
+	s.sendCommand(cmd, from)
 }
 
 // pong answers a page's keepalive ping, which is not activity, on a

@@ -11,8 +11,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// A session's user may share it: others then watch it, read-only, as it
-// goes on (a colleague asked for help, a class following a lab, a second
+// A session's user may share it: others then watch it as it goes on,
+// read-only unless handed the keyboard (see handOver) (a colleague asked for help, a class following a lab, a second
 // pair of eyes on a change). The page asks with
 //
 //	{"type":"share"}
@@ -25,7 +25,7 @@ import (
 // user is told who watches whenever a viewer comes or goes, and once
 // after sharing stops:
 //
-//	{"type":"viewers","users":[U,...]}   (one entry a viewer, "" when not authenticated)
+//	{"type":"viewers","users":[U,...],"viewers":[...]}   (one entry a viewer; user "" when not authenticated)
 //
 // and stops sharing with {"type":"unshare"}, which ends every viewer's
 // connection and the token with them; sharing again gives a new token.
@@ -34,7 +34,8 @@ import (
 // A viewer sees the output from when it starts watching, after what the
 // session kept of the output before (its last tailSize bytes, from a line
 // ending on): the shell's last lines, but not a full-screen program's
-// screen drawn long before. Nothing a viewer sends reaches the host.
+// screen drawn long before. Nothing a viewer sends reaches the host,
+// but while it has the keyboard.
 // Viewers never slow the session: each has its output queued, and one
 // that falls maxViewerBacklog behind is let go.
 
@@ -115,15 +116,16 @@ func (g *Gateway) mayWatch(s *session, user string, groups []string) bool {
 //
 //	{"type":"watching","target":T,"description":D,"user":U,"cols":C,"rows":R}
 //
-// with the session's user and its window size, then what the session
-// kept of its output, then its output as it comes, and the window size
-// again whenever it changes:
+// with the session's user and its window size (and "raw":true for a
+// host that takes no telnet commands), then what the session kept of its
+// output, then its output as it comes, and the window size again
+// whenever it changes:
 //
 //	{"type":"size","cols":C,"rows":R}
 //
-// Pings are answered as in a session; anything else the viewer sends is
-// dropped. When the session ends, sharing stops or the viewer falls too
-// far behind, the viewer is sent {"type":"closed","reason":R} and the
+// Pings are answered as in a session; what else the viewer sends is
+// dropped, unless it was handed the keyboard (see handOver). When the
+// session ends, sharing stops or the viewer falls too far behind, the viewer is sent {"type":"closed","reason":R} and the
 // connection is closed. When the session cannot be watched Watch tells
 // the browser why and closes ws. It returns at once; the viewer's
 // goroutines read and write ws from then on, and Shutdown waits for them.
@@ -161,7 +163,6 @@ type sharing struct {
 	mu      sync.Mutex
 	viewers map[*viewer]struct{}
 	ended   bool    // no viewer may join
-	lastID  int     // the id given to the last viewer that joined
 	typist  *viewer // the viewer that may type (see handOver); nil: none
 }
 
@@ -184,22 +185,27 @@ func (sh *sharing) broadcastStatus(msg any) {
 	sh.mu.Unlock()
 }
 
-// end lets every viewer go, for reason.
+// end lets every viewer go, for reason, and takes the keyboard back.
 // It returns the names of the viewers let go (see viewerName), for the
 // recording: their leaving is recorded now, not when their connections
-// are closed, which may be after the session's recording is.
-func (sh *sharing) end(reason string) []string {
+// are closed, which may be after the session's recording is; and the
+// viewer that had the keyboard, if any.
+func (sh *sharing) end(reason string) (names []string, typist *viewer) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.ended = true
-	var names []string
+	typist = sh.typist
+	if typist != nil {
+		sh.typist = nil
+		typist.typing.Store(false)
+	}
 	for v := range sh.viewers {
 		v.end(reason)
 		v.leaveRecorded = true
 		names = append(names, viewerName(v.user, v.remote))
 	}
 	slices.Sort(names)
-	return names
+	return names, typist
 }
 
 // share starts sharing the session, unless it is shared already, and
@@ -242,7 +248,13 @@ func (s *session) unshare(reason string, over bool) {
 	s.g.mu.Lock()
 	delete(s.g.watches, sh.token)
 	s.g.mu.Unlock()
-	for _, name := range sh.end(reason) {
+	names, typist := sh.end(reason)
+	if typist != nil {
+		// Also when the session ends: no viewer's input is on its way
+		// to the host once the session waits for its input to end.
+		s.typingTaken(typist, reason)
+	}
+	for _, name := range names {
 		s.rec.marker("viewer left: " + name + ": " + reason)
 	}
 	if !over {
@@ -324,8 +336,10 @@ func (s *session) addViewer(ws *websocket.Conn, req WatchRequest) error {
 		}
 		return ErrTooManyViewers
 	}
-	sh.lastID++
-	v.id = sh.lastID
+	// Ids go on across sharings, so that a hand-over sent before a
+	// sharing stopped names no viewer of the next one.
+	s.lastViewerID++
+	v.id = s.lastViewerID
 	sh.viewers[v] = struct{}{}
 	v.sh = sh
 	// The session is running (its context is live under wmu), so
@@ -360,7 +374,7 @@ func viewerName(user, remote string) string {
 // A viewer is a browser connection watching a shared session.
 //
 // Goroutines: writeAll writes everything the viewer is sent, from its
-// queue, and pings; read reads pings and drops the rest. The session's
+// queue, and pings; read reads what it sends (see message). The session's
 // goroutines only queue.
 type viewer struct {
 	s  *session
@@ -461,6 +475,8 @@ func (v *viewer) end(reason string) {
 func (v *viewer) endLocked(reason string) {
 	if v.endFor == "" {
 		v.endFor = reason
+		// A viewer let go types no more, from now (see leave).
+		v.typing.Store(false)
 		// Its last writes are bounded as a session's are, and a write
 		// it is stuck in ends then too, rather than at the write
 		// timeout.
@@ -576,10 +592,9 @@ func (v *viewer) leave(reason string) {
 	v.sh.mu.Lock()
 	delete(v.sh.viewers, v)
 	recorded := v.leaveRecorded
-	typed := v.sh.typist == v
+	typed := v.sh.typist == v // not when the sharing's end took the keyboard back
 	if typed {
 		v.sh.typist = nil
-		v.typing.Store(false)
 	}
 	v.sh.mu.Unlock()
 	s := v.s
@@ -609,6 +624,8 @@ func (v *viewer) read() {
 		typ, r, err := v.ws.NextReader()
 		var ping bool
 		if err == nil {
+			// As readBrowser: a paste's frame may take a while.
+			_ = ka.extend()
 			ping, err = v.message(typ, r)
 		}
 		if err != nil {

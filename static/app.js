@@ -212,6 +212,7 @@
   var watchToken = null; // in a viewer's page, the token of the session watched
   var watched = false; // a viewer's page was let watch
   var mayType = false; // a viewer's page was handed the keyboard
+  var viewportFitted = false; // the page follows the visible viewport (see fitToVisibleViewport)
   var watchedUser = ""; // whose session a viewer's page watches
   var watchedRaw = false; // the watched session's host takes no telnet commands
   var fixedSize = false; // the target's size, not the window's: no fitting
@@ -1238,12 +1239,18 @@
       btn.textContent = v.typing === true ? "Take back" : "Let type";
       btn.title = v.typing === true ? "Take the keyboard back: only you type" :
         "Let " + viewerName(v) + " type into this session (instead of anyone else watching); your keys go on working";
+      btn.addEventListener("mousedown", function (ev) {
+        ev.preventDefault(); // the list is drawn again: the focus would go nowhere
+      });
       btn.addEventListener("click", function () {
         if (!isOpen() || state !== "connected") {
           showNotice("not connected");
           return;
         }
         sendControl(v.typing === true ? { type: "take-back" } : { type: "hand-over", viewer: v.id });
+        if (term) {
+          term.focus();
+        }
       });
       li.appendChild(name);
       li.appendChild(btn);
@@ -1273,8 +1280,12 @@
     mayType = allowed;
     term.options.disableStdin = !allowed;
     el.toolbar.hidden = el.keyBreak.hidden = !allowed || watchedRaw;
-    if (!allowed) {
-      clearModifiers();
+    el.optionMeta.hidden = true;
+    if (allowed) {
+      setUpOptionMeta();
+      setUpKeyBar();
+    } else {
+      hideKeyBar();
       if (pasteHeld !== null) {
         closePaste(false);
       }
@@ -1596,7 +1607,17 @@
     var saved = storedChoice(KEY_BAR_KEY);
     el.keys.hidden = false;
     showKeyBar(saved === null ? matchMedia("(pointer: coarse)").matches : saved === "1");
-    fitToVisibleViewport();
+    if (!viewportFitted) {
+      viewportFitted = true;
+      fitToVisibleViewport();
+    }
+  }
+
+  // hideKeyBar takes the key bar and its button away (a viewer's page
+  // whose keyboard was taken back).
+  function hideKeyBar() {
+    el.keys.hidden = true;
+    showKeyBar(false);
   }
 
   // fitToVisibleViewport keeps the page, key bar and all, above an
