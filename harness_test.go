@@ -268,6 +268,8 @@ type telgateProc struct {
 	cmd  *exec.Cmd
 	logs *e2eBuffer
 	done chan struct{}
+	// wrapped says telgate runs under a wrapper (see pid).
+	wrapped bool
 }
 
 var servingLine = regexp.MustCompile(`^telgate: serving (\d+) target\(s\) at (http://([^/\s]+)/\S*)$`)
@@ -277,9 +279,17 @@ var servingLine = regexp.MustCompile(`^telgate: serving (\d+) target\(s\) at (ht
 // SIGTERM, which must make it exit with status 0.
 func startTelgate(t testing.TB, wantTargets int, args ...string) *telgateProc {
 	t.Helper()
-	bin := telgateBinary(t)
-	p := &telgateProc{logs: &e2eBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"-listen", "127.0.0.1:0", "-log-format", "json"}, args...)...)
+	return startTelgateUnder(t, nil, wantTargets, args...)
+}
+
+// startTelgateUnder is startTelgate with telgate run by the command
+// wrapper (such as strace and its arguments), which passes on its
+// output and its exit status.
+func startTelgateUnder(t testing.TB, wrapper []string, wantTargets int, args ...string) *telgateProc {
+	t.Helper()
+	argv := append(append(wrapper, telgateBinary(t), "-listen", "127.0.0.1:0", "-log-format", "json"), args...)
+	p := &telgateProc{logs: &e2eBuffer{}, done: make(chan struct{}), wrapped: len(wrapper) > 0}
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stderr = p.logs
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -320,13 +330,15 @@ func startTelgate(t testing.TB, wantTargets int, args ...string) *telgateProc {
 }
 
 func (p *telgateProc) stop(t testing.TB) {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	pid := p.pid()
+	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 			t.Errorf("telgate exited with status %d after SIGTERM, want 0", code)
 		}
 	case <-time.After(stopTimeout):
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 		_ = p.cmd.Process.Kill()
 		<-p.done
 		t.Errorf("telgate did not exit within %v of SIGTERM", stopTimeout)
@@ -334,6 +346,20 @@ func (p *telgateProc) stop(t testing.TB) {
 	if t.Failed() {
 		t.Logf("telgate log:\n%s", p.logs.String())
 	}
+}
+
+// pid is telgate's process id: the wrapper's child when it runs under
+// one (see startTelgateUnder).
+func (p *telgateProc) pid() int {
+	pid := p.cmd.Process.Pid
+	if !p.wrapped {
+		return pid
+	}
+	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	if child, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+		return child
+	}
+	return pid // ended, or not started yet
 }
 
 // e2eTarget is one entry of a telgate configuration file.
