@@ -680,10 +680,12 @@ async function resume(page, base) {
   await waitText(page, "^after-resume$", "typed after the resume, echo after-resume ran");
 
   // A link that dies without a word: what is typed before the page
-  // notices goes into it; once resumed, the gateway says how much input
-  // it got and the page sends the rest again, once.
+  // notices goes into it, and a Break; once resumed, the gateway says how
+  // much input and how many commands it got and the page sends the rest
+  // again, once.
   check((await fetch(env("TELGATE_STALL_URL"))).ok, "the network drops what the page sends, without a word");
   await typeLine(page, "echo typed-into-the-void");
+  await page.click("#toolbar button[data-command=break]");
   check((await fetch(env("TELGATE_SEVER_URL"))).ok, "then the connection is reset (the page notices)");
   await waitState(page, "resuming");
   check((await fetch(env("TELGATE_RELEASE_URL"))).ok, "the network is back again");
@@ -693,6 +695,8 @@ async function resume(page, base) {
   await waitText(page, "^marker-after-void$", "and what was typed next");
   const voids = ((await screenText(page)).match(/^typed-into-the-void$/mg) || []).length;
   check(voids === 1, `it ran once (${voids} times)`);
+  const breaks = ((await screenText(page)).match(/^\[received IAC BREAK\]$/mg) || []).length;
+  check(breaks === 1, `the Break sent into the dead connection reached the host once (${breaks} times)`);
   const q = new URL(seen.urls.find((u) => u.includes("/ws?resume="))).searchParams;
   check(Number(q.get("received")) > 0, `the resume said how much output the page had (received=${q.get("received")})`);
   await screenshot(page, "resumed.png");

@@ -49,13 +49,9 @@ func newKeepalive(ws *websocket.Conn, pingInterval, writeTimeout time.Duration, 
 	return k
 }
 
-// heard notes a message from the browser: the page's keepalive ping
-// makes the connection strict.
-func (k *keepalive) heard(typ int, data []byte) {
-	if !k.strict && isPing(typ, data) {
-		k.strict = true
-	}
-}
+// heardPing notes the page's keepalive ping, which makes the connection
+// strict.
+func (k *keepalive) heardPing() { k.strict = true }
 
 // extend moves the read deadline to wait from now on a strict
 // connection, but never past the end of a close under way, whose

@@ -184,9 +184,10 @@ func (s *session) awaitBrowser(a *attachment, err error) bool {
 
 // resumedMsg answers a resume.
 type resumedMsg struct {
-	Type  string `json:"type"`
-	Lost  int64  `json:"lost"`
-	Input int64  `json:"input"` // bytes of binary messages received from the browser
+	Type     string `json:"type"`
+	Lost     int64  `json:"lost"`
+	Input    int64  `json:"input"`    // bytes of binary messages received from the browser
+	Commands int64  `json:"commands"` // its command messages received
 }
 
 // resume gives the session the browser's new connection ws, after the
@@ -227,7 +228,8 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	last.mu.Lock()
 	last.superseded = true
 	last.mu.Unlock()
-	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost, Input: s.inputReceived.Load()})
+	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost, Input: s.inputReceived.Load(),
+		Commands: s.commandsReceived.Load()})
 	r.resuming.Store(ws)
 	defer r.resuming.Store(nil)
 	d := s.g.opts.WriteTimeout
@@ -323,13 +325,15 @@ func (g *Gateway) resumable(token, user string) (*session, error) {
 // open ws?resume=TOKEN&received=N, where N counts the bytes of binary
 // messages it has received. The gateway answers
 //
-//	{"type":"resumed","lost":L,"input":I}
+//	{"type":"resumed","lost":L,"input":I,"commands":C}
 //
 // followed by the output the browser lacks, in one binary message, and
 // the session goes on. I counts the bytes of binary messages (input) the
-// gateway received from the browser in the session: the page sends again
-// what it sent after them, which went into the dead connection, and the
-// gateway relays each byte once, in order. The gateway keeps the last tailSize bytes of
+// gateway received from the browser in the session, and C its command
+// messages (a Break into a dead connection is as lost as a key): the
+// page sends again what it sent after them, which went into the dead
+// connection, and the gateway relays each byte and command once, in
+// order. The gateway keeps the last tailSize bytes of
 // output for this; L counts what the browser missed beyond them (0 but
 // after a flood of output). A resume is refused (404) once the session
 // has ended, and to another user (403). A resume takes the session over

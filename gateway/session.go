@@ -72,8 +72,10 @@ type session struct {
 	// it changes under wmu.
 	lastAtt *attachment
 	// inputReceived counts the bytes of binary messages read from the
-	// browser, for a resume (see attachment.mu).
-	inputReceived atomic.Int64
+	// browser, and commandsReceived its command messages, for a resume
+	// (see attachment.mu).
+	inputReceived    atomic.Int64
+	commandsReceived atomic.Int64
 
 	res *resumption // nil unless the browser may resume the session
 	// tail is the latest output, kept for a resume and for viewers; nil
@@ -370,21 +372,32 @@ func (s *session) readBrowser(a *attachment) {
 		// holds none.
 		bp := s.g.msgBufs.Get().(*[]byte)
 		data, err := readMessage(r, (*bp)[:0])
+		var c Control
+		var cerr error
+		if err == nil && typ == websocket.TextMessage {
+			c, cerr = ParseControl(data)
+		}
+		ping := cerr == nil && c.Type == "ping"
 		if err == nil {
 			a.mu.Lock()
-			if a.superseded {
+			switch {
+			case a.superseded:
 				// A resume took over: the browser sends it again.
 				err = net.ErrClosed
-			} else if typ == websocket.BinaryMessage {
+			case typ == websocket.BinaryMessage:
 				s.inputReceived.Add(int64(len(data)))
+			case cerr == nil && c.Type == "command":
+				s.commandsReceived.Add(1)
 			}
 			a.mu.Unlock()
 		}
 		if err != nil {
 			s.readFailed(a, err)
 		} else {
-			ka.heard(typ, data)
-			if a.after != nil && !isPing(typ, data) {
+			if ping {
+				ka.heardPing()
+			}
+			if a.after != nil && !ping {
 				// The connection this one resumed from may still be
 				// writing its last message to the host: it goes first.
 				// Pings are answered meanwhile.
@@ -394,7 +407,7 @@ func (s *session) readBrowser(a *attachment) {
 				}
 				a.after = nil // and the connections before it can go
 			}
-			s.browserMessage(typ, data, recordInput)
+			s.browserMessage(typ, data, c, cerr, recordInput)
 		}
 		if cap(data) <= maxPooledMsg {
 			*bp = data[:0]
@@ -405,15 +418,6 @@ func (s *session) readBrowser(a *attachment) {
 			return
 		}
 	}
-}
-
-// isPing reports whether a message is the page's keepalive ping.
-func isPing(typ int, data []byte) bool {
-	if typ != websocket.TextMessage {
-		return false
-	}
-	c, err := ParseControl(data)
-	return err == nil && c.Type == "ping"
 }
 
 // discardInput reads and drops whatever the browser still sends, raw,
@@ -456,21 +460,16 @@ func readMessage(r io.Reader, buf []byte) ([]byte, error) {
 // connection that cannot be written to is closed or closing, and the
 // relay of host output ends the session once the browser has everything
 // the host sent before it went. Until then input is dropped.
-func (s *session) browserMessage(typ int, data []byte, recordInput bool) {
+func (s *session) browserMessage(typ int, data []byte, c Control, cerr error, recordInput bool) {
 	if s.ctx.Err() != nil {
 		// The session is ending (finish may be waiting for the
 		// browser's close reply): nothing more goes to the host or
 		// into the recording.
 		return
 	}
-	var c Control
-	var cerr error
-	if typ == websocket.TextMessage {
-		c, cerr = ParseControl(data)
-		if cerr == nil && c.Type == "ping" {
-			s.pong()
-			return
-		}
+	if typ == websocket.TextMessage && cerr == nil && c.Type == "ping" {
+		s.pong()
+		return
 	}
 	s.touch()
 	switch typ {

@@ -638,7 +638,7 @@ func (v *viewer) read() {
 			return
 		}
 		if ping {
-			ka.strict = true // the page's (see keepalive.heard)
+			ka.heardPing()
 		}
 	}
 }

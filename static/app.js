@@ -9,7 +9,7 @@
 //                       text frame:   {"type":"connected",...} (with
 //                                     "raw":true, no command toolbar;
 //                                     "banner", "color" of the target)
-//                                     {"type":"resumed","lost":L,"input":I}
+//                                     {"type":"resumed","lost":L,"input":I,"commands":C}
 //                                     {"type":"shared","watch":TOKEN}
 //                                     {"type":"viewers","users":[U,...],
 //                                      "viewers":[{"id":N,"user":U,"typing":B},...]}
@@ -121,8 +121,9 @@
 
   // Keys typed before the page noticed a connection had died went into
   // it and were lost: the page keeps the last SENT_KEEP bytes of input it
-  // sent, and a resume, which says how much input the gateway received,
-  // sends the rest again.
+  // sent, and the toolbar commands among them, and a resume, which says
+  // how much input and how many commands the gateway received, sends the
+  // rest again.
   var SENT_KEEP = 256 * 1024;
 
   var el = {
@@ -206,7 +207,8 @@
   var lostReason = ""; // what to say if the session cannot be resumed
   var resumeTimer = 0;
   var inputSent = 0; // bytes of input sent in this session
-  var sentInput = []; // the last of them: [{end, bytes}], oldest first
+  var sentInput = []; // the last of them: [{end, bytes}] or [{end, command, number}], oldest first
+  var commandsSent = 0; // command messages sent in this session
   var sentKept = 0; // bytes in sentInput
   var shareToken = null; // the session's watch token while it is shared
   var watchToken = null; // in a viewer's page, the token of the session watched
@@ -595,13 +597,18 @@
     return socket !== null && socket.readyState === WebSocket.OPEN;
   }
 
-  function send(data) {
+  // send sends a message, or keeps it for when the connection is open;
+  // command says it is a command message, which a resume may send again.
+  function send(data, command) {
     var size = typeof data === "string" ? data.length : data.byteLength;
     if (isOpen() && state !== "resuming") {
       socket.send(data);
       sentSinceHeard += size;
       if (typeof data !== "string") {
         keepSent(data);
+      } else if (command) {
+        commandsSent++;
+        sentInput.push({ end: inputSent, command: data, number: commandsSent });
       }
       return;
     }
@@ -616,7 +623,7 @@
       return;
     }
     // A copy: a paste's frames are views of one buffer.
-    pending.push(typeof data === "string" ? data : data.slice());
+    pending.push({ data: typeof data === "string" ? data : data.slice(), command: command === true });
     pendingBytes += size;
   }
 
@@ -625,20 +632,34 @@
     inputSent += bytes.byteLength;
     sentInput.push({ end: inputSent, bytes: bytes.slice() });
     sentKept += bytes.byteLength;
-    while (sentInput.length > 1 && sentKept - sentInput[0].bytes.byteLength >= SENT_KEEP) {
-      sentKept -= sentInput.shift().bytes.byteLength;
+    while (sentInput.length > 1 && sentKept - keptSize(sentInput[0]) >= SENT_KEEP) {
+      sentKept -= keptSize(sentInput.shift());
     }
   }
 
+  function keptSize(c) {
+    return c.bytes ? c.bytes.byteLength : 0;
+  }
+
   // resendAfter sends again the input sent after the first received
-  // bytes of it, which the gateway did not get; it returns how many
-  // bytes of that it no longer had to send.
-  function resendAfter(received) {
-    if (!(received >= 0) || received >= inputSent) {
-      return 0;
+  // bytes of it, and the commands after the first receivedCommands,
+  // which the gateway did not get, in the order they were first sent. It
+  // returns what of that it no longer had to send: {bytes, commands}.
+  function resendAfter(received, receivedCommands) {
+    if (!(received >= 0)) {
+      received = inputSent; // nothing to go by
     }
-    var missing = 0;
+    if (!(receivedCommands >= 0)) {
+      receivedCommands = commandsSent;
+    }
     sentInput.forEach(function (c) {
+      if (c.command) {
+        if (c.number > receivedCommands) {
+          socket.send(c.command);
+          sentSinceHeard += c.command.length;
+        }
+        return;
+      }
       var start = c.end - c.bytes.byteLength;
       if (c.end <= received) {
         return;
@@ -647,11 +668,17 @@
       socket.send(c.bytes.subarray(from));
       sentSinceHeard += c.bytes.byteLength - from;
     });
-    var oldest = sentInput.length ? sentInput[0].end - sentInput[0].bytes.byteLength : inputSent;
-    if (received < oldest) {
-      missing = oldest - received;
+    var lost = { bytes: 0, commands: 0 };
+    var oldest = sentInput.length ? sentInput[0].end - keptSize(sentInput[0]) : inputSent;
+    if (received < Math.min(oldest, inputSent)) {
+      lost.bytes = Math.min(oldest, inputSent) - received;
     }
-    return missing;
+    var firstCommand = sentInput.filter(function (c) { return c.command; })[0];
+    var oldestCommand = firstCommand ? firstCommand.number : commandsSent + 1;
+    if (receivedCommands < oldestCommand - 1) {
+      lost.commands = oldestCommand - 1 - receivedCommands;
+    }
+    return lost;
   }
 
   // flushPending sends what was typed while connecting.
@@ -659,8 +686,8 @@
     var queued = pending;
     pending = [];
     pendingBytes = 0;
-    queued.forEach(function (data) {
-      send(data);
+    queued.forEach(function (p) {
+      send(p.data, p.command);
     });
   }
 
@@ -673,7 +700,7 @@
   }
 
   function sendControl(msg) {
-    send(JSON.stringify(msg));
+    send(JSON.stringify(msg), msg.type === "command");
   }
 
   // sendResize tells the gateway the terminal size, only when it changed.
@@ -717,6 +744,7 @@
     inputSent = 0;
     sentInput = [];
     sentKept = 0;
+    commandsSent = 0;
 
     fitNow(); // so the URL carries the real size
     lastSize = { cols: term.cols, rows: term.rows };
@@ -1038,9 +1066,11 @@
         startKeepalive(socket);
         // What was typed into the dead connection, then what was typed
         // while reconnecting, in that order.
-        var inputLost = resendAfter(Number(msg.input));
-        if (inputLost > 0) {
-          showNotice(inputLost + " bytes typed before the connection was lost could not be sent again");
+        var lost = resendAfter(Number(msg.input), Number(msg.commands));
+        if (lost.bytes > 0 || lost.commands > 0) {
+          showNotice((lost.bytes > 0 ? lost.bytes + " bytes typed" : "") + (lost.bytes > 0 && lost.commands > 0 ? " and " : "") +
+            (lost.commands > 0 ? lost.commands + " toolbar commands" : "") +
+            " sent before the connection was lost could not be sent again");
         }
         sendResize(term.cols, term.rows); // if the window changed meanwhile
         flushPending();
