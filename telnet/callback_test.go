@@ -262,6 +262,71 @@ func reflectRounds(t *testing.T, setup func(tn *telnet.Telnet), opening []byte) 
 	return <-result
 }
 
+// A callback's panic loses nothing: the data before the command and the
+// rest of the chunk it came in are what the next reads return, in
+// order, whichever read the panic went through (one that decodes into
+// the caller's buffer too).
+func TestCallbackPanicLosesNoData(t *testing.T) {
+	stream := []byte("before")
+	stream = append(stream, telnet.IAC, telnet.NOP)
+	stream = append(stream, "middle"...)
+	stream = append(stream, telnet.IAC, telnet.NOP)
+	stream = append(stream, "after"...)
+	type failure struct{}
+	reads := map[string]func(tn *telnet.Telnet) ([]byte, error){
+		"ReadSome": func(tn *telnet.Telnet) ([]byte, error) { return tn.ReadSome() },
+		"TryRead": func(tn *telnet.Telnet) ([]byte, error) {
+			tn.WaitRead()
+			buf := make([]byte, 64<<10)
+			n, err := tn.TryRead(buf)
+			return buf[:n], err
+		},
+		"ReadVeryEager": func(tn *telnet.Telnet) ([]byte, error) {
+			tn.WaitRead()
+			return tn.ReadVeryEager()
+		},
+	}
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			dialBoth(t, func(c *telnettest.Conn) {
+				c.Send(stream) // one write: one chunk
+				c.ExpectEOF()
+			}, func(t *testing.T, tn *telnet.Telnet) {
+				tn.SetOptionNegotiationCallback(func(_ *telnet.Telnet, cmd, _ byte) {
+					if cmd == telnet.NOP {
+						panic(failure{})
+					}
+				})
+				var got []byte
+				panics := 0
+				for range 20 {
+					if string(got) == "beforemiddleafter" {
+						break
+					}
+					within(t, wait, name, func() { tn.Close() }, func() {
+						defer func() {
+							if r := recover(); r != nil {
+								if _, ok := r.(failure); !ok {
+									panic(r)
+								}
+								panics++
+							}
+						}()
+						data, err := read(tn)
+						if err != nil {
+							t.Errorf("%s: %v, after %q", name, err, got)
+						}
+						got = append(got, data...)
+					})
+				}
+				if string(got) != "beforemiddleafter" || panics != 2 {
+					t.Errorf("read %q through %d panics; want every byte, through 2", got, panics)
+				}
+			})
+		})
+	}
+}
+
 // A read that recovers from a panic of the callback can go on reading:
 // the chunk being decoded is given back to its source. A pump has two
 // buffers, and three panics had left it none, so the next read waited

@@ -66,6 +66,12 @@ type Decoder struct {
 	sb       []byte
 
 	genericScan bool // scan without assembly: for tests
+
+	// Where decodeChunk was when it handed each an event: the index in
+	// src after the event, and the cooked data so far (-1, nil: not in
+	// an event). A caller keeps what the chunk held when each panics.
+	at  int
+	out []byte
 }
 
 // Decode appends cooked data from src to dst until it meets a command.
@@ -193,6 +199,7 @@ func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
 			dst, n, ev, ok = d.Decode(dst, src[i:])
 			i += n
 			if ok {
+				d.at, d.out = i, dst
 				each(ev)
 				if ev.Cmd == SE {
 					d.releaseSB() // each has taken the payload
@@ -223,6 +230,7 @@ func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
 		case DO, DONT, WILL, WONT:
 			if i+2 < len(src) {
 				i += 3
+				d.at, d.out = i, dst
 				each(Event{Cmd: c, Opt: src[i-1]})
 			} else {
 				d.state, d.cmd = stOpt, c
@@ -233,6 +241,7 @@ func (d *Decoder) decodeChunk(dst, src []byte, each func(Event)) []byte {
 			i++
 		default:
 			i += 2
+			d.at, d.out = i, dst
 			each(Event{Cmd: c, Opt: NOOPT})
 		}
 	}

@@ -179,7 +179,7 @@ func (d *direct) held() (chunk, bool) {
 }
 
 func (d *direct) recycle(c chunk) {
-	if c.pooled != nil {
+	if c.pooled != nil && !c.spare {
 		chunkPool.Put(c.pooled)
 	}
 }

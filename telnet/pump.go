@@ -22,6 +22,9 @@ type chunk struct {
 	buf    []byte
 	err    error
 	pooled *[]byte // buf's backing array, when it came from chunkPool
+	// spare says buf is the reader's own (the rest of a chunk a
+	// callback's panic interrupted): no source takes it back.
+	spare bool
 }
 
 // A source hands the reader raw chunks of the connection. There are two:
@@ -163,6 +166,7 @@ func (p *pump) next(mode waitMode, deadline time.Time) (chunk, bool) {
 // a chunk read directly before Interact started the pump).
 func (p *pump) recycle(c chunk) {
 	switch {
+	case c.spare:
 	case c.pooled != nil:
 		chunkPool.Put(c.pooled)
 	case c.buf != nil:

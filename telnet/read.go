@@ -151,14 +151,16 @@ func (t *Telnet) closedErr() error {
 // decode runs a chunk through the decoder, appending cooked data to dst,
 // and gives the chunk's buffer back to the source, also when the callback
 // panics: a pump has only pumpBuffers buffers, and a read that recovers
-// from the panic must not leave it one short. The rest of that chunk, and
-// the data decoded from it before the command, are lost (telnetlib loses
-// the data too, and keeps the rest).
+// from the panic must not leave it one short. Nothing is lost then: the
+// data decoded before the command is kept as cooked data, and the rest of
+// the chunk is decoded by the next read (telnetlib keeps the rest too,
+// but loses the data).
 func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	if t.debugging() {
 		t.Msg("recv %s", pyBytes(c.buf))
 	}
-	defer t.decoded(c)
+	t.dec.at = -1
+	defer t.decoded(c, len(dst))
 	if t.raw.Load() {
 		if len(dst) == 0 && cap(dst) >= len(c.buf) && len(c.buf) > 0 && &dst[:1][0] == &c.buf[0] {
 			return dst[:len(c.buf)] // read in place: nothing to move
@@ -166,16 +168,30 @@ func (t *Telnet) decode(dst []byte, c chunk) []byte {
 		return append(dst, c.buf...)
 	}
 	t.dec.Binary = t.binaryRecv.Load()
-	return t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
+	dst = t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
+	t.dec.at = -1 // decoded whole
+	return dst
 }
 
 // decoded ends decode, deferred once per chunk rather than once per
 // command, which bulk output brings every few hundred bytes: it clears
 // what callback set (also when the callback panicked), forgets a partial
-// command at the end of the stream and recycles the chunk.
-func (t *Telnet) decoded(c chunk) {
+// command at the end of the stream and recycles the chunk. After a panic
+// of the callback (the decoder stopped at a command) it first keeps what
+// the chunk held: the data decoded into dst from its length base on, and
+// the raw rest of the chunk, as the chunk the next read decodes first.
+func (t *Telnet) decoded(c chunk, base int) {
 	if t.inCallback.Load() {
 		t.inCallback.Store(false)
+	}
+	if at := t.dec.at; at >= 0 {
+		t.cooked = append(t.cooked, t.dec.out[base:]...)
+		if at < len(c.buf) || c.err != nil {
+			t.pending = chunk{buf: bytes.Clone(c.buf[at:]), err: c.err, spare: true}
+			t.hasPending = true
+			c.err = nil // the rest ends the stream, once decoded
+		}
+		t.dec.at, t.dec.out = -1, nil
 	}
 	if c.err != nil {
 		t.dec.Reset()

@@ -323,6 +323,12 @@ func (t *Telnet) Fileno() (uintptr, error) {
 // made through it (see the Telnet type: The callback's Telnet); on it the
 // callback may call every method that is safe concurrently with reading,
 // as well as ReadSBData. Negotiator.Callback is a ready-made callback.
+//
+// A panic of the callback goes up through the read that ran it. The
+// command is then consumed, and nothing else is lost: a read after the
+// panic is recovered returns the data received before the command and
+// goes on with what came after it (telnetlib keeps what came after, and
+// loses what came before).
 func (t *Telnet) SetOptionNegotiationCallback(cb func(t *Telnet, cmd, opt byte)) {
 	t.cb = cb
 }
