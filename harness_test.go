@@ -290,6 +290,11 @@ func startTelgateUnder(t testing.TB, wrapper []string, wantTargets int, args ...
 	argv := append(append(wrapper, telgateBinary(t), "-listen", "127.0.0.1:0", "-log-format", "json"), args...)
 	p := &telgateProc{logs: &e2eBuffer{}, done: make(chan struct{}), wrapped: len(wrapper) > 0}
 	p.cmd = exec.Command(argv[0], argv[1:]...)
+	if p.wrapped {
+		// A group of their own: both can be killed at once, should
+		// telgate not stop.
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	p.cmd.Stderr = p.logs
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -329,37 +334,73 @@ func startTelgateUnder(t testing.TB, wrapper []string, wantTargets int, args ...
 	return p
 }
 
+// stop stops telgate with SIGTERM, once: a second call (a test that
+// stopped it, then its cleanup) does nothing.
 func (p *telgateProc) stop(t testing.TB) {
-	pid := p.pid()
-	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
-		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Errorf("telgate exited with status %d after SIGTERM, want 0", code)
+		return
+	default:
+	}
+	var err error
+	if p.wrapped {
+		var pid int
+		if pid, err = p.pid(); err == nil {
+			err = syscall.Kill(pid, syscall.SIGTERM)
 		}
-	case <-time.After(stopTimeout):
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("telgate did not exit within %v of SIGTERM", stopTimeout)
+	} else {
+		err = p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	if err != nil {
+		t.Errorf("cannot stop telgate: %v", err)
+		p.kill()
+	} else {
+		select {
+		case <-p.done:
+			if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+				t.Errorf("telgate exited with status %d after SIGTERM, want 0", code)
+			}
+		case <-time.After(stopTimeout):
+			p.kill()
+			t.Errorf("telgate did not exit within %v of SIGTERM", stopTimeout)
+		}
 	}
 	if t.Failed() {
 		t.Logf("telgate log:\n%s", p.logs.String())
 	}
 }
 
+// kill kills telgate (and its wrapper, with their process group), and
+// waits a while for it to end.
+func (p *telgateProc) kill() {
+	if p.wrapped {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	} else {
+		_ = p.cmd.Process.Kill()
+	}
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+	}
+}
+
 // pid is telgate's process id: the wrapper's child when it runs under
 // one (see startTelgateUnder).
-func (p *telgateProc) pid() int {
+func (p *telgateProc) pid() (int, error) {
 	pid := p.cmd.Process.Pid
 	if !p.wrapped {
-		return pid
+		return pid, nil
 	}
-	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
-	if child, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
-		return child
+	path := "/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("finding telgate under its wrapper: %w", err)
 	}
-	return pid // ended, or not started yet
+	child, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("finding telgate under its wrapper: %s holds %q", path, data)
+	}
+	return child, nil
 }
 
 // e2eTarget is one entry of a telgate configuration file.

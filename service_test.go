@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -44,12 +45,30 @@ func TestServiceUnit(t *testing.T) {
 	}
 	// Exposure is scored 0 (sandboxed) to 10 (not at all), "OK" up to
 	// 2.0; the threshold is in tenths.
-	out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", "--no-pager", installed).CombinedOutput()
-	score := regexp.MustCompile(`Overall exposure level for telgate\.service: ([0-9.]+) (\w+)`).FindSubmatch(out)
-	if err != nil || score == nil || string(score[2]) != "OK" {
-		t.Errorf("systemd-analyze security: %v; exposure %q, want OK (at most 2.0)", err, score)
-	} else {
-		t.Logf("exposure level %s %s", score[1], score[2])
+	security := func(unit string) string {
+		t.Helper()
+		out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", "--no-pager", unit).CombinedOutput()
+		score := regexp.MustCompile(`Overall exposure level for [a-z0-9]+\.service: ([0-9.]+) (\w+)`).FindSubmatch(out)
+		if err != nil || score == nil || string(score[2]) != "OK" {
+			t.Errorf("systemd-analyze security %s: %v; exposure %q, want OK (at most 2.0)\n%s", unit, err, score, out)
+		} else {
+			t.Logf("%s: exposure level %s %s", filepath.Base(unit), score[1], score[2])
+		}
+		return string(out)
+	}
+	const bind = "CapabilityBoundingSet=~CAP_NET_(BIND_SERVICE|BROADCAST|RAW)"
+	if out := security(installed); !strings.Contains(out, "\u2713 "+bind) {
+		t.Errorf("the unit can bind ports below 1024:\n%s", out)
+	}
+	// Its instructions for port 443 work: the two lines uncommented.
+	on443 := filepath.Join(t.TempDir(), "telgate443.service")
+	text := strings.ReplaceAll(string(unit), "# AmbientCapabilities=CAP_NET_BIND_SERVICE", "AmbientCapabilities=CAP_NET_BIND_SERVICE")
+	text = strings.ReplaceAll(text, "# CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE")
+	if err := os.WriteFile(on443, []byte(strings.ReplaceAll(text, "/usr/local/bin/telgate", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := security(on443); !strings.Contains(out, "\u2717 "+bind) {
+		t.Errorf("with its CAP_NET_BIND_SERVICE lines uncommented, the unit still cannot bind port 443:\n%s", out)
 	}
 
 	allowed, families := unitSandbox(t, analyze, string(unit))
@@ -141,11 +160,17 @@ func traceServing(t *testing.T, strace, bin, trace string) (calls, families []st
 		close(heard)
 		_, _ = io.Copy(io.Discard, c.NetConn())
 	})
+	_, port, _ := net.SplitHostPort(promptHost(t).Addr())
 	dir := t.TempDir()
 	config := configFile(t, "targets:\n  - {name: lab, address: \""+host.Addr()+"\", record: true}\n"+
+		"  - {name: named, address: \"localhost:"+port+"\"}\n"+
 		"recording: {dir: "+dir+", input: true}\n"+
 		"adhoc:\n  - {hosts: [192.0.2.0/24], ports: \"23\"}\n")
-	p := startTelgateUnder(t, []string{strace, "-f", "-qq", "-o", trace, "--"}, 1, "-config", config)
+	p := startTelgateUnder(t, []string{strace, "-f", "-qq", "-o", trace, "--"}, 2, "-config", config)
+
+	// A host by name: the resolver's way, whichever it is here.
+	named := dialTerm(t, p, url.Values{"target": {"named"}, "cols": {"80"}, "rows": {"24"}, "term": {"xterm"}})
+	named.expectString("$ ", defaultTimeout)
 
 	owner := dialTerm(t, p, url.Values{"target": {"lab"}, "cols": {"80"}, "rows": {"24"}, "term": {"xterm"}, "resumable": {"1"}})
 	owner.expectString("$ ", defaultTimeout)
@@ -177,7 +202,11 @@ func traceServing(t *testing.T, strace, bin, trace string) (calls, families []st
 	// SIGHUP and SIGTERM go to telgate, strace's child: strace ends as
 	// it does, with its status.
 	reloads := strings.Count(p.logs.String(), "configuration reloaded")
-	if err := syscall.Kill(p.pid(), syscall.SIGHUP); err != nil {
+	pid, err := p.pid()
+	if err == nil {
+		err = syscall.Kill(pid, syscall.SIGHUP)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the reload", func() bool { return strings.Count(p.logs.String(), "configuration reloaded") > reloads })
@@ -188,7 +217,7 @@ func traceServing(t *testing.T, strace, bin, trace string) (calls, families []st
 		t.Fatal(err)
 	}
 	call := regexp.MustCompile(`(?m)^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)\(`)
-	socket := regexp.MustCompile(`(?m)^\d+\s+socket\((AF_[A-Z0-9]+)`)
+	socket := regexp.MustCompile(`(?m)^\d+\s+socket(?:pair)?\(([^,]*)`)
 	for _, m := range call.FindAllSubmatch(data, -1) {
 		calls = append(calls, string(m[1]))
 	}

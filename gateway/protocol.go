@@ -25,7 +25,7 @@ import (
 //	{"type":"connected",...,"cols":C,"rows":R}   (a target of fixed size: resizes are ignored)
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"connected",...,"banner":B,"color":C}   (see Target.Banner)
-//	{"type":"resumed","lost":L,"input":I,"commands":C}   (see Gateway.Resume)
+//	{"type":"resumed","lost":L,"input":I,"controls":C}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...],"viewers":[...]}   (see sharing, handOver)
 //	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
 //	{"type":"closed","reason":R}

@@ -34,7 +34,8 @@ type attachment struct {
 	// relays a message, so that input goes to the host in the order the
 	// browser sent it. Only this one's reader uses it.
 	after *attachment
-	// mu orders a message's count (session.inputReceived) with a resume
+	// mu orders a message's count (session.inputReceived,
+	// controlsReceived) with a resume
 	// taking the session over: once superseded, what the reader reads
 	// is neither counted nor relayed, and the browser sends it again.
 	mu         sync.Mutex
@@ -187,7 +188,7 @@ type resumedMsg struct {
 	Type     string `json:"type"`
 	Lost     int64  `json:"lost"`
 	Input    int64  `json:"input"`    // bytes of binary messages received from the browser
-	Commands int64  `json:"commands"` // its command messages received
+	Controls int64  `json:"controls"` // its control messages but pings and resizes
 }
 
 // resume gives the session the browser's new connection ws, after the
@@ -229,7 +230,7 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	last.superseded = true
 	last.mu.Unlock()
 	msg, _ := json.Marshal(resumedMsg{Type: "resumed", Lost: lost, Input: s.inputReceived.Load(),
-		Commands: s.commandsReceived.Load()})
+		Controls: s.controlsReceived.Load()})
 	r.resuming.Store(ws)
 	defer r.resuming.Store(nil)
 	d := s.g.opts.WriteTimeout
@@ -325,15 +326,15 @@ func (g *Gateway) resumable(token, user string) (*session, error) {
 // open ws?resume=TOKEN&received=N, where N counts the bytes of binary
 // messages it has received. The gateway answers
 //
-//	{"type":"resumed","lost":L,"input":I,"commands":C}
+//	{"type":"resumed","lost":L,"input":I,"controls":C}
 //
 // followed by the output the browser lacks, in one binary message, and
 // the session goes on. I counts the bytes of binary messages (input) the
-// gateway received from the browser in the session, and C its command
-// messages (a Break into a dead connection is as lost as a key): the
-// page sends again what it sent after them, which went into the dead
-// connection, and the gateway relays each byte and command once, in
-// order. The gateway keeps the last tailSize bytes of
+// gateway received from the browser in the session, and C its control
+// messages other than pings and resizes (a Break or a Stop sharing sent
+// into a dead connection is as lost as a key): the page sends again what
+// it sent after them, which went into the dead connection, and the
+// gateway acts on each byte and message once, in order. The gateway keeps the last tailSize bytes of
 // output for this; L counts what the browser missed beyond them (0 but
 // after a flood of output). A resume is refused (404) once the session
 // has ended, and to another user (403). A resume takes the session over

@@ -149,11 +149,11 @@ func TestResumeSaysHowMuchInputArrived(t *testing.T) {
 	tg.waitIdle()
 }
 
-// inputReceived is the input count of the gateway's one session.
-// A resume says how many toolbar commands the gateway received, as it
-// says how much input: the page sends again those it sent into the dead
-// connection, and the host gets each once, in order with the keys.
-func TestResumeSaysHowManyCommandsArrived(t *testing.T) {
+// A resume says how many control messages (but pings and resizes) the
+// gateway received, as it says how much input: the page sends again
+// those it sent into the dead connection, and the host gets each command
+// once, in order with the keys.
+func TestResumeSaysHowManyControlsArrived(t *testing.T) {
 	host, got := transcriptHost(t)
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
 	b, token := openResumable(t, tg, "target=lab")
@@ -166,21 +166,23 @@ func TestResumeSaysHowManyCommandsArrived(t *testing.T) {
 	expectTranscript(t, got, "a<BRK>")
 	dropConnection(t, tg, b)
 	b2 := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
-	if st := b2.ExpectStatus("resumed"); st["input"] != float64(1) || st["commands"] != float64(1) {
-		t.Fatalf("resumed %v: want input 1, commands 1", st)
+	if st := b2.ExpectStatus("resumed"); st["input"] != float64(1) || st["controls"] != float64(1) {
+		t.Fatalf("resumed %v: want input 1, controls 1", st)
 	}
 	b2.Control(`{"type":"command","name":"interrupt"}`)
+	b2.Control(`{"type":"unshare"}`)
 	b2.Input("b")
 	expectTranscript(t, got, "a<BRK><IP>b")
 	dropConnection(t, tg, b2)
 	b3 := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
-	if st := b3.ExpectStatus("resumed"); st["input"] != float64(2) || st["commands"] != float64(2) {
-		t.Fatalf("resumed %v: want input 2, commands 2", st)
+	if st := b3.ExpectStatus("resumed"); st["input"] != float64(2) || st["controls"] != float64(3) {
+		t.Fatalf("resumed %v: want input 2, controls 3", st)
 	}
 	closeWebSocket(b3)
 	tg.waitIdle()
 }
 
+// inputReceived is the input count of the gateway's one session.
 func inputReceived(tg *testGateway) int64 {
 	tg.gw.mu.Lock()
 	defer tg.gw.mu.Unlock()

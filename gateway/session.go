@@ -72,10 +72,10 @@ type session struct {
 	// it changes under wmu.
 	lastAtt *attachment
 	// inputReceived counts the bytes of binary messages read from the
-	// browser, and commandsReceived its command messages, for a resume
-	// (see attachment.mu).
+	// browser, and controlsReceived its control messages but pings and
+	// resizes, for a resume (see attachment.mu).
 	inputReceived    atomic.Int64
-	commandsReceived atomic.Int64
+	controlsReceived atomic.Int64
 
 	res *resumption // nil unless the browser may resume the session
 	// tail is the latest output, kept for a resume and for viewers; nil
@@ -386,8 +386,11 @@ func (s *session) readBrowser(a *attachment) {
 				err = net.ErrClosed
 			case typ == websocket.BinaryMessage:
 				s.inputReceived.Add(int64(len(data)))
-			case cerr == nil && c.Type == "command":
-				s.commandsReceived.Add(1)
+			case cerr == nil && c.Type != "ping" && c.Type != "resize":
+				// A command, a share, a hand-over...: the page sends
+				// those into a dead connection again. Not pings, nor
+				// sizes, which it sends afresh.
+				s.controlsReceived.Add(1)
 			}
 			a.mu.Unlock()
 		}

@@ -9,7 +9,7 @@
 //                       text frame:   {"type":"connected",...} (with
 //                                     "raw":true, no command toolbar;
 //                                     "banner", "color" of the target)
-//                                     {"type":"resumed","lost":L,"input":I,"commands":C}
+//                                     {"type":"resumed","lost":L,"input":I,"controls":C}
 //                                     {"type":"shared","watch":TOKEN}
 //                                     {"type":"viewers","users":[U,...],
 //                                      "viewers":[{"id":N,"user":U,"typing":B},...]}
@@ -121,9 +121,9 @@
 
   // Keys typed before the page noticed a connection had died went into
   // it and were lost: the page keeps the last SENT_KEEP bytes of input it
-  // sent, and the toolbar commands among them, and a resume, which says
-  // how much input and how many commands the gateway received, sends the
-  // rest again.
+  // sent, and the control messages among them (a Break, Stop sharing: all
+  // but pings and sizes), and a resume, which says how much input and how
+  // many of those the gateway received, sends the rest again.
   var SENT_KEEP = 256 * 1024;
 
   var el = {
@@ -207,8 +207,8 @@
   var lostReason = ""; // what to say if the session cannot be resumed
   var resumeTimer = 0;
   var inputSent = 0; // bytes of input sent in this session
-  var sentInput = []; // the last of them: [{end, bytes}] or [{end, command, number}], oldest first
-  var commandsSent = 0; // command messages sent in this session
+  var sentInput = []; // the last of them: [{end, bytes}] or [{end, control, number}], oldest first
+  var controlsSent = 0; // control messages kept for a resume sent in this session
   var sentKept = 0; // bytes in sentInput
   var shareToken = null; // the session's watch token while it is shared
   var watchToken = null; // in a viewer's page, the token of the session watched
@@ -598,17 +598,17 @@
   }
 
   // send sends a message, or keeps it for when the connection is open;
-  // command says it is a command message, which a resume may send again.
-  function send(data, command) {
+  // control says it is a control message a resume may send again.
+  function send(data, control) {
     var size = typeof data === "string" ? data.length : data.byteLength;
     if (isOpen() && state !== "resuming") {
       socket.send(data);
       sentSinceHeard += size;
       if (typeof data !== "string") {
         keepSent(data);
-      } else if (command) {
-        commandsSent++;
-        sentInput.push({ end: inputSent, command: data, number: commandsSent });
+      } else if (control) {
+        controlsSent++;
+        sentInput.push({ end: inputSent, control: data, number: controlsSent });
       }
       return;
     }
@@ -623,7 +623,7 @@
       return;
     }
     // A copy: a paste's frames are views of one buffer.
-    pending.push({ data: typeof data === "string" ? data : data.slice(), command: command === true });
+    pending.push({ data: typeof data === "string" ? data : data.slice(), control: control === true });
     pendingBytes += size;
   }
 
@@ -632,31 +632,38 @@
     inputSent += bytes.byteLength;
     sentInput.push({ end: inputSent, bytes: bytes.slice() });
     sentKept += bytes.byteLength;
-    while (sentInput.length > 1 && sentKept - keptSize(sentInput[0]) >= SENT_KEEP) {
-      sentKept -= keptSize(sentInput.shift());
+    // The oldest input goes with the control messages sent before it,
+    // and not before: a Break stays while the keys typed after it do.
+    for (;;) {
+      var i = 0;
+      while (i < sentInput.length && sentInput[i].control) {
+        i++;
+      }
+      if (i >= sentInput.length - 1 || sentKept - sentInput[i].bytes.byteLength < SENT_KEEP) {
+        return;
+      }
+      sentKept -= sentInput[i].bytes.byteLength;
+      sentInput.splice(0, i + 1);
     }
-  }
-
-  function keptSize(c) {
-    return c.bytes ? c.bytes.byteLength : 0;
   }
 
   // resendAfter sends again the input sent after the first received
-  // bytes of it, and the commands after the first receivedCommands,
-  // which the gateway did not get, in the order they were first sent. It
-  // returns what of that it no longer had to send: {bytes, commands}.
-  function resendAfter(received, receivedCommands) {
+  // bytes of it, and the control messages after the first
+  // receivedControls, which the gateway did not get, in the order they
+  // were first sent. It returns what of that it no longer had to send:
+  // {bytes, controls}.
+  function resendAfter(received, receivedControls) {
     if (!(received >= 0)) {
       received = inputSent; // nothing to go by
     }
-    if (!(receivedCommands >= 0)) {
-      receivedCommands = commandsSent;
+    if (!(receivedControls >= 0)) {
+      receivedControls = controlsSent;
     }
     sentInput.forEach(function (c) {
-      if (c.command) {
-        if (c.number > receivedCommands) {
-          socket.send(c.command);
-          sentSinceHeard += c.command.length;
+      if (c.control) {
+        if (c.number > receivedControls) {
+          socket.send(c.control);
+          sentSinceHeard += c.control.length;
         }
         return;
       }
@@ -668,15 +675,16 @@
       socket.send(c.bytes.subarray(from));
       sentSinceHeard += c.bytes.byteLength - from;
     });
-    var lost = { bytes: 0, commands: 0 };
-    var oldest = sentInput.length ? sentInput[0].end - keptSize(sentInput[0]) : inputSent;
-    if (received < Math.min(oldest, inputSent)) {
-      lost.bytes = Math.min(oldest, inputSent) - received;
+    var lost = { bytes: 0, controls: 0 };
+    var firstBytes = sentInput.filter(function (c) { return c.bytes; })[0];
+    var oldest = firstBytes ? firstBytes.end - firstBytes.bytes.byteLength : inputSent;
+    if (received < oldest) {
+      lost.bytes = oldest - received;
     }
-    var firstCommand = sentInput.filter(function (c) { return c.command; })[0];
-    var oldestCommand = firstCommand ? firstCommand.number : commandsSent + 1;
-    if (receivedCommands < oldestCommand - 1) {
-      lost.commands = oldestCommand - 1 - receivedCommands;
+    var firstControl = sentInput.filter(function (c) { return c.control; })[0];
+    var oldestControl = firstControl ? firstControl.number : controlsSent + 1;
+    if (receivedControls < oldestControl - 1) {
+      lost.controls = oldestControl - 1 - receivedControls;
     }
     return lost;
   }
@@ -687,7 +695,7 @@
     pending = [];
     pendingBytes = 0;
     queued.forEach(function (p) {
-      send(p.data, p.command);
+      send(p.data, p.control);
     });
   }
 
@@ -700,7 +708,7 @@
   }
 
   function sendControl(msg) {
-    send(JSON.stringify(msg), msg.type === "command");
+    send(JSON.stringify(msg), msg.type !== "ping" && msg.type !== "resize");
   }
 
   // sendResize tells the gateway the terminal size, only when it changed.
@@ -744,7 +752,7 @@
     inputSent = 0;
     sentInput = [];
     sentKept = 0;
-    commandsSent = 0;
+    controlsSent = 0;
 
     fitNow(); // so the URL carries the real size
     lastSize = { cols: term.cols, rows: term.rows };
@@ -1066,11 +1074,12 @@
         startKeepalive(socket);
         // What was typed into the dead connection, then what was typed
         // while reconnecting, in that order.
-        var lost = resendAfter(Number(msg.input), Number(msg.commands));
-        if (lost.bytes > 0 || lost.commands > 0) {
-          showNotice((lost.bytes > 0 ? lost.bytes + " bytes typed" : "") + (lost.bytes > 0 && lost.commands > 0 ? " and " : "") +
-            (lost.commands > 0 ? lost.commands + " toolbar commands" : "") +
-            " sent before the connection was lost could not be sent again");
+        var lost = resendAfter(Number(msg.input), Number(msg.controls));
+        if (lost.bytes > 0 || lost.controls > 0) {
+          showNotice((lost.bytes > 0 ? lost.bytes + (lost.bytes === 1 ? " byte typed" : " bytes typed") : "") +
+            (lost.bytes > 0 && lost.controls > 0 ? " and " : "") +
+            (lost.controls > 0 ? lost.controls + (lost.controls === 1 ? " button pressed" : " buttons pressed") : "") +
+            " before the connection was lost could not be sent again");
         }
         sendResize(term.cols, term.rows); // if the window changed meanwhile
         flushPending();
