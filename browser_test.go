@@ -430,6 +430,63 @@ func TestBrowserKeyBar(t *testing.T) {
 	checkFile(t, filepath.Join(host.Dir, "app.bin"), "\x1bOA\x1b[1;5C\x1bOF\x1bb\x1b[5;7~\x1b[1;5D")
 }
 
+// TestBrowserXmodem: Send file sends files to lrzsz's rx in a shell over
+// inetutils telnetd, with CRCs and 1 KiB blocks and with checksums; what
+// rx wrote is the file, byte for byte, padded with SUB to its last
+// block. A transfer cancelled midway stops rx.
+func TestBrowserXmodem(t *testing.T) {
+	node := browserTools(t)
+	requireCommand(t, "rx", "lrzsz")
+	host := startTelnetHost(t, "inetutils")
+	cfg := writeConfig(t, e2eTarget{Name: "sh", Address: host.Addr, Description: "inetutils telnetd"})
+	tg := startTelgate(t, 1, "-config", cfg)
+	runBrowser(t, node, "xmodem", tg.URL)
+	for _, f := range []struct {
+		name      string
+		n         int
+		seed      uint32
+		lastBlock int
+	}{{"crc.bin", 70003, 1, 1024}, {"sum.bin", 1000, 2, 128}} {
+		got, err := os.ReadFile(filepath.Join(host.Dir, f.name))
+		if err != nil {
+			t.Errorf("rx wrote no %s: %v", f.name, err)
+			continue
+		}
+		want := xmodemData(f.n, f.seed)
+		padded := (f.n + f.lastBlock - 1) / f.lastBlock * f.lastBlock
+		if len(got) != padded || !bytes.Equal(got[:f.n], want) || strings.Trim(string(got[f.n:]), "\x1a") != "" {
+			t.Errorf("%s: rx wrote %d bytes, the file's %d bytes padded with SUB to %d wanted; first difference at %d",
+				f.name, len(got), f.n, padded, firstDifference(got, want))
+		}
+	}
+}
+
+// xmodemData is the xmodem scenario's file (e2e/browser.mjs).
+func xmodemData(n int, seed uint32) []byte {
+	data := make([]byte, n)
+	x := seed
+	for i := range data {
+		if i < 512 {
+			data[i] = byte(i)
+			continue
+		}
+		x = x*1664525 + 1013904223
+		data[i] = byte(x >> 24)
+	}
+	return data
+}
+
+// firstDifference is the index of the first byte where a and b differ,
+// or the shorter's length.
+func firstDifference(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
 // TestBrowserClipboard: a shell's printf asks the terminal to copy (OSC
 // 52); the page asks first, then copies; a request to read the clipboard
 // is not answered.

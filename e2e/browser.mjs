@@ -1,6 +1,6 @@
 // Browser end-to-end scenarios for telgate, run by browser_test.go:
 //
-//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle|marked|paste
+//   node e2e/browser.mjs demo|telnetd|refused|adhoc|keepalive|prefixed|resume|mac|share|keys|clipboard|idle|marked|paste|xmodem
 //
 // Drives Debian's chromium through playwright-core (never a downloaded
 // browser) against a running telgate and checks the page's test contract:
@@ -837,6 +837,75 @@ async function share(page, base) {
   return { watched: true, link };
 }
 
+// xmodemData is the file the xmodem scenario sends: every byte value
+// (the telnet IAC, CR, NUL, XON and XOFF, CAN among them) and then
+// pseudo-random bytes, n in all; TestBrowserXmodem makes the same.
+function xmodemData(n, seed) {
+  const data = Buffer.alloc(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    if (i < 512) {
+      data[i] = i & 0xff;
+      continue;
+    }
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    data[i] = x >>> 24;
+  }
+  return data;
+}
+
+// xmodem: Send file sends a file to lrzsz's rx in a real shell over
+// inetutils telnetd, in XMODEM-1K with CRCs (rx -c) and in classic
+// XMODEM with checksums (rx); a transfer cancelled midway stops rx and
+// gives the shell back; typing works after each.
+async function xmodem(page, base) {
+  await page.goto(base, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await waitPrompt(page, "shell prompt");
+  await page.click("#terminal");
+  check(await page.isVisible("#send-file"), "the page offers Send file");
+
+  const send = async (command, file, data, what) => {
+    await typeLine(page, command);
+    await poll(`${command} running`, () => processesMatching(command).length > 0);
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser", { timeout: STEP_MS }), page.click("#send-file")]);
+    await chooser.setFiles({ name: file, mimeType: "application/octet-stream", buffer: data });
+    await page.waitForSelector("#transfer-panel", { state: "visible", timeout: STEP_MS });
+    return what;
+  };
+  const sent = async (what, timeout) => {
+    await page.waitForSelector("#transfer-panel[data-state=sent], #transfer-panel[data-state=failed]", { timeout });
+    const text = await page.textContent("#transfer-text");
+    check(await page.getAttribute("#transfer-panel", "data-state") === "sent", `${what} (${text})`);
+    return text;
+  };
+
+  await send("rx -c crc.bin", "crc.bin", xmodemData(70003, 1));
+  const crcText = await sent("70,003 bytes sent in XMODEM-1K with CRCs", 60000);
+  await screenshot(page, "xmodem-sent.png");
+  // The shell is back (its prompt follows the receiver's first "C", on
+  // the line rx left).
+  await typeLine(page, "echo after-$((6*7))-crc");
+  await waitText(page, "^after-42-crc$", "typing works after the transfer");
+
+  await send("rx sum.bin", "sum.bin", xmodemData(1000, 2));
+  await sent("1,000 bytes sent in classic XMODEM with checksums", 60000);
+  await typeLine(page, "echo after-$((6*7))-sum");
+  await waitText(page, "^after-42-sum$", "typing works after the transfer");
+
+  await send("rx -c big.bin", "big.bin", xmodemData(8 << 20, 3));
+  await page.waitForSelector("#transfer-panel[data-state=sending]", { timeout: 60000 });
+  await page.click("#transfer-cancel");
+  await page.waitForSelector("#transfer-panel[data-state=failed]", { timeout: STEP_MS });
+  const cancelled = await page.textContent("#transfer-text");
+  check(cancelled.includes("cancelled"), `the transfer is cancelled midway (${cancelled})`);
+  await poll("rx to stop", () => processesMatching("rx -c big.bin").length === 0);
+  ok("rx stopped");
+  await typeLine(page, "echo after-$((6*7))-cancel");
+  await waitText(page, "^after-42-cancel$", "typing works after the cancel");
+  return { crc: crcText };
+}
+
 // keys: on a phone (a touch screen, 412 pixels wide) the page shows the
 // key bar. Its keys reach a real shell's terminal byte for byte: Esc,
 // Tab, Ctrl and Alt held for the next key (tapped or typed), arrows in
@@ -1071,7 +1140,7 @@ async function paste(page, base) {
   return { asked };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste }, {
+runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

@@ -17,6 +17,7 @@ import (
 //	{"type":"ping"}
 //	{"type":"share"}, {"type":"unshare"}   (see sharing)
 //	{"type":"hand-over","viewer":ID}, {"type":"take-back"}   (see handOver)
+//	{"type":"transfer","on":B}   (see session.transfer)
 //
 // Status messages, gateway to browser, in text frames:
 //
@@ -81,6 +82,8 @@ type Control struct {
 	Name string `json:"name,omitempty"`
 	// Viewer names the viewer a hand-over is to.
 	Viewer int `json:"viewer,omitempty"`
+	// On turns a transfer on or off.
+	On bool `json:"on,omitempty"`
 }
 
 // ParseControl decodes and checks a control message. Sizes are clamped
@@ -93,6 +96,7 @@ func ParseControl(data []byte) (Control, error) {
 		Name *string          `json:"name"`
 		// A pointer, to tell a missing viewer from a malformed one.
 		Viewer *json.RawMessage `json:"viewer"`
+		On     *json.RawMessage `json:"on"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Control{}, fmt.Errorf("%w: not a JSON object", ErrBadControl)
@@ -116,6 +120,12 @@ func ParseControl(data []byte) (Control, error) {
 			return Control{}, fmt.Errorf("%w: hand-over without a viewer's id (a whole number from the viewers message)", ErrBadControl)
 		}
 		return Control{Type: "hand-over", Viewer: id}, nil
+	case "transfer":
+		var on bool
+		if raw.On == nil || json.Unmarshal(*raw.On, &on) != nil {
+			return Control{}, fmt.Errorf("%w: transfer without on (true or false)", ErrBadControl)
+		}
+		return Control{Type: "transfer", On: on}, nil
 	case "command":
 		if raw.Name == nil {
 			return Control{}, fmt.Errorf("%w: command without name", ErrBadControl)

@@ -18,6 +18,8 @@ func TestParseControl(t *testing.T) {
 		`{"type":"ping"}`:                             {Type: "ping"},
 		`{"type":"hand-over","viewer":3}`:             {Type: "hand-over", Viewer: 3},
 		`{"type":"take-back","viewer":3}`:             {Type: "take-back"},
+		`{"type":"transfer","on":true}`:               {Type: "transfer", On: true},
+		`{"type":"transfer","on":false}`:              {Type: "transfer"},
 	} {
 		got, err := ParseControl([]byte(in))
 		if err != nil || got != want {
@@ -31,6 +33,7 @@ func TestParseControl(t *testing.T) {
 		`{"type":"resize","cols":NaN,"rows":1}`,
 		`{"type":"hand-over"}`, `{"type":"hand-over","viewer":0}`, `{"type":"hand-over","viewer":-1}`,
 		`{"type":"hand-over","viewer":1.5}`, `{"type":"hand-over","viewer":"1"}`, `{"type":"hand-over","viewer":1e30}`,
+		`{"type":"transfer"}`, `{"type":"transfer","on":1}`, `{"type":"transfer","on":"true"}`,
 	} {
 		if got, err := ParseControl([]byte(in)); !errors.Is(err, ErrBadControl) {
 			t.Errorf("ParseControl(%s) = %+v, %v; want ErrBadControl", in, got, err)
@@ -98,7 +101,7 @@ func FuzzParseControl(f *testing.F) {
 			if c.Viewer < 1 {
 				t.Fatalf("hand-over to no viewer accepted: %+v", c)
 			}
-		case "ping", "share", "unshare", "take-back":
+		case "ping", "share", "unshare", "take-back", "transfer":
 		default:
 			t.Fatalf("unknown type accepted: %+v", c)
 		}

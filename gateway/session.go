@@ -114,6 +114,12 @@ type session struct {
 	// inputMu serialises input to the host, from the browser and from a
 	// viewer handed the keyboard (see handOver).
 	inputMu sync.Mutex
+	// transfer says the browser's input goes to the host as bytes (a
+	// file sent with XMODEM): no Enter, Backspace or character set
+	// mapping and no line delay, and a CR as CR NUL unless our side sends
+	// in BINARY mode, so that the host's telnet server gives it back as
+	// it was (RFC 854). Guarded by inputMu.
+	transfer bool
 	// pace paces input for a target with a line delay (nil until the
 	// first input there); pacing counts its goroutine.
 	pace   *pacer
@@ -386,10 +392,11 @@ func (s *session) readBrowser(a *attachment) {
 				err = net.ErrClosed
 			case typ == websocket.BinaryMessage:
 				s.inputReceived.Add(int64(len(data)))
-			case cerr == nil && c.Type != "ping" && c.Type != "resize":
+			case cerr == nil && c.Type != "ping" && c.Type != "resize" && c.Type != "transfer":
 				// A command, a share, a hand-over...: the page sends
 				// those into a dead connection again. Not pings, nor
-				// sizes, which it sends afresh.
+				// sizes, which it sends afresh, nor a transfer, which
+				// it does not take up again.
 				s.controlsReceived.Add(1)
 			}
 			a.mu.Unlock()
@@ -496,6 +503,10 @@ func (s *session) input(data []byte, text *browserText, recordInput bool, from *
 		s.rec.input(data)
 	}
 	browserBytes := len(data)
+	if s.transfer && from == nil {
+		s.transferInput(data)
+		return
+	}
 	// A mouse report is the terminal's own bytes (coordinates past
 	// 94 are bytes past 127), not UTF-8 text.
 	if text != nil && !bytes.HasPrefix(data, mouseReport) {
@@ -574,6 +585,39 @@ func (s *session) control(c Control, err error) {
 		}
 	case "take-back":
 		s.takeBack()
+	case "transfer":
+		s.inputMu.Lock()
+		s.transfer = c.On
+		s.inputMu.Unlock()
+	}
+}
+
+// transferInput writes input of a transfer (see session.transfer) to
+// the host. Called with inputMu held.
+func (s *session) transferInput(data []byte) {
+	n := len(data)
+	if !s.req.Target.Raw && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0 {
+		out := s.g.msgBufs.Get().(*[]byte)
+		*out = appendCRNUL((*out)[:0], data)
+		s.writeNow(*out, n)
+		if cap(*out) <= maxPooledMsg {
+			s.g.msgBufs.Put(out)
+		}
+		return
+	}
+	s.writeNow(data, n)
+}
+
+// appendCRNUL appends p to dst with a NUL after every CR.
+func appendCRNUL(dst, p []byte) []byte {
+	for {
+		i := bytes.IndexByte(p, '\r')
+		if i < 0 {
+			return append(dst, p...)
+		}
+		dst = append(dst, p[:i+1]...)
+		dst = append(dst, 0)
+		p = p[i+1:]
 	}
 }
 

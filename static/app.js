@@ -45,7 +45,8 @@
 // #sessions-rows tr[data-id], #sessions-rows button.end, #keys, #keybar,
 // #clip-panel, #clip-preview, #clip-copy, #clip-always, #clip-ignore,
 // #banner, #topbar.marked, #paste-panel, #paste-text, #paste-preview,
-// #paste-go, #paste-cancel, #paste-forget,
+// #paste-go, #paste-cancel, #paste-forget, #send-file, #send-file-input,
+// #transfer-panel[data-state], #transfer-text, #transfer-progress, #transfer-cancel,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
@@ -131,6 +132,12 @@
     notice: document.getElementById("notice"),
     reconnect: document.getElementById("reconnect"),
     save: document.getElementById("save"),
+    sendFile: document.getElementById("send-file"),
+    sendFileInput: document.getElementById("send-file-input"),
+    transferPanel: document.getElementById("transfer-panel"),
+    transferText: document.getElementById("transfer-text"),
+    transferProgress: document.getElementById("transfer-progress"),
+    transferCancel: document.getElementById("transfer-cancel"),
     find: document.getElementById("find"),
     findBar: document.getElementById("find-bar"),
     findInput: document.getElementById("find-input"),
@@ -214,6 +221,7 @@
   var watchToken = null; // in a viewer's page, the token of the session watched
   var watched = false; // a viewer's page was let watch
   var mayType = false; // a viewer's page was handed the keyboard
+  var transfer = null; // the file being sent: {sender, name, size}
   var viewportFitted = false; // the page follows the visible viewport (see fitToVisibleViewport)
   var watchedUser = ""; // whose session a viewer's page watches
   var watchedRaw = false; // the watched session's host takes no telnet commands
@@ -516,7 +524,7 @@
     // onBinary carries non-UTF-8 input (e.g. some mouse reports): one byte
     // per character.
     term.onBinary(function (data) {
-      if (!mayInput() || state === "closed") {
+      if (!mayInput() || state === "closed" || transfer !== null) {
         return;
       }
       var bytes = new Uint8Array(data.length);
@@ -554,6 +562,10 @@
   // While closed, Enter starts a new session; other keys are ignored.
   function typed(data) {
     if (!mayInput()) {
+      return;
+    }
+    if (transfer !== null) {
+      showNotice("a file is being sent: cancel it to type");
       return;
     }
     if (state === "closed") {
@@ -605,7 +617,7 @@
       socket.send(data);
       sentSinceHeard += size;
       if (typeof data !== "string") {
-        keepSent(data);
+        keepSent(data, transfer !== null);
       } else if (control) {
         controlsSent++;
         sentInput.push({ end: inputSent, control: data, number: controlsSent });
@@ -627,9 +639,14 @@
     pendingBytes += size;
   }
 
-  // keepSent keeps input sent, for a resume to send again.
-  function keepSent(bytes) {
+  // keepSent keeps input sent, for a resume to send again; a transfer's
+  // is counted (the gateway counts it) but not kept: a transfer is not
+  // taken up again.
+  function keepSent(bytes, transferring) {
     inputSent += bytes.byteLength;
+    if (transferring) {
+      return;
+    }
     sentInput.push({ end: inputSent, bytes: bytes.slice() });
     sentKept += bytes.byteLength;
     // The oldest input goes with the control messages sent before it,
@@ -707,8 +724,11 @@
     }
   }
 
+  // sendControl sends a control message. A resume sends those that went
+  // into a dead connection again, but pings, sizes (sent afresh) and
+  // transfers (not taken up again), as the gateway counts them.
   function sendControl(msg) {
-    send(JSON.stringify(msg), msg.type !== "ping" && msg.type !== "resize");
+    send(JSON.stringify(msg), msg.type !== "ping" && msg.type !== "resize" && msg.type !== "transfer");
   }
 
   // sendResize tells the gateway the terminal size, only when it changed.
@@ -841,6 +861,11 @@
     lastSize = null;
     pendingDropped = false;
     setState("resuming");
+    if (transfer !== null) {
+      // Its blocks would wait, unanswered, for the resume: the receiver
+      // is told to stop once the connection is back.
+      transfer.sender.cancel("the connection was lost");
+    }
     showNotice("connection lost: reconnecting\u2026");
     clearTimeout(resumeTimer);
     resumeTimer = setTimeout(resume, RESUME_FIRST_MS);
@@ -983,7 +1008,16 @@
         handleControl(ev.data);
       } else {
         received += ev.data.byteLength;
-        term.write(new Uint8Array(ev.data));
+        if (transfer !== null) {
+          // The protocol's, but what comes before it starts and after
+          // it ends.
+          var shown = transfer.sender.receive(new Uint8Array(ev.data));
+          if (shown.length > 0) {
+            term.write(shown);
+          }
+        } else {
+          term.write(new Uint8Array(ev.data));
+        }
         if (idleWarned) {
           endWarning(); // output keeps the session as typing does
         }
@@ -1187,6 +1221,9 @@
     if (mayType) {
       setTyping(false, true);
     }
+    if (transfer !== null) {
+      endTransfer("the session ended", true);
+    }
     setState("closed", { reason: reason });
     markTitle("closed");
     if (pasteHeld !== null) {
@@ -1219,6 +1256,10 @@
       ev.preventDefault();
     });
     btn.addEventListener("click", function () {
+      if (transfer !== null) {
+        showNotice("a file is being sent: cancel it first");
+        return;
+      }
       sendControl({ type: "command", name: btn.dataset.command });
       if (term) {
         term.focus();
@@ -1803,6 +1844,124 @@
     }
   });
 
+  // ---- Sending a file (XMODEM) -------------------------------------------
+
+  // Send file sends a file to the host's XMODEM receiver (xmodem.js),
+  // started first on the host (a router's "xmodem -c image" in ROMMON,
+  // a boot loader's "loadx", a shell's "rx -c file"). The gateway is told
+  // to pass the bytes as they are ({"type":"transfer","on":true}); the
+  // host's output goes to the protocol, not the screen, and keys wait,
+  // until the transfer ends: sent, cancelled, refused, or the connection
+  // lost (the receiver is then sent CANs once it is back).
+  var TRANSFER_MAX = 64 * 1024 * 1024;
+  var TRANSFER_DONE_MS = 8000;
+  var transferTimer = 0;
+
+  el.sendFile.addEventListener("mousedown", function (ev) {
+    ev.preventDefault();
+  });
+  el.sendFile.addEventListener("click", function () {
+    if (transfer !== null) {
+      el.transferPanel.hidden = false;
+      return;
+    }
+    if (state !== "connected" || !isOpen()) {
+      showNotice("not connected");
+      return;
+    }
+    el.sendFileInput.value = "";
+    el.sendFileInput.click();
+  });
+  el.sendFileInput.addEventListener("change", function () {
+    var file = el.sendFileInput.files && el.sendFileInput.files[0];
+    if (!file) {
+      return;
+    }
+    if (file.size > TRANSFER_MAX) {
+      showNotice(file.name + " is larger than " + formatBytes(TRANSFER_MAX) + ": not sent");
+      return;
+    }
+    file.arrayBuffer().then(function (buf) {
+      startTransfer(printable(file.name), new Uint8Array(buf));
+    }, function (e) {
+      showNotice("cannot read " + printable(file.name) + ": " + e);
+    });
+  });
+  el.transferCancel.addEventListener("click", function () {
+    if (transfer !== null) {
+      transfer.sender.cancel("cancelled");
+    } else {
+      el.transferPanel.hidden = true;
+    }
+    if (term) {
+      term.focus();
+    }
+  });
+
+  function startTransfer(name, data) {
+    if (transfer !== null || state !== "connected") {
+      return;
+    }
+    clearTimeout(transferTimer);
+    sendControl({ type: "transfer", on: true });
+    var t = { name: name, size: data.length };
+    t.sender = new TelgateXmodem.Sender(data, {
+      send: function (bytes) {
+        send(bytes);
+      },
+      progress: function (sent, total, mode) {
+        showTransfer(t, sent, mode);
+      },
+      done: function (err) {
+        endTransfer(err, false);
+      },
+    });
+    t.clock = setInterval(function () {
+      t.sender.tick();
+    }, 1000);
+    transfer = t;
+    el.transferText.textContent = "Sending " + name + " (" + formatBytes(data.length) +
+      "): waiting for the host's receiver\u2026 (start it if it is not: rx -c, xmodem -c, loadx)";
+    el.transferProgress.value = 0;
+    el.transferCancel.textContent = "Cancel";
+    el.transferPanel.hidden = false;
+    el.transferPanel.dataset.state = "waiting";
+  }
+
+  function showTransfer(t, sent, mode) {
+    el.transferText.textContent = "Sending " + t.name + " with " + mode + ": " +
+      formatBytes(sent) + " of " + formatBytes(t.size);
+    el.transferProgress.value = t.size ? sent / t.size : 1;
+    el.transferPanel.dataset.state = "sending";
+  }
+
+  // endTransfer ends the transfer: err null when the receiver took the
+  // whole file. The gateway is told to map input again (quietly: not
+  // when the session ended).
+  function endTransfer(err, quietly) {
+    var t = transfer;
+    if (t === null) {
+      return;
+    }
+    transfer = null;
+    clearInterval(t.clock);
+    if (!quietly) {
+      sendControl({ type: "transfer", on: false });
+    }
+    el.transferText.textContent = err === null ?
+      "Sent " + t.name + " (" + formatBytes(t.size) + "; the last block padded with SUB)" :
+      "Not sent: " + t.name + ": " + err;
+    el.transferProgress.value = err === null ? 1 : el.transferProgress.value;
+    el.transferPanel.dataset.state = err === null ? "sent" : "failed";
+    el.transferCancel.textContent = "Close";
+    transferTimer = setTimeout(function () {
+      el.transferPanel.hidden = true;
+    }, TRANSFER_DONE_MS);
+    if (term && state !== "closed") {
+      term.focus();
+    }
+  }
+
   // ---- Copying for the host (OSC 52) ---------------------------------------
 
   // A host program (tmux, vim, a shell function) may ask the terminal to
@@ -2044,6 +2203,7 @@
     el.terminal.hidden = false;
     el.toolbar.hidden = false;
     el.save.hidden = false;
+    el.sendFile.hidden = false;
     el.find.hidden = false;
     createTerminal();
     setUpOptionMeta();

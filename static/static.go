@@ -1,5 +1,6 @@
 // Package static holds the browser side of telgate: the terminal page
-// (index.html, app.js, style.css, favicon.svg) and the vendored xterm.js
+// (index.html, app.js, its XMODEM sender xmodem.js, the recordings'
+// player.js, style.css, favicon.svg) and the vendored xterm.js
 // libraries under vendor/, all embedded into the binary at build time.
 //
 // The page expects to be served with index.html at a path ending in "/"
@@ -22,7 +23,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.js player.js style.css favicon.svg vendor
+//go:embed index.html app.js player.js xmodem.js style.css favicon.svg vendor
 var files embed.FS
 
 // Files returns the embedded page assets as a read-only file system

@@ -21,6 +21,7 @@ func TestEmbeddedFiles(t *testing.T) {
 		"index.html",
 		"app.js",
 		"player.js",
+		"xmodem.js",
 		"style.css",
 		"favicon.svg",
 		"vendor/xterm/xterm.js",

@@ -1,0 +1,205 @@
+// telgate XMODEM sender: sends a file to a host's XMODEM receiver (a
+// router's ROMMON "xmodem", a boot loader's "loady"/"loadx", lrzsz's
+// "rx"), as the receiver asks: XMODEM-CRC with 1 KiB blocks when it
+// sends "C", classic XMODEM with 128-byte blocks and an arithmetic
+// checksum when it sends NAK.
+//
+// It is the protocol alone, with no page and no socket: the page hands it
+// the host's output bytes (receive), a clock tick once a second (tick),
+// and sends what it asks for (io.send); io.progress and io.done say how it
+// goes. XMODEM has no file length: the last block is padded with SUB
+// (0x1A), which the receiver keeps.
+//
+// Exported as window.TelgateXmodem = { Sender, crc16 }.
+(function () {
+  "use strict";
+
+  var SOH = 0x01; // a 128-byte block
+  var STX = 0x02; // a 1024-byte block
+  var EOT = 0x04;
+  var ACK = 0x06;
+  var NAK = 0x15;
+  var CAN = 0x18;
+  var SUB = 0x1a;
+  var C = 0x43; // "C": the receiver asks for CRCs
+
+  var START_TIMEOUT_MS = 60000; // for the receiver's first C or NAK
+  var ANSWER_TIMEOUT_MS = 10000; // for the answer to a block or EOT
+  var MAX_RETRIES = 10; // of one block (a NAK, or no answer)
+
+  // crc16 is the CRC-16/XMODEM (CCITT polynomial 0x1021, initial 0) of
+  // bytes[start:end].
+  function crc16(bytes, start, end) {
+    var crc = 0;
+    for (var i = start; i < end; i++) {
+      crc ^= bytes[i] << 8;
+      for (var b = 0; b < 8; b++) {
+        crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+      }
+    }
+    return crc;
+  }
+
+  // Sender sends data (a Uint8Array). io.send(Uint8Array) sends bytes to
+  // the host, io.progress(sent, total, mode) reports progress, io.done(err)
+  // ends it: err null when the receiver took the whole file, a message
+  // otherwise. now is the page's clock, for tests.
+  function Sender(data, io, now) {
+    this.data = data;
+    this.io = io;
+    this.now = now || Date.now;
+    this.state = "waiting"; // waiting, block, eot, done
+    this.crc = false;
+    this.offset = 0; // of the block being sent
+    this.size = 0; // of the block being sent
+    this.number = 1; // of the block being sent
+    this.retries = 0;
+    this.cans = 0; // CANs in a row
+    this.since = this.now(); // when the last thing was sent, or the wait began
+  }
+
+  Sender.prototype.mode = function () {
+    return this.crc ? "XMODEM-1K (CRC)" : "XMODEM (checksum)";
+  };
+
+  // receive takes bytes the host sent, and returns those that are the
+  // terminal's, not the protocol's: what comes before the receiver's
+  // first C or NAK (the echo of the command line, its banner) and after
+  // the end (the shell's prompt); an empty array when none.
+  Sender.prototype.receive = function (bytes) {
+    var shown = [];
+    var i = 0;
+    for (; i < bytes.length && this.state !== "done"; i++) {
+      var b = bytes[i];
+      if (this.state === "waiting" && b !== C && b !== NAK && b !== CAN) {
+        shown.push(b);
+        continue;
+      }
+      if (b === CAN) {
+        // Two in a row end the transfer; one alone may be line noise.
+        if (++this.cans >= 2) {
+          this.finish("the receiver cancelled the transfer");
+        }
+        continue;
+      }
+      this.cans = 0;
+      switch (this.state) {
+        case "waiting":
+          if (b === C || b === NAK) {
+            this.crc = b === C;
+            this.sendBlock();
+          }
+          break;
+        case "block":
+          if (b === ACK) {
+            this.offset += this.size;
+            this.number = (this.number + 1) & 0xff;
+            this.retries = 0;
+            this.io.progress(Math.min(this.offset, this.data.length), this.data.length, this.mode());
+            if (this.offset >= this.data.length) {
+              this.state = "eot";
+              this.sendEOT();
+            } else {
+              this.sendBlock();
+            }
+          } else if (b === NAK) {
+            this.retry();
+          }
+          // A "C" now is a late one from before the first block: sending
+          // that block again would have it acknowledged twice.
+          break;
+        case "eot":
+          if (b === ACK) {
+            this.finish(null);
+          } else if (b === NAK) {
+            this.retry();
+          }
+          break;
+      }
+    }
+    if (i === bytes.length) {
+      return new Uint8Array(shown);
+    }
+    var rest = new Uint8Array(shown.length + bytes.length - i);
+    rest.set(shown, 0);
+    rest.set(bytes.subarray(i), shown.length);
+    return rest;
+  };
+
+  // tick looks at the clock: a receiver that does not start, or leaves a
+  // block or EOT unanswered, is waited for no longer.
+  Sender.prototype.tick = function () {
+    var waited = this.now() - this.since;
+    if (this.state === "waiting" && waited > START_TIMEOUT_MS) {
+      this.finish("the host's receiver did not start (start it first: rx, xmodem, loadx...)");
+    } else if ((this.state === "block" || this.state === "eot") && waited > ANSWER_TIMEOUT_MS) {
+      this.retry();
+    }
+  };
+
+  // cancel ends the transfer, telling the receiver so once it has
+  // started: before, the CANs would go to whatever reads the terminal
+  // (a shell, say).
+  Sender.prototype.cancel = function (why) {
+    if (this.state === "done") {
+      return;
+    }
+    if (this.state !== "waiting") {
+      this.io.send(new Uint8Array([CAN, CAN, CAN, CAN, CAN, CAN, CAN, CAN]));
+    }
+    this.finish(why || "cancelled");
+  };
+
+  Sender.prototype.retry = function () {
+    if (++this.retries > MAX_RETRIES) {
+      this.cancel("the receiver did not take block " + this.number + " after " + MAX_RETRIES + " tries");
+      return;
+    }
+    if (this.state === "eot") {
+      this.sendEOT();
+    } else {
+      this.sendBlock();
+    }
+  };
+
+  Sender.prototype.sendBlock = function () {
+    this.state = "block";
+    var left = this.data.length - this.offset;
+    this.size = this.crc && left > 128 ? 1024 : 128;
+    var block = new Uint8Array(3 + this.size + (this.crc ? 2 : 1));
+    block[0] = this.size === 1024 ? STX : SOH;
+    block[1] = this.number;
+    block[2] = 0xff - this.number;
+    var body = this.data.subarray(this.offset, this.offset + this.size);
+    block.set(body, 3);
+    block.fill(SUB, 3 + body.length, 3 + this.size);
+    if (this.crc) {
+      var crc = crc16(block, 3, 3 + this.size);
+      block[3 + this.size] = crc >> 8;
+      block[4 + this.size] = crc & 0xff;
+    } else {
+      var sum = 0;
+      for (var i = 3; i < 3 + this.size; i++) {
+        sum = (sum + block[i]) & 0xff;
+      }
+      block[3 + this.size] = sum;
+    }
+    this.since = this.now();
+    this.io.send(block);
+  };
+
+  Sender.prototype.sendEOT = function () {
+    this.since = this.now();
+    this.io.send(new Uint8Array([EOT]));
+  };
+
+  Sender.prototype.finish = function (err) {
+    if (this.state === "done") {
+      return;
+    }
+    this.state = "done";
+    this.io.done(err);
+  };
+
+  window.TelgateXmodem = { Sender: Sender, crc16: crc16 };
+})();
