@@ -433,7 +433,7 @@ func TestBrowserKeyBar(t *testing.T) {
 // TestBrowserXmodem: Send file sends files to lrzsz's rx in a shell over
 // inetutils telnetd, with CRCs and 1 KiB blocks and with checksums; what
 // rx wrote is the file, byte for byte, padded with SUB to its last
-// block. A transfer cancelled midway stops rx.
+// (128-byte) block. A transfer cancelled midway stops rx.
 func TestBrowserXmodem(t *testing.T) {
 	node := browserTools(t)
 	requireCommand(t, "rx", "lrzsz")
@@ -446,7 +446,7 @@ func TestBrowserXmodem(t *testing.T) {
 		n         int
 		seed      uint32
 		lastBlock int
-	}{{"crc.bin", 70003, 1, 1024}, {"sum.bin", 1000, 2, 128}} {
+	}{{"crc.bin", 70003, 1, 128}, {"sum.bin", 1000, 2, 128}} {
 		got, err := os.ReadFile(filepath.Join(host.Dir, f.name))
 		if err != nil {
 			t.Errorf("rx wrote no %s: %v", f.name, err)
@@ -458,6 +458,20 @@ func TestBrowserXmodem(t *testing.T) {
 			t.Errorf("%s: rx wrote %d bytes, the file's %d bytes padded with SUB to %d wanted; first difference at %d",
 				f.name, len(got), f.n, padded, firstDifference(got, want))
 		}
+	}
+}
+
+// TestXmodemSender runs e2e/xmodem.mjs: the page's XMODEM sender against
+// scripted receivers that refuse blocks, fall silent, cancel, or print
+// a "C" in a word, in node.
+func TestXmodemSender(t *testing.T) {
+	node := requireCommand(t, "node", "the Debian package nodejs")
+	out, err := exec.Command(node, filepath.Join("e2e", "xmodem.mjs")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node e2e/xmodem.mjs: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "ok - "); n < 15 {
+		t.Errorf("%d cases passed, want every one:\n%s", n, out)
 	}
 }
 

@@ -213,8 +213,8 @@ func (v *viewer) message(typ int, r io.Reader) (ping bool, err error) {
 func (s *session) viewerInput(v *viewer, data []byte) {
 	s.inputMu.Lock()
 	defer s.inputMu.Unlock()
-	if !v.typing.Load() || s.ctx.Err() != nil {
-		return
+	if !v.typing.Load() || s.ctx.Err() != nil || s.transfer {
+		return // a file being sent from the page takes no keys
 	}
 	s.touch()
 	s.input(data, v.text, s.rec != nil && s.g.opts.Recording.Input, v)
@@ -224,7 +224,7 @@ func (s *session) viewerInput(v *viewer, data []byte) {
 func (s *session) viewerCommand(v *viewer, name string) {
 	s.inputMu.Lock()
 	defer s.inputMu.Unlock()
-	if !v.typing.Load() || s.ctx.Err() != nil || s.req.Target.Raw {
+	if !v.typing.Load() || s.ctx.Err() != nil || s.req.Target.Raw || s.transfer {
 		return
 	}
 	s.touch()

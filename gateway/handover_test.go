@@ -91,12 +91,13 @@ func expectTyping(t *testing.T, v *browser, allowed bool) {
 	}
 }
 
-// sync waits until the gateway has read what b sent before: its ping's
-// answer comes after.
+// synced waits until the gateway has read what b sent before: its
+// ping's answer comes after (status messages before it are passed over).
 func synced(t *testing.T, b *browser) {
 	t.Helper()
 	b.Control(`{"type":"ping"}`)
-	b.ExpectStatus("pong")
+	for b.Status()["type"] != "pong" {
+	}
 }
 
 // The session's user hands the keyboard to one viewer at a time: that
@@ -258,18 +259,28 @@ func TestUnshareTakesTheKeyboardBack(t *testing.T) {
 	}
 }
 
+// typingViewer opens alice's session to target (named lab, at a
+// transcript host), shares it, lets bob watch and hands bob the
+// keyboard.
+func typingViewer(t *testing.T, target Target) (owner, bob *browser, got <-chan string) {
+	t.Helper()
+	host, got := transcriptHost(t)
+	target.Name, target.Address = "lab", host.Addr()
+	tg := newTestGateway(t, Options{Targets: []Target{target}})
+	owner, _ = openResumable(t, tg, "target=lab&user=alice")
+	owner.WaitOutput([]byte("$ "))
+	bob, _ = watch(t, tg, share(t, owner), "bob")
+	expectViewerList(t, owner, "1 bob")
+	owner.Control(`{"type":"hand-over","viewer":1}`)
+	expectTyping(t, bob, true)
+	return owner, bob, got
+}
+
 // On a target with a line delay, taking the keyboard back drops what the
 // viewer pasted and the delay still holds back: the session's next key
 // follows the line being written.
 func TestTakeBackDropsTheViewersPacedPaste(t *testing.T) {
-	host, got := transcriptHost(t)
-	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), LineDelay: 50 * time.Millisecond}}})
-	owner, _ := openResumable(t, tg, "target=lab&user=alice")
-	owner.WaitOutput([]byte("$ "))
-	bob, _ := watch(t, tg, share(t, owner), "bob")
-	expectViewerList(t, owner, "1 bob")
-	owner.Control(`{"type":"hand-over","viewer":1}`)
-	expectTyping(t, bob, true)
+	owner, bob, got := typingViewer(t, Target{LineDelay: 50 * time.Millisecond})
 	var paste strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&paste, "line %d\r", i)

@@ -218,6 +218,12 @@ func (pc *pacer) run() {
 				break
 			}
 			if !in.urgent && pc.cancelled(epoch) {
+				// A wake-up the cancel sent and no wait took would end
+				// the next wait early.
+				select {
+				case <-pc.wake:
+				default:
+				}
 				break
 			}
 			end := lineEnd(p)
@@ -270,11 +276,21 @@ func (pc *pacer) cancelled(epoch uint64) bool {
 // waits, and the rest of what is being written (the line being written
 // goes whole).
 func (pc *pacer) drop(v *viewer) {
+	pc.dropIf(func(from *viewer) bool { return from == v })
+}
+
+// dropAll drops all input that waits, and the rest of what is being
+// written.
+func (pc *pacer) dropAll() {
+	pc.dropIf(func(*viewer) bool { return true })
+}
+
+func (pc *pacer) dropIf(dropped func(from *viewer) bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	kept := pc.queue[:0]
 	for _, q := range pc.queue {
-		if q.from == v {
+		if dropped(q.from) {
 			pc.queued -= len(q.data)
 		} else {
 			kept = append(kept, q)
@@ -282,8 +298,13 @@ func (pc *pacer) drop(v *viewer) {
 	}
 	clear(pc.queue[len(kept):])
 	pc.queue = kept
-	if pc.writing == v {
+	if dropped(pc.writing) {
 		pc.cut = true
+		// Its wait for the line delay ends now (see run).
+		select {
+		case pc.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -117,8 +117,10 @@ type session struct {
 	// transfer says the browser's input goes to the host as bytes (a
 	// file sent with XMODEM): no Enter, Backspace or character set
 	// mapping and no line delay, and a CR as CR NUL unless our side sends
-	// in BINARY mode, so that the host's telnet server gives it back as
-	// it was (RFC 854). Guarded by inputMu.
+	// in BINARY mode or the target's Enter is a bare CR, so that the
+	// host's telnet server gives it back as it was (RFC 854). A viewer's
+	// input is dropped meanwhile. A resumed connection starts without
+	// it. Guarded by inputMu.
 	transfer bool
 	// pace paces input for a target with a line delay (nil until the
 	// first input there); pacing counts its goroutine.
@@ -416,6 +418,11 @@ func (s *session) readBrowser(a *attachment) {
 				case <-s.ctx.Done():
 				}
 				a.after = nil // and the connections before it can go
+				// The page gave up a transfer when its connection
+				// dropped: this one starts with input mapped.
+				s.inputMu.Lock()
+				s.transfer = false
+				s.inputMu.Unlock()
 			}
 			s.browserMessage(typ, data, c, cerr, recordInput)
 		}
@@ -587,6 +594,10 @@ func (s *session) control(c Control, err error) {
 		s.takeBack()
 	case "transfer":
 		s.inputMu.Lock()
+		if c.On && !s.transfer && s.pace != nil {
+			// The rest of a paste would go into the file's blocks.
+			s.pace.dropAll()
+		}
 		s.transfer = c.On
 		s.inputMu.Unlock()
 	}
@@ -596,7 +607,7 @@ func (s *session) control(c Control, err error) {
 // the host. Called with inputMu held.
 func (s *session) transferInput(data []byte) {
 	n := len(data)
-	if !s.req.Target.Raw && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0 {
+	if !s.req.Target.Raw && s.req.Target.enter() != telnet.RawCR && !s.neg.Local(telnet.BINARY) && bytes.IndexByte(data, '\r') >= 0 {
 		out := s.g.msgBufs.Get().(*[]byte)
 		*out = appendCRNUL((*out)[:0], data)
 		s.writeNow(*out, n)

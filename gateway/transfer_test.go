@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
 	"telgate/telnet"
+	"telgate/telnet/telnettest"
 )
 
 // In a transfer the page's input reaches the host byte for byte, whatever
@@ -18,11 +21,14 @@ func TestTransferSendsBytesAsTheyAre(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
-		Enter: telnet.CRLF, Backspace: 8, Charset: latin1, LineDelay: time.Hour}}})
+		Enter: telnet.CRLF, Backspace: 8, Charset: latin1, LineDelay: 2 * time.Second}}})
 	b, _ := openResumable(t, tg, "target=lab")
 	b.WaitOutput([]byte("$ "))
 	b.Input("\x7f\u00e9")
 	expectTranscript(t, got, "\b\xe9")
+	// A paste the line delay holds back: a transfer drops its rest.
+	b.Input("line 1\rline 2\rline 3\r")
+	expectTranscript(t, got, "\b\xe9line 1\r\n")
 
 	b.Control(`{"type":"transfer","on":true}`)
 	block := "\x01\x01\xfe\r\n\r\x00\x7f\xff\xc3\xa9\x18\r"
@@ -30,10 +36,71 @@ func TestTransferSendsBytesAsTheyAre(t *testing.T) {
 	b.Input(block) // no line delay: the second follows at once
 	b.Control(`{"type":"transfer","on":false}`)
 	b.Input("\x7f")
-	expectTranscript(t, got, "\b\xe9"+block+block+"\b")
+	expectTranscript(t, got, "\b\xe9line 1\r\n"+block+block+"\b")
 
 	b.Control(`{"type":"transfer"}`)
 	if st := b.ExpectStatus("error"); st["message"] != "bad control message: transfer without on (true or false)" {
 		t.Errorf("a transfer without on answered %v", st)
+	}
+}
+
+// A transfer does not outlive the connection it began on: the page gives
+// it up when the connection drops, and input on the resumed one is
+// mapped again.
+func TestResumeEndsATransfer(t *testing.T) {
+	host, got := transcriptHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Backspace: 8}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("$ "))
+	b.Control(`{"type":"transfer","on":true}`)
+	b.Input("\x7f")
+	expectTranscript(t, got, "\x7f")
+	dropConnection(t, tg, b)
+	b2 := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
+	b2.ExpectStatus("resumed")
+	b2.Input("\x7f")
+	expectTranscript(t, got, "\x7f\b")
+}
+
+// While the page sends a file, a viewer handed the keyboard types into
+// nothing: its keys would go into the file's blocks.
+func TestViewerTypesNothingDuringATransfer(t *testing.T) {
+	owner, bob, got := typingViewer(t, Target{})
+	owner.Control(`{"type":"transfer","on":true}`)
+	synced(t, owner)
+	bob.Input("bob")
+	bob.Control(`{"type":"command","name":"break"}`)
+	synced(t, bob)
+	owner.Input("block")
+	owner.Control(`{"type":"transfer","on":false}`)
+	synced(t, owner)
+	bob.Input("!")
+	expectTranscript(t, got, "block!")
+}
+
+// With a target whose Enter is a bare CR (a host that passes a NUL after
+// CR on), a transfer's CR goes alone.
+func TestTransferSendsABareCRWhereEnterIsOne(t *testing.T) {
+	raw := make(chan []byte, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("$ ")
+		var all []byte
+		buf := make([]byte, 4096)
+		for !bytes.Contains(all, []byte("end")) {
+			n, err := c.NetConn().Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		raw <- all
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Enter: telnet.RawCR}}})
+	b, _ := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("$ "))
+	b.Control(`{"type":"transfer","on":true}`)
+	b.Input("a\rb\r\nend")
+	if all := within(t, raw); !bytes.Contains(all, []byte("a\rb\r\nend")) {
+		t.Errorf("the host got %q, want the bytes as sent", all)
 	}
 }

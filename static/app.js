@@ -524,7 +524,7 @@
     // onBinary carries non-UTF-8 input (e.g. some mouse reports): one byte
     // per character.
     term.onBinary(function (data) {
-      if (!mayInput() || state === "closed" || transfer !== null) {
+      if (!mayInput() || state === "closed" || transferring()) {
         return;
       }
       var bytes = new Uint8Array(data.length);
@@ -564,7 +564,7 @@
     if (!mayInput()) {
       return;
     }
-    if (transfer !== null) {
+    if (transferring()) {
       showNotice("a file is being sent: cancel it to type");
       return;
     }
@@ -615,9 +615,14 @@
     var size = typeof data === "string" ? data.length : data.byteLength;
     if (isOpen() && state !== "resuming") {
       socket.send(data);
-      sentSinceHeard += size;
+      var block = typeof data !== "string" && transferring();
+      if (!block) {
+        // A block is answered, or resent and then given up: the
+        // keepalive need not wait for it, as for a paste.
+        sentSinceHeard += size;
+      }
       if (typeof data !== "string") {
-        keepSent(data, transfer !== null);
+        keepSent(data, block);
       } else if (control) {
         controlsSent++;
         sentInput.push({ end: inputSent, control: data, number: controlsSent });
@@ -640,11 +645,18 @@
   }
 
   // keepSent keeps input sent, for a resume to send again; a transfer's
-  // is counted (the gateway counts it) but not kept: a transfer is not
-  // taken up again.
-  function keepSent(bytes, transferring) {
+  // is counted (the gateway counts it), in a place of its own that holds
+  // no bytes: a transfer is not taken up again (see resendAfter).
+  function keepSent(bytes, transferred) {
     inputSent += bytes.byteLength;
-    if (transferring) {
+    if (transferred) {
+      var last = sentInput[sentInput.length - 1];
+      if (last && last.skipped) {
+        last.skipped += bytes.byteLength;
+        last.end = inputSent;
+      } else {
+        sentInput.push({ end: inputSent, skipped: bytes.byteLength });
+      }
       return;
     }
     sentInput.push({ end: inputSent, bytes: bytes.slice() });
@@ -653,7 +665,7 @@
     // and not before: a Break stays while the keys typed after it do.
     for (;;) {
       var i = 0;
-      while (i < sentInput.length && sentInput[i].control) {
+      while (i < sentInput.length && !sentInput[i].bytes) {
         i++;
       }
       if (i >= sentInput.length - 1 || sentKept - sentInput[i].bytes.byteLength < SENT_KEEP) {
@@ -667,34 +679,20 @@
   // resendAfter sends again the input sent after the first received
   // bytes of it, and the control messages after the first
   // receivedControls, which the gateway did not get, in the order they
-  // were first sent. It returns what of that it no longer had to send:
-  // {bytes, controls}.
+  // were first sent; not a transfer's blocks, which are given up. What
+  // is kept is then counted afresh from received, as the gateway counts
+  // what it gets from now on. It returns what of that it no longer had
+  // to send: {bytes, controls}.
   function resendAfter(received, receivedControls) {
+    var lost = { bytes: 0, controls: 0 };
     if (!(received >= 0)) {
       received = inputSent; // nothing to go by
     }
     if (!(receivedControls >= 0)) {
       receivedControls = controlsSent;
     }
-    sentInput.forEach(function (c) {
-      if (c.control) {
-        if (c.number > receivedControls) {
-          socket.send(c.control);
-          sentSinceHeard += c.control.length;
-        }
-        return;
-      }
-      var start = c.end - c.bytes.byteLength;
-      if (c.end <= received) {
-        return;
-      }
-      var from = Math.max(received - start, 0);
-      socket.send(c.bytes.subarray(from));
-      sentSinceHeard += c.bytes.byteLength - from;
-    });
-    var lost = { bytes: 0, controls: 0 };
-    var firstBytes = sentInput.filter(function (c) { return c.bytes; })[0];
-    var oldest = firstBytes ? firstBytes.end - firstBytes.bytes.byteLength : inputSent;
+    var first = sentInput.filter(function (c) { return !c.control; })[0];
+    var oldest = first ? first.end - keptLength(first) : inputSent;
     if (received < oldest) {
       lost.bytes = oldest - received;
     }
@@ -703,7 +701,39 @@
     if (receivedControls < oldestControl - 1) {
       lost.controls = oldestControl - 1 - receivedControls;
     }
+    var kept = [];
+    var end = Math.max(received, 0);
+    sentInput.forEach(function (c) {
+      if (c.control) {
+        if (c.number > receivedControls) {
+          socket.send(c.control);
+          sentSinceHeard += c.control.length;
+        }
+        kept.push(c);
+        return;
+      }
+      if (c.end <= received) {
+        kept.push(c);
+        return;
+      }
+      if (c.skipped) {
+        return; // blocks of a transfer: not sent again, nor counted
+      }
+      var from = Math.max(received - (c.end - c.bytes.byteLength), 0);
+      socket.send(c.bytes.subarray(from));
+      sentSinceHeard += c.bytes.byteLength - from;
+      end += c.bytes.byteLength - from;
+      kept.push({ end: end, bytes: c.bytes });
+    });
+    sentInput = kept;
+    inputSent = Math.max(end, received);
     return lost;
+  }
+
+  // keptLength is how many bytes of input an entry of sentInput stands
+  // for.
+  function keptLength(c) {
+    return c.bytes ? c.bytes.byteLength : c.skipped || 0;
   }
 
   // flushPending sends what was typed while connecting.
@@ -1256,7 +1286,7 @@
       ev.preventDefault();
     });
     btn.addEventListener("click", function () {
-      if (transfer !== null) {
+      if (transferring()) {
         showNotice("a file is being sent: cancel it first");
         return;
       }
@@ -1846,13 +1876,15 @@
 
   // ---- Sending a file (XMODEM) -------------------------------------------
 
-  // Send file sends a file to the host's XMODEM receiver (xmodem.js),
-  // started first on the host (a router's "xmodem -c image" in ROMMON,
-  // a boot loader's "loadx", a shell's "rx -c file"). The gateway is told
-  // to pass the bytes as they are ({"type":"transfer","on":true}); the
-  // host's output goes to the protocol, not the screen, and keys wait,
-  // until the transfer ends: sent, cancelled, refused, or the connection
-  // lost (the receiver is then sent CANs once it is back).
+  // Send file sends a file to the host's XMODEM receiver (xmodem.js):
+  // a router's "xmodem -c image" in ROMMON, a boot loader's "loadx", a
+  // shell's "rx -c file", started before or after the file is picked
+  // (the terminal works as ever until the receiver asks for the file).
+  // Once it does, the gateway is told to pass the bytes as they are
+  // ({"type":"transfer","on":true}), the host's output goes to the
+  // protocol, not the screen, and keys are refused, until the transfer
+  // ends: sent, cancelled, refused, or the connection lost (the receiver
+  // is then sent CANs once it is back).
   var TRANSFER_MAX = 64 * 1024 * 1024;
   var TRANSFER_DONE_MS = 8000;
   var transferTimer = 0;
@@ -1903,9 +1935,12 @@
       return;
     }
     clearTimeout(transferTimer);
-    sendControl({ type: "transfer", on: true });
     var t = { name: name, size: data.length };
     t.sender = new TelgateXmodem.Sender(data, {
+      started: function (mode) {
+        sendControl({ type: "transfer", on: true });
+        showTransfer(t, 0, mode);
+      },
       send: function (bytes) {
         send(bytes);
       },
@@ -1921,11 +1956,18 @@
     }, 1000);
     transfer = t;
     el.transferText.textContent = "Sending " + name + " (" + formatBytes(data.length) +
-      "): waiting for the host's receiver\u2026 (start it if it is not: rx -c, xmodem -c, loadx)";
+      "): waiting for the host's receiver to ask for it\u2026 Start it now if it is not started " +
+      "(rx -c FILE, xmodem -c FILE, loadx): the terminal is yours until it asks.";
     el.transferProgress.value = 0;
     el.transferCancel.textContent = "Cancel";
     el.transferPanel.hidden = false;
     el.transferPanel.dataset.state = "waiting";
+  }
+
+  // transferring says whether a file is being sent: the receiver asked
+  // for it, and it is not over.
+  function transferring() {
+    return transfer !== null && transfer.sender.started();
   }
 
   function showTransfer(t, sent, mode) {
@@ -1945,7 +1987,7 @@
     }
     transfer = null;
     clearInterval(t.clock);
-    if (!quietly) {
+    if (!quietly && t.sender.started()) {
       sendControl({ type: "transfer", on: false });
     }
     el.transferText.textContent = err === null ?

@@ -1,8 +1,10 @@
 // telgate XMODEM sender: sends a file to a host's XMODEM receiver (a
-// router's ROMMON "xmodem", a boot loader's "loady"/"loadx", lrzsz's
-// "rx"), as the receiver asks: XMODEM-CRC with 1 KiB blocks when it
-// sends "C", classic XMODEM with 128-byte blocks and an arithmetic
-// checksum when it sends NAK.
+// router's ROMMON "xmodem", a boot loader's "loadx", lrzsz's "rx"), as
+// the receiver asks: XMODEM-CRC with 1 KiB blocks when it sends "C"
+// (128-byte ones for a receiver that keeps refusing those), classic
+// XMODEM with 128-byte blocks and an arithmetic checksum when it sends
+// NAK. The file's tail, under 1 KiB, goes in 128-byte blocks, so that
+// the padding is under 128 bytes.
 //
 // It is the protocol alone, with no page and no socket: the page hands it
 // the host's output bytes (receive), a clock tick once a second (tick),
@@ -24,8 +26,12 @@
   var C = 0x43; // "C": the receiver asks for CRCs
 
   var START_TIMEOUT_MS = 60000; // for the receiver's first C or NAK
-  var ANSWER_TIMEOUT_MS = 10000; // for the answer to a block or EOT
+  // For the answer to a block or EOT: longer than a receiver's own wait
+  // for a block (10 s for lrzsz), so that it asks again first rather than
+  // both sides at once, which would have one block sent twice.
+  var ANSWER_TIMEOUT_MS = 15000;
   var MAX_RETRIES = 10; // of one block (a NAK, or no answer)
+  var SMALL_AFTER = 3; // NAKs of a 1 KiB block before 128-byte blocks
 
   // crc16 is the CRC-16/XMODEM (CCITT polynomial 0x1021, initial 0) of
   // bytes[start:end].
@@ -41,15 +47,19 @@
   }
 
   // Sender sends data (a Uint8Array). io.send(Uint8Array) sends bytes to
-  // the host, io.progress(sent, total, mode) reports progress, io.done(err)
-  // ends it: err null when the receiver took the whole file, a message
-  // otherwise. now is the page's clock, for tests.
+  // the host; io.started(mode) says the receiver asked for the file, just
+  // before the first block goes; io.progress(sent, total, mode) reports
+  // progress; io.done(err) ends it: err null when the receiver took the
+  // whole file, a message otherwise. now is the page's clock, for tests.
   function Sender(data, io, now) {
     this.data = data;
     this.io = io;
     this.now = now || Date.now;
     this.state = "waiting"; // waiting, block, eot, done
     this.crc = false;
+    this.big = false; // 1 KiB blocks
+    this.prev = -1; // the byte before, while waiting (-1: none)
+    this.candidate = false; // a "C" the next byte may show to be text
     this.offset = 0; // of the block being sent
     this.size = 0; // of the block being sent
     this.number = 1; // of the block being sent
@@ -59,21 +69,55 @@
   }
 
   Sender.prototype.mode = function () {
-    return this.crc ? "XMODEM-1K (CRC)" : "XMODEM (checksum)";
+    return !this.crc ? "XMODEM (checksum)" : this.big ? "XMODEM-1K (CRC)" : "XMODEM-CRC";
   };
+
+  // started says whether the receiver has asked for the file.
+  Sender.prototype.started = function () {
+    return this.state !== "waiting";
+  };
+
+  // wordByte says whether b may be part of a word of text: a "C" next to
+  // one is a letter, not a receiver asking (a router's log line
+  // "%SYS-5-CONFIG_I: Configured from console" must not start it).
+  function wordByte(b) {
+    return b > 0x20 && b < 0x7f && b !== C;
+  }
 
   // receive takes bytes the host sent, and returns those that are the
   // terminal's, not the protocol's: what comes before the receiver's
   // first C or NAK (the echo of the command line, its banner) and after
-  // the end (the shell's prompt); an empty array when none.
+  // the end (the shell's prompt); an empty array when none. A "C" starts
+  // the transfer when it stands alone (no letter, digit or sign next to
+  // it, as a receiver sends it, once or in a row); one that ends a frame
+  // does when nothing shows it to be text before the next one.
   Sender.prototype.receive = function (bytes) {
     var shown = [];
     var i = 0;
     for (; i < bytes.length && this.state !== "done"; i++) {
       var b = bytes[i];
-      if (this.state === "waiting" && b !== C && b !== NAK && b !== CAN) {
-        shown.push(b);
-        continue;
+      if (this.state === "waiting") {
+        if (this.candidate) {
+          this.candidate = false;
+          if (wordByte(b) || b === 0x20) {
+            shown.push(C); // text after all
+            this.prev = C;
+          } else {
+            this.start(true);
+            i--; // b is the protocol's now
+            continue;
+          }
+        }
+        if (b === C && !wordByte(this.prev) && this.prev !== 0x20) {
+          this.candidate = true;
+          continue;
+        }
+        this.prev = b;
+        if (b !== NAK && b !== CAN) {
+          this.cans = 0;
+          shown.push(b);
+          continue;
+        }
       }
       if (b === CAN) {
         // Two in a row end the transfer; one alone may be line noise.
@@ -84,11 +128,8 @@
       }
       this.cans = 0;
       switch (this.state) {
-        case "waiting":
-          if (b === C || b === NAK) {
-            this.crc = b === C;
-            this.sendBlock();
-          }
+        case "waiting": // a NAK
+          this.start(false);
           break;
         case "block":
           if (b === ACK) {
@@ -103,6 +144,9 @@
               this.sendBlock();
             }
           } else if (b === NAK) {
+            if (this.big && this.retries + 1 >= SMALL_AFTER) {
+              this.big = false; // a receiver of XMODEM-CRC without 1 KiB blocks
+            }
             this.retry();
           }
           // A "C" now is a late one from before the first block: sending
@@ -117,6 +161,11 @@
           break;
       }
     }
+    if (this.candidate && i === bytes.length) {
+      // A "C" ends the frame: a receiver's, most likely, which waits.
+      this.candidate = false;
+      this.start(true);
+    }
     if (i === bytes.length) {
       return new Uint8Array(shown);
     }
@@ -124,6 +173,19 @@
     rest.set(shown, 0);
     rest.set(bytes.subarray(i), shown.length);
     return rest;
+  };
+
+  // start starts sending, in the mode the receiver asked for.
+  Sender.prototype.start = function (crc) {
+    this.crc = crc;
+    this.big = crc;
+    this.io.started(this.mode());
+    if (this.data.length === 0) {
+      this.state = "eot";
+      this.sendEOT();
+      return;
+    }
+    this.sendBlock();
   };
 
   // tick looks at the clock: a receiver that does not start, or leaves a
@@ -152,7 +214,8 @@
 
   Sender.prototype.retry = function () {
     if (++this.retries > MAX_RETRIES) {
-      this.cancel("the receiver did not take block " + this.number + " after " + MAX_RETRIES + " tries");
+      this.cancel(this.state === "eot" ? "the receiver did not answer the end of the file (EOT)" :
+        "the receiver did not take block " + this.number + " after " + MAX_RETRIES + " tries");
       return;
     }
     if (this.state === "eot") {
@@ -165,7 +228,8 @@
   Sender.prototype.sendBlock = function () {
     this.state = "block";
     var left = this.data.length - this.offset;
-    this.size = this.crc && left > 128 ? 1024 : 128;
+    // The tail in 128-byte blocks: less padding.
+    this.size = this.big && left >= 1024 ? 1024 : 128;
     var block = new Uint8Array(3 + this.size + (this.crc ? 2 : 1));
     block[0] = this.size === 1024 ? STX : SOH;
     block[1] = this.number;

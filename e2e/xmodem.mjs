@@ -1,0 +1,105 @@
+// The XMODEM sender (static/xmodem.js) against scripted receivers, in
+// node: what the real receivers of the browser scenario do not do on
+// their own (refuse blocks, fall silent, cancel, print a "C" in a word).
+// Prints "ok - ..." per case; exits 1 on the first failure.
+//
+//   node e2e/xmodem.mjs
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+globalThis.window = {};
+new Function(fs.readFileSync(path.join(here, "..", "static", "xmodem.js"), "utf8"))();
+const { Sender, crc16 } = window.TelgateXmodem;
+
+const ACK = 6, NAK = 0x15, CAN = 0x18, EOT = 4;
+const bytes = (s) => (typeof s === "string" ? Uint8Array.from(s, (c) => c.charCodeAt(0)) : Uint8Array.from(s));
+
+function check(cond, what) {
+  if (!cond) {
+    console.log(`not ok - ${what}`);
+    process.exit(1);
+  }
+  console.log(`ok - ${what}`);
+}
+
+// run feeds the sender the receiver's bytes in turn (a number is that
+// many milliseconds on the sender's clock, then a tick), and returns what
+// it sent (each message as "header:length"), what it left for the screen,
+// and how it ended.
+function run(data, feeds) {
+  let clock = 0;
+  const sent = [];
+  const r = { sent, shown: "", done: "pending", started: "" };
+  const s = new Sender(data, {
+    started: (mode) => { r.started = mode; },
+    send: (b) => sent.push(b),
+    progress: () => {},
+    done: (err) => { r.done = err; },
+  }, () => clock);
+  for (const f of feeds) {
+    if (typeof f === "number") {
+      clock += f;
+      s.tick();
+      continue;
+    }
+    r.shown += String.fromCharCode(...s.receive(bytes(f)));
+  }
+  r.kinds = sent.map((b) => `${b[0]}:${b.length}`).join(" ");
+  return r;
+}
+
+check(crc16(bytes("123456789"), 0, 9) === 0x31c3, "CRC-16/XMODEM of 123456789 is 0x31C3");
+
+let r = run(new Uint8Array(3000).fill(1), ["rx: ready\r\n", "C", ...Array(11).fill([ACK])]);
+check(r.started === "XMODEM-1K (CRC)" && r.kinds === "2:1029 2:1029 " + Array(8).fill("1:133").join(" ") + " 4:1" && r.done === null,
+  `a C: 1 KiB blocks with CRCs, the tail in 128-byte ones, then EOT (${r.kinds})`);
+check(r.shown === "rx: ready\r\n", "the receiver's banner is the screen's");
+
+r = run(new Uint8Array(200).fill(2), ["x", [NAK], [ACK], [ACK], [NAK], [ACK]]);
+check(r.started === "XMODEM (checksum)" && r.kinds === "1:132 1:132 4:1 4:1" && r.done === null,
+  `a NAK: 128-byte blocks with checksums; a NAKed EOT goes again (${r.kinds})`);
+const block = r.sent[0];
+check(block[1] === 1 && block[2] === 254 && block[131] === (128 * 2) % 256, "block 1, its complement, its checksum");
+check(r.sent[1][3 + 71] === 2 && r.sent[1][3 + 72] === 0x1a, "the last block padded with SUB");
+
+r = run(new Uint8Array(2048), ["\nC", [NAK], [NAK], [NAK], [ACK]]);
+check(r.kinds === "2:1029 2:1029 2:1029 1:133 1:133", `three NAKs of a 1 KiB block: 128-byte blocks from then on (${r.kinds})`);
+
+r = run(new Uint8Array(100), ["%SYS-5-CONFIG_I: Configured from console\r\n", "Cisco IOS\r\n", "ABC\r\n"]);
+check(r.kinds === "" && r.shown.includes("Configured") && r.shown.includes("Cisco") && r.shown.includes("ABC"),
+  "a C in words of text starts nothing and stays on the screen");
+
+r = run(new Uint8Array(100), ["ready\r\nCCC"]);
+check(r.kinds === "1:133", `a row of Cs starts one transfer (${r.kinds})`);
+
+r = run(new Uint8Array(100), ["C", 16000, 16000]);
+check(r.kinds === "1:133 1:133 1:133" && r.done === "pending", `an unanswered block goes again after 15 s (${r.kinds})`);
+
+r = run(new Uint8Array(100), ["C", ...Array(11).fill([NAK])]);
+check(typeof r.done === "string" && r.done.includes("block 1") && r.sent[r.sent.length - 1][0] === CAN,
+  `ten NAKs of one block end it, with CAN (${r.done})`);
+
+r = run(new Uint8Array(100), ["C", [CAN], "x", [CAN]]);
+check(r.done === "pending", "a lone CAN is noise");
+r = run(new Uint8Array(100), ["C", [CAN, CAN]]);
+check(r.done === "the receiver cancelled the transfer", "two CANs in a row cancel it");
+
+r = run(new Uint8Array(100), [61000]);
+check(typeof r.done === "string" && r.done.includes("did not start") && r.kinds === "",
+  "a receiver that never asks: given up after a minute, nothing sent");
+
+r = run(new Uint8Array(0), ["C", [ACK]]);
+check(r.kinds === "4:1" && r.done === null, "an empty file: EOT at once");
+
+r = run(new Uint8Array(100), ["C", [ACK], [ACK, 0x74, 0x67, 0x24, 0x20]]);
+check(r.done === null && r.shown === "tg$ ", `what follows the last ACK is the screen's (${JSON.stringify(r.shown)})`);
+
+const big = new Uint8Array(257 * 1024);
+const feeds = ["C"];
+for (let i = 0; i < 258; i++) {
+  feeds.push([ACK]);
+}
+r = run(big, feeds);
+check(r.sent[255][1] === 0 && r.sent[255][2] === 255 && r.sent[256][1] === 1, "block numbers wrap from 255 to 0");
