@@ -274,6 +274,23 @@ func TestBrowserBasePath(t *testing.T) {
 func TestBrowserResume(t *testing.T) {
 	node := browserTools(t)
 	tg := startTelgate(t, 1)
+	page, env := severedTelgate(t, tg)
+	result := runBrowser(t, node, "resume", page, env...)
+	if n, _ := result["received"].(float64); n <= 0 {
+		t.Errorf("RESULT received = %v", result["received"])
+	}
+	waitFor(t, "the session resumed line", func() bool { return strings.Contains(tg.logs.String(), "session resumed") })
+	if logs := tg.logs.String(); strings.Count(logs, "session start") != 1 {
+		t.Errorf("%d session start lines, want 1 (the resume is the same session):\n%s", strings.Count(logs, "session start"), logs)
+	}
+}
+
+// severedTelgate puts a severingProxy in front of tg, and returns the
+// page's address through it and the environment that tells a scenario
+// how to sever, stall and release it (TELGATE_SEVER_URL,
+// TELGATE_STALL_URL, TELGATE_RELEASE_URL).
+func severedTelgate(t *testing.T, tg *telgateProc) (page string, env []string) {
+	t.Helper()
 	upstream, err := url.Parse(tg.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -293,16 +310,9 @@ func TestBrowserResume(t *testing.T) {
 		fmt.Fprintf(w, "%d connections reset", proxy.sever())
 	}))
 	t.Cleanup(control.Close)
-	result := runBrowser(t, node, "resume", "http://"+proxy.addr()+"/",
-		"TELGATE_SEVER_URL="+control.URL+"/sever", "TELGATE_RELEASE_URL="+control.URL+"/release",
-		"TELGATE_STALL_URL="+control.URL+"/stall")
-	if n, _ := result["received"].(float64); n <= 0 {
-		t.Errorf("RESULT received = %v", result["received"])
-	}
-	waitFor(t, "the session resumed line", func() bool { return strings.Contains(tg.logs.String(), "session resumed") })
-	if logs := tg.logs.String(); strings.Count(logs, "session start") != 1 {
-		t.Errorf("%d session start lines, want 1 (the resume is the same session):\n%s", strings.Count(logs, "session start"), logs)
-	}
+	return "http://" + proxy.addr() + "/", []string{
+		"TELGATE_SEVER_URL=" + control.URL + "/sever", "TELGATE_RELEASE_URL=" + control.URL + "/release",
+		"TELGATE_STALL_URL=" + control.URL + "/stall"}
 }
 
 // severingProxy relays TCP connections to an address and resets them all
@@ -431,22 +441,24 @@ func TestBrowserKeyBar(t *testing.T) {
 }
 
 // TestBrowserXmodem: Send file sends files to lrzsz's rx in a shell over
-// inetutils telnetd, with CRCs and 1 KiB blocks and with checksums; what
-// rx wrote is the file, byte for byte, padded with SUB to its last
-// (128-byte) block. A transfer cancelled midway stops rx.
+// inetutils telnetd, with CRCs and 1 KiB blocks and with checksums, and
+// through a connection reset midway (the page resumes, and the transfer
+// goes on); what rx wrote is the file, byte for byte, padded with SUB to
+// its last (128-byte) block. A transfer cancelled midway stops rx.
 func TestBrowserXmodem(t *testing.T) {
 	node := browserTools(t)
 	requireCommand(t, "rx", "lrzsz")
 	host := startTelnetHost(t, "inetutils")
 	cfg := writeConfig(t, e2eTarget{Name: "sh", Address: host.Addr, Description: "inetutils telnetd"})
 	tg := startTelgate(t, 1, "-config", cfg)
-	runBrowser(t, node, "xmodem", tg.URL)
+	page, env := severedTelgate(t, tg)
+	runBrowser(t, node, "xmodem", page, env...)
 	for _, f := range []struct {
 		name      string
 		n         int
 		seed      uint32
 		lastBlock int
-	}{{"crc.bin", 70003, 1, 128}, {"sum.bin", 1000, 2, 128}} {
+	}{{"crc.bin", 70003, 1, 128}, {"sum.bin", 1000, 2, 128}, {"severed.bin", 300000, 4, 128}} {
 		got, err := os.ReadFile(filepath.Join(host.Dir, f.name))
 		if err != nil {
 			t.Errorf("rx wrote no %s: %v", f.name, err)

@@ -856,8 +856,11 @@ function xmodemData(n, seed) {
 
 // xmodem: Send file sends a file to lrzsz's rx in a real shell over
 // inetutils telnetd, in XMODEM-1K with CRCs (rx -c) and in classic
-// XMODEM with checksums (rx); a transfer cancelled midway stops rx and
-// gives the shell back; typing works after each.
+// XMODEM with checksums (rx): the file is picked first and rx typed
+// after, as the terminal stays the user's until the receiver asks. A
+// transfer whose connection is reset midway goes on once the page has
+// resumed; one cancelled midway stops rx and gives the shell back;
+// typing works after each.
 async function xmodem(page, base) {
   await page.goto(base, { timeout: STEP_MS });
   await waitState(page, "connected");
@@ -865,13 +868,13 @@ async function xmodem(page, base) {
   await page.click("#terminal");
   check(await page.isVisible("#send-file"), "the page offers Send file");
 
-  const send = async (command, file, data, what) => {
-    await typeLine(page, command);
-    await poll(`${command} running`, () => processesMatching(command).length > 0);
+  const send = async (command, file, data) => {
     const [chooser] = await Promise.all([page.waitForEvent("filechooser", { timeout: STEP_MS }), page.click("#send-file")]);
     await chooser.setFiles({ name: file, mimeType: "application/octet-stream", buffer: data });
-    await page.waitForSelector("#transfer-panel", { state: "visible", timeout: STEP_MS });
-    return what;
+    await page.waitForSelector("#transfer-panel[data-state=waiting]", { timeout: STEP_MS });
+    await page.click("#terminal");
+    await typeLine(page, command); // the terminal is the user's until rx asks
+    await poll(`${command} running`, () => processesMatching(command).length > 0);
   };
   const sent = async (what, timeout) => {
     await page.waitForSelector("#transfer-panel[data-state=sent], #transfer-panel[data-state=failed]", { timeout });
@@ -879,19 +882,32 @@ async function xmodem(page, base) {
     check(await page.getAttribute("#transfer-panel", "data-state") === "sent", `${what} (${text})`);
     return text;
   };
+  const typing = async (tag) => {
+    await typeLine(page, `echo after-$((6*7))-${tag}`);
+    await waitText(page, `^after-42-${tag}$`, `typing works after the transfer (${tag})`);
+  };
 
   await send("rx -c crc.bin", "crc.bin", xmodemData(70003, 1));
   const crcText = await sent("70,003 bytes sent in XMODEM-1K with CRCs", 60000);
   await screenshot(page, "xmodem-sent.png");
-  // The shell is back (its prompt follows the receiver's first "C", on
-  // the line rx left).
-  await typeLine(page, "echo after-$((6*7))-crc");
-  await waitText(page, "^after-42-crc$", "typing works after the transfer");
+  await typing("crc");
 
   await send("rx sum.bin", "sum.bin", xmodemData(1000, 2));
   await sent("1,000 bytes sent in classic XMODEM with checksums", 60000);
-  await typeLine(page, "echo after-$((6*7))-sum");
-  await waitText(page, "^after-42-sum$", "typing works after the transfer");
+  await typing("sum");
+
+  // The connection is reset midway, and the network is back a moment
+  // later: the page resumes, and rx, which asks again for the block it
+  // missed, gets the rest.
+  await send("rx -c severed.bin", "severed.bin", xmodemData(300000, 4));
+  await page.waitForFunction(() => document.getElementById("transfer-progress").value > 0.2, null,
+    { timeout: 60000, polling: 20 });
+  check((await fetch(env("TELGATE_SEVER_URL"))).ok, "the connection is reset midway through the file");
+  await waitState(page, "resuming");
+  check((await fetch(env("TELGATE_RELEASE_URL"))).ok, "the network is back");
+  await waitState(page, "connected");
+  await sent("300,000 bytes sent through a reset connection", 90000);
+  await typing("severed");
 
   await send("rx -c big.bin", "big.bin", xmodemData(8 << 20, 3));
   await page.waitForSelector("#transfer-panel[data-state=sending]", { timeout: 60000 });
@@ -901,8 +917,7 @@ async function xmodem(page, base) {
   check(cancelled.includes("cancelled"), `the transfer is cancelled midway (${cancelled})`);
   await poll("rx to stop", () => processesMatching("rx -c big.bin").length === 0);
   ok("rx stopped");
-  await typeLine(page, "echo after-$((6*7))-cancel");
-  await waitText(page, "^after-42-cancel$", "typing works after the cancel");
+  await typing("cancel");
   return { crc: crcText };
 }
 

@@ -52,10 +52,14 @@ function run(data, feeds) {
 
 check(crc16(bytes("123456789"), 0, 9) === 0x31c3, "CRC-16/XMODEM of 123456789 is 0x31C3");
 
-let r = run(new Uint8Array(3000).fill(1), ["rx: ready\r\n", "C", ...Array(11).fill([ACK])]);
+let r = run(new Uint8Array(3000).fill(1), ["rx: ready\r\n", "C", 400, ...Array(11).fill([ACK])]);
 check(r.started === "XMODEM-1K (CRC)" && r.kinds === "2:1029 2:1029 " + Array(8).fill("1:133").join(" ") + " 4:1" && r.done === null,
   `a C: 1 KiB blocks with CRCs, the tail in 128-byte ones, then EOT (${r.kinds})`);
 check(r.shown === "rx: ready\r\n", "the receiver's banner is the screen's");
+
+r = run(new Uint8Array(100), ["C", 400, [ACK], "\r\ntg$ ", 20000]);
+check(r.done === null && r.kinds === "1:133 4:1" && r.shown === "\r\ntg$ ",
+  `an EOT left unacknowledged by a receiver that ended: done, and no EOT sent again into the shell (${r.kinds})`);
 
 r = run(new Uint8Array(200).fill(2), ["x", [NAK], [ACK], [ACK], [NAK], [ACK]]);
 check(r.started === "XMODEM (checksum)" && r.kinds === "1:132 1:132 4:1 4:1" && r.done === null,
@@ -64,40 +68,44 @@ const block = r.sent[0];
 check(block[1] === 1 && block[2] === 254 && block[131] === (128 * 2) % 256, "block 1, its complement, its checksum");
 check(r.sent[1][3 + 71] === 2 && r.sent[1][3 + 72] === 0x1a, "the last block padded with SUB");
 
-r = run(new Uint8Array(2048), ["\nC", [NAK], [NAK], [NAK], [ACK]]);
+r = run(new Uint8Array(2048), ["\nC", 400, [NAK], [NAK], [NAK], [ACK]]);
 check(r.kinds === "2:1029 2:1029 2:1029 1:133 1:133", `three NAKs of a 1 KiB block: 128-byte blocks from then on (${r.kinds})`);
 
-r = run(new Uint8Array(100), ["%SYS-5-CONFIG_I: Configured from console\r\n", "Cisco IOS\r\n", "ABC\r\n"]);
-check(r.kinds === "" && r.shown.includes("Configured") && r.shown.includes("Cisco") && r.shown.includes("ABC"),
-  "a C in words of text starts nothing and stays on the screen");
+r = run(new Uint8Array(100), ["%SYS-5-CONFIG_I: Configured from console\r\n", "Cisco IOS\r\n", "ABC\r\n",
+  "\r\n", "C", 100, "onfigured\r\n", "\r\nC\xe9dric\r\n", "\r\nCC=gcc\r\n", 1000]);
+check(r.kinds === "" && r.shown.includes("Configured") && r.shown.includes("Cisco") && r.shown.includes("ABC") &&
+  r.shown.includes("\r\nConfigured") && r.shown.includes("C\xe9dric") && r.shown.includes("CC=gcc"),
+  `a C in words of text, split from them or not, starts nothing and stays on the screen (${JSON.stringify(r.shown)})`);
 
-r = run(new Uint8Array(100), ["ready\r\nCCC"]);
+r = run(new Uint8Array(100), ["ready\r\nCCC", 400]);
 check(r.kinds === "1:133", `a row of Cs starts one transfer (${r.kinds})`);
+r = run(new Uint8Array(100), ["ready\r\nC\r\n"]);
+check(r.kinds === "1:133", `a C followed by a line ending starts it at once (${r.kinds})`);
 
-r = run(new Uint8Array(100), ["C", 16000, 16000]);
+r = run(new Uint8Array(100), ["C", 400, 16000, 16000]);
 check(r.kinds === "1:133 1:133 1:133" && r.done === "pending", `an unanswered block goes again after 15 s (${r.kinds})`);
 
-r = run(new Uint8Array(100), ["C", ...Array(11).fill([NAK])]);
+r = run(new Uint8Array(100), ["C", 400, ...Array(11).fill([NAK])]);
 check(typeof r.done === "string" && r.done.includes("block 1") && r.sent[r.sent.length - 1][0] === CAN,
   `ten NAKs of one block end it, with CAN (${r.done})`);
 
-r = run(new Uint8Array(100), ["C", [CAN], "x", [CAN]]);
+r = run(new Uint8Array(100), ["C", 400, [CAN], "x", [CAN]]);
 check(r.done === "pending", "a lone CAN is noise");
-r = run(new Uint8Array(100), ["C", [CAN, CAN]]);
+r = run(new Uint8Array(100), ["C", 400, [CAN, CAN]]);
 check(r.done === "the receiver cancelled the transfer", "two CANs in a row cancel it");
 
 r = run(new Uint8Array(100), [61000]);
 check(typeof r.done === "string" && r.done.includes("did not start") && r.kinds === "",
   "a receiver that never asks: given up after a minute, nothing sent");
 
-r = run(new Uint8Array(0), ["C", [ACK]]);
+r = run(new Uint8Array(0), ["C", 400, [ACK]]);
 check(r.kinds === "4:1" && r.done === null, "an empty file: EOT at once");
 
-r = run(new Uint8Array(100), ["C", [ACK], [ACK, 0x74, 0x67, 0x24, 0x20]]);
+r = run(new Uint8Array(100), ["C", 400, [ACK], [ACK, 0x74, 0x67, 0x24, 0x20]]);
 check(r.done === null && r.shown === "tg$ ", `what follows the last ACK is the screen's (${JSON.stringify(r.shown)})`);
 
 const big = new Uint8Array(257 * 1024);
-const feeds = ["C"];
+const feeds = ["C", 400];
 for (let i = 0; i < 258; i++) {
   feeds.push([ACK]);
 }

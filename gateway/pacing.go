@@ -197,13 +197,11 @@ func (pc *pacer) run() {
 		pc.queue = pc.queue[1:]
 		pc.writing, pc.cut = in.from, false
 		lineAt, epoch := pc.lineAt, pc.epoch
-		if in.urgent {
-			// Its wake-up may not have been taken: the next wait must
-			// not end early for it.
-			select {
-			case <-pc.wake:
-			default:
-			}
+		// A wake-up no wait took (an interrupt's, a drop's) was for the
+		// entry before: this one's wait must not end early for it.
+		select {
+		case <-pc.wake:
+		default:
 		}
 		pc.mu.Unlock()
 
@@ -218,12 +216,6 @@ func (pc *pacer) run() {
 				break
 			}
 			if !in.urgent && pc.cancelled(epoch) {
-				// A wake-up the cancel sent and no wait took would end
-				// the next wait early.
-				select {
-				case <-pc.wake:
-				default:
-				}
 				break
 			}
 			end := lineEnd(p)
@@ -273,24 +265,24 @@ func (pc *pacer) cancelled(epoch uint64) bool {
 }
 
 // drop drops the input of the viewer v, which lost the keyboard: what
-// waits, and the rest of what is being written (the line being written
-// goes whole).
+// waits, its interrupts too, and the rest of what is being written (the
+// line being written goes whole).
 func (pc *pacer) drop(v *viewer) {
-	pc.dropIf(func(from *viewer) bool { return from == v })
+	pc.dropIf(func(q pacedInput) bool { return q.from == v })
 }
 
-// dropAll drops all input that waits, and the rest of what is being
-// written.
+// dropAll drops the ordinary input that waits (interrupts stay), and the
+// rest of what is being written.
 func (pc *pacer) dropAll() {
-	pc.dropIf(func(*viewer) bool { return true })
+	pc.dropIf(func(q pacedInput) bool { return !q.urgent })
 }
 
-func (pc *pacer) dropIf(dropped func(from *viewer) bool) {
+func (pc *pacer) dropIf(dropped func(q pacedInput) bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	kept := pc.queue[:0]
 	for _, q := range pc.queue {
-		if dropped(q.from) {
+		if dropped(q) {
 			pc.queued -= len(q.data)
 		} else {
 			kept = append(kept, q)
@@ -298,7 +290,7 @@ func (pc *pacer) dropIf(dropped func(from *viewer) bool) {
 	}
 	clear(pc.queue[len(kept):])
 	pc.queue = kept
-	if dropped(pc.writing) {
+	if pc.running && dropped(pacedInput{from: pc.writing}) {
 		pc.cut = true
 		// Its wait for the line delay ends now (see run).
 		select {

@@ -104,3 +104,26 @@ func TestTransferSendsABareCRWhereEnterIsOne(t *testing.T) {
 		t.Errorf("the host got %q, want the bytes as sent", all)
 	}
 }
+
+// A transfer turned on and off between two pastes leaves the line delay
+// as it was: the second paste's lines are paced too.
+func TestTransferLeavesTheLineDelay(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	host, got := transcriptHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Enter: telnet.RawCR, LineDelay: delay}}})
+	b, _ := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("$ "))
+	b.Input("a\rb\r")
+	expectTranscript(t, got, "a\rb\r")
+	last := time.Now()
+	b.Control(`{"type":"transfer","on":true}`)
+	b.Control(`{"type":"transfer","on":false}`)
+	b.Input("c\rd\r")
+	for _, want := range []string{"a\rb\rc\r", "a\rb\rc\rd\r"} {
+		expectTranscript(t, got, want)
+		if gap := time.Since(last); gap < delay*9/10 {
+			t.Errorf("%q came %v after the line before, want the line delay, %v", want[len(want)-2:], gap, delay)
+		}
+		last = time.Now()
+	}
+}

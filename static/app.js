@@ -703,13 +703,17 @@
     }
     var kept = [];
     var end = Math.max(received, 0);
+    var number = receivedControls;
     sentInput.forEach(function (c) {
       if (c.control) {
         if (c.number > receivedControls) {
           socket.send(c.control);
           sentSinceHeard += c.control.length;
+          number++;
+          kept.push({ end: c.end, control: c.control, number: number });
+        } else {
+          kept.push(c);
         }
-        kept.push(c);
         return;
       }
       if (c.end <= received) {
@@ -727,6 +731,7 @@
     });
     sentInput = kept;
     inputSent = Math.max(end, received);
+    controlsSent = number; // and the controls, as the gateway counts them from now on
     return lost;
   }
 
@@ -891,11 +896,7 @@
     lastSize = null;
     pendingDropped = false;
     setState("resuming");
-    if (transfer !== null) {
-      // Its blocks would wait, unanswered, for the resume: the receiver
-      // is told to stop once the connection is back.
-      transfer.sender.cancel("the connection was lost");
-    }
+    // A transfer waits for the resume (see transferResumed).
     showNotice("connection lost: reconnecting\u2026");
     clearTimeout(resumeTimer);
     resumeTimer = setTimeout(resume, RESUME_FIRST_MS);
@@ -1139,6 +1140,7 @@
         // What was typed into the dead connection, then what was typed
         // while reconnecting, in that order.
         var lost = resendAfter(Number(msg.input), Number(msg.controls));
+        transferResumed();
         if (lost.bytes > 0 || lost.controls > 0) {
           showNotice((lost.bytes > 0 ? lost.bytes + (lost.bytes === 1 ? " byte typed" : " bytes typed") : "") +
             (lost.bytes > 0 && lost.controls > 0 ? " and " : "") +
@@ -1883,8 +1885,9 @@
   // Once it does, the gateway is told to pass the bytes as they are
   // ({"type":"transfer","on":true}), the host's output goes to the
   // protocol, not the screen, and keys are refused, until the transfer
-  // ends: sent, cancelled, refused, or the connection lost (the receiver
-  // is then sent CANs once it is back).
+  // ends: sent, cancelled, refused, or the session closed. A connection
+  // that drops pauses it: once resumed, the gateway is told again, and
+  // the receiver, which asks again for a block it missed, goes on.
   var TRANSFER_MAX = 64 * 1024 * 1024;
   var TRANSFER_DONE_MS = 8000;
   var transferTimer = 0;
@@ -1952,8 +1955,10 @@
       },
     });
     t.clock = setInterval(function () {
-      t.sender.tick();
-    }, 1000);
+      if (state === "connected") { // paused while the page resumes
+        t.sender.tick();
+      }
+    }, 250);
     transfer = t;
     el.transferText.textContent = "Sending " + name + " (" + formatBytes(data.length) +
       "): waiting for the host's receiver to ask for it\u2026 Start it now if it is not started " +
@@ -1962,6 +1967,17 @@
     el.transferCancel.textContent = "Cancel";
     el.transferPanel.hidden = false;
     el.transferPanel.dataset.state = "waiting";
+  }
+
+  // transferResumed goes on with a transfer once a dropped connection is
+  // resumed: the resumed connection starts with input mapped, and the
+  // receiver asks again for what it missed before the sender sends it
+  // on its own.
+  function transferResumed() {
+    if (transferring()) {
+      sendControl({ type: "transfer", on: true });
+      transfer.sender.rewait();
+    }
   }
 
   // transferring says whether a file is being sent: the receiver asked
@@ -1991,7 +2007,8 @@
       sendControl({ type: "transfer", on: false });
     }
     el.transferText.textContent = err === null ?
-      "Sent " + t.name + " (" + formatBytes(t.size) + "; the last block padded with SUB)" :
+      "Sent " + t.name + " (" + formatBytes(t.size) + "; the last block padded with SUB" +
+        (t.sender.unacknowledged ? "; the receiver took every block but did not acknowledge the end" : "") + ")" :
       "Not sent: " + t.name + ": " + err;
     el.transferProgress.value = err === null ? 1 : el.transferProgress.value;
     el.transferPanel.dataset.state = err === null ? "sent" : "failed";

@@ -32,6 +32,10 @@
   var ANSWER_TIMEOUT_MS = 15000;
   var MAX_RETRIES = 10; // of one block (a NAK, or no answer)
   var SMALL_AFTER = 3; // NAKs of a 1 KiB block before 128-byte blocks
+  // How long a "C" that may be a receiver's waits for a letter after it
+  // that would show it to be text: a console server at 9600 baud hands
+  // output over a few bytes at a time.
+  var SETTLE_MS = 300;
 
   // crc16 is the CRC-16/XMODEM (CCITT polynomial 0x1021, initial 0) of
   // bytes[start:end].
@@ -50,7 +54,9 @@
   // the host; io.started(mode) says the receiver asked for the file, just
   // before the first block goes; io.progress(sent, total, mode) reports
   // progress; io.done(err) ends it: err null when the receiver took the
-  // whole file, a message otherwise. now is the page's clock, for tests.
+  // whole file (unacknowledged says it took every block but did not
+  // acknowledge the end), a message otherwise. now is the page's clock,
+  // for tests.
   function Sender(data, io, now) {
     this.data = data;
     this.io = io;
@@ -59,11 +65,13 @@
     this.crc = false;
     this.big = false; // 1 KiB blocks
     this.prev = -1; // the byte before, while waiting (-1: none)
-    this.candidate = false; // a "C" the next byte may show to be text
+    this.candidates = 0; // "C"s the next byte may show to be text
+    this.candidateAt = 0; // when the last of them came
     this.offset = 0; // of the block being sent
     this.size = 0; // of the block being sent
     this.number = 1; // of the block being sent
     this.retries = 0;
+    this.unacknowledged = false;
     this.cans = 0; // CANs in a row
     this.since = this.now(); // when the last thing was sent, or the wait began
   }
@@ -79,9 +87,10 @@
 
   // wordByte says whether b may be part of a word of text: a "C" next to
   // one is a letter, not a receiver asking (a router's log line
-  // "%SYS-5-CONFIG_I: Configured from console" must not start it).
+  // "%SYS-5-CONFIG_I: Configured from console" must not start it, nor
+  // "Cédric").
   function wordByte(b) {
-    return b > 0x20 && b < 0x7f && b !== C;
+    return (b > 0x20 && b < 0x7f && b !== C) || b >= 0x80;
   }
 
   // receive takes bytes the host sent, and returns those that are the
@@ -89,18 +98,25 @@
   // first C or NAK (the echo of the command line, its banner) and after
   // the end (the shell's prompt); an empty array when none. A "C" starts
   // the transfer when it stands alone (no letter, digit or sign next to
-  // it, as a receiver sends it, once or in a row); one that ends a frame
-  // does when nothing shows it to be text before the next one.
+  // it, as a receiver sends it, once or in a row): when a byte that is
+  // not one follows, or nothing follows for SETTLE_MS (see tick).
   Sender.prototype.receive = function (bytes) {
     var shown = [];
     var i = 0;
     for (; i < bytes.length && this.state !== "done"; i++) {
       var b = bytes[i];
       if (this.state === "waiting") {
-        if (this.candidate) {
-          this.candidate = false;
+        if (this.candidates > 0) {
+          if (b === C) {
+            this.candidates++;
+            continue;
+          }
+          var cs = this.candidates;
+          this.candidates = 0;
           if (wordByte(b) || b === 0x20) {
-            shown.push(C); // text after all
+            for (var k = 0; k < cs; k++) {
+              shown.push(C); // text after all
+            }
             this.prev = C;
           } else {
             this.start(true);
@@ -109,7 +125,7 @@
           }
         }
         if (b === C && !wordByte(this.prev) && this.prev !== 0x20) {
-          this.candidate = true;
+          this.candidates = 1;
           continue;
         }
         this.prev = b;
@@ -144,8 +160,9 @@
               this.sendBlock();
             }
           } else if (b === NAK) {
-            if (this.big && this.retries + 1 >= SMALL_AFTER) {
+            if (this.size === 1024 && this.retries + 1 >= SMALL_AFTER) {
               this.big = false; // a receiver of XMODEM-CRC without 1 KiB blocks
+              this.retries = -1; // and the 128-byte block gets every try
             }
             this.retry();
           }
@@ -157,14 +174,20 @@
             this.finish(null);
           } else if (b === NAK) {
             this.retry();
+          } else {
+            // The host talks again (a prompt) with the end of the file
+            // unacknowledged: the receiver has ended (lrzsz's rx may
+            // end with its last ACK unsent). An EOT sent again would go
+            // to whatever reads now, as a Ctrl-D to a shell.
+            this.unacknowledged = true;
+            i--; // the screen's
+            this.finish(null);
           }
           break;
       }
     }
-    if (this.candidate && i === bytes.length) {
-      // A "C" ends the frame: a receiver's, most likely, which waits.
-      this.candidate = false;
-      this.start(true);
+    if (this.candidates > 0) {
+      this.candidateAt = this.now(); // decided by the next byte, or tick
     }
     if (i === bytes.length) {
       return new Uint8Array(shown);
@@ -192,11 +215,22 @@
   // block or EOT unanswered, is waited for no longer.
   Sender.prototype.tick = function () {
     var waited = this.now() - this.since;
-    if (this.state === "waiting" && waited > START_TIMEOUT_MS) {
+    if (this.state === "waiting" && this.candidates > 0 && this.now() - this.candidateAt >= SETTLE_MS) {
+      this.candidates = 0; // nothing showed it to be text
+      this.start(true);
+    } else if (this.state === "waiting" && waited > START_TIMEOUT_MS) {
       this.finish("the host's receiver did not start (start it first: rx, xmodem, loadx...)");
     } else if ((this.state === "block" || this.state === "eot") && waited > ANSWER_TIMEOUT_MS) {
       this.retry();
     }
+  };
+
+  // rewait restarts the wait for the receiver's answer: a connection that
+  // dropped is back, and the receiver, which may have missed the last
+  // block, asks for it again (NAK) before the sender sends it on its own,
+  // which would have it twice.
+  Sender.prototype.rewait = function () {
+    this.since = this.now();
   };
 
   // cancel ends the transfer, telling the receiver so once it has
