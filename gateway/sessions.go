@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,9 +21,12 @@ type SessionInfo struct {
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
 	// Viewers lists the users of the viewers watching it, when shared
-	// (see sharing); Shared says it is.
+	// (see sharing); Shared says it is, and Typing names the viewer
+	// handed the keyboard, if any (see handOver: its user, or "viewer N"
+	// without authentication).
 	Shared  bool     `json:"shared"`
 	Viewers []string `json:"viewers"`
+	Typing  string   `json:"typing,omitempty"`
 	// Away says the browser's connection dropped and the session waits
 	// for it to resume (see Gateway.Resume).
 	Away bool `json:"away"`
@@ -46,8 +50,16 @@ func (g *Gateway) Sessions(user string, all bool) []SessionInfo {
 			BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(), Viewers: []string{},
 			Away: s.res != nil && s.att.Load() == nil && s.ctx.Err() == nil}
 		if sh := s.sharing.Load(); sh != nil {
-			_, users := sh.list()
+			entries, users := sh.list()
 			info.Shared, info.Viewers = true, users
+			for _, e := range entries {
+				if e.Typing {
+					info.Typing = e.User
+					if e.User == "" {
+						info.Typing = "viewer " + strconv.Itoa(e.ID)
+					}
+				}
+			}
 		}
 		out = append(out, info)
 	}

@@ -35,8 +35,13 @@ func TestSessionListAndEnd(t *testing.T) {
 	}
 	all := tg.gw.Sessions("alice", true)
 	if len(all) != 2 || all[0].User != "alice" || all[1].User != "bob" || !all[1].Shared ||
-		len(all[1].Viewers) != 1 || all[1].Viewers[0] != "carol" {
+		len(all[1].Viewers) != 1 || all[1].Viewers[0] != "carol" || all[1].Typing != "" {
 		t.Fatalf("every session %+v: want alice's then bob's, shared with carol", all)
+	}
+	bob.Control(`{"type":"hand-over","viewer":1}`)
+	expectTyping(t, v, true)
+	if all := tg.gw.Sessions("bob", false); len(all) != 1 || all[0].Typing != "carol" {
+		t.Fatalf("bob's sessions %+v: want carol typing", all)
 	}
 
 	if err := tg.gw.EndSession(all[1].ID, "alice", false, "alice"); !errors.Is(err, ErrNoSession) {

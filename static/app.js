@@ -2349,6 +2349,9 @@
       var viewers = Array.isArray(s.viewers) ? s.viewers.map(function (u) { return printable(u) || "anonymous"; }) : [];
       var status = s.away ? "reconnecting" :
         s.shared ? (viewers.length ? "watched by " + viewers.join(", ") : "shared, nobody watching") : "";
+      if (s.typing) {
+        status += "; " + (printable(String(s.typing)) || "a viewer") + " types";
+      }
       cell(row, status, s.away ? "away" : "");
       var end = document.createElement("button");
       end.type = "button";
