@@ -71,7 +71,7 @@ func (s *session) handOver(id int) error {
 	sh.mu.Lock()
 	var to *viewer
 	for v := range sh.viewers {
-		if v.id == id {
+		if v.id == id && !v.leaving() {
 			to = v
 		}
 	}
@@ -135,6 +135,14 @@ func (s *session) typingTaken(v *viewer, why string) {
 	}
 	s.log().Info().Str("viewer", v.user).Str("viewer_remote", v.remote).Str("reason", why).Msg("keyboard taken back from viewer")
 	s.rec.marker("keyboard taken back from " + viewerName(v.user, v.remote) + ": " + why)
+}
+
+// leaving reports whether the viewer has been let go (its connection is
+// being closed); called with its sharing's mu held.
+func (v *viewer) leaving() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.endFor != ""
 }
 
 // setTyping tells the viewer whether it may type; called with its

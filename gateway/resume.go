@@ -188,7 +188,7 @@ type resumedMsg struct {
 	Type     string `json:"type"`
 	Lost     int64  `json:"lost"`
 	Input    int64  `json:"input"`    // bytes of binary messages received from the browser
-	Controls int64  `json:"controls"` // its control messages but pings and resizes
+	Controls int64  `json:"controls"` // its control messages but pings, resizes and transfers
 }
 
 // resume gives the session the browser's new connection ws, after the
@@ -331,7 +331,7 @@ func (g *Gateway) resumable(token, user string) (*session, error) {
 // followed by the output the browser lacks, in one binary message, and
 // the session goes on. I counts the bytes of binary messages (input) the
 // gateway received from the browser in the session, and C its control
-// messages other than pings and resizes (a Break or a Stop sharing sent
+// messages other than pings, resizes and transfers (a Break or a Stop sharing sent
 // into a dead connection is as lost as a key): the page sends again what
 // it sent after them, which went into the dead connection, and the
 // gateway acts on each byte and message once, in order. The gateway keeps the last tailSize bytes of

@@ -149,7 +149,7 @@ func TestResumeSaysHowMuchInputArrived(t *testing.T) {
 	tg.waitIdle()
 }
 
-// A resume says how many control messages (but pings and resizes) the
+// A resume says how many control messages (but pings, resizes and transfers) the
 // gateway received, as it says how much input: the page sends again
 // those it sent into the dead connection, and the host gets each command
 // once, in order with the keys.

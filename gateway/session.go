@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,8 +73,8 @@ type session struct {
 	// it changes under wmu.
 	lastAtt *attachment
 	// inputReceived counts the bytes of binary messages read from the
-	// browser, and controlsReceived its control messages but pings and
-	// resizes, for a resume (see attachment.mu).
+	// browser, and controlsReceived its control messages but pings,
+	// resizes and transfers, for a resume (see attachment.mu).
 	inputReceived    atomic.Int64
 	controlsReceived atomic.Int64
 
@@ -117,11 +118,14 @@ type session struct {
 	// transfer says the browser's input goes to the host as bytes (a
 	// file sent with XMODEM): no Enter, Backspace or character set
 	// mapping and no line delay, and a CR as CR NUL unless our side sends
-	// in BINARY mode or the target's Enter is a bare CR, so that the
+	// in BINARY mode, the target's Enter is a bare CR or the host is raw
+	// TCP, so that the
 	// host's telnet server gives it back as it was (RFC 854). A viewer's
 	// input is dropped meanwhile. A resumed connection starts without
-	// it. Guarded by inputMu.
-	transfer bool
+	// it. Guarded by inputMu, as transferred, the bytes sent in it,
+	// which the recording notes instead of the bytes themselves.
+	transfer    bool
+	transferred int64
 	// pace paces input for a target with a line delay (nil until the
 	// first input there); pacing counts its goroutine.
 	pace   *pacer
@@ -506,14 +510,16 @@ func (s *session) browserMessage(typ int, data []byte, c Control, cerr error, re
 // with inputMu held.
 func (s *session) input(data []byte, text *browserText, recordInput bool, from *viewer) {
 	s.waitResize()
+	if s.transfer && from == nil {
+		// Not into the recording: a file, not keys (see control).
+		s.transferred += int64(len(data))
+		s.transferInput(data)
+		return
+	}
 	if recordInput {
 		s.rec.input(data)
 	}
 	browserBytes := len(data)
-	if s.transfer && from == nil {
-		s.transferInput(data)
-		return
-	}
 	// A mouse report is the terminal's own bytes (coordinates past
 	// 94 are bytes past 127), not UTF-8 text.
 	if text != nil && !bytes.HasPrefix(data, mouseReport) {
@@ -597,6 +603,13 @@ func (s *session) control(c Control, err error) {
 		if c.On && !s.transfer && s.pace != nil {
 			// The rest of a paste would go into the file's blocks.
 			s.pace.dropAll()
+		}
+		switch {
+		case c.On && !s.transfer:
+			s.transferred = 0
+			s.rec.marker("file transfer started")
+		case !c.On && s.transfer:
+			s.rec.marker("file transfer ended: " + strconv.FormatInt(s.transferred, 10) + " bytes sent")
 		}
 		s.transfer = c.On
 		s.inputMu.Unlock()

@@ -11,9 +11,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// A session's user may share it: others then watch it as it goes on,
-// read-only unless handed the keyboard (see handOver) (a colleague asked for help, a class following a lab, a second
-// pair of eyes on a change). The page asks with
+// A session's user may share it, for a colleague asked for help, a class
+// following a lab, a second pair of eyes on a change: others then watch
+// it as it goes on, read-only unless handed the keyboard (see
+// handOver). The page asks with
 //
 //	{"type":"share"}
 //

@@ -127,3 +127,32 @@ func TestTransferLeavesTheLineDelay(t *testing.T) {
 		last = time.Now()
 	}
 }
+
+// A file sent is not recorded as typed input, which would fill the
+// recording with it: a marker says how much was sent.
+func TestTransferIsMarkedNotRecorded(t *testing.T) {
+	host, got := transcriptHost(t)
+	dir := t.TempDir()
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
+		Recording: RecordingConfig{Dir: dir, Input: true},
+	})
+	b, _ := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("$ "))
+	b.Input("typed")
+	b.Control(`{"type":"transfer","on":true}`)
+	b.Input("\x01\x01\xfe file bytes")
+	b.Control(`{"type":"transfer","on":false}`)
+	b.Input("!")
+	expectTranscript(t, got, "typed\x01\x01\xfe file bytes!")
+	closeWebSocket(b)
+	tg.waitIdle()
+	_, events := readCast(t, onlyFile(t, dir))
+	if in := joined(events, "i"); in != "typed!" {
+		t.Errorf("recorded input %q, want the keys alone", in)
+	}
+	if m := joined(events, "m"); !bytes.Contains([]byte(m), []byte("file transfer started")) ||
+		!bytes.Contains([]byte(m), []byte("file transfer ended: 14 bytes sent")) {
+		t.Errorf("markers %q: want the transfer's start and end, with its size", m)
+	}
+}

@@ -17,12 +17,14 @@
 //                                     {"type":"closed","reason":"..."}
 //                                     {"type":"error","message":"..."}
 //                                     {"type":"pong"}
-//   browser -> gateway  binary frame: keyboard input bytes
+//   browser -> gateway  binary frame: keyboard input bytes (a file's
+//                                     XMODEM blocks while a transfer is on)
 //                       text frame:   {"type":"resize","cols":C,"rows":R}
 //                                     {"type":"command","name":N}
 //                                     {"type":"ping"}
 //                                     {"type":"share"}, {"type":"unshare"}
 //                                     {"type":"hand-over","viewer":N}, {"type":"take-back"}
+//                                     {"type":"transfer","on":B}
 //
 // The recordings (?view=recordings, ?play=NAME) are player.js's.
 //
@@ -123,7 +125,7 @@
   // Keys typed before the page noticed a connection had died went into
   // it and were lost: the page keeps the last SENT_KEEP bytes of input it
   // sent, and the control messages among them (a Break, Stop sharing: all
-  // but pings and sizes), and a resume, which says how much input and how
+  // but pings, sizes and transfers), and a resume, which says how much input and how
   // many of those the gateway received, sends the rest again.
   var SENT_KEEP = 256 * 1024;
 
@@ -1307,7 +1309,8 @@
   // ---- Sharing ------------------------------------------------------------
 
   // A session is shared by a link to this page with ?watch=TOKEN: whoever
-  // opens it, and may open the target, watches read-only. The Share
+  // opens it, and may open the target, watches, read-only unless handed
+  // the keyboard (Let type). The Share
   // button asks the gateway for the token and shows the link; while
   // shared, it shows the link again, and the page says who watches.
 

@@ -7,7 +7,8 @@
 // the padding is under 128 bytes.
 //
 // It is the protocol alone, with no page and no socket: the page hands it
-// the host's output bytes (receive), a clock tick once a second (tick),
+// the host's output bytes (receive), a clock tick four times a second
+// (tick: a "C" that may be a receiver's is decided within SETTLE_MS),
 // and sends what it asks for (io.send); io.progress and io.done say how it
 // goes. XMODEM has no file length: the last block is padded with SUB
 // (0x1A), which the receiver keeps.

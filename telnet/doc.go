@@ -133,8 +133,11 @@
 //     They print "*** Connection closed by remote host ***" only when the
 //     host closed the connection, not after a local Close.
 //   - Raw data waits to be parsed only in the chunk WaitRead set aside
-//     (telnetlib's raw queue); every other chunk is decoded as it is
-//     taken from the connection. ReadLazy decodes that chunk, and
+//     (telnetlib's raw queue), and in the rest of a chunk whose callback
+//     panicked; every other chunk is decoded as it is taken from the
+//     connection. A panic of the callback loses no data (telnetlib loses
+//     the data decoded before the command): see
+//     SetOptionNegotiationCallback. ReadLazy decodes that chunk, and
 //     ReadVeryLazy reports io.EOF only once it is decoded too. From Close
 //     on, reads take nothing more from the connection (a pump's
 //     read-ahead is dropped, as the kernel's buffer is).

@@ -169,7 +169,7 @@ func (t *Telnet) decode(dst []byte, c chunk) []byte {
 	}
 	t.dec.Binary = t.binaryRecv.Load()
 	dst = t.dec.decodeChunk(dst, c.buf, t.handleDecoded)
-	t.dec.at = -1 // decoded whole
+	t.dec.at, t.dec.out = -1, nil // decoded whole; the caller's buffer is not held
 	return dst
 }
 

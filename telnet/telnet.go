@@ -100,7 +100,7 @@ type shared struct {
 	srcMu sync.Mutex
 
 	// Reader state: touched only by the reading goroutine.
-	pending    chunk // received by WaitRead, not yet decoded
+	pending    chunk // received by WaitRead, or the rest of a chunk whose callback panicked; not yet decoded
 	hasPending bool
 	dec        Decoder
 	cooked     []byte
