@@ -50,7 +50,7 @@ type adhocRule struct {
 	ports    []PortRange
 	who      Target // AllowUsers and AllowGroups
 	record   bool
-	keys     Target // Raw, Enter, Backspace, LineDelay, Charset, Banner and Color
+	keys     Target // Raw, Enter, Backspace, LineDelay, Charset, Banner, Color and WatchOnly
 }
 
 func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
@@ -72,7 +72,7 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 		if _, err := checkLook(r.Banner, r.Color); err != nil {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
 		}
-		c.keys.Banner, c.keys.Color = r.Banner, r.Color
+		c.keys.Banner, c.keys.Color, c.keys.WatchOnly = r.Banner, r.Color, r.WatchOnly
 		for _, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return nil, fmt.Errorf("adhoc[%d]: hosts: %v", i, err)
@@ -373,6 +373,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Charset:     r.keys.Charset,
 				Banner:      r.keys.Banner,
 				Color:       r.keys.Color,
+				WatchOnly:   r.keys.WatchOnly,
 				// Who may open it: whom the rule allows.
 				AllowUsers:  r.who.AllowUsers,
 				AllowGroups: r.who.AllowGroups,

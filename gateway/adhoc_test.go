@@ -226,7 +226,7 @@ func TestAdhocRules(t *testing.T) {
 func TestAdhocTargetFields(t *testing.T) {
 	rules := []AdhocRule{{Hosts: []string{"*.lab.example.com"}, Ports: "2001", Record: true,
 		Enter: "crlf", Backspace: "bs", LineDelay: 20 * time.Millisecond, Charset: "koi8-r",
-		Banner: "Lab: book before use", Color: "#2f81f7"}}
+		Banner: "Lab: book before use", Color: "#2f81f7", WatchOnly: true}}
 	g, err := New(Options{Adhoc: rules, Resolver: &fakeResolver{answers: testDNS}, Recording: RecordingConfig{Dir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +237,8 @@ func TestAdhocTargetFields(t *testing.T) {
 	}
 	if target.Name != "sw1.lab.example.com:2001" || target.Address != "10.1.1.1:2001" || !target.Record ||
 		target.Enter != telnet.CRLF || target.Backspace != BS || target.LineDelay != 20*time.Millisecond ||
-		target.Charset.String() != "koi8-r" || target.Banner != "Lab: book before use" || target.Color != "#2f81f7" {
+		target.Charset.String() != "koi8-r" || target.Banner != "Lab: book before use" || target.Color != "#2f81f7" ||
+		!target.WatchOnly {
 		t.Errorf("target %+v", target)
 	}
 	if _, err := New(Options{Adhoc: rules}); err == nil {

@@ -224,9 +224,9 @@ type RecordingConfig struct {
 // cannot rebind; link-local and cloud metadata addresses are refused
 // unless a CIDR lists them explicitly. Record records the sessions it
 // allows (see RecordingConfig); Protocol, Enter, Backspace, LineDelay,
-// Charset, Banner and Color are as a target's protocol, enter,
-// backspace, line_delay, charset, banner and color, for the hosts the
-// rule allows. AdhocTarget documents the rules in full.
+// Charset, Banner, Color and WatchOnly are as a target's protocol,
+// enter, backspace, line_delay, charset, banner, color and watch_only,
+// for the hosts the rule allows. AdhocTarget documents the rules in full.
 type AdhocRule struct {
 	Hosts       []string      `yaml:"hosts"`
 	Ports       string        `yaml:"ports"`
@@ -240,6 +240,7 @@ type AdhocRule struct {
 	Charset     string        `yaml:"charset"`
 	Banner      string        `yaml:"banner"`
 	Color       string        `yaml:"color"`
+	WatchOnly   bool          `yaml:"watch_only"`
 }
 
 // ConfigError is a problem in a configuration file, with where it is.
@@ -291,6 +292,7 @@ type rawTarget struct {
 	Record      bool          `yaml:"record"`
 	Banner      string        `yaml:"banner"`
 	Color       string        `yaml:"color"`
+	WatchOnly   bool          `yaml:"watch_only"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -400,7 +402,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		if _, err := checkLook(rt.Banner, rt.Color); err != nil {
 			return nil, fail(line, "target %q: %v", rt.Name, err)
 		}
-		t.Banner, t.Color = rt.Banner, rt.Color
+		t.Banner, t.Color, t.WatchOnly = rt.Banner, rt.Color, rt.WatchOnly
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
 		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record
 		cfg.Targets = append(cfg.Targets, t)

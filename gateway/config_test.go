@@ -23,6 +23,7 @@ targets:
     enter: crlf
     banner: "Production: changes need a ticket ✓"
     color: "#c0392b"
+    watch_only: true
   - name: core-sw.1
     address: core-sw
     backspace: bs
@@ -48,7 +49,7 @@ targets:
 	}
 	want := []Target{
 		{Name: "lab", Address: "10.0.0.5:23", Description: "Lab console server", Term: "vt220", Enter: telnet.CRLF,
-			Banner: "Production: changes need a ticket ✓", Color: "#c0392b"},
+			Banner: "Production: changes need a ticket ✓", Color: "#c0392b", WatchOnly: true},
 		{Name: "core-sw.1", Address: "core-sw:23", Backspace: BS, LineDelay: 50 * time.Millisecond, Charset: mustCharset(t, "cp437")},
 		{Name: "v6", Address: "[::1]:2323"},
 		{Name: "serial", Address: "console-server:7001", Raw: true, Enter: telnet.RawCR, Size: WindowSize{80, 24}},

@@ -45,6 +45,9 @@ const maxViewerControl = 4 << 10
 // errNotSharedNow answers a hand-over in a session that is not shared.
 var errNotSharedNow = errors.New("the session is not shared")
 
+// errWatchOnly answers a hand-over in a session of a WatchOnly target.
+var errWatchOnly = errors.New("this target's sessions are watched only: only their user types")
+
 // errNoSuchViewer answers a hand-over to a viewer that is not watching
 // (it may have just left).
 var errNoSuchViewer = errors.New("no such viewer: it may have left")
@@ -64,6 +67,9 @@ type typingMsg struct {
 // handOver lets the viewer id type, taking the keyboard from the viewer
 // that had it. Called from the session's readBrowser.
 func (s *session) handOver(id int) error {
+	if s.req.Target.WatchOnly {
+		return errWatchOnly
+	}
 	sh := s.sharing.Load()
 	if sh == nil {
 		return errNotSharedNow

@@ -305,3 +305,25 @@ func TestTakeBackDropsTheViewersPacedPaste(t *testing.T) {
 	owner.Input("?")
 	expectTranscript(t, got, last+"?")
 }
+
+// A target that is watched only keeps the keyboard with the session's
+// user: a hand-over is refused, and the page is told so on connecting.
+func TestWatchOnlyTargetRefusesAHandOver(t *testing.T) {
+	host, got := transcriptHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), WatchOnly: true}}})
+	owner := tg.open("target=lab&user=alice&resumable=1")
+	if st := owner.ExpectStatus("connected"); st["watch_only"] != true {
+		t.Errorf("connected %v: want watch_only", st)
+	}
+	owner.WaitOutput([]byte("$ "))
+	bob, _ := watch(t, tg, share(t, owner), "bob")
+	expectViewerList(t, owner, "1 bob")
+	owner.Control(`{"type":"hand-over","viewer":1}`)
+	if st := owner.ExpectStatus("error"); st["message"] != "cannot hand over the keyboard: "+errWatchOnly.Error() {
+		t.Errorf("a hand-over answered %v", st)
+	}
+	bob.Input("bob")
+	synced(t, bob)
+	owner.Input("alice")
+	expectTranscript(t, got, "alice")
+}

@@ -26,6 +26,7 @@ import (
 //	{"type":"connected",...,"cols":C,"rows":R}   (a target of fixed size: resizes are ignored)
 //	{"type":"connected",...,"resume":TOKEN,"resume_grace":S}   (resumable)
 //	{"type":"connected",...,"banner":B,"color":C}   (see Target.Banner)
+//	{"type":"connected",...,"watch_only":true}   (see Target.WatchOnly)
 //	{"type":"resumed","lost":L,"input":I,"controls":C}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...],"viewers":[...]}   (see sharing, handOver)
 //	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
@@ -186,6 +187,7 @@ type connectedMsg struct {
 	ResumeGrace int    `json:"resume_grace,omitempty"` // seconds
 	Banner      string `json:"banner,omitempty"`       // see Target.Banner
 	Color       string `json:"color,omitempty"`
+	WatchOnly   bool   `json:"watch_only,omitempty"` // see Target.WatchOnly
 }
 
 type warningMsg struct {

@@ -266,7 +266,8 @@ func (s *session) run() {
 		s.startReading(s.att.Load())
 		stopTimers := s.startTimers()
 		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description,
-			Raw: s.req.Target.Raw, Banner: s.req.Target.Banner, Color: s.req.Target.Color}
+			Raw: s.req.Target.Raw, Banner: s.req.Target.Banner, Color: s.req.Target.Color,
+			WatchOnly: s.req.Target.WatchOnly}
 		if s.req.Target.Size.Cols > 0 {
 			connected.Cols, connected.Rows = s.req.Cols, s.req.Rows
 		}

@@ -76,6 +76,10 @@ type Target struct {
 	// console that matters is not taken for another.
 	Banner string
 	Color  string
+	// WatchOnly keeps the keyboard of the target's shared sessions with
+	// their users: a viewer watches and is never handed it (see
+	// handOver), where only the user logged in may type into a console.
+	WatchOnly bool
 
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.

@@ -151,6 +151,7 @@
     share: document.getElementById("share"),
     sharePanel: document.getElementById("share-panel"),
     shareViewers: document.getElementById("share-viewers"),
+    shareLetType: document.getElementById("share-let-type"),
     shareLink: document.getElementById("share-link"),
     shareCopy: document.getElementById("share-copy"),
     shareStop: document.getElementById("share-stop"),
@@ -223,6 +224,7 @@
   var watchToken = null; // in a viewer's page, the token of the session watched
   var watched = false; // a viewer's page was let watch
   var mayType = false; // a viewer's page was handed the keyboard
+  var watchOnly = false; // the target's viewers are never handed the keyboard
   var transfer = null; // the file being sent: {sender, name, size}
   var viewportFitted = false; // the page follows the visible viewport (see fitToVisibleViewport)
   var watchedUser = ""; // whose session a viewer's page watches
@@ -1112,6 +1114,8 @@
         }
         markTarget(msg);
         endWarning(); // of a session before this one
+        watchOnly = msg.watch_only === true;
+        el.shareLetType.hidden = watchOnly;
         // A host that speaks plain TCP takes no telnet commands.
         el.toolbar.hidden = el.keyBreak.hidden = msg.raw === true;
         // A target of fixed size: the terminal takes it, whatever the
@@ -1348,6 +1352,12 @@
       li.dataset.viewer = String(v.id);
       var name = document.createElement("span");
       name.textContent = viewerName(v) + (v.typing === true ? " (typing)" : "");
+      li.appendChild(name);
+      el.shareViewers.appendChild(li);
+      if (watchOnly) {
+        li.title = "This target's sessions are watched only: only you type";
+        return;
+      }
       var btn = document.createElement("button");
       btn.type = "button";
       btn.className = "btn";
@@ -1367,9 +1377,7 @@
           term.focus();
         }
       });
-      li.appendChild(name);
       li.appendChild(btn);
-      el.shareViewers.appendChild(li);
     });
   }
 
