@@ -441,7 +441,8 @@ func TestBrowserKeyBar(t *testing.T) {
 }
 
 // TestBrowserXmodem: Send file sends files to lrzsz's rx in a shell over
-// inetutils telnetd, with CRCs and 1 KiB blocks and with checksums, and
+// inetutils telnetd, with CRCs and 1 KiB blocks and with checksums,
+// with YMODEM (the name and size sent: no padding), and
 // through a connection reset midway (the page resumes, and the transfer
 // goes on); what rx wrote is the file, byte for byte, padded with SUB to
 // its last (128-byte) block. A transfer cancelled midway stops rx.
@@ -458,7 +459,8 @@ func TestBrowserXmodem(t *testing.T) {
 		n         int
 		seed      uint32
 		lastBlock int
-	}{{"crc.bin", 70003, 1, 128}, {"sum.bin", 1000, 2, 128}, {"severed.bin", 300000, 4, 128}} {
+	}{{"crc.bin", 70003, 1, 128}, {"sum.bin", 1000, 2, 128}, {"severed.bin", 300000, 4, 128},
+		{"named.bin", 5000, 5, 1}} { // YMODEM: the size is sent, no padding
 		got, err := os.ReadFile(filepath.Join(host.Dir, f.name))
 		if err != nil {
 			t.Errorf("rx wrote no %s: %v", f.name, err)

@@ -855,8 +855,9 @@ function xmodemData(n, seed) {
 }
 
 // xmodem: Send file sends a file to lrzsz's rx in a real shell over
-// inetutils telnetd, in XMODEM-1K with CRCs (rx -c) and in classic
-// XMODEM with checksums (rx): the file is picked first and rx typed
+// inetutils telnetd, in XMODEM-1K with CRCs (rx -c), in classic
+// XMODEM with checksums (rx), and in YMODEM to rb, which takes the
+// file's name and size from it: the file is picked first and rx typed
 // after, as the terminal stays the user's until the receiver asks. A
 // transfer whose connection is reset midway goes on once the page has
 // resumed; one cancelled midway stops rx and gives the shell back;
@@ -868,10 +869,11 @@ async function xmodem(page, base) {
   await page.click("#terminal");
   check(await page.isVisible("#send-file"), "the page offers Send file");
 
-  const send = async (command, file, data) => {
+  const send = async (command, file, data, protocol = "xmodem") => {
     const [chooser] = await Promise.all([page.waitForEvent("filechooser", { timeout: STEP_MS }), page.click("#send-file")]);
     await chooser.setFiles({ name: file, mimeType: "application/octet-stream", buffer: data });
     await page.waitForSelector("#transfer-panel[data-state=waiting]", { timeout: STEP_MS });
+    await page.selectOption("#transfer-protocol", protocol);
     await page.click("#terminal");
     await typeLine(page, command); // the terminal is the user's until rx asks
     await poll(`${command} running`, () => processesMatching(command).length > 0);
@@ -895,6 +897,11 @@ async function xmodem(page, base) {
   await send("rx sum.bin", "sum.bin", xmodemData(1000, 2));
   await sent("1,000 bytes sent in classic XMODEM with checksums", 60000);
   await typing("sum");
+
+  // YMODEM: rb takes the name and the size from the sender.
+  await send("rb", "named.bin", xmodemData(5000, 5), "ymodem");
+  await sent("5,000 bytes sent in YMODEM, by name", 60000);
+  await typing("ymodem");
 
   // The connection is reset midway, and the network is back a moment
   // later: the page resumes, and rx, which asks again for the block it

@@ -104,6 +104,30 @@ check(r.kinds === "4:1" && r.done === null, "an empty file: EOT at once");
 r = run(new Uint8Array(100), ["C", 400, [ACK], [ACK, 0x74, 0x67, 0x24, 0x20]]);
 check(r.done === null && r.shown === "tg$ ", `what follows the last ACK is the screen's (${JSON.stringify(r.shown)})`);
 
+// YMODEM: block 0 with the name and size, the data from block 1, EOT
+// (NAKed once, as lrzsz's rb does), then the empty block 0.
+{
+  const sent = [];
+  let done = "pending";
+  let clock = 0;
+  const s = new Sender(new Uint8Array(1500).fill(3), {
+    started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: (e) => { done = e; },
+  }, () => clock);
+  s.batch = "fw/image.bin";
+  s.receive(bytes("C"));
+  clock += 400;
+  s.tick();
+  for (const f of [[ACK], "C", [ACK], [ACK], [ACK], [ACK], [ACK], [NAK], [ACK], "C", [ACK]]) {
+    s.receive(bytes(f));
+  }
+  const kinds = sent.map((b) => `${b[0]}:${b.length > 1 ? b[1] : "-"}:${b.length}`).join(" ");
+  const head = String.fromCharCode(...sent[0].subarray(3, 3 + 20));
+  check(kinds === "1:0:133 2:1:1029 1:2:133 1:3:133 1:4:133 1:5:133 4:-:1 4:-:1 1:0:133" && done === null,
+    `YMODEM: block 0, the data from block 1, EOT twice, the empty block 0 (${kinds})`);
+  check(head.startsWith("fw_image.bin\u00001500\u0000") && sent[sent.length - 1].subarray(3, 131).every((b) => b === 0),
+    `YMODEM's block 0 holds the name (no path) and the size, and the last one nothing (${JSON.stringify(head)})`);
+}
+
 const big = new Uint8Array(257 * 1024);
 const feeds = ["C", 400];
 for (let i = 0; i < 258; i++) {

@@ -140,6 +140,7 @@
     transferText: document.getElementById("transfer-text"),
     transferProgress: document.getElementById("transfer-progress"),
     transferCancel: document.getElementById("transfer-cancel"),
+    transferProtocol: document.getElementById("transfer-protocol"),
     find: document.getElementById("find"),
     findBar: document.getElementById("find-bar"),
     findInput: document.getElementById("find-input"),
@@ -1900,6 +1901,7 @@
   // that drops pauses it: once resumed, the gateway is told again, and
   // the receiver, which asks again for a block it missed, goes on.
   var TRANSFER_MAX = 64 * 1024 * 1024;
+  var TRANSFER_PROTOCOL_KEY = "telgate.transferProtocol";
   var TRANSFER_DONE_MS = 8000;
   var transferTimer = 0;
 
@@ -1952,6 +1954,7 @@
     var t = { name: name, size: data.length };
     t.sender = new TelgateXmodem.Sender(data, {
       started: function (mode) {
+        el.transferProtocol.disabled = true; // the receiver has asked
         sendControl({ type: "transfer", on: true });
         showTransfer(t, 0, mode);
       },
@@ -1965,6 +1968,8 @@
         endTransfer(err, false);
       },
     });
+    setProtocol(t);
+    el.transferProtocol.disabled = false;
     t.clock = setInterval(function () {
       if (state === "connected") { // paused while the page resumes
         t.sender.tick();
@@ -1973,12 +1978,27 @@
     transfer = t;
     el.transferText.textContent = "Sending " + name + " (" + formatBytes(data.length) +
       "): waiting for the host's receiver to ask for it\u2026 Start it now if it is not started " +
-      "(rx -c FILE, xmodem -c FILE, loadx): the terminal is yours until it asks.";
+      "(rx -c FILE, xmodem -c FILE, loadx; for YMODEM rb, loady): the terminal is yours until it asks.";
     el.transferProgress.value = 0;
     el.transferCancel.textContent = "Cancel";
     el.transferPanel.hidden = false;
     el.transferPanel.dataset.state = "waiting";
   }
+
+  // setProtocol gives the transfer the protocol chosen in the panel,
+  // which may change until the receiver asks: YMODEM sends the file's
+  // name with it.
+  function setProtocol(t) {
+    t.sender.batch = el.transferProtocol.value === "ymodem" ? t.name : null;
+  }
+
+  el.transferProtocol.addEventListener("change", function () {
+    storeChoice(TRANSFER_PROTOCOL_KEY, el.transferProtocol.value === "ymodem");
+    if (transfer !== null && !transfer.sender.started()) {
+      setProtocol(transfer);
+    }
+  });
+  el.transferProtocol.value = storedChoice(TRANSFER_PROTOCOL_KEY) === "1" ? "ymodem" : "xmodem";
 
   // transferResumed goes on with a transfer once a dropped connection is
   // resumed: the resumed connection starts with input mapped, and the
@@ -2014,11 +2034,13 @@
     }
     transfer = null;
     clearInterval(t.clock);
+    el.transferProtocol.disabled = false;
     if (!quietly && t.sender.started()) {
       sendControl({ type: "transfer", on: false });
     }
     el.transferText.textContent = err === null ?
-      "Sent " + t.name + " (" + formatBytes(t.size) + "; the last block padded with SUB" +
+      "Sent " + t.name + " (" + formatBytes(t.size) +
+        (t.sender.batch !== null ? ", with its name and size" : "; the last block padded with SUB") +
         (t.sender.unacknowledged ? "; the receiver took every block but did not acknowledge the end" : "") + ")" :
       "Not sent: " + t.name + ": " + err;
     el.transferProgress.value = err === null ? 1 : el.transferProgress.value;

@@ -6,6 +6,12 @@
 // NAK. The file's tail, under 1 KiB, goes in 128-byte blocks, so that
 // the padding is under 128 bytes.
 //
+// With a file name (Sender.batch), it speaks YMODEM instead, for
+// receivers that take a name and a size (U-Boot's "loady", lrzsz's
+// "rb"): a block 0 with the name and the size first, the file in 1 KiB
+// blocks, and an empty block 0 to end the batch; the receiver cuts the
+// padding off.
+//
 // It is the protocol alone, with no page and no socket: the page hands it
 // the host's output bytes (receive), a clock tick four times a second
 // (tick: a "C" that may be a receiver's is decided within SETTLE_MS),
@@ -62,7 +68,12 @@
     this.data = data;
     this.io = io;
     this.now = now || Date.now;
-    this.state = "waiting"; // waiting, block, eot, done
+    // waiting; header (YMODEM's block 0 sent), opened (acknowledged: the
+    // receiver asks for the data with a C); block; eot; closing (EOT
+    // acknowledged: YMODEM's receiver asks for the next file), trailer
+    // (the empty block 0 sent); done.
+    this.state = "waiting";
+    this.batch = null; // the file's name: YMODEM
     this.crc = false;
     this.big = false; // 1 KiB blocks
     this.prev = -1; // the byte before, while waiting (-1: none)
@@ -78,6 +89,9 @@
   }
 
   Sender.prototype.mode = function () {
+    if (this.batch !== null) {
+      return "YMODEM";
+    }
     return !this.crc ? "XMODEM (checksum)" : this.big ? "XMODEM-1K (CRC)" : "XMODEM-CRC";
   };
 
@@ -148,6 +162,20 @@
         case "waiting": // a NAK
           this.start(false);
           break;
+        case "header":
+          if (b === ACK) {
+            this.state = "opened";
+            this.retries = 0;
+            this.since = this.now();
+          } else if (b === NAK) {
+            this.retry();
+          }
+          break;
+        case "opened":
+          if (b === C || b === NAK) {
+            this.sendData();
+          }
+          break;
         case "block":
           if (b === ACK) {
             this.offset += this.size;
@@ -171,7 +199,11 @@
           // that block again would have it acknowledged twice.
           break;
         case "eot":
-          if (b === ACK) {
+          if (b === ACK && this.batch !== null) {
+            this.state = "closing";
+            this.retries = 0;
+            this.since = this.now();
+          } else if (b === ACK) {
             this.finish(null);
           } else if (b === NAK) {
             this.retry();
@@ -182,6 +214,24 @@
             // to whatever reads now, as a Ctrl-D to a shell.
             this.unacknowledged = true;
             i--; // the screen's
+            this.finish(null);
+          }
+          break;
+        case "closing":
+          if (b === C || b === NAK) {
+            this.sendTrailer();
+          } else if (b !== ACK) {
+            i--; // the receiver ended without asking: the screen's
+            this.finish(null);
+          }
+          break;
+        case "trailer":
+          if (b === ACK) {
+            this.finish(null);
+          } else if (b === NAK || b === C) {
+            this.retry();
+          } else {
+            i--;
             this.finish(null);
           }
           break;
@@ -201,9 +251,22 @@
 
   // start starts sending, in the mode the receiver asked for.
   Sender.prototype.start = function (crc) {
+    if (!crc) {
+      this.batch = null; // a receiver of checksums speaks XMODEM alone
+    }
     this.crc = crc;
     this.big = crc;
     this.io.started(this.mode());
+    if (this.batch !== null) {
+      this.sendHeader();
+      return;
+    }
+    this.sendData();
+  };
+
+  // sendData sends the file's first block, or EOT for an empty file.
+  Sender.prototype.sendData = function () {
+    this.retries = 0;
     if (this.data.length === 0) {
       this.state = "eot";
       this.sendEOT();
@@ -221,7 +284,7 @@
       this.start(true);
     } else if (this.state === "waiting" && waited > START_TIMEOUT_MS) {
       this.finish("the host's receiver did not start (start it first: rx, xmodem, loadx...)");
-    } else if ((this.state === "block" || this.state === "eot") && waited > ANSWER_TIMEOUT_MS) {
+    } else if (this.state !== "waiting" && this.state !== "done" && waited > ANSWER_TIMEOUT_MS) {
       this.retry();
     }
   };
@@ -249,15 +312,64 @@
 
   Sender.prototype.retry = function () {
     if (++this.retries > MAX_RETRIES) {
-      this.cancel(this.state === "eot" ? "the receiver did not answer the end of the file (EOT)" :
-        "the receiver did not take block " + this.number + " after " + MAX_RETRIES + " tries");
+      var what = this.state === "eot" ? "the end of the file (EOT)" :
+        this.state === "header" ? "the file's name and size (block 0)" :
+        this.state === "closing" || this.state === "trailer" ? "the end of the batch" : "block " + this.number;
+      this.cancel("the receiver did not take " + what + " after " + MAX_RETRIES + " tries");
       return;
     }
-    if (this.state === "eot") {
-      this.sendEOT();
-    } else {
-      this.sendBlock();
+    switch (this.state) {
+      case "eot":
+        this.sendEOT();
+        break;
+      case "header":
+        this.sendHeader();
+        break;
+      case "closing":
+      case "trailer":
+        this.sendTrailer();
+        break;
+      default: // block, or opened: the receiver's C went missing
+        this.sendBlock();
     }
+  };
+
+  // sendHeader sends YMODEM's block 0: the file's name and its size in
+  // decimal, each ended by NUL, padded with NULs.
+  Sender.prototype.sendHeader = function () {
+    this.state = "header";
+    var head = [];
+    var name = this.batch.replace(/[\/\\]/g, "_");
+    for (var i = 0; i < name.length && head.length < 100; i++) {
+      var c = name.charCodeAt(i);
+      head.push(c > 0x20 && c < 0x7f ? c : 0x5f); // "_" for what a receiver may not take
+    }
+    head.push(0);
+    var size = String(this.data.length);
+    for (var j = 0; j < size.length; j++) {
+      head.push(size.charCodeAt(j));
+    }
+    this.sendZero(head);
+  };
+
+  // sendTrailer sends YMODEM's empty block 0, which ends the batch.
+  Sender.prototype.sendTrailer = function () {
+    this.state = "trailer";
+    this.sendZero([]);
+  };
+
+  // sendZero sends a block 0 (128 bytes, with a CRC) holding body.
+  Sender.prototype.sendZero = function (body) {
+    var block = new Uint8Array(3 + 128 + 2);
+    block[0] = SOH;
+    block[1] = 0;
+    block[2] = 0xff;
+    block.set(body, 3);
+    var crc = crc16(block, 3, 3 + 128);
+    block[3 + 128] = crc >> 8;
+    block[4 + 128] = crc & 0xff;
+    this.since = this.now();
+    this.io.send(block);
   };
 
   Sender.prototype.sendBlock = function () {
