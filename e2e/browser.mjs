@@ -870,10 +870,12 @@ async function xmodem(page, base) {
   check(await page.isVisible("#send-file"), "the page offers Send file");
 
   const send = async (command, file, data, protocol = "xmodem") => {
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser", { timeout: STEP_MS }), page.click("#send-file")]);
+    await page.click("#send-file");
+    await page.waitForSelector("#transfer-panel[data-state=choosing]", { timeout: STEP_MS });
+    await page.selectOption("#transfer-protocol", protocol);
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser", { timeout: STEP_MS }), page.click("#transfer-choose")]);
     await chooser.setFiles({ name: file, mimeType: "application/octet-stream", buffer: data });
     await page.waitForSelector("#transfer-panel[data-state=waiting]", { timeout: STEP_MS });
-    await page.selectOption("#transfer-protocol", protocol);
     await page.click("#terminal");
     await typeLine(page, command); // the terminal is the user's until rx asks
     await poll(`${command} running`, () => processesMatching(command).length > 0);

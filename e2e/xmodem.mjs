@@ -105,7 +105,7 @@ r = run(new Uint8Array(100), ["C", 400, [ACK], [ACK, 0x74, 0x67, 0x24, 0x20]]);
 check(r.done === null && r.shown === "tg$ ", `what follows the last ACK is the screen's (${JSON.stringify(r.shown)})`);
 
 // YMODEM: block 0 with the name and size, the data from block 1, EOT
-// (NAKed once, as lrzsz's rb does), then the empty block 0.
+// (NAKed once, as Tera Term does), then the empty block 0.
 {
   const sent = [];
   let done = "pending";
@@ -127,6 +127,37 @@ check(r.done === null && r.shown === "tg$ ", `what follows the last ACK is the s
   check(head.startsWith("fw_image.bin\u00001500\u0000") && sent[sent.length - 1].subarray(3, 131).every((b) => b === 0),
     `YMODEM's block 0 holds the name (no path) and the size, and the last one nothing (${JSON.stringify(head)})`);
 }
+
+{
+  // An empty name (a file called " ") would end the batch at once.
+  const sent = [];
+  const s = new Sender(new Uint8Array(10), { started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: () => {} });
+  s.batch = "";
+  s.receive(bytes("C\r"));
+  check(String.fromCharCode(...sent[0].subarray(3, 11)) === "file\u000010\u0000", "YMODEM: an empty name is sent as \"file\"");
+}
+
+r = run(new Uint8Array(0), ["C", 400]);
+check(r.kinds === "4:1", "XMODEM: an empty file is EOT at once");
+
+{
+  // YMODEM, EOT acknowledged, then nothing: done, nothing more sent.
+  let done = "pending";
+  let clock = 0;
+  const sent = [];
+  const s = new Sender(new Uint8Array(10), { started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: (e) => { done = e; } }, () => clock);
+  s.batch = "a";
+  s.receive(bytes("C\r"));
+  for (const f of [[ACK], "C", [ACK], [ACK]]) {
+    s.receive(bytes(f));
+  }
+  clock += 16000;
+  s.tick();
+  check(done === null && sent.length === 3, `YMODEM: a receiver that asks for no other file after the EOT is done (${sent.length} sent)`);
+}
+
+r = run(new Uint8Array(100), ["rb waiting to receive.", 1000, "C", 400]);
+check(r.kinds === "1:133", `a C a second after a line's last letter starts it (${r.kinds})`);
 
 const big = new Uint8Array(257 * 1024);
 const feeds = ["C", 400];

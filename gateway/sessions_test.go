@@ -28,6 +28,12 @@ func TestSessionListAndEnd(t *testing.T) {
 	v, _ := watch(t, tg, token, "carol")
 	expectViewers(t, bob, "carol")
 
+	// The output is counted once its write returns, which may be after
+	// the browser has it.
+	waitFor(t, "alice's output to be counted", func() bool {
+		s := tg.gw.Sessions("alice", false)
+		return len(s) == 1 && s[0].BytesOut == int64(len("$ hello"))
+	})
 	own := tg.gw.Sessions("alice", false)
 	if len(own) != 1 || own[0].User != "alice" || own[0].Target != "lab" || own[0].Address == "" ||
 		own[0].BytesIn != 5 || own[0].BytesOut != int64(len("$ hello")) || own[0].Shared || own[0].Away || len(own[0].ID) < 16 {

@@ -49,6 +49,7 @@
 // #banner, #topbar.marked, #paste-panel, #paste-text, #paste-preview,
 // #paste-go, #paste-cancel, #paste-forget, #send-file, #send-file-input,
 // #transfer-panel[data-state], #transfer-text, #transfer-progress, #transfer-cancel,
+// #transfer-protocol, #transfer-choose,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target }.
@@ -141,6 +142,7 @@
     transferProgress: document.getElementById("transfer-progress"),
     transferCancel: document.getElementById("transfer-cancel"),
     transferProtocol: document.getElementById("transfer-protocol"),
+    transferChoose: document.getElementById("transfer-choose"),
     find: document.getElementById("find"),
     findBar: document.getElementById("find-bar"),
     findInput: document.getElementById("find-input"),
@@ -1908,6 +1910,9 @@
   el.sendFile.addEventListener("mousedown", function (ev) {
     ev.preventDefault();
   });
+  // Send file opens the panel: the protocol first (before the receiver,
+  // which may be asking already, is answered in the wrong one), then the
+  // file.
   el.sendFile.addEventListener("click", function () {
     if (transfer !== null) {
       el.transferPanel.hidden = false;
@@ -1917,6 +1922,17 @@
       showNotice("not connected");
       return;
     }
+    clearTimeout(transferTimer);
+    el.transferText.textContent = "Pick the protocol the host's receiver speaks, then the file.";
+    el.transferProgress.value = 0;
+    el.transferProtocol.disabled = false;
+    el.transferChoose.hidden = false;
+    el.transferCancel.textContent = "Close";
+    el.transferPanel.dataset.state = "choosing";
+    el.transferPanel.hidden = false;
+    el.transferChoose.focus();
+  });
+  el.transferChoose.addEventListener("click", function () {
     el.sendFileInput.value = "";
     el.sendFileInput.click();
   });
@@ -1976,6 +1992,7 @@
       }
     }, 250);
     transfer = t;
+    el.transferChoose.hidden = true;
     el.transferText.textContent = "Sending " + name + " (" + formatBytes(data.length) +
       "): waiting for the host's receiver to ask for it\u2026 Start it now if it is not started " +
       "(rx -c FILE, xmodem -c FILE, loadx; for YMODEM rb, loady): the terminal is yours until it asks.";

@@ -77,6 +77,7 @@
     this.crc = false;
     this.big = false; // 1 KiB blocks
     this.prev = -1; // the byte before, while waiting (-1: none)
+    this.prevAt = 0; // when it came
     this.candidates = 0; // "C"s the next byte may show to be text
     this.candidateAt = 0; // when the last of them came
     this.offset = 0; // of the block being sent
@@ -139,7 +140,10 @@
             continue;
           }
         }
-        if (b === C && !wordByte(this.prev) && this.prev !== 0x20) {
+        // Alone: after no letter, or after a pause (lrzsz's rb prints
+        // "rb waiting to receive." and its C a second later).
+        var after = i === 0 ? this.now() - this.prevAt : 0;
+        if (b === C && ((!wordByte(this.prev) && this.prev !== 0x20) || after >= SETTLE_MS)) {
           this.candidates = 1;
           continue;
         }
@@ -203,6 +207,8 @@
             this.state = "closing";
             this.retries = 0;
             this.since = this.now();
+          } else if (b === C && this.batch !== null) {
+            this.sendTrailer(); // its ACK went missing: it asks for the next file
           } else if (b === ACK) {
             this.finish(null);
           } else if (b === NAK) {
@@ -239,6 +245,9 @@
     }
     if (this.candidates > 0) {
       this.candidateAt = this.now(); // decided by the next byte, or tick
+    }
+    if (bytes.length > 0) {
+      this.prevAt = this.now();
     }
     if (i === bytes.length) {
       return new Uint8Array(shown);
@@ -284,6 +293,8 @@
       this.start(true);
     } else if (this.state === "waiting" && waited > START_TIMEOUT_MS) {
       this.finish("the host's receiver did not start (start it first: rx, xmodem, loadx...)");
+    } else if (this.state === "closing" && waited > ANSWER_TIMEOUT_MS) {
+      this.finish(null); // the file is in; the receiver asks for no other
     } else if (this.state !== "waiting" && this.state !== "done" && waited > ANSWER_TIMEOUT_MS) {
       this.retry();
     }
@@ -325,11 +336,13 @@
       case "header":
         this.sendHeader();
         break;
-      case "closing":
       case "trailer":
         this.sendTrailer();
         break;
-      default: // block, or opened: the receiver's C went missing
+      case "opened": // the receiver's C went missing
+        this.sendData();
+        break;
+      default:
         this.sendBlock();
     }
   };
@@ -339,7 +352,8 @@
   Sender.prototype.sendHeader = function () {
     this.state = "header";
     var head = [];
-    var name = this.batch.replace(/[\/\\]/g, "_");
+    // An empty name would end the batch: a receiver would take no file.
+    var name = this.batch.replace(/[\/\\]/g, "_") || "file";
     for (var i = 0; i < name.length && head.length < 100; i++) {
       var c = name.charCodeAt(i);
       head.push(c > 0x20 && c < 0x7f ? c : 0x5f); // "_" for what a receiver may not take
