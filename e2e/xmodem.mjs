@@ -156,6 +156,22 @@ check(r.kinds === "4:1", "XMODEM: an empty file is EOT at once");
   check(done === null && sent.length === 3, `YMODEM: a receiver that asks for no other file after the EOT is done (${sent.length} sent)`);
 }
 
+{
+  // YMODEM to a receiver that asks with NAK: block 0 and the data with
+  // checksums, in 128-byte blocks.
+  const sent = [];
+  let done = "pending";
+  const s = new Sender(new Uint8Array(300).fill(9), { started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: (e) => { done = e; } });
+  s.batch = "u-boot.bin";
+  for (const f of [[NAK], [ACK], [NAK], [ACK], [ACK], [ACK], [ACK], [NAK], [ACK]]) {
+    s.receive(bytes(f));
+  }
+  const kinds = sent.map((b) => `${b[0]}:${b.length > 1 ? b[1] : "-"}:${b.length}`).join(" ");
+  const sum = sent[0].subarray(3, 131).reduce((a, b) => (a + b) & 0xff, 0);
+  check(kinds === "1:0:132 1:1:132 1:2:132 1:3:132 4:-:1 1:0:132" && sent[0][131] === sum && done === null,
+    `YMODEM with checksums: block 0 and 128-byte blocks, each with its checksum (${kinds})`);
+}
+
 r = run(new Uint8Array(100), ["rb waiting to receive.", 1000, "C", 400]);
 check(r.kinds === "1:133", `a C a second after a line's last letter starts it (${r.kinds})`);
 

@@ -91,7 +91,7 @@
 
   Sender.prototype.mode = function () {
     if (this.batch !== null) {
-      return "YMODEM";
+      return this.crc ? "YMODEM" : "YMODEM (checksum)";
     }
     return !this.crc ? "XMODEM (checksum)" : this.big ? "XMODEM-1K (CRC)" : "XMODEM-CRC";
   };
@@ -260,9 +260,6 @@
 
   // start starts sending, in the mode the receiver asked for.
   Sender.prototype.start = function (crc) {
-    if (!crc) {
-      this.batch = null; // a receiver of checksums speaks XMODEM alone
-    }
     this.crc = crc;
     this.big = crc;
     this.io.started(this.mode());
@@ -372,18 +369,33 @@
     this.sendZero([]);
   };
 
-  // sendZero sends a block 0 (128 bytes, with a CRC) holding body.
+  // sendZero sends a block 0 (128 bytes) holding body, with a CRC or,
+  // to a receiver that asked with NAK (U-Boot's loady after a while), a
+  // checksum.
   Sender.prototype.sendZero = function (body) {
-    var block = new Uint8Array(3 + 128 + 2);
+    var block = new Uint8Array(3 + 128 + (this.crc ? 2 : 1));
     block[0] = SOH;
     block[1] = 0;
     block[2] = 0xff;
     block.set(body, 3);
-    var crc = crc16(block, 3, 3 + 128);
-    block[3 + 128] = crc >> 8;
-    block[4 + 128] = crc & 0xff;
+    this.seal(block, 128);
     this.since = this.now();
     this.io.send(block);
+  };
+
+  // seal writes the CRC or checksum of a block of size bytes at its end.
+  Sender.prototype.seal = function (block, size) {
+    if (this.crc) {
+      var crc = crc16(block, 3, 3 + size);
+      block[3 + size] = crc >> 8;
+      block[4 + size] = crc & 0xff;
+      return;
+    }
+    var sum = 0;
+    for (var i = 3; i < 3 + size; i++) {
+      sum = (sum + block[i]) & 0xff;
+    }
+    block[3 + size] = sum;
   };
 
   Sender.prototype.sendBlock = function () {
@@ -398,17 +410,7 @@
     var body = this.data.subarray(this.offset, this.offset + this.size);
     block.set(body, 3);
     block.fill(SUB, 3 + body.length, 3 + this.size);
-    if (this.crc) {
-      var crc = crc16(block, 3, 3 + this.size);
-      block[3 + this.size] = crc >> 8;
-      block[4 + this.size] = crc & 0xff;
-    } else {
-      var sum = 0;
-      for (var i = 3; i < 3 + this.size; i++) {
-        sum = (sum + block[i]) & 0xff;
-      }
-      block[3 + this.size] = sum;
-    }
+    this.seal(block, this.size);
     this.since = this.now();
     this.io.send(block);
   };
