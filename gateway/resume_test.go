@@ -314,6 +314,10 @@ func TestResumeTakesOverALiveConnection(t *testing.T) {
 	bad := tg.open(fmt.Sprintf("resume=%s&received=%d", token, 1000))
 	bad.ExpectClosed("cannot resume: received 1000: the session sent 4")
 	b.Input("still here")
+	// Read before the resume: input the old connection still held would
+	// be the page's to send again (see TestResumeSaysHowMuchInputArrived),
+	// and the gateway's close of a connection with input unread a reset.
+	waitFor(t, "the input to arrive", func() bool { return inputReceived(tg) == int64(len("still here")) })
 	b2, lost := resume(t, tg, token, len("hi\r\n"))
 	if lost != 0 {
 		t.Errorf("lost %v", lost)
