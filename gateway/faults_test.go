@@ -251,6 +251,18 @@ func TestPingsAreAnsweredAndAreNotActivity(t *testing.T) {
 	}
 }
 
+// Every ping is answered, also one that comes as the pong before it is
+// being written (one pong may answer several pings sent together).
+func TestEveryPingIsAnswered(t *testing.T) {
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: echoHost(t).Addr()}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	for range 200 {
+		b.Control(`{"type":"ping"}`)
+		b.ExpectStatus("pong")
+	}
+}
+
 // A ping is answered without holding up what the browser sends after
 // it: while the relay waits to write to a browser that reads no more, a
 // Ctrl-C typed after a ping still reaches the host at once.

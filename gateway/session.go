@@ -140,8 +140,8 @@ type session struct {
 	nextSize    [2]int
 	sentSize    [2]int // the last size given to the negotiator
 
-	pongPending atomic.Bool // a pong is being written (see pong)
-	finishing   atomic.Bool // finish has begun: no warning is written after it
+	pongs     atomic.Int32 // pings waiting for the pong being written (see pong)
+	finishing atomic.Bool  // finish has begun: no warning is written after it
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -658,14 +658,22 @@ func (s *session) command(name string, from *viewer) {
 // pong answers a page's keepalive ping, which is not activity, on a
 // goroutine of its own: the relay may be writing a frame to a browser
 // that reads slowly, and readBrowser must not wait for that (input such
-// as a Ctrl-C would wait behind it). At most one pong is on its way.
+// as a Ctrl-C would wait behind it). At most one pong is on its way,
+// and every ping is answered by one written after it came.
 func (s *session) pong() {
-	if !s.pongPending.CompareAndSwap(false, true) {
-		return
+	if s.pongs.Add(1) != 1 {
+		return // the goroutine writing a pong writes another after it
 	}
 	go func() {
-		defer s.pongPending.Store(false)
-		_, _ = s.write(websocket.TextMessage, []byte(`{"type":"pong"}`), s.g.opts.WriteTimeout, false)
+		for {
+			n := s.pongs.Load()
+			_, _ = s.write(websocket.TextMessage, pongMessage, s.g.opts.WriteTimeout, false)
+			// One pong answers the pings that came before it was
+			// written; one that came meanwhile gets another.
+			if s.pongs.CompareAndSwap(n, 0) {
+				return
+			}
+		}
 	}()
 }
 
