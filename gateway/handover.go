@@ -35,8 +35,9 @@ import (
 // set and line delay, recorded with the page's when input is), and is
 // activity for the idle timeout; the window size and sharing stay the
 // user's. The keyboard goes back to the user alone when the viewer
-// leaves, and when sharing stops. Who may type is logged and marked in
-// the recording.
+// leaves, and when sharing stops, and a file the page sends (see
+// session.transfer) takes none of its keys. Who may type is logged and
+// marked in the recording. A target's WatchOnly refuses every hand-over.
 
 // maxViewerControl bounds a viewer's text messages (pings and
 // commands); longer ones are dropped unread.

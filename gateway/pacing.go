@@ -290,6 +290,8 @@ func (pc *pacer) dropIf(dropped func(q pacedInput) bool) {
 	}
 	clear(pc.queue[len(kept):])
 	pc.queue = kept
+	// The entry being written is judged by its source alone: an urgent
+	// one is never cut (see run), whatever cut says.
 	if pc.running && dropped(pacedInput{from: pc.writing}) {
 		pc.cut = true
 		// Its wait for the line delay ends now (see run).
