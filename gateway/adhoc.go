@@ -50,7 +50,7 @@ type adhocRule struct {
 	ports    []PortRange
 	who      Target // AllowUsers and AllowGroups
 	record   bool
-	keys     Target // Raw, Enter, Backspace, LineDelay, Charset, Banner, Color and WatchOnly
+	keys     Target // Raw, Enter, Backspace, LineDelay, Charset, Banner, Color, WatchOnly and Serial
 }
 
 func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
@@ -73,6 +73,9 @@ func compileAdhoc(rules []AdhocRule) ([]adhocRule, error) {
 			return nil, fmt.Errorf("adhoc[%d]: %v", i, err)
 		}
 		c.keys.Banner, c.keys.Color, c.keys.WatchOnly = r.Banner, r.Color, r.WatchOnly
+		if c.keys.Serial = r.Serial.target(); c.keys.Serial != nil && c.keys.Raw {
+			return nil, fmt.Errorf("adhoc[%d]: %v", i, errSerialRaw)
+		}
 		for _, h := range r.Hosts {
 			if err := checkHostPattern(h); err != nil {
 				return nil, fmt.Errorf("adhoc[%d]: hosts: %v", i, err)
@@ -374,6 +377,7 @@ func (g *Gateway) adhocTarget(ctx context.Context, hostport, user string, groups
 				Banner:      r.keys.Banner,
 				Color:       r.keys.Color,
 				WatchOnly:   r.keys.WatchOnly,
+				Serial:      r.keys.Serial,
 				// Who may open it: whom the rule allows.
 				AllowUsers:  r.who.AllowUsers,
 				AllowGroups: r.who.AllowGroups,

@@ -224,8 +224,8 @@ type RecordingConfig struct {
 // cannot rebind; link-local and cloud metadata addresses are refused
 // unless a CIDR lists them explicitly. Record records the sessions it
 // allows (see RecordingConfig); Protocol, Enter, Backspace, LineDelay,
-// Charset, Banner, Color and WatchOnly are as a target's protocol,
-// enter, backspace, line_delay, charset, banner, color and watch_only,
+// Charset, Banner, Color, WatchOnly and Serial are as a target's protocol,
+// enter, backspace, line_delay, charset, banner, color, watch_only and serial,
 // for the hosts the rule allows. AdhocTarget documents the rules in full.
 type AdhocRule struct {
 	Hosts       []string      `yaml:"hosts"`
@@ -241,6 +241,7 @@ type AdhocRule struct {
 	Banner      string        `yaml:"banner"`
 	Color       string        `yaml:"color"`
 	WatchOnly   bool          `yaml:"watch_only"`
+	Serial      SerialConfig  `yaml:"serial"`
 }
 
 // ConfigError is a problem in a configuration file, with where it is.
@@ -293,6 +294,7 @@ type rawTarget struct {
 	Banner      string        `yaml:"banner"`
 	Color       string        `yaml:"color"`
 	WatchOnly   bool          `yaml:"watch_only"`
+	Serial      SerialConfig  `yaml:"serial"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -403,6 +405,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			return nil, fail(line, "target %q: %v", rt.Name, err)
 		}
 		t.Banner, t.Color, t.WatchOnly = rt.Banner, rt.Color, rt.WatchOnly
+		if t.Serial = rt.Serial.target(); t.Serial != nil && t.Raw {
+			return nil, fail(line, "target %q: %v", rt.Name, errSerialRaw)
+		}
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
 		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record
 		cfg.Targets = append(cfg.Targets, t)
@@ -593,8 +598,12 @@ func (c *Config) check() error {
 		if _, err := ParsePorts(r.Ports); err != nil {
 			return at("adhoc", i, "ports")("adhoc[%d]: ports: %v", i, err)
 		}
-		if _, err := parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset); err != nil {
+		keys, err := parseKeys(r.Protocol, r.Enter, r.Backspace, r.LineDelay, r.Charset)
+		if err != nil {
 			return at("adhoc", i)("adhoc[%d]: %v", i, err)
+		}
+		if keys.Raw && r.Serial.On {
+			return at("adhoc", i, "serial")("adhoc[%d]: %v", i, errSerialRaw)
 		}
 		if key, err := checkLook(r.Banner, r.Color); err != nil {
 			return at("adhoc", i, key)("adhoc[%d]: %v", i, err)

@@ -523,3 +523,40 @@ func TestParseConfigRefusesIPv6OriginsNotAsABrowserWritesThem(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfigReadsSerial(t *testing.T) {
+	cfg, err := ParseConfig("telgate.yaml", []byte(`
+targets:
+  - {name: off, address: h, serial: false}
+  - {name: on, address: h, serial: true}
+  - {name: set, address: h, serial: "9600 8N1"}
+  - {name: all, address: h, serial: "rtscts 7e1.5 115200"}
+  - {name: speed, address: h, serial: 57600}
+adhoc:
+  - {hosts: [10.0.0.0/8], ports: "2000-2099", serial: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*SerialSettings{nil, {}, {Baud: 9600, Data: 8, Parity: "none", Stop: "1"},
+		{Baud: 115200, Data: 7, Parity: "even", Stop: "1.5", Flow: "rtscts"}, {Baud: 57600}}
+	for i, w := range want {
+		if got := cfg.Targets[i].Serial; !reflect.DeepEqual(got, w) {
+			t.Errorf("target %s: serial %+v, want %+v", cfg.Targets[i].Name, got, w)
+		}
+	}
+	if s := (SerialSettings{Baud: 115200, Data: 7, Parity: "even", Stop: "1.5", Flow: "rtscts"}).String(); s != "115200 7E1.5 rtscts" {
+		t.Errorf("String() = %q", s)
+	}
+	refusals{
+		{"targets:\n  - name: a\n    address: h\n    serial: 96OO\n", `c.yaml:4: serial "96OO": "96OO": want a speed (9600), a format`},
+		{"targets:\n  - name: a\n    address: h\n    serial: 10\n", `c.yaml:4: serial "10": speed "10": want one, from 50 to 20000000`},
+		{"targets:\n  - name: a\n    address: h\n    serial: 9600 4800\n", `c.yaml:4: serial "9600 4800": speed "4800": want one`},
+		{"targets:\n  - name: a\n    address: h\n    serial: 8N3\n", `c.yaml:4: serial "8N3": "8N3": want a speed`},
+		{"targets:\n  - name: a\n    address: h\n    serial: 8N1 7E1\n", `c.yaml:4: serial "8N1 7E1": "7E1": want a speed`},
+		{"targets:\n  - name: a\n    address: h\n    serial: none xonxoff\n", `c.yaml:4: serial "none xonxoff": two flow controls`},
+		{"targets:\n  - name: a\n    address: h\n    serial: [9600]\n", `c.yaml:4: serial: want true, false or the port's settings`},
+		{"targets:\n  - name: a\n    address: h\n    protocol: raw\n    serial: true\n", `c.yaml:2: target "a": serial: RFC 2217 is a telnet option, and protocol raw speaks no telnet`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    protocol: raw\n    serial: true\n", `c.yaml:4: adhoc[0]: serial: RFC 2217 is a telnet option`},
+	}.check(t)
+}

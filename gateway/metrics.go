@@ -19,7 +19,7 @@ import (
 //	telgate_bytes_total{direction}                 counter; direction "to_host" or "to_browser"
 //	telgate_dial_errors_total{reason}              counter; the dial_* reasons without their prefix, or "canceled"
 //	telgate_dial_duration_seconds                  histogram of successful dials
-//	telgate_options_enabled_total{side,option}     counter; side "local" or "remote", options of sessionPolicy
+//	telgate_options_enabled_total{side,option}     counter; side "local" or "remote", options of serialPolicy
 //	telgate_admission_refused_total{limit}         counter; "rate", "total", "descriptors", "user", "client", "shutdown"
 //	telgate_adhoc_requests_total{result}           counter; "allowed" or "refused"
 //	telgate_recordings_total{result}               counter; "started", "failed" (a write failed or the disk was too slow), "truncated"; one result a recording
@@ -109,10 +109,10 @@ func newMetrics(g *Gateway) *metrics {
 	m.closed.WithLabelValues("other")
 	m.dialErrors.WithLabelValues("canceled")
 	for opt := 0; opt < 256; opt++ {
-		if sessionPolicy.Local.Has(byte(opt)) {
+		if serialPolicy.Local.Has(byte(opt)) {
 			m.options.WithLabelValues("local", telnet.OptionName(byte(opt)))
 		}
-		if sessionPolicy.Remote.Has(byte(opt)) {
+		if serialPolicy.Remote.Has(byte(opt)) {
 			m.options.WithLabelValues("remote", telnet.OptionName(byte(opt)))
 		}
 	}
@@ -161,9 +161,9 @@ func (m *metrics) optionChanged(opt byte, local, enabled bool) {
 	if !enabled {
 		return
 	}
-	side, set := "remote", sessionPolicy.Remote
+	side, set := "remote", serialPolicy.Remote
 	if local {
-		side, set = "local", sessionPolicy.Local
+		side, set = "local", serialPolicy.Local
 	}
 	if set.Has(opt) {
 		m.options.WithLabelValues(side, telnet.OptionName(opt)).Inc()

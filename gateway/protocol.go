@@ -18,6 +18,8 @@ import (
 //	{"type":"share"}, {"type":"unshare"}   (see sharing)
 //	{"type":"hand-over","viewer":ID}, {"type":"take-back"}   (see handOver)
 //	{"type":"transfer","on":B}   (see session.transfer)
+//	{"type":"serial","baud":N,"data":N,"parity":P,"stop":S,"flow":F,"dtr":B,"rts":B}
+//	    (any of them; see SerialRequest)
 //
 // Status messages, gateway to browser, in text frames:
 //
@@ -29,6 +31,7 @@ import (
 //	{"type":"connected",...,"watch_only":true}   (see Target.WatchOnly)
 //	{"type":"resumed","lost":L,"input":I,"controls":C}   (see Gateway.Resume)
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...],"viewers":[...]}   (see sharing, handOver)
+//	{"type":"serial","on":B,...}   (the host's serial port: see serialMsg)
 //	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
@@ -85,6 +88,8 @@ type Control struct {
 	Viewer int `json:"viewer,omitempty"`
 	// On turns a transfer on or off.
 	On bool `json:"on,omitempty"`
+	// Serial is a serial request's.
+	Serial SerialRequest `json:"-"`
 }
 
 // ParseControl decodes and checks a control message. Sizes are clamped
@@ -98,6 +103,14 @@ func ParseControl(data []byte) (Control, error) {
 		// A pointer, to tell a missing viewer from a malformed one.
 		Viewer *json.RawMessage `json:"viewer"`
 		On     *json.RawMessage `json:"on"`
+		// A serial request's.
+		Baud   *json.RawMessage `json:"baud"`
+		Data   *json.RawMessage `json:"data"`
+		Parity *json.RawMessage `json:"parity"`
+		Stop   *json.RawMessage `json:"stop"`
+		Flow   *json.RawMessage `json:"flow"`
+		DTR    *json.RawMessage `json:"dtr"`
+		RTS    *json.RawMessage `json:"rts"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Control{}, fmt.Errorf("%w: not a JSON object", ErrBadControl)
@@ -127,6 +140,39 @@ func ParseControl(data []byte) (Control, error) {
 			return Control{}, fmt.Errorf("%w: transfer without on (true or false)", ErrBadControl)
 		}
 		return Control{Type: "transfer", On: on}, nil
+	case "serial":
+		var r SerialRequest
+		var baud int64
+		var data int
+		for _, f := range []struct {
+			name string
+			raw  *json.RawMessage
+			into any
+			want string
+		}{
+			{"baud", raw.Baud, &baud, "a whole number"},
+			{"data", raw.Data, &data, "a whole number"},
+			{"parity", raw.Parity, &r.Parity, "a string"},
+			{"stop", raw.Stop, &r.Stop, "a string"},
+			{"flow", raw.Flow, &r.Flow, "a string"},
+			{"dtr", raw.DTR, &r.DTR, "true or false"},
+			{"rts", raw.RTS, &r.RTS, "true or false"},
+		} {
+			if f.raw != nil && json.Unmarshal(*f.raw, f.into) != nil {
+				return Control{}, fmt.Errorf("%w: serial: %s is not %s", ErrBadControl, f.name, f.want)
+			}
+		}
+		if raw.Baud != nil && (baud < MinBaud || baud > MaxBaud) {
+			return Control{}, fmt.Errorf("%w: serial: baud %d: want %d to %d", ErrBadControl, baud, MinBaud, MaxBaud)
+		}
+		if raw.Data != nil && (data < 5 || data > 8) {
+			return Control{}, fmt.Errorf("%w: serial: data %d: want 5 to 8", ErrBadControl, data)
+		}
+		r.Baud, r.Data = uint32(baud), data
+		if err := r.check(); err != nil {
+			return Control{}, fmt.Errorf("%w: serial: %v", ErrBadControl, err)
+		}
+		return Control{Type: "serial", Serial: r}, nil
 	case "command":
 		if raw.Name == nil {
 			return Control{}, fmt.Errorf("%w: command without name", ErrBadControl)

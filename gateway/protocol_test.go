@@ -74,7 +74,7 @@ func TestParseWindow(t *testing.T) {
 // never a panic, and sizes are always in range.
 func FuzzParseControl(f *testing.F) {
 	for _, s := range []string{`{"type":"resize","cols":80,"rows":24}`, `{"type":"command","name":"break"}`, `{`, `{"type":"resize","cols":1e400,"rows":-0}`,
-		`{"type":"ping"}`, `{"type":"hand-over","viewer":2}`} {
+		`{"type":"ping"}`, `{"type":"hand-over","viewer":2}`, `{"type":"serial","baud":9600,"data":8,"parity":"none","stop":"1.5","flow":"xonxoff","dtr":true,"rts":false}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -100,6 +100,10 @@ func FuzzParseControl(f *testing.F) {
 		case "hand-over":
 			if c.Viewer < 1 {
 				t.Fatalf("hand-over to no viewer accepted: %+v", c)
+			}
+		case "serial":
+			if err := c.Serial.check(); err != nil {
+				t.Fatalf("serial request out of range accepted: %+v: %v", c, err)
 			}
 		case "ping", "share", "unshare", "take-back", "transfer":
 		default:

@@ -271,6 +271,7 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	default:
 	}
 	s.g.metrics.resumed.Inc()
+	s.resendSerial() // the page may have missed a change
 	if s.sharing.Load() != nil {
 		s.viewersChanged() // the browser may have missed a change
 	}

@@ -48,6 +48,14 @@ var sessionPolicy = telnet.Policy{
 	Remote: telnet.NewOptionSet(telnet.ECHO, telnet.SGA, telnet.BINARY),
 }
 
+// serialPolicy is sessionPolicy with COM-PORT-OPTION (RFC 2217) on our
+// side, for a target with Serial.
+var serialPolicy = func() telnet.Policy {
+	p := sessionPolicy
+	p.Local.Add(telnet.COM_PORT_OPTION)
+	return p
+}()
+
 // A session is one browser paired with one telnet connection.
 //
 // Goroutines: run (on the caller of Gateway.Serve) dials, then relays host
@@ -104,6 +112,9 @@ type session struct {
 	tn  *telnet.Telnet
 	neg *telnet.Negotiator
 	rec *recorder // nil when the session is not recorded
+	// serial is the host's serial port, for a target with Serial (nil
+	// otherwise).
+	serial *serialPort
 
 	// hostText and browserText convert the host's character set to and
 	// from UTF-8 (nil when the target has none): hostText is the relay's
@@ -345,13 +356,31 @@ func (s *session) dial() error {
 	case n < 0:
 		tn.SetMaxSubnegotiation(noLimit)
 	}
-	neg := telnet.NewNegotiator(sessionPolicy)
+	policy := sessionPolicy
+	if s.req.Target.Serial != nil {
+		policy = serialPolicy
+		s.serial = &serialPort{}
+	}
+	neg := telnet.NewNegotiator(policy)
 	neg.SetTerminalTypes(s.term())
 	neg.SetWindowSize(tn, s.req.Cols, s.req.Rows)
 	s.sentSize = [2]int{s.req.Cols, s.req.Rows}
-	neg.OnChange(s.g.metrics.optionChanged)
+	neg.OnChange(func(t *telnet.Telnet, opt byte, local, enabled bool) {
+		s.g.metrics.optionChanged(opt, local, enabled)
+		if opt == telnet.COM_PORT_OPTION && local && s.serial != nil {
+			s.serialOptionChanged(t, enabled)
+		}
+	})
+	if s.serial != nil {
+		neg.OnOther(s.serialNotice)
+	}
 	tn.SetOptionNegotiationCallback(neg.Callback)
 	s.tn, s.neg = tn, neg
+	if s.serial != nil && !s.req.Target.Raw {
+		// RFC 2217: the client offers the option. A server that offered
+		// first (ser2net asks DO) makes this the answer.
+		_ = neg.EnableLocal(tn, telnet.COM_PORT_OPTION)
+	}
 	return nil
 }
 
@@ -599,6 +628,8 @@ func (s *session) control(c Control, err error) {
 		}
 	case "take-back":
 		s.takeBack()
+	case "serial":
+		s.setSerial(c.Serial)
 	case "transfer":
 		s.inputMu.Lock()
 		if c.On && !s.transfer && s.pace != nil {

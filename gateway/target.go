@@ -80,6 +80,12 @@ type Target struct {
 	// their users: a viewer watches and is never handed it (see
 	// handOver), where only the user logged in may type into a console.
 	WatchOnly bool
+	// Serial, when set, offers the host RFC 2217's COM-PORT-OPTION, for
+	// an access server in front of a serial port (ser2net's
+	// telnet(rfc2217), a console server): once the host agrees, the
+	// settings it holds are made, and the page shows the port's settings
+	// and modem lines and may change them. Nil offers nothing.
+	Serial *SerialSettings
 
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.

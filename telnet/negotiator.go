@@ -62,7 +62,7 @@ type Negotiator struct {
 	sizeKnown bool
 	ttypes    []string
 	ttypeNext int
-	onChange  func(opt byte, local, enabled bool)
+	onChange  func(t *Telnet, opt byte, local, enabled bool)
 	next      atomic.Pointer[func(t *Telnet, cmd, opt byte)] // OnOther's: read on every NOP of bulk output
 	onError   func(err error)
 }
@@ -88,10 +88,12 @@ func (n *Negotiator) SetTerminalTypes(types ...string) {
 // agree on it, and disabled when either side turns it off afterwards (when
 // we turn it off, once the peer acknowledges), so the calls for an option
 // alternate, starting with enabled. It runs inside Callback, on the
-// reading goroutine (every change comes with a command from the peer):
-// a write from it through the Telnet the program holds keeps the reader
-// waiting for the peer (see Telnet).
-func (n *Negotiator) OnChange(f func(opt byte, local, enabled bool)) {
+// reading goroutine (every change comes with a command from the peer),
+// and is given the callback's Telnet: what it writes through that one
+// (the frames an option calls for once it is on, such as RFC 2217's port
+// settings) is queued and never keeps the reader waiting, where a write
+// through the Telnet the program holds would (see Telnet).
+func (n *Negotiator) OnChange(f func(t *Telnet, opt byte, local, enabled bool)) {
 	n.mu.Lock()
 	n.onChange = f
 	n.mu.Unlock()
@@ -357,7 +359,7 @@ func (n *Negotiator) report(t *Telnet, a *actions) {
 	n.mu.Unlock()
 	if onChange != nil {
 		for _, c := range a.changes {
-			onChange(c.opt, c.local, c.enabled)
+			onChange(t, c.opt, c.local, c.enabled)
 		}
 	}
 	if onError != nil {

@@ -24,7 +24,7 @@ type changeLog struct {
 	log []string
 }
 
-func (l *changeLog) record(opt byte, local, enabled bool) {
+func (l *changeLog) record(_ *telnet.Telnet, opt byte, local, enabled bool) {
 	side, state := "remote", "off"
 	if local {
 		side = "local"

@@ -76,8 +76,7 @@ const MaxOutputBacklog = 256 << 10
 // that it writes as the other does. The writes through the Telnet the
 // program holds always wait for the peer. So a callback writes through the
 // Telnet it receives, also in the functions it calls: a write through the
-// other one (captured in a closure, or made by a Negotiator's OnChange
-// function) keeps the reader waiting for the peer, and with a peer that
+// other one (captured in a closure, say) keeps the reader waiting for the peer, and with a peer that
 // stops reading until we read, for good. The two pointers are never
 // equal: a callback that needs the Telnet it was set on (to look it up in
 // a map, say) captures it in a closure.
