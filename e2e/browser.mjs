@@ -1164,7 +1164,59 @@ async function paste(page, base) {
   return { asked };
 }
 
-runScenario({ demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
+// serial: a target behind ser2net (RFC 2217) with serial: "19200 8N1",
+// its port a pseudo-terminal whose other end plays the device. The
+// Serial button shows the port as ser2net reports it; the device,
+// asked, finds its port so set; the panel sets another speed and format,
+// and the device finds that.
+async function serial(page, base) {
+  const button = () => page.textContent("#serial");
+  const waitButton = async (text, what) => {
+    await page.waitForFunction((t) => {
+      const b = document.getElementById("serial");
+      return !b.hidden && b.textContent === t;
+    }, text, { timeout: STEP_MS, polling: 50 });
+    ok(what + ` (${text})`);
+  };
+  await page.goto(base + "?target=port", { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await waitButton("Serial 19200 8N1", "the Serial button shows the port as the target set it");
+  await page.click("#terminal");
+  await typeLine(page, "check");
+  await waitText(page, "^port speed=19200 cs8 -parenb", "the device finds its port at 19200 8N1");
+
+  await page.click("#serial");
+  await page.waitForSelector("#serial-panel", { state: "visible", timeout: STEP_MS });
+  const shown = await page.evaluate(() => ({
+    text: document.getElementById("serial-text").textContent,
+    baud: document.getElementById("serial-baud").value,
+    data: document.getElementById("serial-data").value,
+    parity: document.getElementById("serial-parity").value,
+    stop: document.getElementById("serial-stop").value,
+    flow: document.getElementById("serial-flow").value,
+    leds: Array.from(document.querySelectorAll(".serial-led")).map((l) => l.className),
+  }));
+  check(shown.baud === "19200" && shown.data === "8" && shown.parity === "none" && shown.stop === "1" && shown.flow === "none" &&
+    shown.text === "The port is set to 19200 8N1, flow control none.", `the panel shows the port (${JSON.stringify(shown)})`);
+  await screenshot(page, "serial.png");
+  await page.selectOption("#serial-baud", "115200");
+  // A pseudo-terminal keeps 8 data bits and no parity whatever it is
+  // told: the stop bits and the flow control show the format instead.
+  await page.selectOption("#serial-stop", "2");
+  await page.selectOption("#serial-flow", "rtscts");
+  await page.click("#serial-apply");
+  await waitButton("Serial 115200 8N2", "Apply set the port, as ser2net answers");
+  const text = await page.textContent("#serial-text");
+  check(text === "The port is set to 115200 8N2, flow control RTS/CTS.", `the panel says so (${text})`);
+  await page.keyboard.press("Escape"); // the focus is in the panel
+  await page.waitForSelector("#serial-panel", { state: "hidden", timeout: STEP_MS });
+  await page.click("#terminal");
+  await typeLine(page, "check");
+  await waitText(page, "^port speed=115200 cs8 -parenb -parodd cstopb crtscts", "the device finds its port at 115200 8N2 with RTS/CTS");
+  return { shown, button: await button() };
+}
+
+runScenario({ serial, demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

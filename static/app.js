@@ -151,6 +151,19 @@
     findNext: document.getElementById("find-next"),
     findClose: document.getElementById("find-close"),
     optionMeta: document.getElementById("option-meta"),
+    serial: document.getElementById("serial"),
+    serialPanel: document.getElementById("serial-panel"),
+    serialText: document.getElementById("serial-text"),
+    serialBaud: document.getElementById("serial-baud"),
+    serialData: document.getElementById("serial-data"),
+    serialParity: document.getElementById("serial-parity"),
+    serialStop: document.getElementById("serial-stop"),
+    serialFlow: document.getElementById("serial-flow"),
+    serialDTR: document.getElementById("serial-dtr"),
+    serialRTS: document.getElementById("serial-rts"),
+    serialApply: document.getElementById("serial-apply"),
+    serialClose: document.getElementById("serial-close"),
+    serialLeds: Array.prototype.slice.call(document.querySelectorAll(".serial-led")),
     share: document.getElementById("share"),
     sharePanel: document.getElementById("share-panel"),
     shareViewers: document.getElementById("share-viewers"),
@@ -198,6 +211,8 @@
 
   var term = null;
   var fitAddon = null;
+  var serial = null; // the last "serial" message; null: no serial port (see showSerial)
+  var serialEdited = false; // a select changed and not applied
   var searchAddon = null;
   var socket = null;
   var state = "connecting";
@@ -271,6 +286,7 @@
     if (el.share.hidden) {
       el.sharePanel.hidden = true;
     }
+    showSerial();
   }
 
   function hideNotice() {
@@ -1128,6 +1144,7 @@
           resizeTo(msg.cols, msg.rows);
           lastSize = { cols: term.cols, rows: term.rows };
         }
+        serial = null; // until this session's host agrees (see "serial")
         resumeToken = typeof msg.resume === "string" ? msg.resume : null;
         resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");
@@ -1198,6 +1215,11 @@
       case "viewers":
         if (state !== "closed") {
           showViewers(Array.isArray(msg.viewers) ? msg.viewers : []);
+        }
+        break;
+      case "serial":
+        if (watchToken === null && state !== "closed") {
+          serialReported(msg);
         }
         break;
       case "pong":
@@ -1496,6 +1518,161 @@
       if (term) {
         term.focus();
       }
+    }
+  });
+
+  // ---- Serial port ----------------------------------------------------------
+
+  // A host in front of a serial port (ser2net, a console server) that
+  // agrees to RFC 2217 lets the page set the port: the gateway tells the
+  // page the port's settings as the access server reports them, and
+  // carries out what Apply, DTR and RTS ask. The selects show the port's
+  // settings unless the user has changed one and not applied it yet.
+
+  var SERIAL_FIELDS = ["baud", "data", "parity", "stop", "flow"];
+
+  function serialSelect(field) {
+    return { baud: el.serialBaud, data: el.serialData, parity: el.serialParity, stop: el.serialStop, flow: el.serialFlow }[field];
+  }
+
+  // serialSummary is the port's settings as its users write them:
+  // "9600 8N1".
+  function serialSummary(m) {
+    var parts = [];
+    if (m.baud > 0) {
+      parts.push(String(m.baud));
+    }
+    if (m.data > 0 && m.parity && m.stop) {
+      parts.push(m.data + m.parity.charAt(0).toUpperCase() + m.stop);
+    }
+    return parts.join(" ");
+  }
+
+  function serialReported(msg) {
+    if (msg.on !== true) {
+      serial = null;
+      el.serialPanel.hidden = true;
+      showSerial();
+      return;
+    }
+    serial = msg;
+    if (msg.line) {
+      var what = [];
+      if (msg.line.framing) { what.push("framing errors"); }
+      if (msg.line.parity) { what.push("parity errors"); }
+      if (msg.line.overrun) { what.push("overruns"); }
+      if (msg.line.break) { what.push("a break"); }
+      showNotice("the serial port reports " + what.join(", ") +
+        (msg.line.framing || msg.line.parity ? ": are the speed and format right?" : ""), 0, true);
+    }
+    showSerial();
+  }
+
+  // showSerial shows the port as last reported.
+  function showSerial() {
+    var on = serial !== null && watchToken === null && (state === "connected" || state === "resuming");
+    el.serial.hidden = !on;
+    if (!on) {
+      el.serialPanel.hidden = true;
+      return;
+    }
+    var summary = serialSummary(serial);
+    el.serial.textContent = summary ? "Serial " + summary : "Serial";
+    el.serial.setAttribute("aria-pressed", String(!el.serialPanel.hidden));
+    var known = summary !== "";
+    el.serialText.textContent = known ?
+      "The port is set to " + summary + (serial.flow ? ", flow control " + ({ none: "none", xonxoff: "XON/XOFF", rtscts: "RTS/CTS" }[serial.flow] || serial.flow) : "") + "." :
+      "Waiting for the port's settings\u2026";
+    if (!serialEdited) {
+      SERIAL_FIELDS.forEach(function (f) {
+        var sel = serialSelect(f);
+        var v = serial[f];
+        if (v === undefined || v === null || v === "") {
+          return;
+        }
+        v = String(v);
+        if (f === "baud" && !Array.prototype.some.call(sel.options, function (o) { return o.value === v; })) {
+          var opt = document.createElement("option");
+          opt.textContent = v; // a speed not in the list: the port's own
+          sel.appendChild(opt);
+        }
+        sel.value = v;
+      });
+    }
+    [[el.serialDTR, serial.dtr], [el.serialRTS, serial.rts]].forEach(function (p) {
+      p[0].setAttribute("aria-pressed", String(p[1] === true));
+      p[0].classList.toggle("unknown", typeof p[1] !== "boolean");
+    });
+    el.serialLeds.forEach(function (led) {
+      var modem = serial.modem;
+      led.classList.toggle("on", !!modem && modem[led.dataset.line] === true);
+      led.classList.toggle("unknown", !modem);
+    });
+    var connected = state === "connected";
+    el.serialApply.disabled = el.serialDTR.disabled = el.serialRTS.disabled = !connected;
+  }
+
+  function serialRequest(msg) {
+    if (state !== "connected") {
+      showNotice("not connected: the serial port cannot be set now");
+      return;
+    }
+    msg.type = "serial";
+    sendControl(msg);
+  }
+
+  [el.serial, el.serialApply, el.serialDTR, el.serialRTS, el.serialClose].forEach(function (btn) {
+    btn.addEventListener("mousedown", function (ev) {
+      ev.preventDefault();
+    });
+  });
+  el.serial.addEventListener("click", function () {
+    el.serialPanel.hidden = !el.serialPanel.hidden;
+    serialEdited = false;
+    showSerial();
+    if (!el.serialPanel.hidden) {
+      el.serialBaud.focus();
+    }
+  });
+  SERIAL_FIELDS.forEach(function (f) {
+    serialSelect(f).addEventListener("change", function () {
+      serialEdited = true;
+    });
+  });
+  el.serialApply.addEventListener("click", function () {
+    // Only what differs from the port's settings, so that a field the
+    // server never reported is not set to whatever the select showed.
+    var msg = {};
+    SERIAL_FIELDS.forEach(function (f) {
+      var v = serialSelect(f).value;
+      if (String(serial[f]) !== v) {
+        msg[f] = f === "baud" || f === "data" ? Number(v) : v;
+      }
+    });
+    serialEdited = false;
+    if (Object.keys(msg).length === 0) {
+      showNotice("the port is set so already");
+      return;
+    }
+    el.serialText.textContent = "Setting the port\u2026";
+    serialRequest(msg);
+  });
+  el.serialDTR.addEventListener("click", function () {
+    serialRequest({ dtr: serial.dtr !== true });
+  });
+  el.serialRTS.addEventListener("click", function () {
+    serialRequest({ rts: serial.rts !== true });
+  });
+  el.serialClose.addEventListener("click", function () {
+    el.serialPanel.hidden = true;
+    showSerial();
+    if (term) {
+      term.focus();
+    }
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && !el.serialPanel.hidden && el.serialPanel.contains(document.activeElement)) {
+      el.serialClose.click();
     }
   });
 

@@ -55,8 +55,9 @@
 // SetReceiveBinary, SetMaxSubnegotiation, SetRaw (no telnet at all, for a
 // host that speaks plain TCP); a Decoder with no I/O; a
 // Negotiator implementing RFC 1143's Q method with NAWS, TTYPE and BINARY;
-// encoders for NAWS and TTYPE frames; LineEnding and AppendLineEndings for
-// a terminal's Enter key.
+// encoders for NAWS and TTYPE frames, and for RFC 2217's COM-PORT-OPTION
+// (AppendComPort, ParseComPort) that sets a serial port behind an access
+// server; LineEnding and AppendLineEndings for a terminal's Enter key.
 //
 // # Timeouts
 //
