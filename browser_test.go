@@ -460,7 +460,8 @@ func TestBrowserXmodem(t *testing.T) {
 		seed      uint32
 		lastBlock int
 	}{{"crc.bin", 70003, 1, 128}, {"sum.bin", 1000, 2, 128}, {"severed.bin", 300000, 4, 128},
-		{"named.bin", 5000, 5, 1}} { // YMODEM: the size is sent, no padding
+		{"named.bin", 5000, 5, 1},        // YMODEM: the size is sent, no padding
+		{"fallback.bin", 3000, 6, 128}} { // YMODEM to rx: block 0 taken for a repeat, and padding
 		got, err := os.ReadFile(filepath.Join(host.Dir, f.name))
 		if err != nil {
 			t.Errorf("rx wrote no %s: %v", f.name, err)

@@ -905,6 +905,15 @@ async function xmodem(page, base) {
   await sent("5,000 bytes sent in YMODEM, by name", 60000);
   await typing("ymodem");
 
+  // YMODEM chosen for an XMODEM receiver: the sender finds out within
+  // seconds, and says the name and the size did not go.
+  const fallbackStart = Date.now();
+  await send("rx -c fallback.bin", "fallback.bin", xmodemData(3000, 6), "ymodem");
+  const fallback = await sent("3,000 bytes sent in YMODEM to rx, which takes XMODEM", 60000);
+  check(fallback.includes("the receiver speaks XMODEM") && Date.now() - fallbackStart < 9000,
+    `without waiting for rx's own 10 s timeout (${Date.now() - fallbackStart} ms)`);
+  await typing("fallback");
+
   // The connection is reset midway, and the network is back a moment
   // later: the page resumes, and rx, which asks again for the block it
   // missed, gets the rest.

@@ -141,6 +141,37 @@ r = run(new Uint8Array(0), ["C", 400]);
 check(r.kinds === "4:1", "XMODEM: an empty file is EOT at once");
 
 {
+  // YMODEM chosen, an XMODEM receiver running (lrzsz's rx): it
+  // acknowledges block 0 as a repeat and waits for block 1 without a C.
+  // The sender goes on within seconds, not at the receiver's 10 s NAK,
+  // says XMODEM, and ends at the shell's prompt after the EOT.
+  const sent = [];
+  let done = "pending";
+  let clock = 0;
+  const modes = [];
+  const s = new Sender(new Uint8Array(200).fill(7), {
+    started: (m) => modes.push(m), send: (b) => sent.push(b), progress: (a, b, m) => modes.push(m), done: (e) => { done = e; },
+  }, () => clock);
+  s.batch = "cfg.txt";
+  s.receive(bytes("C"));
+  clock += 400;
+  s.tick();
+  s.receive(bytes([ACK]));
+  clock += 2000;
+  s.tick();
+  check(sent.length === 1, "YMODEM: the C after block 0's ACK is waited for 2 s");
+  clock += 1500;
+  s.tick();
+  s.receive(bytes([ACK]));
+  s.receive(bytes([ACK]));
+  const shown = String.fromCharCode(...s.receive(bytes([ACK, 0x24, 0x20])));
+  const kinds = sent.map((b) => `${b[0]}:${b.length > 1 ? b[1] : "-"}:${b.length}`).join(" ");
+  check(kinds === "1:0:133 1:1:133 1:2:133 4:-:1" && done === null && shown === "$ " && s.xmodemReceiver,
+    `YMODEM to an XMODEM receiver: block 0, then the data without a C, EOT, done at the prompt (${kinds}, ${JSON.stringify(shown)})`);
+  check(modes[0] === "YMODEM" && modes[modes.length - 1] === "XMODEM-1K (CRC)", `the mode shown becomes XMODEM (${modes.join(", ")})`);
+}
+
+{
   // YMODEM, EOT acknowledged, then nothing: done, nothing more sent.
   let done = "pending";
   let clock = 0;

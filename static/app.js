@@ -2234,7 +2234,9 @@
     }
     el.transferText.textContent = err === null ?
       "Sent " + t.name + " (" + formatBytes(t.size) +
-        (t.sender.batch !== null ? ", with its name and size" : "; the last block padded with SUB") +
+        (t.sender.batch === null ? "; the last block padded with SUB" :
+          t.sender.xmodemReceiver ? "; the receiver speaks XMODEM: it took neither the name nor the size, and the last block is padded with SUB" :
+            ", with its name and size") +
         (t.sender.unacknowledged ? "; the receiver took every block but did not acknowledge the end" : "") + ")" :
       "Not sent: " + t.name + ": " + err;
     el.transferProgress.value = err === null ? 1 : el.transferProgress.value;

@@ -37,6 +37,10 @@
   // for a block (10 s for lrzsz), so that it asks again first rather than
   // both sides at once, which would have one block sent twice.
   var ANSWER_TIMEOUT_MS = 15000;
+  // For YMODEM's C after the ACK of block 0, which a YMODEM receiver
+  // sends at once: an XMODEM receiver takes block 0 for a repeat of the
+  // block before block 1, acknowledges it, and waits for block 1.
+  var OPENED_TIMEOUT_MS = 3000;
   var MAX_RETRIES = 10; // of one block (a NAK, or no answer)
   var SMALL_AFTER = 3; // NAKs of a 1 KiB block before 128-byte blocks
   // How long a "C" that may be a receiver's waits for a letter after it
@@ -74,6 +78,7 @@
     // (the empty block 0 sent); done.
     this.state = "waiting";
     this.batch = null; // the file's name: YMODEM
+    this.xmodemReceiver = false; // YMODEM sent, and the receiver speaks XMODEM
     this.crc = false;
     this.big = false; // 1 KiB blocks
     this.prev = -1; // the byte before, while waiting (-1: none)
@@ -90,7 +95,7 @@
   }
 
   Sender.prototype.mode = function () {
-    if (this.batch !== null) {
+    if (this.batch !== null && !this.xmodemReceiver) {
       return this.crc ? "YMODEM" : "YMODEM (checksum)";
     }
     return !this.crc ? "XMODEM (checksum)" : this.big ? "XMODEM-1K (CRC)" : "XMODEM-CRC";
@@ -290,6 +295,12 @@
       this.start(true);
     } else if (this.state === "waiting" && waited > START_TIMEOUT_MS) {
       this.finish("the host's receiver did not start (start it first: rx, xmodem, loadx...)");
+    } else if (this.state === "opened" && waited > OPENED_TIMEOUT_MS) {
+      // No C for the data: an XMODEM receiver, which took block 0 for a
+      // repeat and waits for block 1 (lrzsz's rx asks again only after
+      // 10 s). A YMODEM receiver whose C is late takes block 1 as well.
+      this.xmodemReceiver = true;
+      this.sendData();
     } else if (this.state === "closing" && waited > ANSWER_TIMEOUT_MS) {
       this.finish(null); // the file is in; the receiver asks for no other
     } else if (this.state !== "waiting" && this.state !== "done" && waited > ANSWER_TIMEOUT_MS) {
