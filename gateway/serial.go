@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gorilla/websocket"
 	"go.yaml.in/yaml/v3"
 
 	"telgate/telnet"
@@ -42,6 +43,15 @@ func (c *SerialConfig) UnmarshalYAML(n *yaml.Node) error {
 			return err
 		}
 		*c = SerialConfig{On: on}
+		return nil
+	}
+	// As yaml.v3 reads YAML 1.1's words for a bool key.
+	switch strings.ToLower(n.Value) {
+	case "yes", "on":
+		*c = SerialConfig{On: true}
+		return nil
+	case "no", "off":
+		*c = SerialConfig{}
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
@@ -235,8 +245,10 @@ func pick[T any](cond bool, yes, no T) T {
 	return no
 }
 
-// serialQuery asks the access server for every setting it answers: the
-// page shows the port as the server reports it.
+// serialQuery asks the access server for every setting it answers, the
+// page showing the port as the server reports it, and for notices of
+// line errors. It asks about the flow control once (see
+// serialPort.flowAsked).
 var serialQuery = func() []byte {
 	dst := telnet.AppendComPortBaudRate(nil, 0)
 	for _, c := range [][2]byte{
@@ -246,6 +258,10 @@ var serialQuery = func() []byte {
 		{telnet.ComPortSetControl, telnet.ComPortRequest},
 		{telnet.ComPortSetControl, telnet.ComPortDTRRequest},
 		{telnet.ComPortSetControl, telnet.ComPortRTSRequest},
+		// Servers notify no line state unless asked (the mask starts
+		// at 0): breaks and the errors that show a wrong speed or
+		// format.
+		{telnet.ComPortSetLineStateMask, lineBreak | lineFraming | lineParity | lineOverrun},
 	} {
 		dst = telnet.AppendComPort(dst, c[0], c[1])
 	}
@@ -306,6 +322,15 @@ type serialPort struct {
 	on    atomic.Bool
 	mu    sync.Mutex
 	state serialMsg
+	// set says the target's settings were made: they are made, and
+	// logged, at the first enable only, so that a host turning the
+	// option on and off floods neither the port nor the log.
+	set bool
+	// flowAsked counts flow control commands and questions sent and not
+	// answered: SET-CONTROL's answers 1 to 3 are taken for the flow
+	// control only then, since some servers (sredird) answer a DTR or
+	// RTS command with 1.
+	flowAsked int
 }
 
 // serialOptionChanged acts on a change of COM-PORT-OPTION (RFC 2217) on
@@ -315,17 +340,27 @@ type serialPort struct {
 func (s *session) serialOptionChanged(t *telnet.Telnet, enabled bool) {
 	sp := s.serial
 	sp.on.Store(enabled)
-	if enabled {
-		frames := s.req.Target.Serial.appendFrames(nil)
-		_ = t.WriteRaw(append(frames, serialQuery...)) // fails only on a connection that is gone
-		if set := s.req.Target.Serial.String(); set != "" {
-			s.log().Info().Str("serial", set).Msg("serial port set")
-		}
-	} else {
-		s.log().Info().Msg("host turned serial port control off")
-	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	if enabled {
+		var frames []byte
+		if !sp.set {
+			sp.set = true
+			frames = s.req.Target.Serial.appendFrames(nil)
+			if set := s.req.Target.Serial; set.Flow != "" {
+				sp.flowAsked++
+			}
+			if set := s.req.Target.Serial.String(); set != "" {
+				s.log().Info().Str("serial", set).Msg("serial port setting asked")
+			}
+		} else {
+			s.log().Debug().Msg("host turned serial port control on again")
+		}
+		sp.flowAsked++
+		_ = t.WriteRaw(append(frames, serialQuery...)) // fails only on a connection that is gone
+	} else {
+		s.log().Debug().Msg("host turned serial port control off")
+	}
 	sp.state = serialMsg{Type: "serial", On: enabled}
 	s.sendSerial()
 }
@@ -345,6 +380,12 @@ func (s *session) serialNotice(t *telnet.Telnet, cmd, _ byte) {
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	if code == telnet.ComPortSetControl && len(value) == 1 && value[0] >= telnet.ComPortFlowNone && value[0] <= telnet.ComPortFlowHardware {
+		if sp.flowAsked == 0 {
+			return // not an answer about the flow control
+		}
+		sp.flowAsked--
+	}
 	before := sp.state
 	sp.state.update(code, value)
 	if !sp.state.equal(&before) {
@@ -412,15 +453,23 @@ func nameOf(names map[string]byte, code byte, old string) string {
 
 // equal reports whether m and o say the same.
 func (m *serialMsg) equal(o *serialMsg) bool {
-	a, _ := json.Marshal(m)
-	b, _ := json.Marshal(o)
-	return string(a) == string(b)
+	return m.On == o.On && m.Baud == o.Baud && m.Data == o.Data && m.Parity == o.Parity && m.Stop == o.Stop &&
+		m.Flow == o.Flow && equalPtr(m.DTR, o.DTR) && equalPtr(m.RTS, o.RTS) && equalPtr(m.Modem, o.Modem) &&
+		equalPtr(m.Line, o.Line)
+}
+
+// equalPtr reports whether a and b are both nil or point to equal values.
+func equalPtr[T comparable](a, b *T) bool {
+	return a == b || a != nil && b != nil && *a == *b
 }
 
 // sendSerial sends the serial port's state to the page, which may be
 // away (a resume sends it again). Called with serial.mu held.
 func (s *session) sendSerial() {
-	_, _ = s.send(&s.serial.state)
+	// Not activity: a modem line that flaps keeps no idle session open.
+	if data, err := json.Marshal(&s.serial.state); err == nil && !s.finishing.Load() {
+		_, _ = s.write(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
+	}
 	// A line error is news once: the next state says nothing of it
 	// unless the server notifies it again.
 	s.serial.state.Line = nil
@@ -455,9 +504,16 @@ func (s *session) setSerial(r SerialRequest) {
 	s.inputMu.Lock()
 	defer s.inputMu.Unlock()
 	s.waitResize()
+	if r.Flow != "" {
+		s.serial.mu.Lock()
+		s.serial.flowAsked++
+		s.serial.mu.Unlock()
+	}
 	if err := s.tn.WriteRaw(r.appendFrames(nil)); err != nil {
 		return // the host is gone: the session ends
 	}
-	s.log().Info().Str("serial", r.String()).Msg("serial port set")
-	s.rec.marker("serial port set: " + r.String())
+	// Asked: the access server's answers, which the page shows, say
+	// what it made of it.
+	s.log().Info().Str("serial", r.String()).Msg("serial port setting asked")
+	s.rec.marker("serial port setting asked: " + r.String())
 }

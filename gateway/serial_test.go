@@ -123,7 +123,7 @@ func serialHost(t *testing.T, before int) (*telnettest.Server, <-chan []string) 
 
 // serialQueryCommands are the questions the gateway asks once the host
 // agrees, as comPort.expectCommands gives them.
-var serialQueryCommands = []string{"1 0 0 0 0", "2 0", "3 0", "4 0", "5 0", "5 7", "5 10"}
+var serialQueryCommands = []string{"1 0 0 0 0", "2 0", "3 0", "4 0", "5 0", "5 7", "5 10", "10 30"}
 
 // nextSerial reads statuses until a serial one for which done holds,
 // passing a connected message.
@@ -155,8 +155,8 @@ func TestSerialPortSettingsAtConnect(t *testing.T) {
 	if js, _ := json.Marshal(m); string(js) != wantState {
 		t.Errorf("serial state %s\nwant         %s", js, wantState)
 	}
-	if e := tg.log.entries("serial port set"); len(e) != 1 || e[0]["serial"] != "115200 7E1" {
-		t.Errorf("serial port set lines %v", e)
+	if e := tg.log.entries("serial port setting asked"); len(e) != 1 || e[0]["serial"] != "115200 7E1" {
+		t.Errorf("serial port setting asked lines %v", e)
 	}
 }
 
@@ -182,8 +182,10 @@ func TestSerialPortSetByThePage(t *testing.T) {
 	if m["baud"] != 57600.0 || m["stop"] != "2" || m["flow"] != "rtscts" || m["rts"] != true {
 		t.Errorf("serial state %v", m)
 	}
-	if e := tg.log.entries("serial port set"); len(e) != 1 || e[0]["serial"] != "57600 8N2 rtscts DTR off" {
-		t.Errorf("serial port set lines %v", e)
+	// Logged once written: the host's answer may come first.
+	waitFor(t, "the log line", func() bool { return len(tg.log.entries("serial port setting asked")) > 0 })
+	if e := tg.log.entries("serial port setting asked"); len(e) != 1 || e[0]["serial"] != "57600 8N2 rtscts DTR off" {
+		t.Errorf("serial port setting asked lines %v", e)
 	}
 
 	dropConnection(t, tg, b)
@@ -323,4 +325,44 @@ func FuzzSerialNotice(f *testing.F) {
 			t.Fatalf("state %+v", m)
 		}
 	})
+}
+
+// A host that turns the option off and on again gets the target's
+// settings once (the questions again), with nothing more logged at Info;
+// an answer of 1 to a DTR command (sredird's) is not taken for the flow
+// control.
+func TestSerialOptionToggledAndStrayAnswers(t *testing.T) {
+	done := make(chan []string, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.ExpectNegotiation(telnet.WILL, telnet.COM_PORT_OPTION)
+		c.Negotiate(telnet.DO, telnet.COM_PORT_OPTION)
+		p := newComPort(c)
+		p.flow = telnet.ComPortFlowXonXoff
+		first := p.expectCommands(1 + len(serialQueryCommands))
+		c.Negotiate(telnet.DONT, telnet.COM_PORT_OPTION)
+		c.ExpectNegotiation(telnet.WONT, telnet.COM_PORT_OPTION)
+		c.Negotiate(telnet.DO, telnet.COM_PORT_OPTION)
+		c.ExpectNegotiation(telnet.WILL, telnet.COM_PORT_OPTION)
+		again := p.expectCommands(len(serialQueryCommands))
+		c.SendSubnegotiation(telnet.COM_PORT_OPTION, []byte{100 + telnet.ComPortSetControl, telnet.ComPortFlowNone})
+		c.SendSubnegotiation(telnet.COM_PORT_OPTION, []byte{100 + telnet.ComPortNotifyModemState, telnet.ComPortCTS})
+		done <- append(first[:1], again...)
+		c.ExpectData("bye")
+		close(done)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "port1", Address: host.Addr(), Serial: &SerialSettings{Baud: 9600}}}})
+	b := tg.open("target=port1")
+	nextSerial(t, b, func(m map[string]any) bool { return m["on"] == false })
+	m := nextSerial(t, b, func(m map[string]any) bool { return m["modem"] != nil })
+	if m["flow"] != "xonxoff" || m["baud"] != 9600.0 {
+		t.Errorf("state %v: want flow xonxoff (the stray 1 ignored) and the speed", m)
+	}
+	if cmds := <-done; strings.Join(cmds, ", ") != "1 0 0 37 128, "+strings.Join(serialQueryCommands, ", ") {
+		t.Errorf("host got %q: the settings once, the questions again", cmds)
+	}
+	if e := tg.log.entries("serial port setting asked"); len(e) != 1 {
+		t.Errorf("serial port setting asked lines %v", e)
+	}
+	b.Input("bye")
+	<-done
 }

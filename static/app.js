@@ -212,7 +212,9 @@
   var term = null;
   var fitAddon = null;
   var serial = null; // the last "serial" message; null: no serial port (see showSerial)
-  var serialEdited = false; // a select changed and not applied
+  var serialEdited = {}; // the selects changed and not applied, by field
+  var serialAsked = {}; // DTR and RTS as last asked, for a server that does not say
+  var serialTimer = 0; // for the server's answer to Apply
   var searchAddon = null;
   var socket = null;
   var state = "connecting";
@@ -1145,6 +1147,7 @@
           lastSize = { cols: term.cols, rows: term.rows };
         }
         serial = null; // until this session's host agrees (see "serial")
+        serialAsked = {};
         resumeToken = typeof msg.resume === "string" ? msg.resume : null;
         resumeGraceMs = (Number(msg.resume_grace) || 0) * 1000;
         setState("connected");
@@ -1207,6 +1210,8 @@
       case "shared":
         if (typeof msg.watch === "string" && msg.watch !== "") {
           setShared(msg.watch);
+          el.serialPanel.hidden = true; // they take the same place
+          showSerial();
           el.sharePanel.hidden = false;
           el.shareLink.focus();
           el.shareLink.select();
@@ -1470,6 +1475,8 @@
     });
   });
   el.share.addEventListener("click", function () {
+    el.serialPanel.hidden = true; // they take the same place
+    showSerial();
     if (shareToken) {
       el.sharePanel.hidden = !el.sharePanel.hidden;
       if (!el.sharePanel.hidden) {
@@ -1530,6 +1537,7 @@
   // settings unless the user has changed one and not applied it yet.
 
   var SERIAL_FIELDS = ["baud", "data", "parity", "stop", "flow"];
+  var SERIAL_ANSWER_MS = 3000;
 
   function serialSelect(field) {
     return { baud: el.serialBaud, data: el.serialData, parity: el.serialParity, stop: el.serialStop, flow: el.serialFlow }[field];
@@ -1549,6 +1557,7 @@
   }
 
   function serialReported(msg) {
+    clearTimeout(serialTimer);
     if (msg.on !== true) {
       serial = null;
       el.serialPanel.hidden = true;
@@ -1583,25 +1592,29 @@
     el.serialText.textContent = known ?
       "The port is set to " + summary + (serial.flow ? ", flow control " + ({ none: "none", xonxoff: "XON/XOFF", rtscts: "RTS/CTS" }[serial.flow] || serial.flow) : "") + "." :
       "Waiting for the port's settings\u2026";
-    if (!serialEdited) {
-      SERIAL_FIELDS.forEach(function (f) {
-        var sel = serialSelect(f);
-        var v = serial[f];
-        if (v === undefined || v === null || v === "") {
-          return;
-        }
-        v = String(v);
-        if (f === "baud" && !Array.prototype.some.call(sel.options, function (o) { return o.value === v; })) {
-          var opt = document.createElement("option");
-          opt.textContent = v; // a speed not in the list: the port's own
-          sel.appendChild(opt);
-        }
-        sel.value = v;
-      });
-    }
-    [[el.serialDTR, serial.dtr], [el.serialRTS, serial.rts]].forEach(function (p) {
-      p[0].setAttribute("aria-pressed", String(p[1] === true));
-      p[0].classList.toggle("unknown", typeof p[1] !== "boolean");
+    SERIAL_FIELDS.forEach(function (f) {
+      if (serialEdited[f]) {
+        return;
+      }
+      var sel = serialSelect(f);
+      var v = serial[f];
+      if (v === undefined || v === null || v === "") {
+        return;
+      }
+      v = String(v);
+      if (f === "baud" && !Array.prototype.some.call(sel.options, function (o) { return o.value === v; })) {
+        var opt = document.createElement("option");
+        opt.textContent = v; // a speed not in the list: the port's own
+        sel.appendChild(opt);
+      }
+      sel.value = v;
+    });
+    // A line the server does not report shows as last asked, dimmed.
+    [[el.serialDTR, "dtr"], [el.serialRTS, "rts"]].forEach(function (p) {
+      var known = typeof serial[p[1]] === "boolean";
+      p[0].setAttribute("aria-pressed", String(serialLine(p[1])));
+      p[0].classList.toggle("unknown", !known);
+      p[0].title = p[0].dataset.title + (known ? "" : " (the access server does not say: shown as last asked)");
     });
     el.serialLeds.forEach(function (led) {
       var modem = serial.modem;
@@ -1610,6 +1623,15 @@
     });
     var connected = state === "connected";
     el.serialApply.disabled = el.serialDTR.disabled = el.serialRTS.disabled = !connected;
+  }
+
+  // serialLine is DTR's or RTS's state: as the server reports it, else as
+  // last asked (a port opened raises both).
+  function serialLine(name) {
+    if (typeof serial[name] === "boolean") {
+      return serial[name];
+    }
+    return serialAsked[name] !== false;
   }
 
   function serialRequest(msg) {
@@ -1628,7 +1650,10 @@
   });
   el.serial.addEventListener("click", function () {
     el.serialPanel.hidden = !el.serialPanel.hidden;
-    serialEdited = false;
+    serialEdited = {};
+    if (!el.serialPanel.hidden) {
+      el.sharePanel.hidden = true; // they take the same place
+    }
     showSerial();
     if (!el.serialPanel.hidden) {
       el.serialBaud.focus();
@@ -1636,32 +1661,47 @@
   });
   SERIAL_FIELDS.forEach(function (f) {
     serialSelect(f).addEventListener("change", function () {
-      serialEdited = true;
+      serialEdited[f] = true;
     });
   });
   el.serialApply.addEventListener("click", function () {
-    // Only what differs from the port's settings, so that a field the
-    // server never reported is not set to whatever the select showed.
+    // What differs from the port's settings: a field the server has
+    // not reported only when its select was changed, so that it is not
+    // set to whatever the select showed.
     var msg = {};
     SERIAL_FIELDS.forEach(function (f) {
       var v = serialSelect(f).value;
-      if (String(serial[f]) !== v) {
+      var reported = serial[f] !== undefined && serial[f] !== null && serial[f] !== "";
+      if (reported ? String(serial[f]) !== v : serialEdited[f]) {
         msg[f] = f === "baud" || f === "data" ? Number(v) : v;
       }
     });
-    serialEdited = false;
+    serialEdited = {};
     if (Object.keys(msg).length === 0) {
       showNotice("the port is set so already");
+      showSerial();
       return;
     }
     el.serialText.textContent = "Setting the port\u2026";
     serialRequest(msg);
+    // A server may leave a setting unanswered (ser2net: 1.5 stop bits):
+    // the panel then shows the port as last reported.
+    clearTimeout(serialTimer);
+    serialTimer = setTimeout(function () {
+      if (serial !== null) {
+        showSerial();
+        el.serialText.textContent = "The access server did not confirm the change. " + el.serialText.textContent;
+      }
+    }, SERIAL_ANSWER_MS);
   });
-  el.serialDTR.addEventListener("click", function () {
-    serialRequest({ dtr: serial.dtr !== true });
-  });
-  el.serialRTS.addEventListener("click", function () {
-    serialRequest({ rts: serial.rts !== true });
+  [[el.serialDTR, "dtr"], [el.serialRTS, "rts"]].forEach(function (p) {
+    p[0].dataset.title = p[0].title;
+    p[0].addEventListener("click", function () {
+      var msg = {};
+      msg[p[1]] = serialAsked[p[1]] = !serialLine(p[1]);
+      serialRequest(msg);
+      showSerial();
+    });
   });
   el.serialClose.addEventListener("click", function () {
     el.serialPanel.hidden = true;
@@ -2028,7 +2068,7 @@
       (lines.length > PASTE_PREVIEW_LINES ? "\n\u2026 " + (lines.length - PASTE_PREVIEW_LINES) + " more" :
         shown.length > CLIP_PREVIEW ? "\u2026" : "");
     el.pasteForget.checked = false;
-    el.sharePanel.hidden = true; // the paste panel takes their place
+    el.sharePanel.hidden = el.serialPanel.hidden = true; // the paste panel takes their place
     if (!el.findBar.hidden) {
       closeFind();
     }
