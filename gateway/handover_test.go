@@ -108,11 +108,7 @@ func synced(t *testing.T, b *browser) {
 // marked in the recording, which records the viewer's input too.
 func TestViewerHandedTheKeyboardTypes(t *testing.T) {
 	host, got := transcriptHost(t)
-	dir := t.TempDir()
-	tg := newTestGateway(t, Options{
-		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
-		Recording: RecordingConfig{Dir: dir, Input: true},
-	})
+	tg, dir := recordedLab(t, host.Addr())
 	owner, _ := openResumable(t, tg, "target=lab&user=alice")
 	owner.WaitOutput([]byte("$ "))
 	token := share(t, owner)

@@ -167,6 +167,17 @@ func newTestGateway(t testing.TB, opts Options) *testGateway {
 	return tg
 }
 
+// recordedLab serves one target, lab, at addr, recorded with its
+// input into a fresh directory, which it returns.
+func recordedLab(t testing.TB, addr string) (*testGateway, string) {
+	t.Helper()
+	dir := t.TempDir()
+	return newTestGateway(t, Options{
+		Targets:   []Target{{Name: "lab", Address: addr, Record: true}},
+		Recording: RecordingConfig{Dir: dir, Input: true},
+	}), dir
+}
+
 func (tg *testGateway) url(query string) string {
 	return "ws" + strings.TrimPrefix(tg.srv.URL, "http") + "/ws?" + query
 }

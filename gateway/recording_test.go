@@ -180,12 +180,8 @@ func TestRecordingIsAsciicastV2(t *testing.T) {
 }
 
 func TestRecordingInputOnlyWhenEnabled(t *testing.T) {
-	dir := t.TempDir()
 	host := recordedHost(t)
-	tg := newTestGateway(t, Options{
-		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
-		Recording: RecordingConfig{Dir: dir, Input: true},
-	})
+	tg, dir := recordedLab(t, host.Addr())
 	if w := tg.log.entries("recording input: what users type is written to recordings, passwords included"); len(w) != 1 || w[0]["level"] != "warn" {
 		t.Errorf("no warning at start about input recording:\n%s", tg.log)
 	}
@@ -348,12 +344,8 @@ func TestSafeFileName(t *testing.T) {
 // What the browser sends after the session has ended (while the gateway
 // waits for its close reply) reaches neither the host nor the recording.
 func TestNothingIsRecordedAfterTheSessionEnds(t *testing.T) {
-	dir := t.TempDir()
 	host := telnettest.NewServer(t, func(c *telnettest.Conn) { c.SendString("bye\r\n") })
-	tg := newTestGateway(t, Options{
-		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
-		Recording: RecordingConfig{Dir: dir, Input: true},
-	})
+	tg, dir := recordedLab(t, host.Addr())
 	ws, _, err := websocket.DefaultDialer.Dial(tg.url("target=lab"), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -261,7 +261,7 @@ var serialQuery = func() []byte {
 		// Servers notify no line state unless asked (the mask starts
 		// at 0): breaks and the errors that show a wrong speed or
 		// format.
-		{telnet.ComPortSetLineStateMask, lineBreak | lineFraming | lineParity | lineOverrun},
+		{telnet.ComPortSetLineStateMask, telnet.ComPortBreak | telnet.ComPortFraming | telnet.ComPortParityError | telnet.ComPortOverrun},
 	} {
 		dst = telnet.AppendComPort(dst, c[0], c[1])
 	}
@@ -302,14 +302,6 @@ type lineState struct {
 	Parity  bool `json:"parity,omitempty"`
 	Overrun bool `json:"overrun,omitempty"`
 }
-
-// Bits of NOTIFY-LINESTATE (RFC 2217).
-const (
-	lineBreak   = 0x10
-	lineFraming = 0x08
-	lineParity  = 0x04
-	lineOverrun = 0x02
-)
 
 // serialPort is a session's serial port: nil for a target without
 // Target.Serial.
@@ -434,7 +426,8 @@ func (m *serialMsg) update(code byte, value []byte) {
 		m.Modem = &modemMsg{CD: v&telnet.ComPortCD != 0, DSR: v&telnet.ComPortDSR != 0,
 			CTS: v&telnet.ComPortCTS != 0, RI: v&telnet.ComPortRI != 0}
 	case telnet.ComPortNotifyLineState:
-		l := lineState{Break: v&lineBreak != 0, Framing: v&lineFraming != 0, Parity: v&lineParity != 0, Overrun: v&lineOverrun != 0}
+		l := lineState{Break: v&telnet.ComPortBreak != 0, Framing: v&telnet.ComPortFraming != 0,
+			Parity: v&telnet.ComPortParityError != 0, Overrun: v&telnet.ComPortOverrun != 0}
 		if l != (lineState{}) {
 			m.Line = &l
 		}

@@ -210,7 +210,7 @@ func TestSerialLineErrorIsReported(t *testing.T) {
 		c.Negotiate(telnet.DO, telnet.COM_PORT_OPTION)
 		p := newComPort(c)
 		p.expectCommands(len(serialQueryCommands))
-		c.SendSubnegotiation(telnet.COM_PORT_OPTION, []byte{100 + telnet.ComPortNotifyLineState, lineFraming})
+		c.SendSubnegotiation(telnet.COM_PORT_OPTION, []byte{100 + telnet.ComPortNotifyLineState, telnet.ComPortFraming})
 		c.SendSubnegotiation(telnet.COM_PORT_OPTION, []byte{100 + telnet.ComPortNotifyModemState, telnet.ComPortCTS})
 		c.ExpectData("bye")
 	})

@@ -132,11 +132,7 @@ func TestTransferLeavesTheLineDelay(t *testing.T) {
 // recording with it: a marker says how much was sent.
 func TestTransferIsMarkedNotRecorded(t *testing.T) {
 	host, got := transcriptHost(t)
-	dir := t.TempDir()
-	tg := newTestGateway(t, Options{
-		Targets:   []Target{{Name: "lab", Address: host.Addr(), Record: true}},
-		Recording: RecordingConfig{Dir: dir, Input: true},
-	})
+	tg, dir := recordedLab(t, host.Addr())
 	b, _ := openResumable(t, tg, "target=lab")
 	b.WaitOutput([]byte("$ "))
 	b.Input("typed")

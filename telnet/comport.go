@@ -72,6 +72,19 @@ const (
 	ComPortModemLines = ComPortCD | ComPortRI | ComPortDSR | ComPortCTS
 )
 
+// Bits of NOTIFY-LINESTATE and SET-LINESTATE-MASK: the state of the
+// port's line, errors among it. A server notifies none until a mask asks.
+const (
+	ComPortTimeout      = 0x80 // time-out error
+	ComPortTxShiftEmpty = 0x40 // transfer shift register empty
+	ComPortTxHoldEmpty  = 0x20 // transfer holding register empty
+	ComPortBreak        = 0x10 // break detected
+	ComPortFraming      = 0x08 // framing error
+	ComPortParityError  = 0x04 // parity error
+	ComPortOverrun      = 0x02 // overrun error
+	ComPortDataReady    = 0x01
+)
+
 // AppendComPort appends the frame IAC SB COM-PORT-OPTION cmd value IAC SE
 // to dst, with every 255 doubled.
 func AppendComPort(dst []byte, cmd byte, value ...byte) []byte {
