@@ -141,6 +141,35 @@ r = run(new Uint8Array(0), ["C", 400]);
 check(r.kinds === "4:1", "XMODEM: an empty file is EOT at once");
 
 {
+  // Cancelled midway: CANs. A receiver that missed them (it dropped
+  // what came after a bad block) asks again with NAK and gets them
+  // again; once the shell's prompt shows it gone, or after the watch,
+  // a NAK gets nothing, as nothing may go to the shell.
+  const sent = [];
+  let clock = 0;
+  const s = new Sender(new Uint8Array(5000), { started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: () => {} }, () => clock);
+  s.receive(bytes("C"));
+  clock += 400;
+  s.tick();
+  s.receive(bytes([ACK]));
+  s.cancel("cancelled");
+  const cans = (b) => b.length === 8 && b.every((x) => x === CAN);
+  check(sent.length === 3 && cans(sent[2]), "a cancel sends CANs");
+  clock += 10000;
+  check(s.afterCancel(bytes([NAK])) && sent.length === 4 && cans(sent[3]), "a NAK after the cancel gets the CANs again");
+  check(s.afterCancel(bytes([CAN, CAN, 8, 8])), "the receiver's own CANs and backspaces keep the watch");
+  check(!s.afterCancel(bytes("\r\ntg$ ")), "the prompt ends the watch");
+  const late = new Sender(new Uint8Array(5000), { started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: () => {} }, () => clock);
+  late.receive(bytes("C"));
+  clock += 400;
+  late.tick();
+  late.cancel("cancelled");
+  const before = sent.length;
+  clock += 31000;
+  check(!late.afterCancel(bytes([NAK])) && sent.length === before, "a NAK after the watch gets nothing");
+}
+
+{
   // YMODEM chosen, an XMODEM receiver running (lrzsz's rx): it
   // acknowledges block 0 as a repeat and waits for block 1 without a C.
   // The sender goes on within seconds, not at the receiver's 10 s NAK,

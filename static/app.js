@@ -1072,7 +1072,11 @@
             term.write(shown);
           }
         } else {
-          term.write(new Uint8Array(ev.data));
+          var data = new Uint8Array(ev.data);
+          if (cancelledSender !== null && !cancelledSender.afterCancel(data)) {
+            cancelledSender = null;
+          }
+          term.write(data);
         }
         if (idleWarned) {
           endWarning(); // output keeps the session as typing does
@@ -2123,6 +2127,9 @@
   var TRANSFER_PROTOCOL_KEY = "telgate.transferProtocol";
   var TRANSFER_DONE_MS = 8000;
   var transferTimer = 0;
+  // cancelledSender is the sender of a transfer cancelled midway, while
+  // it watches for a receiver that missed the cancel (see afterCancel).
+  var cancelledSender = null;
 
   el.sendFile.addEventListener("mousedown", function (ev) {
     ev.preventDefault();
@@ -2184,6 +2191,7 @@
       return;
     }
     clearTimeout(transferTimer);
+    cancelledSender = null;
     var t = { name: name, size: data.length };
     t.sender = new TelgateXmodem.Sender(data, {
       started: function (mode) {
@@ -2268,6 +2276,7 @@
     }
     transfer = null;
     clearInterval(t.clock);
+    cancelledSender = err !== null && t.sender.cancelledAt > 0 && !quietly ? t.sender : null;
     el.transferProtocol.disabled = false;
     if (!quietly && t.sender.started()) {
       sendControl({ type: "transfer", on: false });

@@ -30,6 +30,7 @@
   var NAK = 0x15;
   var CAN = 0x18;
   var SUB = 0x1a;
+  var BS = 0x08;
   var C = 0x43; // "C": the receiver asks for CRCs
 
   var START_TIMEOUT_MS = 60000; // for the receiver's first C or NAK
@@ -42,6 +43,10 @@
   // block before block 1, acknowledges it, and waits for block 1.
   var OPENED_TIMEOUT_MS = 3000;
   var MAX_RETRIES = 10; // of one block (a NAK, or no answer)
+  // How long after a cancel a receiver that asks again (NAK) is sent the
+  // CANs again: one that missed them (lrzsz drops what comes within a
+  // second of a bad block or a timeout) asks within its 10 s timeout.
+  var CANCEL_WATCH_MS = 30000;
   var SMALL_AFTER = 3; // NAKs of a 1 KiB block before 128-byte blocks
   // How long a "C" that may be a receiver's waits for a letter after it
   // that would show it to be text: a console server at 9600 baud hands
@@ -91,6 +96,7 @@
     this.retries = 0;
     this.unacknowledged = false;
     this.cans = 0; // CANs in a row
+    this.cancelledAt = 0; // when the receiver was sent CANs (0: never)
     this.since = this.now(); // when the last thing was sent, or the wait began
   }
 
@@ -324,9 +330,36 @@
       return;
     }
     if (this.state !== "waiting") {
-      this.io.send(new Uint8Array([CAN, CAN, CAN, CAN, CAN, CAN, CAN, CAN]));
+      this.sendCancel();
+      this.cancelledAt = this.now();
     }
     this.finish(why || "cancelled");
+  };
+
+  Sender.prototype.sendCancel = function () {
+    this.io.send(new Uint8Array([CAN, CAN, CAN, CAN, CAN, CAN, CAN, CAN]));
+  };
+
+  // afterCancel takes the host's bytes after a cancel that sent the
+  // receiver CANs, all of them the screen's: a NAK, the receiver asking
+  // again for a block because it missed the CANs, is answered with them
+  // once more. It returns whether to go on watching: not once other
+  // output shows the receiver gone (a shell's prompt; the CANs and
+  // backspaces lrzsz sends as it stops do not), nor after
+  // CANCEL_WATCH_MS, so that no CAN goes to whatever reads next.
+  Sender.prototype.afterCancel = function (bytes) {
+    if (this.cancelledAt === 0 || this.now() - this.cancelledAt > CANCEL_WATCH_MS) {
+      return false;
+    }
+    for (var i = 0; i < bytes.length; i++) {
+      var b = bytes[i];
+      if (b === NAK) {
+        this.sendCancel();
+      } else if (b !== CAN && b !== BS) {
+        return false;
+      }
+    }
+    return true;
   };
 
   Sender.prototype.retry = function () {
