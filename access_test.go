@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -197,6 +198,49 @@ func accessCert(t *testing.T) (certPEM, keyPEM string, pool *x509.CertPool) {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})), pool
+}
+
+// accessClientCerts makes a certificate authority for client
+// certificates and one certificate it signed for each subject, and
+// returns their PEM files' contents: the authority's, then each
+// subject's certificate and key.
+func accessClientCerts(t *testing.T, subjects ...pkix.Name) (caPEM string, certPEM, keyPEM []string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "telgate test clients"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	for i, subject := range subjects {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+			SerialNumber: big.NewInt(int64(i + 2)), Subject: subject,
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM = append(certPEM, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+		keyPEM = append(keyPEM, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})), certPEM, keyPEM
 }
 
 // accessHost is a telnet host that greets and then reads until closed.
@@ -459,6 +503,85 @@ targets:
 	}
 }
 
+// Client certificates authenticate on their own, so telgate serves other
+// machines with nothing else; a browser without one reaches the probes
+// and is told what is missing.
+func TestRunClientCertificates(t *testing.T) {
+	host := accessHost(t)
+	certPEM, keyPEM, pool := accessCert(t)
+	caPEM, clientCerts, clientKeys := accessClientCerts(t,
+		pkix.Name{CommonName: "alice", Organization: []string{"netops"}}, pkix.Name{CommonName: "bob"})
+	dir := accessFiles(t, map[string]string{
+		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": caPEM,
+		"telgate.yaml": "listen: 0.0.0.0:0\ntls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: clients-ca.pem}\n" +
+			labTargets(host.Addr()),
+	})
+	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-log-format", "json", "-log-level", "debug")
+	port := p.URL[strings.LastIndex(p.URL, ":")+1:]
+	base := "https://127.0.0.1:" + port
+	as := func(i int) *tls.Config {
+		conf := &tls.Config{RootCAs: pool}
+		if i >= 0 {
+			cert, err := tls.X509KeyPair([]byte(clientCerts[i]), []byte(clientKeys[i]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf.Certificates = []tls.Certificate{cert}
+		}
+		return conf
+	}
+	get := func(conf *tls.Config, path string) (int, string) {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: conf}}
+		defer client.CloseIdleConnections()
+		resp, body := accessGet(t, client, base+path, "", "")
+		return resp.StatusCode, body
+	}
+	if code, body := get(as(0), "/api/targets"); code != http.StatusOK || !strings.Contains(body, `"lab"`) {
+		t.Errorf("alice's targets: %d %s", code, body)
+	}
+	if code, body := get(as(1), "/api/targets"); code != http.StatusOK || strings.Contains(body, `"lab"`) {
+		t.Errorf("bob's targets: %d %s", code, body)
+	}
+	if code, body := get(as(-1), "/api/targets"); code != http.StatusForbidden || !strings.Contains(body, "client certificate") {
+		t.Errorf("no certificate: %d %s, want 403 saying a client certificate is needed", code, body)
+	}
+	if code, _ := get(as(-1), "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz without a certificate: %d", code)
+	}
+	wss := "wss://127.0.0.1:" + port + "/ws?target=lab"
+	origin := http.Header{"Origin": {base}}
+	if _, code := accessDial(t, &websocket.Dialer{TLSClientConfig: as(0)}, wss, origin); code != http.StatusSwitchingProtocols {
+		t.Errorf("alice opening lab: %d", code)
+	}
+	if _, code := accessDial(t, &websocket.Dialer{TLSClientConfig: as(1)}, wss, origin); code != http.StatusForbidden {
+		t.Errorf("bob opening lab: %d, want 403", code)
+	}
+	if !regexp.MustCompile(`"user":"alice",.*"message":"session start"`).MatchString(p.stderr.String()) {
+		t.Error("alice's session is not logged as hers")
+	}
+	// The browser is told which authorities to choose a certificate of.
+	conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{RootCAs: pool,
+		GetClientCertificate: func(req *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			var names []string
+			for _, raw := range req.AcceptableCAs {
+				var name pkix.RDNSequence
+				if _, err := asn1.Unmarshal(raw, &name); err == nil {
+					var n pkix.Name
+					n.FillFromRDNSequence(&name)
+					names = append(names, n.CommonName)
+				}
+			}
+			if fmt.Sprint(names) != "[telgate test clients]" {
+				t.Errorf("the handshake names the authorities %q, want the clients' CA", names)
+			}
+			return &tls.Certificate{}, nil
+		}})
+	if err != nil {
+		t.Fatalf("a handshake without a certificate: %v", err)
+	}
+	conn.Close()
+}
+
 func TestRunTLSFlagsWinOverTheConfiguration(t *testing.T) {
 	host := accessHost(t)
 	certPEM, keyPEM, pool := accessCert(t)
@@ -485,6 +608,7 @@ func TestRunTLSFlagsWinOverTheConfiguration(t *testing.T) {
 
 func TestRunRefusesBadSecuritySettings(t *testing.T) {
 	host := accessHost(t)
+	certPEM, keyPEM, _ := accessCert(t)
 	target := fmt.Sprintf("targets:\n  - name: lab\n    address: %s\n", host.Addr())
 	dir := accessFiles(t, map[string]string{
 		"bad-users.yaml": "users:\n  - name: alice\n    password: hunter2\n",
@@ -494,6 +618,13 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"c.yaml":         target + "    allow_users: [alice]\n",
 		"d.yaml":         "adhoc:\n  - hosts: [192.0.2.0/24]\n    allow_groups: [netops]\n" + target,
 		"e.yaml":         "auth: {operator_groups: [netops]}\n" + target,
+		"f.yaml":         "auth: {client_ca: ca.pem}\n" + target,
+		"g.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: nowhere.pem}\n" + target,
+		"h.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: users.yaml}\n" + target,
+		"i.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: broken.pem}\n" + target,
+		"cert.pem":       certPEM,
+		"key.pem":        keyPEM,
+		"broken.pem":     "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 	})
 	for file, want := range map[string]string{
 		"a.yaml": "bad-users.yaml:3: user \"alice\": password is not a bcrypt hash",
@@ -501,6 +632,10 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"c.yaml": "target \"lab\" has allow_users or allow_groups, but no authentication is configured",
 		"d.yaml": "adhoc[0] has allow_users or allow_groups, but no authentication is configured",
 		"e.yaml": "auth has operator_users or operator_groups, but no authentication is configured",
+		"f.yaml": "auth: client_ca needs telgate's own TLS",
+		"g.yaml": "auth: client_ca: open " + filepath.Join(dir, "nowhere.pem"),
+		"h.yaml": "users.yaml: no PEM certificate in it",
+		"i.yaml": "broken.pem: certificate 1: x509: malformed certificate",
 	} {
 		code, stderr := runAccessExit(t, "-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0")
 		if code != 2 || !strings.Contains(stderr, want) {
@@ -595,16 +730,18 @@ targets:
 // answers it as a person does in the login dialog, and the credentials
 // then also carry /api/targets, the same-origin WebSocket upgrade and
 // the session list, where the user ends the session.
-func TestBrowserBasicAuthChallenge(t *testing.T) {
-	node := browserTools(t)
-	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+// labHost is a telnet host that greets "greetings from the lab".
+func labHost(t *testing.T) *telnettest.Server {
+	return telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("greetings from the lab\r\n")
 		_, _ = io.Copy(io.Discard, c.NetConn())
 	})
-	dir := accessFiles(t, map[string]string{
-		"users.yaml": accessUsers(t),
-		"telgate.yaml": fmt.Sprintf(`auth: {users_file: users.yaml}
-targets:
+}
+
+// labTargets are three targets at addr: lab for netops, core for bob,
+// public for everyone.
+func labTargets(addr string) string {
+	return fmt.Sprintf(`targets:
   - name: lab
     address: %[1]s
     allow_groups: [netops]
@@ -613,7 +750,15 @@ targets:
     allow_users: [bob]
   - name: public
     address: %[1]s
-`, host.Addr()),
+`, addr)
+}
+
+func TestBrowserBasicAuthChallenge(t *testing.T) {
+	node := browserTools(t)
+	host := labHost(t)
+	dir := accessFiles(t, map[string]string{
+		"users.yaml":   accessUsers(t),
+		"telgate.yaml": "auth: {users_file: users.yaml}\n" + labTargets(host.Addr()),
 	})
 	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0",
 		"-log-format", "json", "-log-level", "debug")
@@ -647,5 +792,38 @@ targets:
 	}
 	if !strings.Contains(p.stderr.String(), `"path":"/ws","reason":"no credentials"`) {
 		t.Error("the anonymous WebSocket upgrade was not refused with 401")
+	}
+}
+
+// A browser presenting a client certificate logs in with it; one
+// without is told what is missing. Playwright presents the certificate
+// from its own TLS proxy between the browser and telgate, as Chromium
+// cannot be given one headless without a system certificate store.
+func TestBrowserClientCertificate(t *testing.T) {
+	node := browserTools(t)
+	host := labHost(t)
+	certPEM, keyPEM, _ := accessCert(t)
+	caPEM, clientCerts, clientKeys := accessClientCerts(t, pkix.Name{CommonName: "alice", Organization: []string{"netops"}})
+	dir := accessFiles(t, map[string]string{
+		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": caPEM,
+		"alice.pem": clientCerts[0], "alice-key.pem": clientKeys[0],
+		"telgate.yaml": "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: clients-ca.pem}\n" + labTargets(host.Addr()),
+	})
+	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0",
+		"-log-format", "json", "-log-level", "debug")
+
+	result := runScenario(t, node, "access.mjs", "certificate", "TELGATE_URL="+p.URL+"/",
+		"TELGATE_USER=alice", "TELGATE_TARGET=lab", "TELGATE_GREETING=greetings from the lab",
+		"TELGATE_CLIENT_CERT="+filepath.Join(dir, "alice.pem"), "TELGATE_CLIENT_KEY="+filepath.Join(dir, "alice-key.pem"))
+	if got := fmt.Sprint(result["targets"]); got != "[lab public]" {
+		t.Errorf("alice's picker lists %s, want [lab public]", got)
+	}
+	if !regexp.MustCompile(`"user":"alice",.*"message":"session start"`).MatchString(p.stderr.String()) {
+		t.Error("the session is not logged as alice's")
+	}
+
+	result = runScenario(t, node, "access.mjs", "nocertificate", "TELGATE_URL="+p.URL+"/")
+	if result["page"] != float64(403) {
+		t.Errorf("without a certificate: %v", result)
 	}
 }

@@ -34,6 +34,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -336,7 +338,7 @@ func (s *settings) loadSecurity() error {
 		if certFile == "" {
 			certFile, keyFile = s.resolve(s.cfg.TLS.Cert), s.resolve(s.cfg.TLS.Key)
 		}
-		if err := checkAllowLists(s.cfg, s.auth.Enabled()); err != nil {
+		if err := checkAllowLists(s.cfg, a.Enabled()); err != nil {
 			return err
 		}
 	}
@@ -351,7 +353,54 @@ func (s *settings) loadSecurity() error {
 			NextProtos:   []string{"http/1.1"},
 		}
 	}
+	if s.cfg != nil && s.cfg.Auth.ClientCA != "" {
+		if s.tls == nil {
+			return errors.New("auth: client_ca needs telgate's own TLS (tls: cert and key, or -tls-cert and -tls-key): " +
+				"a client certificate is checked in the TLS handshake; behind a proxy that terminates TLS use its header (proxy_header)")
+		}
+		pool, err := loadClientCAs(s.resolve(s.cfg.Auth.ClientCA))
+		if err != nil {
+			return err
+		}
+		// Asked for, neither required nor verified in the handshake: the
+		// web handler verifies it and says what is wrong (expired, not
+		// ours) on a page where a failed handshake says nothing, and a
+		// browser without one still reaches /healthz and the users
+		// file's login. ClientCAs names the authorities to the browser.
+		s.auth.ClientCAs = pool
+		s.tls.ClientAuth, s.tls.ClientCAs = tls.RequestClientCert, pool
+	}
 	return nil
+}
+
+// loadClientCAs reads the PEM file of the certificate authorities whose
+// client certificates identify users.
+func loadClientCAs(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("auth: client_ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	n := 0
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		ca, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("auth: client_ca %s: certificate %d: %w", path, n+1, err)
+		}
+		pool.AddCert(ca)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("auth: client_ca %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
 
 // checkExposure refuses a listen address other machines can reach when
@@ -372,7 +421,7 @@ func (s *settings) checkExposure(addr net.Addr, log zerolog.Logger, stderr io.Wr
 	}
 	if !s.insecure {
 		fmt.Fprintf(stderr, "telgate: refusing to serve %s without authentication: anyone who reaches it "+
-			"could open every target. Configure auth (users_file or proxy_header) in the -config file, "+
+			"could open every target. Configure auth (users_file, proxy_header or client_ca) in the -config file, "+
 			"listen on a loopback address, or pass -insecure-no-auth to accept the risk.\n", s.addr)
 		return 2
 	}

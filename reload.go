@@ -22,8 +22,8 @@ import (
 // on with the targets they were opened with. A file that does not load
 // changes nothing; a change to anything else (listen, tls, http, limits,
 // recording, auth but users_file and the operators) takes a restart, and
-// the log says which. Turning a users file or proxy_header on or off, or changing
-// proxy_header, refuses the whole reload.
+// the log says which. Turning a users file, proxy_header or client_ca on
+// or off, or changing proxy_header, refuses the whole reload.
 type reloader struct {
 	path    string
 	running *gateway.Config // as loaded at start
@@ -72,11 +72,11 @@ func (r *reloader) reload() error {
 			return err
 		}
 	}
-	if (cfg.Auth.UsersFile == "") != (r.running.Auth.UsersFile == "") || cfg.Auth.ProxyHeader != r.running.Auth.ProxyHeader {
-		return errors.New("auth: turning a users file or proxy_header on or off, or changing proxy_header, takes a restart")
+	if (cfg.Auth.UsersFile == "") != (r.running.Auth.UsersFile == "") || cfg.Auth.ProxyHeader != r.running.Auth.ProxyHeader ||
+		(cfg.Auth.ClientCA == "") != (r.running.Auth.ClientCA == "") {
+		return errors.New("auth: turning a users file, proxy_header or client_ca on or off, or changing proxy_header, takes a restart")
 	}
-	authOn := cfg.Auth.UsersFile != "" || cfg.Auth.ProxyHeader != ""
-	if err := checkAllowLists(cfg, authOn); err != nil {
+	if err := checkAllowLists(cfg, cfg.Auth.Enabled()); err != nil {
 		return err
 	}
 	if err := r.gw.Reconfigure(cfg.Targets, cfg.Adhoc); err != nil {
@@ -158,18 +158,18 @@ func checkAllowLists(cfg *gateway.Config, authOn bool) error {
 	}
 	if len(cfg.Auth.OperatorUsers)+len(cfg.Auth.OperatorGroups) > 0 {
 		return errors.New("auth has operator_users or operator_groups, but no authentication is configured " +
-			"(auth: users_file or proxy_header): nobody could be an operator")
+			"(auth: users_file, proxy_header or client_ca): nobody could be an operator")
 	}
 	for _, t := range cfg.Targets {
 		if len(t.AllowUsers)+len(t.AllowGroups) > 0 {
 			return fmt.Errorf("target %q has allow_users or allow_groups, but no authentication is configured "+
-				"(auth: users_file or proxy_header): nobody could open it", t.Name)
+				"(auth: users_file, proxy_header or client_ca): nobody could open it", t.Name)
 		}
 	}
 	for i, r := range cfg.Adhoc {
 		if len(r.AllowUsers)+len(r.AllowGroups) > 0 {
 			return fmt.Errorf("adhoc[%d] has allow_users or allow_groups, but no authentication is configured "+
-				"(auth: users_file or proxy_header): nobody could use it", i)
+				"(auth: users_file, proxy_header or client_ca): nobody could use it", i)
 		}
 	}
 	return nil

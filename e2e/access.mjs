@@ -1,7 +1,7 @@
 // Browser scenarios for telgate's HTTP Basic authentication, run by
 // access_test.go:
 //
-//   node e2e/access.mjs login|anonymous|recordings
+//   node e2e/access.mjs login|certificate|nocertificate|anonymous|recordings
 //
 // login:     the browser answers the page's 401 challenge with
 //            TELGATE_USER and TELGATE_PASSWORD, as a person does in the
@@ -9,6 +9,10 @@
 //            TELGATE_TARGET over the WebSocket (which must carry the same
 //            credentials) and shows the host's greeting; the session list
 //            (?view=sessions) shows that session, and its End ends it.
+// certificate: login, the browser presenting the client certificate
+//            TELGATE_CLIENT_CERT (its key TELGATE_CLIENT_KEY) instead of
+//            a password; TELGATE_USER is the certificate's user.
+// nocertificate: no client certificate: the page is refused with 403.
 // anonymous: no credentials: the page is refused with 401.
 // recordings: an operator plays back a session recorded on
 //            TELGATE_TARGET (see the scenario).
@@ -204,9 +208,34 @@ async function recordings(page, base) {
   return { listed: rows.length, markers };
 }
 
-runScenario({ login, anonymous, recordings }, {
-  boundMs: 90000,
+// nocertificate: a browser with no client certificate, at a gateway that
+// needs one, gets a page that says so.
+async function nocertificate(page, base) {
+  const resp = await page.goto(base);
+  const text = await page.textContent("body");
+  check(resp.status() === 403 && text.includes("client certificate"),
+    `the page is refused with a reason (HTTP ${resp.status()}: ${text.trim()})`);
+  return { page: resp.status(), text: text.trim() };
+}
+
+function contextOptions(name) {
+  switch (name) {
+    case "anonymous":
+      return {};
+    case "certificate": // login, with a certificate instead of a password
+      return {
+        ignoreHTTPSErrors: true,
+        clientCertificates: [{
+          origin: new URL(env("TELGATE_URL")).origin,
+          certPath: env("TELGATE_CLIENT_CERT"),
+          keyPath: env("TELGATE_CLIENT_KEY"),
+        }],
+      };
+    case "nocertificate":
+      return { ignoreHTTPSErrors: true };
+  }
   // Answered only when the server challenges, like the login dialog.
-  contextOptions: (name) => name === "anonymous" ? {}
-    : { httpCredentials: { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") } },
-});
+  return { httpCredentials: { username: env("TELGATE_USER"), password: env("TELGATE_PASSWORD") } };
+}
+
+runScenario({ login, certificate: login, nocertificate, anonymous, recordings }, { boundMs: 90000, contextOptions });

@@ -40,6 +40,7 @@ import (
 //	  proxy_header: X-Forwarded-User
 //	  proxy_groups_header: X-Forwarded-Groups
 //	  trusted_proxies: [127.0.0.1/32]
+//	  client_ca: clients-ca.pem     # client certificates (needs tls)
 //	http:
 //	  base_path: /console/          # optional; serve the page under it
 //	  allowed_origins: [https://portal.example.com]
@@ -67,8 +68,8 @@ type TLSConfig struct {
 	Key  string `yaml:"key"`
 }
 
-// AuthConfig says how users are authenticated. With neither a users file
-// nor a proxy header, nobody is.
+// AuthConfig says how users are authenticated. With no users file, proxy
+// header or client CA, nobody is.
 type AuthConfig struct {
 	// UsersFile is a YAML file of users with bcrypt password hashes,
 	// checked with HTTP Basic authentication.
@@ -84,11 +85,21 @@ type AuthConfig struct {
 	// -Host are believed, and the proxy headers above. It may be set
 	// without ProxyHeader, for a proxy that only terminates TLS.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientCA is a PEM file of the certificate authorities whose client
+	// certificates identify users: the subject's common name is the
+	// user, its organizations the groups. It needs telgate's own TLS,
+	// which checks the certificate in the handshake.
+	ClientCA string `yaml:"client_ca"`
 	// OperatorUsers and OperatorGroups name the operators, who see and
 	// may end every session in the session list (other users their
 	// own).
 	OperatorUsers  []string `yaml:"operator_users"`
 	OperatorGroups []string `yaml:"operator_groups"`
+}
+
+// Enabled reports whether the section authenticates anyone.
+func (a AuthConfig) Enabled() bool {
+	return a.UsersFile != "" || a.ProxyHeader != "" || a.ClientCA != ""
 }
 
 // HTTPConfig holds browser-facing HTTP policy.

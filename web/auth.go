@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"math"
 	"net/http"
 	"net/netip"
@@ -34,6 +35,17 @@ type Auth struct {
 	// ProxyGroupsHeader names a header carrying the user's groups,
 	// separated by commas, from the same proxies.
 	ProxyGroupsHeader string
+	// ClientCAs, when not nil, identifies users by the client
+	// certificate their browser sent in the TLS handshake, verified here
+	// against these authorities (so the server's tls.Config asks for a
+	// certificate without verifying it: tls.RequestClientCert, with
+	// ClientCAs set to these for the browser's choice). The user is the
+	// subject's common name, the groups its organizations (as
+	// Kubernetes reads them). A certificate that does not verify is
+	// refused with the reason, where a handshake would fail with none. A
+	// request without a certificate falls back to Users, and without
+	// Users is refused.
+	ClientCAs *x509.CertPool
 	// OperatorUsers and OperatorGroups are the operators: in the session
 	// list (/api/sessions) they see and may end every session, where
 	// other users see and may end their own, and they may play the
@@ -58,14 +70,14 @@ func (o *operators) is(id Identity) bool {
 }
 
 // Enabled reports whether any authentication is configured.
-func (a Auth) Enabled() bool { return a.Users != nil || a.ProxyHeader != "" }
+func (a Auth) Enabled() bool { return a.Users != nil || a.ProxyHeader != "" || a.ClientCAs != nil }
 
 // Identity is who a request comes from.
 type Identity struct {
 	User   string   // "" without authentication
 	Groups []string // the user's groups
-	// Method is how the user was authenticated: "basic", "proxy", or ""
-	// when authentication is off.
+	// Method is how the user was authenticated: "basic", "proxy",
+	// "certificate", or "" when authentication is off.
 	Method string
 
 	// users are the users a "basic" identity was checked against: the
@@ -153,7 +165,14 @@ func (a *authenticator) authenticate(r *http.Request, peer, client netip.Addr) (
 			return id, ref
 		}
 	}
+	if a.auth.ClientCAs != nil && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		return a.fromCertificate(r.TLS.PeerCertificates)
+	}
 	if a.users.Load() == nil {
+		if a.auth.ClientCAs != nil {
+			return Identity{}, &refusal{code: http.StatusForbidden, reason: "no client certificate",
+				msg: "authentication required: this gateway needs a client certificate, and the browser sent none"}
+		}
 		return Identity{}, &refusal{code: http.StatusForbidden, reason: "no identity from a trusted proxy",
 			msg: "authentication required: sign in through the gateway's proxy"}
 	}
@@ -201,8 +220,8 @@ func (a *authenticator) fromProxy(r *http.Request) (Identity, *refusal, bool) {
 	return Identity{User: user, Groups: groups, Method: "proxy"}, nil, true
 }
 
-// validIdentity accepts a user or group name from a proxy: valid UTF-8,
-// bounded, no control characters.
+// validIdentity accepts a user or group name from a proxy or a client
+// certificate: valid UTF-8, bounded, no control characters.
 func validIdentity(s string) bool {
 	if s == "" || len(s) > maxIdentityLen || !utf8.ValidString(s) {
 		return false

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -140,9 +141,15 @@ func newFixture(t *testing.T, fo fixtureOpts) *fixture {
 		f.compares.Add(1)
 		return compare(hash, pw)
 	}
-	if fo.tls {
+	switch {
+	case opts.Auth.ClientCAs != nil:
+		// As telgate's listener asks: for a certificate, unverified.
+		f.srv = httptest.NewUnstartedServer(h.root)
+		f.srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, ClientCAs: opts.Auth.ClientCAs}
+		f.srv.StartTLS()
+	case fo.tls:
 		f.srv = httptest.NewTLSServer(h.root)
-	} else {
+	default:
 		f.srv = httptest.NewServer(h.root)
 	}
 	f.gw, f.h = gw, h
@@ -168,6 +175,21 @@ func basicAuth(user, password string) http.Header {
 
 func (f *fixture) client() *http.Client {
 	return f.srv.Client()
+}
+
+// presenting makes the fixture's client, and its WebSockets, present
+// cert in TLS handshakes from now on, or none. It is sent even when the
+// server names other authorities, which browsers and Go's own choice
+// would not do.
+func (f *fixture) presenting(cert ...tls.Certificate) {
+	tr := f.srv.Client().Transport.(*http.Transport)
+	tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if len(cert) == 0 {
+			return &tls.Certificate{}, nil
+		}
+		return &cert[0], nil
+	}
+	tr.CloseIdleConnections()
 }
 
 // get fetches path with the given headers (a Host header becomes the

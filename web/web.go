@@ -791,7 +791,7 @@ func (h *handler) sessionListRefusal(id Identity) *refusal {
 		return nil
 	}
 	return &refusal{code: http.StatusForbidden, reason: "session list without authentication",
-		msg: "the session list needs authentication (auth: users_file or proxy_header)"}
+		msg: "the session list needs authentication (auth: users_file, proxy_header or client_ca)"}
 }
 
 // sessionList answers GET /api/sessions: the running sessions the user
