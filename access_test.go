@@ -200,11 +200,18 @@ func accessCert(t *testing.T) (certPEM, keyPEM string, pool *x509.CertPool) {
 		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})), pool
 }
 
-// accessClientCerts makes a certificate authority for client
-// certificates and one certificate it signed for each subject, and
-// returns their PEM files' contents: the authority's, then each
-// subject's certificate and key.
-func accessClientCerts(t *testing.T, subjects ...pkix.Name) (caPEM string, certPEM, keyPEM []string) {
+// clientPKI is a certificate authority for client certificates with a
+// certificate it signed for each of its subjects, as PEM files'
+// contents.
+type clientPKI struct {
+	caPEM           string
+	certPEM, keyPEM []string // the subjects', in order
+	ca              *x509.Certificate
+	caKey           *ecdsa.PrivateKey
+	serials         []*big.Int
+}
+
+func accessClientCerts(t *testing.T, subjects ...pkix.Name) *clientPKI {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -213,20 +220,22 @@ func accessClientCerts(t *testing.T, subjects ...pkix.Name) (caPEM string, certP
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "telgate test clients"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
+	pki := &clientPKI{caPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})), ca: ca, caKey: caKey}
 	for i, subject := range subjects {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
+		serial := big.NewInt(int64(i + 2))
 		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-			SerialNumber: big.NewInt(int64(i + 2)), Subject: subject,
+			SerialNumber: serial, Subject: subject,
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}, ca, &key.PublicKey, caKey)
@@ -237,10 +246,45 @@ func accessClientCerts(t *testing.T, subjects ...pkix.Name) (caPEM string, certP
 		if err != nil {
 			t.Fatal(err)
 		}
-		certPEM = append(certPEM, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-		keyPEM = append(keyPEM, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
+		pki.certPEM = append(pki.certPEM, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+		pki.keyPEM = append(pki.keyPEM, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})))
+		pki.serials = append(pki.serials, serial)
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})), certPEM, keyPEM
+	return pki
+}
+
+// tlsConfig trusts serverCAs and presents subject i's certificate, or
+// none for -1.
+func (pki *clientPKI) tlsConfig(t *testing.T, serverCAs *x509.CertPool, i int) *tls.Config {
+	t.Helper()
+	conf := &tls.Config{RootCAs: serverCAs}
+	if i >= 0 {
+		cert, err := tls.X509KeyPair([]byte(pki.certPEM[i]), []byte(pki.keyPEM[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf
+}
+
+// revocationList is the authority's list revoking the certificates of
+// the subjects numbered, due to be replaced at next, as a PEM file's
+// contents.
+func (pki *clientPKI) revocationList(t *testing.T, number int64, next time.Time, subjects ...int) string {
+	t.Helper()
+	var entries []x509.RevocationListEntry
+	for _, i := range subjects {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: pki.serials[i], RevocationTime: time.Now()})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(number), ThisUpdate: next.Add(-time.Hour), NextUpdate: next,
+		RevokedCertificateEntries: entries,
+	}, pki.ca, pki.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
 }
 
 // accessHost is a telnet host that greets and then reads until closed.
@@ -509,27 +553,16 @@ targets:
 func TestRunClientCertificates(t *testing.T) {
 	host := accessHost(t)
 	certPEM, keyPEM, pool := accessCert(t)
-	caPEM, clientCerts, clientKeys := accessClientCerts(t,
-		pkix.Name{CommonName: "alice", Organization: []string{"netops"}}, pkix.Name{CommonName: "bob"})
+	pki := accessClientCerts(t, pkix.Name{CommonName: "alice", Organization: []string{"netops"}}, pkix.Name{CommonName: "bob"})
 	dir := accessFiles(t, map[string]string{
-		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": caPEM,
+		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": pki.caPEM,
 		"telgate.yaml": "listen: 0.0.0.0:0\ntls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: clients-ca.pem}\n" +
 			labTargets(host.Addr()),
 	})
 	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-log-format", "json", "-log-level", "debug")
 	port := p.URL[strings.LastIndex(p.URL, ":")+1:]
 	base := "https://127.0.0.1:" + port
-	as := func(i int) *tls.Config {
-		conf := &tls.Config{RootCAs: pool}
-		if i >= 0 {
-			cert, err := tls.X509KeyPair([]byte(clientCerts[i]), []byte(clientKeys[i]))
-			if err != nil {
-				t.Fatal(err)
-			}
-			conf.Certificates = []tls.Certificate{cert}
-		}
-		return conf
-	}
+	as := func(i int) *tls.Config { return pki.tlsConfig(t, pool, i) }
 	get := func(conf *tls.Config, path string) (int, string) {
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: conf}}
 		defer client.CloseIdleConnections()
@@ -803,10 +836,10 @@ func TestBrowserClientCertificate(t *testing.T) {
 	node := browserTools(t)
 	host := labHost(t)
 	certPEM, keyPEM, _ := accessCert(t)
-	caPEM, clientCerts, clientKeys := accessClientCerts(t, pkix.Name{CommonName: "alice", Organization: []string{"netops"}})
+	pki := accessClientCerts(t, pkix.Name{CommonName: "alice", Organization: []string{"netops"}})
 	dir := accessFiles(t, map[string]string{
-		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": caPEM,
-		"alice.pem": clientCerts[0], "alice-key.pem": clientKeys[0],
+		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": pki.caPEM,
+		"alice.pem": pki.certPEM[0], "alice-key.pem": pki.keyPEM[0],
 		"telgate.yaml": "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: clients-ca.pem}\n" + labTargets(host.Addr()),
 	})
 	p := runAccess(t, "-config", filepath.Join(dir, "telgate.yaml"), "-listen", "127.0.0.1:0",

@@ -272,7 +272,7 @@ type telgateProc struct {
 	wrapped bool
 }
 
-var servingLine = regexp.MustCompile(`^telgate: serving (\d+) target\(s\) at (http://([^/\s]+)/\S*)$`)
+var servingLine = regexp.MustCompile(`^telgate: serving (\d+) target\(s\) at (https?://([^/\s]+)/\S*)$`)
 
 // startTelgate runs telgate on a free loopback port with args added and
 // waits for its "serving" line. When the test ends it is stopped with

@@ -16,8 +16,8 @@
 //	-listen addr          where to serve HTTP (default 127.0.0.1:8080)
 //	-target host:port     serve one telnet host (port 23 when omitted)
 //	-config file          serve what a YAML file configures; SIGHUP
-//	                      reloads its targets, ad-hoc rules, users and
-//	                      operators
+//	                      reloads its targets, ad-hoc rules, users,
+//	                      revocation lists and operators
 //	-base-path path       serve the page and its routes under a path
 //	-tls-cert file        serve HTTPS with this certificate (PEM, chain first)
 //	-tls-key file         and this private key
@@ -34,8 +34,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,6 +197,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if gopts.Recording.Dir != "" {
 		log.Info().Str("dir", gopts.Recording.Dir).Msg("recordings are kept here, for the targets and rules that record")
 	}
+	warnStaleRevocations(s.auth.ClientCerts, log)
 	if s.auth.Users != nil && s.tls == nil && !isLoopback(ln.Addr()) {
 		log.Warn().Msg("HTTP Basic authentication without TLS: passwords cross the network in the clear " +
 			"unless a TLS-terminating proxy is in front (see -tls-cert)")
@@ -211,7 +210,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		hopts.FrameAncestors = s.cfg.HTTP.FrameAncestors
 	}
 	handler := web.NewHandler(hopts)
-	rl := &reloader{path: *configPath, running: s.cfg, gw: gw, handler: handler, log: log}
+	rl := &reloader{path: *configPath, running: s.cfg, certs: s.auth.ClientCerts, gw: gw, handler: handler, log: log}
 	rl.watch(ctx)
 	srv := newServer(handler, log)
 	scheme := "http"
@@ -358,7 +357,7 @@ func (s *settings) loadSecurity() error {
 			return errors.New("auth: client_ca needs telgate's own TLS (tls: cert and key, or -tls-cert and -tls-key): " +
 				"a client certificate is checked in the TLS handshake; behind a proxy that terminates TLS use its header (proxy_header)")
 		}
-		pool, err := loadClientCAs(s.resolve(s.cfg.Auth.ClientCA))
+		certs, err := loadClientCerts(s.cfg, s.resolve, nil)
 		if err != nil {
 			return err
 		}
@@ -367,40 +366,40 @@ func (s *settings) loadSecurity() error {
 		// ours) on a page where a failed handshake says nothing, and a
 		// browser without one still reaches /healthz and the users
 		// file's login. ClientCAs names the authorities to the browser.
-		s.auth.ClientCAs = pool
-		s.tls.ClientAuth, s.tls.ClientCAs = tls.RequestClientCert, pool
+		s.auth.ClientCerts = certs
+		s.tls.ClientAuth, s.tls.ClientCAs = tls.RequestClientCert, certs.Pool()
 	}
 	return nil
 }
 
-// loadClientCAs reads the PEM file of the certificate authorities whose
-// client certificates identify users.
-func loadClientCAs(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+// loadClientCerts reads cfg's client_ca, or takes running's authorities
+// when not nil (they change only with a restart), and its client_crl.
+func loadClientCerts(cfg *gateway.Config, resolve func(string) string, running *web.ClientCerts) (*web.ClientCerts, error) {
+	certs := running
+	if certs == nil {
+		var err error
+		if certs, err = web.LoadClientCAs(resolve(cfg.Auth.ClientCA)); err != nil {
+			return nil, fmt.Errorf("auth: client_ca: %w", err)
+		}
+	}
+	certs, err := certs.WithRevocations(resolve(cfg.Auth.ClientCRL))
 	if err != nil {
-		return nil, fmt.Errorf("auth: client_ca: %w", err)
+		return nil, fmt.Errorf("auth: client_crl: %w", err)
 	}
-	pool := x509.NewCertPool()
-	n := 0
-	for rest := data; ; {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		ca, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("auth: client_ca %s: certificate %d: %w", path, n+1, err)
-		}
-		pool.AddCert(ca)
-		n++
+	return certs, nil
+}
+
+// warnStaleRevocations warns when a revocation list loaded is past the
+// time its authority said a newer one would be out: certificates revoked
+// since are still let in.
+func warnStaleRevocations(certs *web.ClientCerts, log zerolog.Logger) {
+	if certs == nil {
+		return
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("auth: client_ca %s: no PEM certificate in it", path)
+	if next := certs.NextUpdate(); !next.IsZero() && time.Now().After(next) {
+		log.Warn().Time("next_update", next).
+			Msg("auth: client_crl is past its next update: load a newer list (and reload) to refuse certificates revoked since")
 	}
-	return pool, nil
 }
 
 // checkExposure refuses a listen address other machines can reach when

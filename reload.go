@@ -18,15 +18,19 @@ import (
 
 // A reloader re-reads the configuration file when telgate gets SIGHUP and
 // applies what can change while sessions run: the targets, the ad-hoc
-// rules, the users file and the operators. Sessions already running go
-// on with the targets they were opened with. A file that does not load
-// changes nothing; a change to anything else (listen, tls, http, limits,
-// recording, auth but users_file and the operators) takes a restart, and
-// the log says which. Turning a users file, proxy_header or client_ca on
-// or off, or changing proxy_header, refuses the whole reload.
+// rules, the users file, the client certificates' revocations and the
+// operators. Sessions already running go on with the targets they were
+// opened with. A file that does not load changes nothing; a change to
+// anything else (listen, tls, http, limits, recording, auth but
+// users_file, client_crl and the operators) takes a restart, and the log
+// says which. Turning a users file, proxy_header or client_ca on or off,
+// or changing proxy_header, refuses the whole reload.
 type reloader struct {
 	path    string
 	running *gateway.Config // as loaded at start
+	// certs are the client certificates' authorities at start, which
+	// change only with a restart; their revocations are reloaded.
+	certs   *web.ClientCerts
 	gw      *gateway.Gateway
 	handler *web.Handler
 	log     zerolog.Logger
@@ -79,6 +83,13 @@ func (r *reloader) reload() error {
 	if err := checkAllowLists(cfg, cfg.Auth.Enabled()); err != nil {
 		return err
 	}
+	var certs *web.ClientCerts
+	if r.certs != nil {
+		dir := settings{configDir: filepath.Dir(r.path)}
+		if certs, err = loadClientCerts(cfg, dir.resolve, r.certs); err != nil {
+			return err
+		}
+	}
 	if err := r.gw.Reconfigure(cfg.Targets, cfg.Adhoc); err != nil {
 		if cfg.Recording.Dir != "" && r.running.Recording.Dir == "" {
 			return fmt.Errorf("%w: recording.dir takes a restart", err)
@@ -89,6 +100,12 @@ func (r *reloader) reload() error {
 		if err := r.handler.SetUsers(users); err != nil {
 			return err
 		}
+	}
+	if certs != nil {
+		if err := r.handler.SetClientCerts(certs); err != nil {
+			return err
+		}
+		warnStaleRevocations(certs, r.log)
 	}
 	// Cannot fail: checkAllowLists refused operators without
 	// authentication, and authentication cannot change here.
@@ -114,6 +131,7 @@ func restartOnly(a, b *gateway.Config) []string {
 	var changed []string
 	authA, authB := a.Auth, b.Auth
 	authA.UsersFile, authB.UsersFile = "", ""
+	authA.ClientCRL, authB.ClientCRL = "", ""
 	authA.OperatorUsers, authB.OperatorUsers = nil, nil
 	authA.OperatorGroups, authB.OperatorGroups = nil, nil
 	authA.TrustedProxies, authB.TrustedProxies = normalPrefixes(a.Auth.TrustedProxies), normalPrefixes(b.Auth.TrustedProxies)

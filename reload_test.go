@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // targetNames asks a running telgate for its targets.
@@ -141,4 +143,67 @@ func TestSIGHUPReloadsOperators(t *testing.T) {
 	if strings.Contains(tg.logs.String(), "take a restart") {
 		t.Errorf("the log names a section as taking a restart:\n%s", tg.logs.String())
 	}
+}
+
+// SIGHUP reads the client certificates' revocation list again: a
+// certificate revoked since is refused from the next request, one no
+// longer listed is let in, a list from another authority changes
+// nothing, and one past its next update is used with a warning.
+func TestSIGHUPReloadsClientRevocations(t *testing.T) {
+	certPEM, keyPEM, pool := accessCert(t)
+	pki := accessClientCerts(t, pkix.Name{CommonName: "alice"}, pkix.Name{CommonName: "bob"})
+	dir := accessFiles(t, map[string]string{
+		"cert.pem": certPEM, "key.pem": keyPEM, "clients-ca.pem": pki.caPEM,
+		"revoked.pem": pki.revocationList(t, 1, time.Now().Add(time.Hour), 1),
+		"telgate.yaml": fmt.Sprintf("tls: {cert: cert.pem, key: key.pem}\n"+
+			"auth: {client_ca: clients-ca.pem, client_crl: revoked.pem}\ntargets:\n  - {name: lab, address: %q}\n", holdingHost(t)),
+	})
+	tg := startTelgate(t, 1, "-config", filepath.Join(dir, "telgate.yaml"))
+	status := func(i int) (int, string) {
+		t.Helper()
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.tlsConfig(t, pool, i)}}
+		defer client.CloseIdleConnections()
+		resp, body := accessGet(t, client, tg.URL+"api/targets", "", "")
+		return resp.StatusCode, body
+	}
+	expect := func(when string, alice, bob int) {
+		t.Helper()
+		for i, want := range []int{alice, bob} {
+			code, body := status(i)
+			if code != want {
+				t.Errorf("%s: %s gets %d %s, want %d", when, []string{"alice", "bob"}[i], code, body, want)
+			}
+			if code == http.StatusForbidden && !strings.Contains(body, "it has been revoked") {
+				t.Errorf("%s: the refusal says %s, want that it has been revoked", when, body)
+			}
+		}
+	}
+	expect("bob revoked", http.StatusOK, http.StatusForbidden)
+
+	hup := func(file, want string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "revoked.pem"), []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := strings.Count(tg.logs.String(), want)
+		if err := tg.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the log line "+want, func() bool { return strings.Count(tg.logs.String(), want) > before })
+	}
+	hup(pki.revocationList(t, 2, time.Now().Add(time.Hour), 0), "configuration reloaded")
+	expect("alice revoked instead", http.StatusForbidden, http.StatusOK)
+	if strings.Contains(tg.logs.String(), `"changed"`) {
+		t.Errorf("a new revocation list is named as taking a restart:\n%s", tg.logs.String())
+	}
+
+	other := accessClientCerts(t, pkix.Name{CommonName: "mallory"})
+	hup(other.revocationList(t, 1, time.Now().Add(time.Hour)), "configuration not reloaded")
+	expect("after another authority's list", http.StatusForbidden, http.StatusOK)
+	if !strings.Contains(tg.logs.String(), "is not signed by an authority of client_ca") {
+		t.Errorf("the log does not say why the list was refused:\n%s", tg.logs.String())
+	}
+
+	hup(pki.revocationList(t, 3, time.Now().Add(-time.Minute), 1), "is past its next update")
+	expect("bob revoked by a stale list", http.StatusOK, http.StatusForbidden)
 }

@@ -41,6 +41,7 @@ import (
 //	  proxy_groups_header: X-Forwarded-Groups
 //	  trusted_proxies: [127.0.0.1/32]
 //	  client_ca: clients-ca.pem     # client certificates (needs tls)
+//	  client_crl: clients.crl       # optional; their revocations
 //	http:
 //	  base_path: /console/          # optional; serve the page under it
 //	  allowed_origins: [https://portal.example.com]
@@ -90,6 +91,10 @@ type AuthConfig struct {
 	// user, its organizations the groups. It needs telgate's own TLS,
 	// which checks the certificate in the handshake.
 	ClientCA string `yaml:"client_ca"`
+	// ClientCRL is a file of the revocation lists of ClientCA's
+	// authorities (PEM, or one list in DER): a certificate on one is
+	// refused. It is read again on each reload.
+	ClientCRL string `yaml:"client_crl"`
 	// OperatorUsers and OperatorGroups name the operators, who see and
 	// may end every session in the session list (other users their
 	// own).
@@ -550,6 +555,9 @@ func resolve(n *yaml.Node) *yaml.Node {
 func (c *Config) check() error {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return at("tls")("tls: cert and key go together")
+	}
+	if c.Auth.ClientCA == "" && c.Auth.ClientCRL != "" {
+		return at("auth", "client_crl")("auth: client_crl needs client_ca")
 	}
 	if c.Auth.ProxyHeader == "" && c.Auth.ProxyGroupsHeader != "" {
 		return at("auth", "proxy_groups_header")("auth: proxy_groups_header needs proxy_header")

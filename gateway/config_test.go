@@ -105,6 +105,7 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"auth: {proxy_header: X-User}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_header needs trusted_proxies"},
 		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_groups_header needs proxy_header"},
+		{"auth:\n  client_crl: revoked.pem\ntargets: [{name: a, address: h}]\n", "c.yaml:2: auth: client_crl needs client_ca"},
 		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"auth: {trusted_proxies: [10.0.0.1, 'fe80::1%eth0']}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "fe80::1%eth0" is link-local`},
 		{"auth: {trusted_proxies: ['fe80::/64']}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "fe80::/64" is link-local`},

@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"math"
 	"net/http"
 	"net/netip"
@@ -35,17 +34,18 @@ type Auth struct {
 	// ProxyGroupsHeader names a header carrying the user's groups,
 	// separated by commas, from the same proxies.
 	ProxyGroupsHeader string
-	// ClientCAs, when not nil, identifies users by the client
+	// ClientCerts, when not nil, identifies users by the client
 	// certificate their browser sent in the TLS handshake, verified here
-	// against these authorities (so the server's tls.Config asks for a
-	// certificate without verifying it: tls.RequestClientCert, with
-	// ClientCAs set to these for the browser's choice). The user is the
-	// subject's common name, the groups its organizations (as
-	// Kubernetes reads them). A certificate that does not verify is
-	// refused with the reason, where a handshake would fail with none. A
-	// request without a certificate falls back to Users, and without
-	// Users is refused.
-	ClientCAs *x509.CertPool
+	// against these authorities and revocations (so the server's
+	// tls.Config asks for a certificate without verifying it:
+	// tls.RequestClientCert, with ClientCAs set to ClientCerts.Pool for
+	// the browser's choice). The user is the subject's common name, the
+	// groups its organizations (as Kubernetes reads them). A certificate
+	// that does not verify is refused with the reason, where a handshake
+	// would fail with none. A request without a certificate falls back to
+	// Users, and without Users is refused. Handler.SetClientCerts
+	// replaces them for the requests that follow.
+	ClientCerts *ClientCerts
 	// OperatorUsers and OperatorGroups are the operators: in the session
 	// list (/api/sessions) they see and may end every session, where
 	// other users see and may end their own, and they may play the
@@ -70,7 +70,7 @@ func (o *operators) is(id Identity) bool {
 }
 
 // Enabled reports whether any authentication is configured.
-func (a Auth) Enabled() bool { return a.Users != nil || a.ProxyHeader != "" || a.ClientCAs != nil }
+func (a Auth) Enabled() bool { return a.Users != nil || a.ProxyHeader != "" || a.ClientCerts != nil }
 
 // Identity is who a request comes from.
 type Identity struct {
@@ -128,7 +128,10 @@ type refusal struct {
 type authenticator struct {
 	auth Auth
 	// users is auth.Users, or what Handler.SetUsers put in its place.
-	users    atomic.Pointer[Users]
+	users atomic.Pointer[Users]
+	// certs is auth.ClientCerts, or what Handler.SetClientCerts put in
+	// its place.
+	certs    atomic.Pointer[ClientCerts]
 	trusted  func(netip.Addr) bool
 	limiter  *failureLimiter
 	cache    *credCache
@@ -150,6 +153,7 @@ func newAuthenticator(a Auth, trusted func(netip.Addr) bool) *authenticator {
 		compare:  bcrypt.CompareHashAndPassword,
 	}
 	au.users.Store(a.Users)
+	au.certs.Store(a.ClientCerts)
 	return au
 }
 
@@ -165,11 +169,11 @@ func (a *authenticator) authenticate(r *http.Request, peer, client netip.Addr) (
 			return id, ref
 		}
 	}
-	if a.auth.ClientCAs != nil && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		return a.fromCertificate(r.TLS.PeerCertificates)
+	if certs := a.certs.Load(); certs != nil && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		return fromCertificate(certs, r.TLS.PeerCertificates)
 	}
 	if a.users.Load() == nil {
-		if a.auth.ClientCAs != nil {
+		if a.auth.ClientCerts != nil {
 			return Identity{}, &refusal{code: http.StatusForbidden, reason: "no client certificate",
 				msg: "authentication required: this gateway needs a client certificate, and the browser sent none"}
 		}

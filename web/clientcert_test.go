@@ -7,8 +7,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io/fs"
 	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +37,7 @@ func newAuthority(t *testing.T, name string, parent *testCA) *testCA {
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
@@ -82,7 +87,16 @@ func (ca *testCA) issue(t *testing.T, subject pkix.Name, edit func(*x509.Certifi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// clientCerts trusts ca alone, revoking nothing.
+func (ca *testCA) clientCerts() *ClientCerts {
+	return &ClientCerts{roots: ca.pool, authorities: []*x509.Certificate{ca.cert}}
 }
 
 // intermediate makes an authority that ca signed.
@@ -94,7 +108,7 @@ func person(cn string, orgs ...string) pkix.Name {
 
 func TestClientCertificatesIdentifyUsers(t *testing.T) {
 	ca := newTestCA(t, "Clients CA")
-	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCAs: ca.pool}}})
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: ca.clientCerts()}}})
 
 	for _, tc := range []struct {
 		cert tls.Certificate
@@ -133,7 +147,7 @@ func TestClientCertificatesIdentifyUsers(t *testing.T) {
 func TestClientCertificatesThatDoNotVerifyAreRefusedWithTheReason(t *testing.T) {
 	ca := newTestCA(t, "Clients CA")
 	other := newTestCA(t, "Someone else's CA")
-	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCAs: ca.pool}}})
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: ca.clientCerts()}}})
 
 	for _, tc := range []struct {
 		name string
@@ -184,7 +198,7 @@ func TestClientCertificatesThatDoNotVerifyAreRefusedWithTheReason(t *testing.T) 
 
 func TestClientCertificatesBesideAUsersFile(t *testing.T) {
 	ca := newTestCA(t, "Clients CA")
-	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCAs: ca.pool, Users: loadTestUsers(t)}}})
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: ca.clientCerts(), Users: loadTestUsers(t)}}})
 
 	// Without a certificate, the users file: challenged, then let in.
 	f.presenting()
@@ -208,3 +222,126 @@ func TestClientCertificatesBesideAUsersFile(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// revocationList is ca's list revoking certs, due to be replaced at
+// next, in DER.
+func (ca *testCA) revocationList(t *testing.T, next time.Time, certs ...*x509.Certificate) []byte {
+	t.Helper()
+	var entries []x509.RevocationListEntry
+	for _, c := range certs {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: time.Now()})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: next.Add(-time.Hour), NextUpdate: next, RevokedCertificateEntries: entries,
+	}, ca.cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func writeFile(t *testing.T, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func crlPEM(ders ...[]byte) []byte {
+	var out []byte
+	for _, der := range ders {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})...)
+	}
+	return out
+}
+
+func TestRevokedClientCertificatesAreRefused(t *testing.T) {
+	ca := newTestCA(t, "Clients CA")
+	sub := ca.intermediate(t, "Lab clients CA")
+	alice, bob := ca.issue(t, person("alice"), nil), ca.issue(t, person("bob"), nil)
+	frank := sub.issue(t, person("frank"), nil)
+	frank.Certificate = append(frank.Certificate, sub.cert.Raw)
+	erin := sub.issue(t, person("erin"), nil)
+	erin.Certificate = append(erin.Certificate, sub.cert.Raw)
+	// The intermediate's authority is a root here too, so its own list
+	// verifies.
+	roots := ca.clientCerts()
+	roots.roots.AddCert(sub.cert)
+	roots.authorities = append(roots.authorities, sub.cert)
+
+	next := time.Now().Add(time.Hour)
+	certs, err := roots.WithRevocations(writeFile(t, crlPEM(ca.revocationList(t, next, bob.Leaf), sub.revocationList(t, next.Add(time.Hour), erin.Leaf))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !certs.NextUpdate().Equal(next.Truncate(time.Second)) {
+		t.Errorf("NextUpdate %v, want the earlier list's %v", certs.NextUpdate(), next)
+	}
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: certs}}})
+	expect := func(when string, want map[string]int) {
+		t.Helper()
+		for name, cert := range map[string]tls.Certificate{"alice": alice, "bob": bob, "frank": frank, "erin": erin} {
+			f.presenting(cert)
+			resp, body := f.get("/api/targets", nil)
+			if resp.StatusCode != want[name] {
+				t.Errorf("%s: %s gets %d %s, want %d", when, name, resp.StatusCode, body, want[name])
+			}
+			if resp.StatusCode == http.StatusForbidden && !strings.Contains(body, "it has been revoked") {
+				t.Errorf("%s: %s's refusal says %s", when, name, body)
+			}
+		}
+	}
+	ok, no := http.StatusOK, http.StatusForbidden
+	expect("bob and erin revoked", map[string]int{"alice": ok, "bob": no, "frank": ok, "erin": no})
+	if !strings.Contains(f.logs.String(), `refused: revoked (serial `+bob.Leaf.SerialNumber.String()+` of CN=Clients CA)`) {
+		t.Errorf("the log does not say which certificate was revoked:\n%s", f.logs.String())
+	}
+
+	// The intermediate revoked: every certificate it issued goes. One
+	// list in DER, replacing the two.
+	certs, err = roots.WithRevocations(writeFile(t, ca.revocationList(t, next, sub.cert)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Handler{f.h}).SetClientCerts(certs); err != nil {
+		t.Fatal(err)
+	}
+	expect("the intermediate revoked", map[string]int{"alice": ok, "bob": ok, "frank": no, "erin": no})
+	if err := (&Handler{f.h}).SetClientCerts(nil); err == nil {
+		t.Error("SetClientCerts(nil) took client certificates away")
+	}
+}
+
+func TestRevocationListsThatDoNotLoad(t *testing.T) {
+	ca := newTestCA(t, "Clients CA")
+	other := newTestCA(t, "Someone else's CA")
+	next := time.Now().Add(time.Hour)
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"another authority's": {crlPEM(other.revocationList(t, next)), "revocation list 1 (issuer CN=Someone else's CA) is not signed by an authority of client_ca"},
+		"the second of two":   {crlPEM(ca.revocationList(t, next), other.revocationList(t, next)), "revocation list 2"},
+		"a certificate":       {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), "no revocation list"},
+		"garbage DER":         {[]byte("not a list"), "revocation list 1"},
+		"broken PEM":          {crlPEM([]byte("AAAA")), "revocation list 1"},
+	} {
+		if _, err := ca.clientCerts().WithRevocations(writeFile(t, tc.data)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+	// Signed by a key of the authority's name that is not its key.
+	impostor := newTestCA(t, "Clients CA")
+	if _, err := ca.clientCerts().WithRevocations(writeFile(t, impostor.revocationList(t, next))); err == nil {
+		t.Error("a list under the authority's name but not its signature was taken")
+	}
+	if _, err := ca.clientCerts().WithRevocations(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
+	}
+	certs, err := ca.clientCerts().WithRevocations("")
+	if err != nil || len(certs.revoked) != 0 || !certs.NextUpdate().IsZero() {
+		t.Errorf("no file: %v, %v", certs, err)
+	}
+}

@@ -142,10 +142,10 @@ func newFixture(t *testing.T, fo fixtureOpts) *fixture {
 		return compare(hash, pw)
 	}
 	switch {
-	case opts.Auth.ClientCAs != nil:
+	case opts.Auth.ClientCerts != nil:
 		// As telgate's listener asks: for a certificate, unverified.
 		f.srv = httptest.NewUnstartedServer(h.root)
-		f.srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, ClientCAs: opts.Auth.ClientCAs}
+		f.srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, ClientCAs: opts.Auth.ClientCerts.Pool()}
 		f.srv.StartTLS()
 	case fo.tls:
 		f.srv = httptest.NewTLSServer(h.root)

@@ -122,6 +122,19 @@ func (h *Handler) SetUsers(u *Users) error {
 	return nil
 }
 
+// SetClientCerts replaces the client certificates' authorities and
+// revocations (Auth.ClientCerts) for the requests that follow: a
+// certificate revoked since is refused from the next request. A handler
+// made without client certificates takes none, and one made with them
+// cannot be left without.
+func (h *Handler) SetClientCerts(c *ClientCerts) error {
+	if (c == nil) != (h.h.opts.Auth.ClientCerts == nil) {
+		return errors.New("web: client certificates can be replaced, not added or taken away")
+	}
+	h.h.auth.certs.Store(c)
+	return nil
+}
+
 // SetOperators replaces the operators (Auth.OperatorUsers and
 // OperatorGroups) for the requests that follow. Without authentication
 // there can be none.
