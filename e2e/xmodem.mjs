@@ -157,7 +157,11 @@ check(r.kinds === "4:1", "XMODEM: an empty file is EOT at once");
   check(sent.length === 3 && cans(sent[2]), "a cancel sends CANs");
   clock += 10000;
   check(s.afterCancel(bytes([NAK])) && sent.length === 4 && cans(sent[3]), "a NAK after the cancel gets the CANs again");
-  check(s.afterCancel(bytes([CAN, CAN, 8, 8])), "the receiver's own CANs and backspaces keep the watch");
+  check(s.afterCancel(bytes([ACK])) && sent.length === 4, "the ACK of the block in flight at the cancel keeps the watch and sends nothing");
+  check(s.afterCancel(bytes("C")) && sent.length === 5 && cans(sent[4]),
+    "a C (the receiver had taken no block yet) gets the CANs again");
+  check(s.afterCancel(bytes([CAN, CAN, 8, 8])) && sent.length === 5, "the receiver's own CANs and backspaces keep the watch");
+  check(!s.afterCancel(bytes("C:\\>")) && sent.length === 5, "a prompt starting with C is no ask, and ends the watch");
   check(!s.afterCancel(bytes("\r\ntg$ ")), "the prompt ends the watch");
   const late = new Sender(new Uint8Array(5000), { started: () => {}, send: (b) => sent.push(b), progress: () => {}, done: () => {} }, () => clock);
   late.receive(bytes("C"));

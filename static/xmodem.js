@@ -341,23 +341,30 @@
   };
 
   // afterCancel takes the host's bytes after a cancel that sent the
-  // receiver CANs, all of them the screen's: a NAK, the receiver asking
-  // again for a block because it missed the CANs, is answered with them
-  // once more. It returns whether to go on watching: not once other
-  // output shows the receiver gone (a shell's prompt; the CANs and
-  // backspaces lrzsz sends as it stops do not), nor after
-  // CANCEL_WATCH_MS, so that no CAN goes to whatever reads next.
+  // receiver CANs, all of them the screen's. A receiver that missed the
+  // CANs (lrzsz drops what arrives while it recovers from a late or bad
+  // block) asks again, with NAK, or with C before it took a first
+  // block, and gets them once more; its ACK of the block in flight at
+  // the cancel, and the CANs and backspaces it sends as it stops, keep
+  // the watch. It returns whether to go on watching: not once other
+  // output shows the receiver gone (a shell's prompt; a chunk with
+  // anything else in it sends nothing, so that "C:\>" is no ask), nor
+  // after CANCEL_WATCH_MS, so that no CAN goes to whatever reads next.
   Sender.prototype.afterCancel = function (bytes) {
     if (this.cancelledAt === 0 || this.now() - this.cancelledAt > CANCEL_WATCH_MS) {
       return false;
     }
+    var asked = false;
     for (var i = 0; i < bytes.length; i++) {
       var b = bytes[i];
-      if (b === NAK) {
-        this.sendCancel();
-      } else if (b !== CAN && b !== BS) {
+      if (b === NAK || b === C) {
+        asked = true;
+      } else if (b !== ACK && b !== CAN && b !== BS) {
         return false;
       }
+    }
+    if (asked) {
+      this.sendCancel();
     }
     return true;
   };
