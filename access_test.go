@@ -79,7 +79,7 @@ type accessRun struct {
 	done   chan int
 }
 
-var accessServing = regexp.MustCompile(`^telgate: serving \d+ target\(s\) at (https?://\S+)/$`)
+var accessServing = regexp.MustCompile(`^telgate: serving \d+ target\(s\) at (https?://\S+/|unix:.*\))$`)
 
 // runAccess calls run with args in the background and returns once it
 // serves. It fails the test when run exits first. At the end of the test
@@ -94,7 +94,7 @@ func runAccess(t *testing.T, args ...string) *accessRun {
 		select {
 		case line := <-p.stdout.lines:
 			if m := accessServing.FindStringSubmatch(line); m != nil {
-				p.URL = m[1]
+				p.URL = strings.TrimSuffix(m[1], "/") // an http URL's, for paths to follow
 			}
 		case code := <-p.done:
 			cancel()
@@ -613,6 +613,58 @@ func TestRunClientCertificates(t *testing.T) {
 		t.Fatalf("a handshake without a certificate: %v", err)
 	}
 	conn.Close()
+}
+
+// A UNIX socket, for a reverse proxy on the same machine: served like
+// loopback (no authentication needed), its peers counted as 127.0.0.1, a
+// socket left behind replaced, one in use or a file in the way refused.
+func TestRunUnixSocket(t *testing.T) {
+	host := accessHost(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "telgate.sock")
+	if l, err := net.Listen("unix", sock); err != nil {
+		t.Fatal(err)
+	} else {
+		l.(*net.UnixListener).SetUnlinkOnClose(false)
+		l.Close() // a socket file whose process is gone
+	}
+	p := runAccess(t, "-listen", "unix:"+sock, "-target", host.Addr(), "-log-format", "json")
+	if want := "unix:" + sock + " (http, /)"; p.URL != want {
+		t.Errorf("serving %q, want %q", p.URL, want)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("the socket: %v, %v; want a socket of mode 0660", fi, err)
+	}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: dial}}
+	if resp, body := accessGet(t, client, "http://localhost/api/targets", "", ""); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, `"default"`) {
+		t.Errorf("/api/targets over the socket: %d %s", resp.StatusCode, body)
+	}
+	d := &websocket.Dialer{NetDialContext: dial, HandshakeTimeout: accessWait}
+	accessDial(t, d, "ws://localhost/ws?target=default", nil)
+	if !regexp.MustCompile(`"remote":"127\.0\.0\.1:0".*"message":"session start"`).MatchString(p.stderr.String()) {
+		t.Errorf("the session's peer is not 127.0.0.1:\n%s", p.stderr.String())
+	}
+
+	code, stderr := runAccessExit(t, "-listen", "unix:"+sock, "-target", host.Addr())
+	if code != 1 || !strings.Contains(stderr, "another process is listening on it") {
+		t.Errorf("a socket in use: exit %d, %q", code, stderr)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = runAccessExit(t, "-listen", "unix:"+file, "-target", host.Addr())
+	if data, _ := os.ReadFile(file); code != 1 || !strings.Contains(stderr, "not a socket") || string(data) != "keep me" {
+		t.Errorf("a file in the way: exit %d, %q, the file holds %q", code, stderr, data)
+	}
+	if code, stderr = runAccessExit(t, "-listen", "unix:"); code != 1 || !strings.Contains(stderr, "no socket path") {
+		t.Errorf("unix: alone: exit %d, %q", code, stderr)
+	}
 }
 
 func TestRunTLSFlagsWinOverTheConfiguration(t *testing.T) {

@@ -13,7 +13,8 @@
 //
 // Flags:
 //
-//	-listen addr          where to serve HTTP (default 127.0.0.1:8080)
+//	-listen addr          where to serve HTTP (default 127.0.0.1:8080), or
+//	                      unix:PATH for a UNIX socket
 //	-target host:port     serve one telnet host (port 23 when omitted)
 //	-config file          serve what a YAML file configures; SIGHUP
 //	                      reloads its targets, ad-hoc rules, users,
@@ -97,7 +98,7 @@ type settings struct {
 func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("telgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", defaultListen, "`address` to serve HTTP on")
+	listen := fs.String("listen", defaultListen, "`address` to serve HTTP on: host:port, or unix:PATH for a UNIX socket")
 	target := fs.String("target", "", "serve one telnet target at `host:port`")
 	configPath := fs.String("config", "", "read targets from this YAML `file`")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
@@ -164,7 +165,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	tcpLn, err := net.Listen("tcp", s.addr)
+	tcpLn, err := openListener(s.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "telgate: %v\n", err)
 		return 1
@@ -224,7 +225,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	go func() { served <- srv.Serve(ln) }()
 
 	if s.metricsAddr != "" {
-		mln, err := net.Listen("tcp", s.metricsAddr)
+		mln, err := openListener(s.metricsAddr)
 		if err != nil {
 			_ = srv.Close()
 			fmt.Fprintf(stderr, "telgate: -metrics-listen: %v\n", err)
@@ -233,14 +234,14 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		msrv := newServer(web.NewMetricsHandler(gw), log)
 		httpServers = append(httpServers, msrv)
 		go func() { served <- msrv.Serve(mln) }()
-		log.Info().Str("url", "http://"+mln.Addr().String()+"/metrics").Msg("serving metrics")
+		log.Info().Str("url", listenURL(mln, "http", "/metrics")).Msg("serving metrics")
 		if !isLoopback(mln.Addr()) {
 			log.Warn().Str("listen", mln.Addr().String()).
 				Msg("metrics are served without authentication: keep -metrics-listen on a network only monitoring reaches")
 		}
 	}
 
-	url := scheme + "://" + ln.Addr().String() + s.basePath
+	url := listenURL(ln, scheme, s.basePath)
 	fmt.Fprintf(stdout, "telgate: serving %d target(s) at %s\n", len(s.targets), url)
 	log.Info().Str("url", url).Int("targets", len(s.targets)).
 		Bool("auth", s.auth.Enabled()).Bool("tls", s.tls != nil).Msg("listening")
@@ -432,8 +433,13 @@ func (s *settings) checkExposure(addr net.Addr, log zerolog.Logger, stderr io.Wr
 // isLoopback reports whether addr accepts connections from this machine
 // only.
 func isLoopback(addr net.Addr) bool {
-	tcp, ok := addr.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
 }
 
 // runHashPassword reads a password and prints its bcrypt hash. On a

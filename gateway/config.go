@@ -21,7 +21,7 @@ import (
 // Config is the gateway's configuration file. The documented shape of
 // listen and targets is a contract; the other sections are optional:
 //
-//	listen: 127.0.0.1:8080          # optional; the -listen flag wins
+//	listen: 127.0.0.1:8080          # optional; or unix:PATH; the -listen flag wins
 //	targets:
 //	  - name: lab                   # what ?target= names
 //	    address: 10.0.0.5:23        # host:port; port 23 when omitted
