@@ -593,8 +593,10 @@ func TestRunClientCertificates(t *testing.T) {
 		t.Error("alice's session is not logged as hers")
 	}
 	// The browser is told which authorities to choose a certificate of.
+	asked := false
 	conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{RootCAs: pool,
 		GetClientCertificate: func(req *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked = true
 			var names []string
 			for _, raw := range req.AcceptableCAs {
 				var name pkix.RDNSequence
@@ -613,6 +615,9 @@ func TestRunClientCertificates(t *testing.T) {
 		t.Fatalf("a handshake without a certificate: %v", err)
 	}
 	conn.Close()
+	if !asked {
+		t.Error("the handshake asked for no client certificate")
+	}
 }
 
 // A UNIX socket, for a reverse proxy on the same machine: served like

@@ -198,7 +198,12 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if gopts.Recording.Dir != "" {
 		log.Info().Str("dir", gopts.Recording.Dir).Msg("recordings are kept here, for the targets and rules that record")
 	}
-	warnStaleRevocations(s.auth.ClientCerts, log)
+	if c := s.auth.ClientCerts; c != nil {
+		lists, revoked := c.Revocations()
+		log.Info().Int("revocation_lists", lists).Int("revoked", revoked).
+			Msg("client certificates identify users (auth: client_ca)")
+		warnStaleRevocations(c, log)
+	}
 	if s.auth.Users != nil && s.tls == nil && !isLoopback(ln.Addr()) {
 		log.Warn().Msg("HTTP Basic authentication without TLS: passwords cross the network in the clear " +
 			"unless a TLS-terminating proxy is in front (see -tls-cert)")
@@ -211,7 +216,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		hopts.FrameAncestors = s.cfg.HTTP.FrameAncestors
 	}
 	handler := web.NewHandler(hopts)
-	rl := &reloader{path: *configPath, running: s.cfg, certs: s.auth.ClientCerts, gw: gw, handler: handler, log: log}
+	rl := &reloader{path: *configPath, running: s.cfg, certs: s.auth.ClientCerts, applied: s.auth.ClientCerts, gw: gw, handler: handler, log: log}
 	rl.watch(ctx)
 	srv := newServer(handler, log)
 	scheme := "http"
@@ -356,7 +361,7 @@ func (s *settings) loadSecurity() error {
 	if s.cfg != nil && s.cfg.Auth.ClientCA != "" {
 		if s.tls == nil {
 			return errors.New("auth: client_ca needs telgate's own TLS (tls: cert and key, or -tls-cert and -tls-key): " +
-				"a client certificate is checked in the TLS handshake; behind a proxy that terminates TLS use its header (proxy_header)")
+				"the browser sends its certificate in the TLS handshake; behind a proxy that terminates TLS use its header (proxy_header)")
 		}
 		certs, err := loadClientCerts(s.cfg, s.resolve, nil)
 		if err != nil {
@@ -394,9 +399,6 @@ func loadClientCerts(cfg *gateway.Config, resolve func(string) string, running *
 // time its authority said a newer one would be out: certificates revoked
 // since are still let in.
 func warnStaleRevocations(certs *web.ClientCerts, log zerolog.Logger) {
-	if certs == nil {
-		return
-	}
 	if next := certs.NextUpdate(); !next.IsZero() && time.Now().After(next) {
 		log.Warn().Time("next_update", next).
 			Msg("auth: client_crl is past its next update: load a newer list (and reload) to refuse certificates revoked since")

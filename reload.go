@@ -31,6 +31,7 @@ type reloader struct {
 	// certs are the client certificates' authorities at start, which
 	// change only with a restart; their revocations are reloaded.
 	certs   *web.ClientCerts
+	applied *web.ClientCerts // the certs and revocations in use
 	gw      *gateway.Gateway
 	handler *web.Handler
 	log     zerolog.Logger
@@ -55,7 +56,7 @@ func (r *reloader) watch(ctx context.Context) {
 				return
 			case <-hup:
 				if err := r.reload(); err != nil {
-					r.log.Error().Err(err).Str("config", r.path).Msg("configuration not reloaded: still serving the targets, rules, users and operators it had")
+					r.log.Error().Err(err).Str("config", r.path).Msg("configuration not reloaded: still serving the targets, rules, users, revocation lists and operators it had")
 				}
 			}
 		}
@@ -105,7 +106,6 @@ func (r *reloader) reload() error {
 		if err := r.handler.SetClientCerts(certs); err != nil {
 			return err
 		}
-		warnStaleRevocations(certs, r.log)
 	}
 	// Cannot fail: checkAllowLists refused operators without
 	// authentication, and authentication cannot change here.
@@ -121,7 +121,19 @@ func (r *reloader) reload() error {
 	if users != nil {
 		ev = ev.Int("users", users.Len())
 	}
+	if certs != nil {
+		lists, revoked := certs.Revocations()
+		ev = ev.Int("revocation_lists", lists).Int("revoked", revoked)
+	}
 	ev.Msg("configuration reloaded")
+	if certs != nil {
+		warnStaleRevocations(certs, r.log)
+		before, _ := r.applied.Revocations()
+		if now, _ := certs.Revocations(); before > 0 && now == 0 {
+			r.log.Warn().Msg("auth: no client_crl any more: no client certificate is refused as revoked")
+		}
+		r.applied = certs
+	}
 	return nil
 }
 

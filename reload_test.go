@@ -206,4 +206,16 @@ func TestSIGHUPReloadsClientRevocations(t *testing.T) {
 
 	hup(pki.revocationList(t, 3, time.Now().Add(-time.Minute), 1), "is past its next update")
 	expect("bob revoked by a stale list", http.StatusOK, http.StatusForbidden)
+	if !strings.Contains(tg.logs.String(), `"revocation_lists":1,"revoked":1,`) {
+		t.Errorf("the reload does not count the lists and the certificates revoked:\n%s", tg.logs.String())
+	}
+
+	// The list taken out of the configuration: everyone is let in, and
+	// the log says so.
+	if err := os.WriteFile(filepath.Join(dir, "telgate.yaml"), []byte(fmt.Sprintf("tls: {cert: cert.pem, key: key.pem}\n"+
+		"auth: {client_ca: clients-ca.pem}\ntargets:\n  - {name: lab, address: %q}\n", holdingHost(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup(pki.revocationList(t, 4, time.Now().Add(time.Hour), 0, 1), "no client_crl any more")
+	expect("without a list", http.StatusOK, http.StatusOK)
 }

@@ -88,8 +88,8 @@ type AuthConfig struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// ClientCA is a PEM file of the certificate authorities whose client
 	// certificates identify users: the subject's common name is the
-	// user, its organizations the groups. It needs telgate's own TLS,
-	// which checks the certificate in the handshake.
+	// user, its organizations the groups. It needs telgate's own TLS:
+	// the browser sends its certificate in the handshake.
 	ClientCA string `yaml:"client_ca"`
 	// ClientCRL is a file of the revocation lists of ClientCA's
 	// authorities (PEM, or one list in DER): a certificate on one is

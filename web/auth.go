@@ -122,6 +122,10 @@ type refusal struct {
 	msg        string // for the client
 	retryAfter time.Duration
 	challenge  bool // add WWW-Authenticate: Basic
+	// warn logs the refusal as a warning, not at debug level: a
+	// credential that was presented and is no good (a client
+	// certificate revoked, expired, of another authority).
+	warn bool
 }
 
 // authenticator checks requests against Auth.

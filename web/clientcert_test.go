@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,11 +10,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"io/fs"
 	"math/big"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,20 +30,25 @@ type testCA struct {
 	pool *x509.CertPool // trusting this authority alone, as a root
 }
 
-func newTestCA(t *testing.T, name string) *testCA { return newAuthority(t, name, nil) }
+func newTestCA(t *testing.T, name string) *testCA { return newAuthority(t, name, nil, nil) }
 
-// newAuthority makes an authority that parent signed, or a root for nil.
-func newAuthority(t *testing.T, name string, parent *testCA) *testCA {
+// newAuthority makes an authority that parent signed, or a root for nil;
+// edit may change the template before it is signed.
+func newAuthority(t *testing.T, name string, parent *testCA, edit func(*x509.Certificate)) *testCA {
 	t.Helper()
 	ca := &testCA{key: testKey(t)}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
+		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
+	}
+	if edit != nil {
+		edit(tmpl)
 	}
 	issuer, issuerKey := tmpl, ca.key
 	if parent != nil {
@@ -100,7 +109,9 @@ func (ca *testCA) clientCerts() *ClientCerts {
 }
 
 // intermediate makes an authority that ca signed.
-func (ca *testCA) intermediate(t *testing.T, name string) *testCA { return newAuthority(t, name, ca) }
+func (ca *testCA) intermediate(t *testing.T, name string) *testCA {
+	return newAuthority(t, name, ca, nil)
+}
 
 func person(cn string, orgs ...string) pkix.Name {
 	return pkix.Name{CommonName: cn, Organization: orgs}
@@ -147,7 +158,14 @@ func TestClientCertificatesIdentifyUsers(t *testing.T) {
 func TestClientCertificatesThatDoNotVerifyAreRefusedWithTheReason(t *testing.T) {
 	ca := newTestCA(t, "Clients CA")
 	other := newTestCA(t, "Someone else's CA")
-	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: ca.clientCerts()}}})
+	expiredSub := newAuthority(t, "Old lab CA", ca, func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
+	})
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: loadCAs(t, ca, expiredSub)}}})
+	tooLong := ca.issue(t, person("alice"), nil)
+	for range 6 {
+		tooLong.Certificate = append(tooLong.Certificate, ca.cert.Raw)
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -165,9 +183,15 @@ func TestClientCertificatesThatDoNotVerifyAreRefusedWithTheReason(t *testing.T) 
 			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		})), "it is not for client authentication", "incompatible key usage"},
 		{"without a name", ptr(ca.issue(t, person("", "netops"), nil)),
-			"names no user", "no valid common name"},
+			"names no user", "no single valid common name"},
 		{"a name with a control character", ptr(ca.issue(t, person("ali\nce"), nil)),
-			"names no user", "no valid common name"},
+			"names no user", "no single valid common name"},
+		{"two names", ptr(ca.issue(t, pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: oidCommonName, Value: "mallory"}, {Type: oidCommonName, Value: "alice"}}}, nil)),
+			"names no user", "no single valid common name"},
+		{"an expired authority's", ptr(expiredSub.issue(t, person("alice"), nil)),
+			"the authority that issued it (CN=Old lab CA) is valid from 2020-01-01 to 2021-01-01, not now", "expired"},
+		{"a chain too long", ptr(tooLong), "too many certificates", "7 certificates sent, at most 6 taken"},
 		// The intermediate's certificate is not sent, and the pool does
 		// not hold it.
 		{"an intermediate's without its chain", ptr(ca.intermediate(t, "Lab clients CA").issue(t, person("frank"), nil)),
@@ -257,60 +281,111 @@ func crlPEM(ders ...[]byte) []byte {
 	return out
 }
 
+// loadCAs loads a client_ca file holding cas.
+func loadCAs(t *testing.T, cas ...*testCA) *ClientCerts {
+	t.Helper()
+	var data []byte
+	for _, ca := range cas {
+		data = append(data, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})...)
+	}
+	certs, err := LoadClientCAs(writeFile(t, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certs
+}
+
 func TestRevokedClientCertificatesAreRefused(t *testing.T) {
 	ca := newTestCA(t, "Clients CA")
 	sub := ca.intermediate(t, "Lab clients CA")
 	alice, bob := ca.issue(t, person("alice"), nil), ca.issue(t, person("bob"), nil)
 	frank := sub.issue(t, person("frank"), nil)
 	frank.Certificate = append(frank.Certificate, sub.cert.Raw)
+	// erin's browser does not send the intermediate: client_ca has it.
 	erin := sub.issue(t, person("erin"), nil)
-	erin.Certificate = append(erin.Certificate, sub.cert.Raw)
-	// The intermediate's authority is a root here too, so its own list
-	// verifies.
-	roots := ca.clientCerts()
-	roots.roots.AddCert(sub.cert)
-	roots.authorities = append(roots.authorities, sub.cert)
+	authorities := loadCAs(t, sub, ca) // the intermediate first: still no anchor
+	if lists, revoked := authorities.Revocations(); lists != 0 || revoked != 0 {
+		t.Errorf("Revocations() without lists: %d, %d", lists, revoked)
+	}
 
+	// The root's list and the intermediate's own.
 	next := time.Now().Add(time.Hour)
-	certs, err := roots.WithRevocations(writeFile(t, crlPEM(ca.revocationList(t, next, bob.Leaf), sub.revocationList(t, next.Add(time.Hour), erin.Leaf))))
+	certs, err := authorities.WithRevocations(writeFile(t, crlPEM(ca.revocationList(t, next, bob.Leaf),
+		sub.revocationList(t, next.Add(time.Hour), erin.Leaf))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !certs.NextUpdate().Equal(next.Truncate(time.Second)) {
 		t.Errorf("NextUpdate %v, want the earlier list's %v", certs.NextUpdate(), next)
 	}
+	if lists, revoked := certs.Revocations(); lists != 2 || revoked != 2 {
+		t.Errorf("Revocations() = %d lists, %d revoked; want 2, 2", lists, revoked)
+	}
 	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: certs}}})
-	expect := func(when string, want map[string]int) {
+	expect := func(when string, want map[string]string) {
 		t.Helper()
 		for name, cert := range map[string]tls.Certificate{"alice": alice, "bob": bob, "frank": frank, "erin": erin} {
 			f.presenting(cert)
 			resp, body := f.get("/api/targets", nil)
-			if resp.StatusCode != want[name] {
-				t.Errorf("%s: %s gets %d %s, want %d", when, name, resp.StatusCode, body, want[name])
-			}
-			if resp.StatusCode == http.StatusForbidden && !strings.Contains(body, "it has been revoked") {
-				t.Errorf("%s: %s's refusal says %s", when, name, body)
+			if ok := resp.StatusCode == http.StatusOK; (want[name] == "") != ok || !strings.Contains(body, want[name]) {
+				t.Errorf("%s: %s gets %d %s, want %q", when, name, resp.StatusCode, body, want[name])
 			}
 		}
 	}
-	ok, no := http.StatusOK, http.StatusForbidden
-	expect("bob and erin revoked", map[string]int{"alice": ok, "bob": no, "frank": ok, "erin": no})
-	if !strings.Contains(f.logs.String(), `refused: revoked (serial `+bob.Leaf.SerialNumber.String()+` of CN=Clients CA)`) {
-		t.Errorf("the log does not say which certificate was revoked:\n%s", f.logs.String())
+	expect("bob and erin revoked", map[string]string{"bob": "it has been revoked", "erin": "it has been revoked"})
+	if !regexp.MustCompile(`"level":"warn".*refused: revoked \(serial ` + bob.Leaf.SerialNumber.String() + ` of CN=Clients CA\)`).
+		MatchString(f.logs.String()) {
+		t.Errorf("no warning of which certificate was revoked:\n%s", f.logs.String())
 	}
 
-	// The intermediate revoked: every certificate it issued goes. One
-	// list in DER, replacing the two.
-	certs, err = roots.WithRevocations(writeFile(t, ca.revocationList(t, next, sub.cert)))
+	// The intermediate revoked: every certificate it issued goes, sent
+	// with it or not. One list in DER, replacing the two.
+	certs, err = authorities.WithRevocations(writeFile(t, ca.revocationList(t, next, sub.cert)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := (&Handler{f.h}).SetClientCerts(certs); err != nil {
 		t.Fatal(err)
 	}
-	expect("the intermediate revoked", map[string]int{"alice": ok, "bob": ok, "frank": no, "erin": no})
+	gone := "the authority that issued it (CN=Lab clients CA) has been revoked"
+	expect("the intermediate revoked", map[string]string{"frank": gone, "erin": gone})
 	if err := (&Handler{f.h}).SetClientCerts(nil); err == nil {
 		t.Error("SetClientCerts(nil) took client certificates away")
+	}
+}
+
+// A certificate revoked while its browser's connection stays open is
+// refused on that connection from the next request: the handshake is not
+// where it is checked.
+func TestRevocationReachesOpenConnections(t *testing.T) {
+	ca := newTestCA(t, "Clients CA")
+	alice := ca.issue(t, person("alice"), nil)
+	f := newFixture(t, fixtureOpts{web: Options{Auth: Auth{ClientCerts: loadCAs(t, ca)}}})
+	f.presenting(alice)
+	get := func() (status int, reused bool) {
+		t.Helper()
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", f.srv.URL+"/api/targets", nil)
+		resp, err := f.client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, reused
+	}
+	if status, _ := get(); status != http.StatusOK {
+		t.Fatalf("alice: %d", status)
+	}
+	certs, err := loadCAs(t, ca).WithRevocations(writeFile(t, ca.revocationList(t, time.Now().Add(time.Hour), alice.Leaf)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Handler{f.h}).SetClientCerts(certs); err != nil {
+		t.Fatal(err)
+	}
+	if status, reused := get(); status != http.StatusForbidden || !reused {
+		t.Errorf("after the revocation, on the connection kept alive (%v): %d, want 403", reused, status)
 	}
 }
 

@@ -458,11 +458,16 @@ func (h *handler) originAllowed(r *http.Request) bool {
 	return sameOrigin(origin, scheme, host, known)
 }
 
-// refuse answers a request that is not served and logs why at debug
-// level. Nothing from the Authorization header is logged.
+// refuse answers a request that is not served and logs why, at debug
+// level unless the refusal asks for a warning. Nothing from the
+// Authorization header is logged.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, id Identity, ref *refusal) {
 	peer := peerAddr(r)
-	ev := h.opts.Log.Debug().
+	ev := h.opts.Log.Debug()
+	if ref.warn {
+		ev = h.opts.Log.Warn()
+	}
+	ev = ev.
 		Int("status", ref.code).
 		Str("remote", r.RemoteAddr).
 		Str("client", h.proxies.clientAddr(r, peer).String()).
