@@ -27,7 +27,8 @@ var ErrNoSession = errors.New("no such session: it has ended")
 type attachment struct {
 	ws *websocket.Conn
 	// readStopped is closed once reading the connection failed and the
-	// session has dealt with it (a reason, or waiting for a resume).
+	// session has dealt with it (a reason, or waiting for a resume), and
+	// the connections before it relay nothing more either.
 	readStopped chan struct{}
 	// after is the attachment before this one (nil for the first, and
 	// once waited for), whose reader must be done before this one's

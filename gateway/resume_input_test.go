@@ -155,3 +155,81 @@ func hostThatReadsNothing(t *testing.T, release chan struct{}) string {
 		<-release
 	}).Addr()
 }
+
+// A connection that resumed and dropped before it relayed anything does
+// not let the one that resumed from it go ahead of the connection before
+// it: each waits for every connection before it, not only the last, so
+// input reaches the host in the order the browser sent it.
+func TestResumeKeepsOrderPastAConnectionThatRelayedNothing(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []byte
+	done := make(chan struct{})
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SetTimeout(time.Minute)
+		c.SendString("$ ")
+		<-release
+		for {
+			ev, err := c.ReadEvent()
+			if err != nil {
+				close(done)
+				return
+			}
+			if ev.IsData() {
+				mu.Lock()
+				got = append(got, ev.Data...)
+				mu.Unlock()
+			}
+		}
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	z, token := openResumable(t, tg, "target=lab")
+	z.WaitOutput([]byte("$ "))
+	// z's reader gets stuck writing to the host, which reads nothing.
+	filler := bytes.Repeat([]byte("z"), 64<<10)
+	sent := 0
+	go func() {
+		for i := 0; i < 256; i++ {
+			if err := z.Conn.WriteMessage(websocket.BinaryMessage, filler); err != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, "the reader to be stuck writing to the host", func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "gateway.(*session).writeNow(")
+	})
+	resume := func() (*browser, int64) {
+		b := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
+		return b, int64(b.ExpectStatus("resumed")["input"].(float64))
+	}
+	// a: its message is counted, and waits for z's reader.
+	a, in := resume()
+	sent = int(in)
+	_ = a.Conn.WriteMessage(websocket.BinaryMessage, []byte("<first>"))
+	waitFor(t, "a's message to be counted", func() bool { return inputReceived(tg) == in+int64(len("<first>")) })
+	// b resumes and drops at once, with nothing read.
+	b, _ := resume()
+	_ = b.Conn.NetConn().Close()
+	// c's message, sent after a's, must reach the host after it.
+	c, _ := resume()
+	_ = c.Conn.WriteMessage(websocket.BinaryMessage, []byte("<second>"))
+	waitFor(t, "c's message to be counted", func() bool {
+		return inputReceived(tg) == in+int64(len("<first><second>"))
+	})
+	close(release)
+	waitFor(t, "both messages at the host", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return bytes.Contains(got, []byte("<second>")) && bytes.Contains(got, []byte("<first>"))
+	})
+	mu.Lock()
+	tail := string(got[sent:])
+	mu.Unlock()
+	if !strings.HasSuffix(tail, "<first><second>") {
+		t.Errorf("the host got ...%q, want <first><second> last, in that order", tail[max(0, len(tail)-40):])
+	}
+	closeWebSocket(c)
+	tg.waitIdle()
+	<-done
+}

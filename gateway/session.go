@@ -994,9 +994,19 @@ func browserReadReason(err error) string {
 // readFailed ends the session for what ended reading one of the
 // browser's connections (or waits for the browser to resume it: see
 // lose), and tells a relay waiting in browserWriteFailed that the
-// reason is set.
+// reason is set. A connection that relayed nothing never waited for the
+// one it resumed from, which may still be relaying its last message: it
+// waits now, so that the connection resuming from it, which waits for
+// it alone, goes after both.
 func (s *session) readFailed(a *attachment, err error) {
 	s.lose(a, browserReadReason(err), connectionDropped(err))
+	if a.after != nil {
+		select {
+		case <-a.after.readStopped:
+		case <-s.ctx.Done():
+		}
+		a.after = nil
+	}
 	close(a.readStopped)
 }
 
