@@ -303,6 +303,49 @@ async function demo(page, base) {
     saved.endsWith(`demo> echo hello-browser\nhello-browser\ndemo> echo ${long}\n${long}\ndemo>\n`),
   `the saved text is the terminal's, from its first line to the prompt, the long line whole (${JSON.stringify(saved.slice(-80))})`);
 
+  // The DOM renderer draws, with Unicode 11's widths. On a page asking
+  // for WebGL, the WebGL renderer draws where the browser has WebGL 2;
+  // when its context is lost, the DOM renderer takes over and shows the
+  // same screen.
+  check(await page.evaluate(() => window.telgate.renderer) === "dom", "the DOM renderer draws");
+  check(await page.evaluate(() => window.telgate.term.unicode.activeVersion) === "11", "Unicode 11's character widths");
+  await typeLine(page, "echo \u{1F600}x");
+  await waitText(page, "^\u{1F600}x$", "an emoji echoed");
+  const cells = await page.evaluate(() => {
+    const b = window.telgate.term.buffer.active;
+    for (let i = b.length - 1; i >= 0; i--) {
+      const line = b.getLine(i);
+      if (line.translateToString(true) === "\u{1F600}x") {
+        return [line.getCell(0).getWidth(), line.getCell(2).getChars()];
+      }
+    }
+    return null;
+  });
+  check(cells && cells[0] === 2 && cells[1] === "x", `the emoji takes two columns, as the host's wcwidth says (${JSON.stringify(cells)})`);
+
+  const gl = await page.context().newPage();
+  await gl.goto(`${base}?renderer=webgl`, { timeout: STEP_MS });
+  await waitState(gl, "connected");
+  await waitPrompt(gl, "demo prompt on the WebGL page", "demo>");
+  if (await gl.evaluate(() => !!document.createElement("canvas").getContext("webgl2"))) {
+    await gl.waitForFunction(() => window.telgate.renderer === "webgl", null, { timeout: STEP_MS });
+    check(await gl.evaluate(() => (document.querySelector("#terminal .xterm-rows")?.textContent || "").trim() === ""),
+      "?renderer=webgl: the WebGL renderer draws (no DOM rows)");
+    await screenshot(gl, "demo-webgl-renderer.png");
+    await gl.evaluate(() => {
+      for (const c of document.querySelectorAll("#terminal canvas")) {
+        c.getContext("webgl2")?.getExtension("WEBGL_lose_context").loseContext();
+      }
+    });
+    await gl.waitForFunction(() => window.telgate.renderer === "dom" &&
+      (document.querySelector("#terminal .xterm-rows")?.textContent || "").includes("demo>"), null, { timeout: STEP_MS });
+    check(true, "the WebGL context lost, the DOM renderer shows the screen");
+  } else {
+    await gl.waitForTimeout(1000);
+    check(await gl.evaluate(() => window.telgate.renderer) === "dom", "no WebGL 2 here: the DOM renderer draws");
+  }
+  await gl.close();
+
   // Find reaches the scrollback, which the browser's own find cannot:
   // Ctrl+Shift+F opens it, typing finds the newest match and scrolls to
   // it, a text nowhere says so, Escape closes it and returns to the

@@ -37,7 +37,9 @@
 //
 // This file is loaded with <script defer> and uses the globals defined by
 // the vendored UMD bundles: Terminal, FitAddon.FitAddon,
-// WebLinksAddon.WebLinksAddon and SearchAddon.SearchAddon. It contains no inline handlers, so the page
+// WebLinksAddon.WebLinksAddon, SearchAddon.SearchAddon and, where it
+// loaded, Unicode11Addon.Unicode11Addon; with ?renderer=webgl it loads
+// WebglAddon.WebglAddon itself. It contains no inline handlers, so the page
 // runs under a Content-Security-Policy of script-src 'self'.
 //
 // Test hooks (kept stable on purpose): #terminal, #status[data-state],
@@ -52,7 +54,7 @@
 // #transfer-protocol, #transfer-choose,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
 // button[data-command], #target-picker a.target, #adhoc-form,
-// #adhoc-host and window.telgate = { term, socket, state, target }.
+// #adhoc-host and window.telgate = { term, socket, state, target, renderer }.
 (function () {
   "use strict";
 
@@ -251,12 +253,14 @@
   var watchedRaw = false; // the watched session's host takes no telnet commands
   var fixedSize = false; // the target's size, not the window's: no fitting
   var idleWarned = false; // the notice says the session closes unless something is typed
+  var renderer = ""; // what draws the terminal: "webgl" or "dom"
 
   window.telgate = Object.freeze({
     get term() { return term; },
     get socket() { return socket; },
     get state() { return state; },
     get target() { return target; },
+    get renderer() { return renderer; },
   });
 
   // ---- UI state -----------------------------------------------------------
@@ -476,6 +480,7 @@
   // options.
   function newTerminal(extra) {
     var opts = {
+      allowProposedApi: true, // term.unicode, for Unicode 11's widths
       scrollback: 5000,
       cursorBlink: true,
       convertEol: false, // the host sends CR LF itself
@@ -511,6 +516,50 @@
     return new Terminal(opts);
   }
 
+  // openTerminal opens t in element, with Unicode 11's character widths
+  // (emoji two columns), which hosts' C libraries use. xterm.js's DOM
+  // renderer draws it; ?renderer=webgl asks for its WebGL renderer, whose
+  // script is loaded then only. WebGL is not the default: where the
+  // browser has no GPU to give it (a virtual desktop, a server, a GPU on
+  // its block list) it draws in software, which in Chromium drew a flood
+  // of output six to nine times slower than the DOM did (README). When
+  // its context is lost (the GPU process restarted), the DOM renderer
+  // takes over. onRenderer, if given, hears which draws.
+  function openTerminal(t, element, onRenderer) {
+    var said = onRenderer || function () {};
+    t.open(element);
+    if (typeof Unicode11Addon === "object") {
+      t.loadAddon(new Unicode11Addon.Unicode11Addon());
+      t.unicode.activeVersion = "11";
+    }
+    said("dom");
+    if (new URLSearchParams(location.search).get("renderer") !== "webgl") {
+      return;
+    }
+    var script = document.createElement("script");
+    script.src = "static/vendor/addon-webgl/addon-webgl.js";
+    script.onload = function () {
+      if (!t.element || !t.element.isConnected) {
+        return; // closed meanwhile
+      }
+      try {
+        var webgl = new WebglAddon.WebglAddon();
+        webgl.onContextLoss(function () {
+          webgl.dispose();
+          said("dom");
+        });
+        t.loadAddon(webgl);
+        said("webgl");
+      } catch (e) {
+        console.warn("telgate: no WebGL renderer here (" + e.message + "); the DOM renderer draws");
+      }
+    };
+    script.onerror = function () {
+      console.warn("telgate: the WebGL renderer did not load; the DOM renderer draws");
+    };
+    document.head.appendChild(script);
+  }
+
   function createTerminal() {
     term = newTerminal({
       disableStdin: watchToken !== null, // a viewer's keys would go nowhere
@@ -528,7 +577,9 @@
     searchAddon = new SearchAddon.SearchAddon();
     term.loadAddon(searchAddon);
     term.parser.registerOscHandler(52, hostCopies);
-    term.open(el.terminal);
+    openTerminal(term, el.terminal, function (r) {
+      renderer = r;
+    });
     guardPastes();
     // Ctrl+Shift+F (Cmd+Shift+F on a Mac) finds in the scrollback; Ctrl+F
     // stays the host's (readline's forward-char).
@@ -2751,6 +2802,7 @@
   // What player.js, the page's other script, takes from this one.
   window.telgatePage = Object.freeze({
     newTerminal: newTerminal,
+    openTerminal: openTerminal,
     printable: printable,
     formatBytes: formatBytes,
     cell: cell,

@@ -286,7 +286,7 @@
       document.title = title + " (recording) \u2014 telgate";
       term = page.newTerminal({ disableStdin: true, cursorBlink: false, scrollback: TEXT_LINES });
       el.terminal.classList.add("replay"); // scrolls when the recording is bigger than the window
-      term.open(el.terminal);
+      page.openTerminal(term, el.terminal);
       resize(size.cols, size.rows);
       el.seek.max = String(duration);
       markers.forEach(function (m) {

@@ -31,6 +31,12 @@ func TestEmbeddedFiles(t *testing.T) {
 		"vendor/addon-fit/LICENSE",
 		"vendor/addon-web-links/addon-web-links.js",
 		"vendor/addon-web-links/LICENSE",
+		"vendor/addon-search/addon-search.js",
+		"vendor/addon-search/LICENSE",
+		"vendor/addon-webgl/addon-webgl.js",
+		"vendor/addon-webgl/LICENSE",
+		"vendor/addon-unicode11/addon-unicode11.js",
+		"vendor/addon-unicode11/LICENSE",
 	} {
 		info, err := fs.Stat(Files(), name)
 		if err != nil {

@@ -21,6 +21,8 @@ PINS=(
   "@xterm/addon-fit        0.11.0  sha512-jYcgT6xtVYhnhgxh3QgYDnnNMYTcf8ElbxxFzX0IZo+vabQqSPAjC3c1wJrKB5E19VwQei89QCiZZP86DCPF7g=="
   "@xterm/addon-web-links  0.12.0  sha512-4Smom3RPyVp7ZMYOYDoC/9eGJJJqYhnPLGGqJ6wOBfB8VxPViJNSKdgRYb8NpaM6YSelEKbA2SStD7lGyqaobw=="
   "@xterm/addon-search     0.16.0  sha512-9OeuBFu0/uZJPu+9AHKY6g/w0Czyb/Ut0A5t79I4ULoU4IfU5BEpPFVGQxP4zTTMdfZEYkVIRYbHBX1xWwjeSA=="
+  "@xterm/addon-webgl      0.19.0  sha512-b3fMOsyLVuCeNJWxolACEUED0vm7qC0cy4wRvf3oURSzDTYVQiGPhTnhWZwIHdvC48Y+oLhvYXnY4XDXPoJo6A=="
+  "@xterm/addon-unicode11  0.9.0   sha512-FxDnYcyuXhNl+XSqGZL/t0U9eiNb/q3EWT5rYkQT/zuig8Gz/VagnQANKHdDWFM2lTMk9ly0EFQxxxtZUoRetw=="
 )
 
 # Files to copy from each package (paths inside the tarball's package/).
@@ -30,6 +32,8 @@ files_for() {
     @xterm/addon-fit)       echo "lib/addon-fit.js LICENSE" ;;
     @xterm/addon-web-links) echo "lib/addon-web-links.js LICENSE" ;;
     @xterm/addon-search)    echo "lib/addon-search.js LICENSE" ;;
+    @xterm/addon-webgl)     echo "lib/addon-webgl.js LICENSE" ;;
+    @xterm/addon-unicode11) echo "lib/addon-unicode11.js LICENSE" ;;
     *) echo "update-vendor.sh: no file list for $1" >&2; return 1 ;;
   esac
 }
@@ -41,6 +45,8 @@ global_for() {
     @xterm/addon-fit)       echo '`FitAddon` (class: `FitAddon.FitAddon`)' ;;
     @xterm/addon-web-links) echo '`WebLinksAddon` (class: `WebLinksAddon.WebLinksAddon`)' ;;
     @xterm/addon-search)    echo '`SearchAddon` (class: `SearchAddon.SearchAddon`)' ;;
+    @xterm/addon-webgl)     echo '`WebglAddon` (class: `WebglAddon.WebglAddon`)' ;;
+    @xterm/addon-unicode11) echo '`Unicode11Addon` (class: `Unicode11Addon.Unicode11Addon`)' ;;
   esac
 }
 
