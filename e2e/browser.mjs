@@ -816,6 +816,21 @@ async function share(page, base) {
   await viewer.waitForFunction((s) => window.telgate.term.cols === s.cols && window.telgate.term.rows === s.rows,
     resized, { timeout: STEP_MS, polling: 50 });
   ok(`the viewer's terminal follows the session's resize to ${resized.cols}x${resized.rows}`);
+  // A viewer's window narrower than the session (a phone): its terminal
+  // scrolls sideways to the columns it cannot show.
+  const viewerViewport = viewer.viewportSize();
+  await viewer.setViewportSize({ width: 390, height: 700 });
+  const scrolled = await viewer.evaluate(() => {
+    const t = document.getElementById("terminal");
+    t.scrollLeft = t.scrollWidth;
+    return { scrollWidth: t.scrollWidth, clientWidth: t.clientWidth, scrollLeft: t.scrollLeft,
+      overflow: getComputedStyle(t).overflowX, page: document.documentElement.scrollWidth };
+  });
+  check(scrolled.overflow === "auto" && scrolled.scrollWidth > scrolled.clientWidth && scrolled.scrollLeft > 0 && scrolled.page <= 390,
+    `a viewer's narrow window scrolls the session's columns within the terminal (${JSON.stringify(scrolled)})`);
+  await screenshot(viewer, "share-viewer-narrow.png");
+  await viewer.evaluate(() => { document.getElementById("terminal").scrollLeft = 0; });
+  await viewer.setViewportSize(viewerViewport);
 
   // The viewer types: nothing reaches the host. The owner's next line
   // shows that the host saw nothing before it.

@@ -1510,7 +1510,11 @@
   }
 
   // resizeTo sets a viewer's terminal to the session's window size.
+  // resizeTo gives the terminal a size from the gateway (a watched
+  // session's, a target's fixed size), not the window's: bigger than the
+  // window (a phone watching a desktop's session), it scrolls.
   function resizeTo(cols, rows) {
+    el.terminal.classList.add("sized");
     resizeTerminal(term, cols, rows);
   }
 

@@ -285,7 +285,7 @@
       el.targetName.title = [title, user, isNaN(when) ? "" : when.toLocaleString()].filter(Boolean).join(", ");
       document.title = title + " (recording) \u2014 telgate";
       term = page.newTerminal({ disableStdin: true, cursorBlink: false, scrollback: TEXT_LINES });
-      el.terminal.classList.add("replay"); // scrolls when the recording is bigger than the window
+      el.terminal.classList.add("sized"); // scrolls when the recording is bigger than the window
       page.openTerminal(term, el.terminal);
       resize(size.cols, size.rows);
       el.seek.max = String(duration);
