@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -162,6 +163,7 @@ func hostThatReadsNothing(t *testing.T, release chan struct{}) string {
 // input reaches the host in the order the browser sent it.
 func TestResumeKeepsOrderPastAConnectionThatRelayedNothing(t *testing.T) {
 	release := make(chan struct{})
+	var releaseOnce sync.Once
 	var mu sync.Mutex
 	var got []byte
 	done := make(chan struct{})
@@ -183,21 +185,30 @@ func TestResumeKeepsOrderPastAConnectionThatRelayedNothing(t *testing.T) {
 		}
 	})
 	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr()}}})
+	// Before the gateway's cleanup, which waits for the session.
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
 	z, token := openResumable(t, tg, "target=lab")
 	z.WaitOutput([]byte("$ "))
-	// z's reader gets stuck writing to the host, which reads nothing.
+	// z's reader gets stuck writing to the host, which reads nothing,
+	// once the sockets' buffers between them are full.
 	filler := bytes.Repeat([]byte("z"), 64<<10)
 	sent := 0
 	go func() {
-		for i := 0; i < 256; i++ {
+		for i := 0; i < 1024; i++ {
 			if err := z.Conn.WriteMessage(websocket.BinaryMessage, filler); err != nil {
 				return
 			}
 		}
 	}()
-	waitFor(t, "the reader to be stuck writing to the host", func() bool {
+	stuck := regexp.MustCompile(`(?m)^goroutine \d+ \[IO wait[^\]]*\]:\n(?:.*\n)*?.*\.\(\*session\)\.writeNow\(`)
+	waitFor(t, "z's reader to be stuck writing to the host", func() bool {
 		buf := make([]byte, 1<<20)
-		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "gateway.(*session).writeNow(")
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if stuck.MatchString(g) {
+				return true
+			}
+		}
+		return false
 	})
 	resume := func() (*browser, int64) {
 		b := tg.open(fmt.Sprintf("resume=%s&received=%d", token, len("$ ")))
@@ -217,7 +228,14 @@ func TestResumeKeepsOrderPastAConnectionThatRelayedNothing(t *testing.T) {
 	waitFor(t, "c's message to be counted", func() bool {
 		return inputReceived(tg) == in+int64(len("<first><second>"))
 	})
-	close(release)
+	// a's reader and c's wait for the connections before theirs; c's,
+	// had it not waited, would be in line for the host with z's.
+	for deadline := time.Now().Add(waitLimit); readersWaitingTheirTurn() != 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d readers wait for the connection before theirs, want a's and c's", readersWaitingTheirTurn())
+		}
+	}
+	releaseOnce.Do(func() { close(release) })
 	waitFor(t, "both messages at the host", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -232,4 +250,13 @@ func TestResumeKeepsOrderPastAConnectionThatRelayedNothing(t *testing.T) {
 	closeWebSocket(c)
 	tg.waitIdle()
 	<-done
+}
+
+// readersWaitingTheirTurn counts the goroutines of readBrowser waiting
+// for the connection before theirs: blocked in a select of readBrowser's
+// own (its other waits are reads, in the network poller).
+func readersWaitingTheirTurn() int {
+	buf := make([]byte, 1<<20)
+	waiting := regexp.MustCompile(`(?m)^goroutine \d+ \[select[^\]]*\]:\n[^\n]*\.\(\*session\)\.readBrowser\(`)
+	return len(waiting.FindAllString(string(buf[:runtime.Stack(buf, true)]), -1))
 }
