@@ -17,8 +17,10 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -79,7 +81,7 @@ type accessRun struct {
 	done   chan int
 }
 
-var accessServing = regexp.MustCompile(`^telgate: serving \d+ target\(s\) at (https?://\S+/|unix:.*\))$`)
+var accessServing = regexp.MustCompile(`^telgate: serving \d+ target\(s\) at (https?://\S+)/$`)
 
 // runAccess calls run with args in the background and returns once it
 // serves. It fails the test when run exits first. At the end of the test
@@ -94,7 +96,7 @@ func runAccess(t *testing.T, args ...string) *accessRun {
 		select {
 		case line := <-p.stdout.lines:
 			if m := accessServing.FindStringSubmatch(line); m != nil {
-				p.URL = strings.TrimSuffix(m[1], "/") // an http URL's, for paths to follow
+				p.URL = m[1]
 			}
 		case code := <-p.done:
 			cancel()
@@ -622,7 +624,8 @@ func TestRunClientCertificates(t *testing.T) {
 
 // A UNIX socket, for a reverse proxy on the same machine: served like
 // loopback (no authentication needed), its peers counted as 127.0.0.1, a
-// socket left behind replaced, one in use or a file in the way refused.
+// socket left behind replaced, one in use or a file in the way refused,
+// the socket removed at exit.
 func TestRunUnixSocket(t *testing.T) {
 	host := accessHost(t)
 	dir := t.TempDir()
@@ -633,9 +636,27 @@ func TestRunUnixSocket(t *testing.T) {
 		l.(*net.UnixListener).SetUnlinkOnClose(false)
 		l.Close() // a socket file whose process is gone
 	}
-	p := runAccess(t, "-listen", "unix:"+sock, "-target", host.Addr(), "-log-format", "json")
-	if want := "unix:" + sock + " (http, /)"; p.URL != want {
-		t.Errorf("serving %q, want %q", p.URL, want)
+	// The path relative to the configuration file.
+	cfg := filepath.Join(dir, "telgate.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("listen: unix:telgate.sock\ntargets:\n  - {name: lab, address: %q}\n", host.Addr())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := newAccessBuffer(), newAccessBuffer()
+	done := make(chan int, 1)
+	go func() {
+		done <- runContext(ctx, []string{"-config", cfg, "-log-format", "json"}, strings.NewReader(""), stdout, stderr)
+	}()
+	select {
+	case line := <-stdout.lines:
+		if want := "telgate: serving 1 target(s) at unix:" + sock + " (http, /)"; line != want {
+			t.Fatalf("%q, want %q", line, want)
+		}
+	case code := <-done:
+		t.Fatalf("exited with %d: %s", code, stderr.String())
+	case <-time.After(accessWait):
+		t.Fatal("not serving")
 	}
 	fi, err := os.Stat(sock)
 	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 {
@@ -646,29 +667,57 @@ func TestRunUnixSocket(t *testing.T) {
 	}
 	client := &http.Client{Transport: &http.Transport{DialContext: dial}}
 	if resp, body := accessGet(t, client, "http://localhost/api/targets", "", ""); resp.StatusCode != http.StatusOK ||
-		!strings.Contains(body, `"default"`) {
+		!strings.Contains(body, `"lab"`) {
 		t.Errorf("/api/targets over the socket: %d %s", resp.StatusCode, body)
 	}
 	d := &websocket.Dialer{NetDialContext: dial, HandshakeTimeout: accessWait}
-	accessDial(t, d, "ws://localhost/ws?target=default", nil)
-	if !regexp.MustCompile(`"remote":"127\.0\.0\.1:0".*"message":"session start"`).MatchString(p.stderr.String()) {
-		t.Errorf("the session's peer is not 127.0.0.1:\n%s", p.stderr.String())
+	accessDial(t, d, "ws://localhost/ws?target=lab", nil)
+	if !regexp.MustCompile(`"remote":"127\.0\.0\.1:0".*"message":"session start"`).MatchString(stderr.String()) {
+		t.Errorf("the session's peer is not 127.0.0.1:\n%s", stderr.String())
 	}
 
-	code, stderr := runAccessExit(t, "-listen", "unix:"+sock, "-target", host.Addr())
-	if code != 1 || !strings.Contains(stderr, "another process is listening on it") {
-		t.Errorf("a socket in use: exit %d, %q", code, stderr)
+	// A second telgate on the same path, a socket another program
+	// serves, a file in the way, no path, an abstract name.
+	other := filepath.Join(dir, "other.sock")
+	if l, err := net.Listen("unix", other); err != nil {
+		t.Fatal(err)
+	} else {
+		defer l.Close()
 	}
 	file := filepath.Join(dir, "file")
 	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, stderr = runAccessExit(t, "-listen", "unix:"+file, "-target", host.Addr())
-	if data, _ := os.ReadFile(file); code != 1 || !strings.Contains(stderr, "not a socket") || string(data) != "keep me" {
-		t.Errorf("a file in the way: exit %d, %q, the file holds %q", code, stderr, data)
+	for _, tc := range []struct{ listen, want string }{
+		{"unix:" + sock, "another telgate serves it"},
+		{"unix:" + other, "another process is listening on it"},
+		{"unix:" + file, "not a socket"},
+		{"unix:", "no socket path"},
+		{"unix:@telgate", "abstract sockets are not supported"},
+	} {
+		code, msg := runAccessExit(t, "-listen", tc.listen, "-target", host.Addr())
+		if code != 1 || !strings.Contains(msg, tc.want) {
+			t.Errorf("-listen %s: exit %d, %q; want 1 and %q", tc.listen, code, msg, tc.want)
+		}
 	}
-	if code, stderr = runAccessExit(t, "-listen", "unix:"); code != 1 || !strings.Contains(stderr, "no socket path") {
-		t.Errorf("unix: alone: exit %d, %q", code, stderr)
+	if data, _ := os.ReadFile(file); string(data) != "keep me" {
+		t.Errorf("the file in the way holds %q", data)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("the other program's socket: %v", err)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d", code)
+		}
+	case <-time.After(accessWait):
+		t.Fatal("did not stop")
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the socket after exit: %v, want it removed", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -132,63 +131,14 @@ func (l *fdListener) Close() error {
 	return l.Listener.Close()
 }
 
-// unixScheme starts a listen address that is a UNIX socket's path
-// (unix:/run/telgate/telgate.sock), for a reverse proxy on this machine.
-const unixScheme = "unix:"
-
-// openListener opens addr: host:port for TCP, or unix:PATH for a UNIX socket.
-// A socket file left by a process that is gone is replaced; a path
-// another process listens on, or that is not a socket, is refused. The
-// socket is made readable and writable by its owner and group (0660):
-// the proxy's user must be one of them.
+// openListener opens addr: host:port for TCP, or unix:PATH for a UNIX
+// socket (see listenUnix).
 func openListener(addr string) (net.Listener, error) {
-	path, ok := strings.CutPrefix(addr, unixScheme)
-	if !ok {
-		return net.Listen("tcp", addr)
+	if path, ok := strings.CutPrefix(addr, unixScheme); ok {
+		return listenUnix(path)
 	}
-	if path == "" {
-		return nil, errors.New("listen unix: no socket path after unix:")
-	}
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("listen %s: the path exists and is not a socket", addr)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("listen %s: another process is listening on it", addr)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("listen %s: removing the socket left behind: %w", addr, err)
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o660); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
-	}
-	return unixListener{ln}, nil
+	return net.Listen("tcp", addr)
 }
-
-// unixListener gives each connection over a UNIX socket the peer address
-// 127.0.0.1: only a process on this machine can connect, and an address
-// is what the limits, the trusted proxies and the logs go by.
-type unixListener struct{ net.Listener }
-
-func (l unixListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return localConn{c}, nil
-}
-
-// localConn is a connection from a process on this machine.
-type localConn struct{ net.Conn }
-
-func (localConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
 // listenURL is what the serving line says of ln: the URL to open, or
 // for a UNIX socket its path and what it serves.

@@ -143,6 +143,11 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		s.cfg, s.targets, s.configDir = cfg, cfg.Targets, filepath.Dir(*configPath)
 		if cfg.Listen != "" && !s.listenIsFlag {
 			s.addr = cfg.Listen
+			// A socket's path is the configuration file's, as its other
+			// paths are.
+			if path, ok := strings.CutPrefix(s.addr, unixScheme); ok && !strings.HasPrefix(path, "@") {
+				s.addr = unixScheme + s.resolve(path)
+			}
 		}
 		s.basePath = cfg.HTTP.BasePath
 	case *target != "":
@@ -169,6 +174,17 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		fmt.Fprintf(stderr, "telgate: %v\n", err)
 		return 1
+	}
+	// Both listeners are opened before anything is served: a UNIX
+	// socket's is made under a umask of its own (see listenUnix).
+	var mln net.Listener
+	if s.metricsAddr != "" {
+		if mln, err = openListener(s.metricsAddr); err != nil {
+			tcpLn.Close()
+			fmt.Fprintf(stderr, "telgate: -metrics-listen: %v\n", err)
+			return 1
+		}
+		defer mln.Close()
 	}
 	var ln net.Listener = loopbackListener{newFDListener(tcpLn, log, s.tls == nil)}
 	defer ln.Close()
@@ -229,13 +245,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 
-	if s.metricsAddr != "" {
-		mln, err := openListener(s.metricsAddr)
-		if err != nil {
-			_ = srv.Close()
-			fmt.Fprintf(stderr, "telgate: -metrics-listen: %v\n", err)
-			return 1
-		}
+	if mln != nil {
 		msrv := newServer(web.NewMetricsHandler(gw), log)
 		httpServers = append(httpServers, msrv)
 		go func() { served <- msrv.Serve(mln) }()
