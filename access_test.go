@@ -689,7 +689,7 @@ func TestRunUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ listen, want string }{
-		{"unix:" + sock, "another telgate serves it"},
+		{"unix:" + sock, "a telgate serves it already"},
 		{"unix:" + other, "another process is listening on it"},
 		{"unix:" + file, "not a socket"},
 		{"unix:", "no socket path"},

@@ -29,7 +29,9 @@ func listenUnix(path string) (net.Listener, error) {
 	case strings.HasPrefix(path, "@"):
 		return nil, fmt.Errorf("%s: abstract sockets are not supported: give a file's path", where)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	// Read-only is enough for flock; not through a symbolic link, which
+	// someone able to write the directory could have put there.
+	lock, err := os.OpenFile(path+".lock", os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -38,7 +40,10 @@ func listenUnix(path string) (net.Listener, error) {
 		return nil, err
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return fail(fmt.Errorf("%s: another telgate serves it (%s.lock is locked)", where, path))
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fail(fmt.Errorf("%s: a telgate serves it already (%s.lock is locked)", where, path))
+		}
+		return fail(fmt.Errorf("%s: locking %s.lock: %w", where, path, err))
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {

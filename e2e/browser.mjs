@@ -340,6 +340,10 @@ async function demo(page, base) {
     await gl.waitForFunction(() => window.telgate.renderer === "dom" &&
       (document.querySelector("#terminal .xterm-rows")?.textContent || "").includes("demo>"), null, { timeout: STEP_MS });
     check(true, "the WebGL context lost, the DOM renderer shows the screen");
+    // Its cells are measured otherwise: the terminal is fitted again.
+    await gl.waitForFunction(() => document.querySelector("#terminal .xterm-screen").getBoundingClientRect().right <=
+      document.getElementById("terminal").getBoundingClientRect().right + 1, null, { timeout: STEP_MS });
+    check(true, "the DOM renderer's columns fit the window");
   } else {
     await gl.waitForTimeout(1000);
     check(await gl.evaluate(() => window.telgate.renderer) === "dom", "no WebGL 2 here: the DOM renderer draws");

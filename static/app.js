@@ -517,12 +517,13 @@
   }
 
   // openTerminal opens t in element, with Unicode 11's character widths
-  // (emoji two columns), which hosts' C libraries use. xterm.js's DOM
-  // renderer draws it; ?renderer=webgl asks for its WebGL renderer, whose
-  // script is loaded then only. WebGL is not the default: where the
-  // browser has no GPU to give it (a virtual desktop, a server, a GPU on
-  // its block list) it draws in software, which in Chromium drew a flood
-  // of output six to nine times slower than the DOM did (README). When
+  // (emoji two columns), closer to what hosts' C libraries give than
+  // xterm.js's default. xterm.js's DOM renderer draws it;
+  // ?renderer=webgl asks for its WebGL renderer, whose script is loaded
+  // then only. WebGL is not the default: where the browser has no GPU to
+  // give it (a virtual desktop, a server, a GPU on its block list) it
+  // draws in software, if at all, which in Chromium drew a flood of
+  // output 5 to 10 times slower than the DOM did (e2e/renderbench.mjs). When
   // its context is lost (the GPU process restarted), the DOM renderer
   // takes over. onRenderer, if given, hears which draws.
   function openTerminal(t, element, onRenderer) {
@@ -578,6 +579,11 @@
     term.loadAddon(searchAddon);
     term.parser.registerOscHandler(52, hostCopies);
     openTerminal(term, el.terminal, function (r) {
+      // The renderers measure cells differently (WebGL rounds them to
+      // whole pixels): the columns that fit change with them.
+      if (renderer !== "" && renderer !== r) {
+        scheduleFit();
+      }
       renderer = r;
     });
     guardPastes();
@@ -1195,11 +1201,15 @@
         // A host that speaks plain TCP takes no telnet commands.
         el.toolbar.hidden = el.keyBreak.hidden = msg.raw === true;
         // A target of fixed size: the terminal takes it, whatever the
-        // window, and the page sends no sizes.
-        if (msg.cols > 0 && msg.rows > 0) {
-          fixedSize = true;
+        // window, and the page sends no sizes. A session after it (a
+        // reload may have changed the target) fits the window again.
+        fixedSize = msg.cols > 0 && msg.rows > 0;
+        if (fixedSize) {
           resizeTo(msg.cols, msg.rows);
           lastSize = { cols: term.cols, rows: term.rows };
+        } else {
+          el.terminal.classList.remove("sized");
+          fitNow();
         }
         serial = null; // until this session's host agrees (see "serial")
         serialAsked = {};
