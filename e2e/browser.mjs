@@ -583,6 +583,13 @@ async function adhoc(page, base) {
   const targets = await page.$$eval("#target-list a.target .name", (els) => els.map((e) => e.textContent));
   check(targets.length === 1, `the picker lists the target too (${targets.join(", ")})`);
   await screenshot(page, "adhoc-picker.png");
+  // A renderer asked for is kept by the picker's links.
+  await page.goto(`${base}?renderer=webgl`, { timeout: STEP_MS });
+  await page.waitForSelector("#adhoc-form:not([hidden])");
+  const href = await page.getAttribute("#target-list a.target", "href");
+  check(/^\?target=[^&]+&renderer=webgl$/.test(href), `the picker's links keep ?renderer=webgl (${href})`);
+  await page.goto(base, { timeout: STEP_MS });
+  await page.waitForSelector("#adhoc-form:not([hidden])");
 
   await page.fill("#adhoc-host", host);
   await page.press("#adhoc-host", "Enter");

@@ -428,7 +428,7 @@
         a.style.borderLeftColor = t.color;
         a.classList.add("marked");
       }
-      a.href = "?target=" + encodeURIComponent(t.name);
+      a.href = "?target=" + encodeURIComponent(t.name) + rendererQuery();
       var name = document.createElement("span");
       name.className = "name";
       name.textContent = t.name;
@@ -514,6 +514,13 @@
       opts[k] = extra[k];
     });
     return new Terminal(opts);
+  }
+
+  // rendererQuery is what a link to another session of the page keeps of
+  // its address: the renderer asked for.
+  function rendererQuery() {
+    var r = new URLSearchParams(location.search).get("renderer");
+    return r === "webgl" ? "&renderer=webgl" : "";
   }
 
   // openTerminal opens t in element, with Unicode 11's character widths
@@ -2587,7 +2594,7 @@
     ev.preventDefault();
     var host = el.adhocHost.value.trim();
     if (host) {
-      location.search = "?" + new URLSearchParams({ host: host }).toString();
+      location.search = "?" + new URLSearchParams({ host: host }).toString() + rendererQuery();
     }
   });
 
