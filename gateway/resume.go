@@ -26,9 +26,11 @@ var ErrNoSession = errors.New("no such session: it has ended")
 // first, or one that resumed it.
 type attachment struct {
 	ws *websocket.Conn
-	// readStopped is closed once reading the connection failed and the
-	// session has dealt with it (a reason, or waiting for a resume), and
-	// the connections before it relay nothing more either.
+	// reasonSet is closed once reading the connection failed and the
+	// session has dealt with it (a reason, or waiting for a resume).
+	reasonSet chan struct{}
+	// readStopped is closed after reasonSet, once the connections before
+	// this one relay nothing more either: the next one may then relay.
 	readStopped chan struct{}
 	// after is the attachment before this one (nil for the first, and
 	// once waited for), whose reader must be done before this one's
@@ -51,7 +53,7 @@ func (s *session) attach(ws *websocket.Conn) *attachment {
 	if n := s.g.limits.MaxMessageSize; n > 0 {
 		ws.SetReadLimit(n)
 	}
-	return &attachment{ws: ws, readStopped: make(chan struct{})}
+	return &attachment{ws: ws, reasonSet: make(chan struct{}), readStopped: make(chan struct{})}
 }
 
 // resumption is what a resumable session keeps for its browser to

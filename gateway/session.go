@@ -1000,6 +1000,7 @@ func browserReadReason(err error) string {
 // it alone, goes after both.
 func (s *session) readFailed(a *attachment, err error) {
 	s.lose(a, browserReadReason(err), connectionDropped(err))
+	close(a.reasonSet)
 	if a.after != nil {
 		select {
 		case <-a.after.readStopped:
@@ -1033,7 +1034,7 @@ func (s *session) browserWriteFailed(a *attachment, err error) {
 	if errors.Is(err, websocket.ErrCloseSent) {
 		wait := time.NewTimer(closeGrace)
 		select {
-		case <-a.readStopped:
+		case <-a.reasonSet:
 		case <-wait.C:
 		}
 		wait.Stop()
