@@ -979,8 +979,11 @@ async function xmodem(page, base) {
   const fallbackStart = Date.now();
   await send("rx -c fallback.bin", "fallback.bin", xmodemData(3000, 6), "ymodem");
   const fallback = await sent("3,000 bytes sent in YMODEM to rx, which takes XMODEM", 60000);
-  check(fallback.includes("the receiver speaks XMODEM") && Date.now() - fallbackStart < 9000,
-    `without waiting for rx's own 10 s timeout (${Date.now() - fallbackStart} ms)`);
+  // The sender's own 3 s wait for a C found the XMODEM receiver (the
+  // text says so only then), not rx's NAK, which comes after 10 s; the
+  // time is not held to a bound, which a loaded machine would break.
+  check(fallback.includes("the receiver speaks XMODEM"),
+    `the sender found an XMODEM receiver by itself (${Date.now() - fallbackStart} ms, typing the command included)`);
   await typing("fallback");
 
   // The connection is reset midway, and the network is back a moment
