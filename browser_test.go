@@ -561,6 +561,36 @@ func TestBrowserTargetBannerAndColor(t *testing.T) {
 	runBrowser(t, node, "marked", tg.URL)
 }
 
+// The Power button of a target with a power hook asks the power
+// controller (an HTTP server here) once, after the user confirms.
+func TestBrowserPower(t *testing.T) {
+	node := browserTools(t)
+	host := promptHost(t)
+	var mu sync.Mutex
+	var asked []string
+	pdu := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(pdu.Close)
+	cfg := configFile(t, fmt.Sprintf("targets:\n"+
+		"  - name: board\n    address: %q\n    power:\n      url: %s/outlets/7/cycle\n"+
+		"      headers: {Authorization: \"Bearer pdu-token\"}\n      body: cycle\n", host.Addr(), pdu.URL))
+	tg := startTelgate(t, 1, "-config", cfg)
+	runBrowser(t, node, "power", tg.URL)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "POST /outlets/7/cycle Bearer pdu-token cycle"; len(asked) != 1 || asked[0] != want {
+		t.Errorf("the power controller was asked %q, want once %q", asked, want)
+	}
+	if !strings.Contains(tg.logs.String(), `"message":"power cycle done"`) {
+		t.Errorf("no log line of the power cycle:\n%s", tg.logs.String())
+	}
+}
+
 // A session shared from one page is watched from another, read-only,
 // until sharing stops (see the share scenario).
 func TestBrowserShare(t *testing.T) {

@@ -195,6 +195,10 @@ func checkAllowLists(cfg *gateway.Config, authOn bool) error {
 			return fmt.Errorf("target %q has allow_users or allow_groups, but no authentication is configured "+
 				"(auth: users_file, proxy_header or client_ca): nobody could open it", t.Name)
 		}
+		if p := t.Power; p != nil && len(p.AllowUsers)+len(p.AllowGroups) > 0 {
+			return fmt.Errorf("target %q: power has allow_users or allow_groups, but no authentication is configured "+
+				"(auth: users_file, proxy_header or client_ca): nobody could power-cycle it", t.Name)
+		}
 	}
 	for i, r := range cfg.Adhoc {
 		if len(r.AllowUsers)+len(r.AllowGroups) > 0 {

@@ -1168,6 +1168,32 @@ async function idle(page, base) {
 // marked: the picker marks a target that has a color; its page shows
 // the target's banner above the terminal and its color on the top bar,
 // and another target's page shows neither.
+// power: a target with a power hook shows Power; a click asks first
+// (declined: nothing is sent), then, accepted, the page says what the
+// power controller answered. The Go test checks the controller was
+// asked once.
+async function power(page, base) {
+  await page.goto(`${base}?target=board`, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  await page.waitForSelector("#power", { state: "visible", timeout: STEP_MS });
+  check(true, "Power shows for a target with a power hook");
+  const dialogs = [];
+  page.once("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await page.click("#power");
+  check(dialogs.length === 1 && dialogs[0].includes("Power-cycle the device behind board?"),
+    `Power asks first (${JSON.stringify(dialogs)})`);
+  check(!(await page.isDisabled("#power")), "declined, nothing is asked for");
+  page.once("dialog", (d) => d.accept());
+  await page.click("#power");
+  await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("power cycle done"),
+    null, { timeout: STEP_MS });
+  const notice = await page.textContent("#notice");
+  check(notice === "power cycle done (202 Accepted): the device restarts", `the page says the answer (${notice})`);
+  check(!(await page.isDisabled("#power")), "Power is enabled again");
+  await screenshot(page, "power.png");
+  return {};
+}
+
 async function marked(page, base) {
   await page.goto(base, { timeout: STEP_MS });
   await page.waitForSelector("#target-list a.target", { timeout: STEP_MS });
@@ -1308,7 +1334,7 @@ async function serial(page, base) {
   return { shown, button: await button() };
 }
 
-runScenario({ serial, demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
+runScenario({ power, serial, demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

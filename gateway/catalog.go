@@ -29,6 +29,11 @@ func newCatalog(targets []Target, adhoc []AdhocRule, rec RecordingConfig) (*cata
 		if _, dup := c.targets[t.Name]; dup {
 			return nil, fmt.Errorf("gateway: duplicate target %q", t.Name)
 		}
+		if t.Power != nil {
+			if err := t.Power.check(); err != nil {
+				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
+			}
+		}
 		c.targets[t.Name] = t
 		c.order = append(c.order, t)
 		c.recorded = c.recorded || t.Record

@@ -311,6 +311,7 @@ type rawTarget struct {
 	Color       string        `yaml:"color"`
 	WatchOnly   bool          `yaml:"watch_only"`
 	Serial      SerialConfig  `yaml:"serial"`
+	Power       *PowerHook    `yaml:"power"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -423,6 +424,12 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		t.Banner, t.Color, t.WatchOnly = rt.Banner, rt.Color, rt.WatchOnly
 		if t.Serial = rt.Serial.target(); t.Serial != nil && t.Raw {
 			return nil, fail(line, "target %q: %v", rt.Name, errSerialRaw)
+		}
+		if rt.Power != nil {
+			if err := rt.Power.check(); err != nil {
+				return nil, fail(line, "target %q: %v", rt.Name, err)
+			}
+			t.Power = rt.Power
 		}
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
 		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record

@@ -106,6 +106,9 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_groups_header needs proxy_header"},
 		{"auth:\n  client_crl: revoked.pem\ntargets: [{name: a, address: h}]\n", "c.yaml:2: auth: client_crl needs client_ca"},
+		{"targets:\n  - name: a\n    address: h\n    power: {url: \"ftp://pdu/x\"}\n", "c.yaml:2: target \"a\": power: url \"ftp://pdu/x\": want http://HOST/... or https://HOST/..."},
+		{"targets:\n  - name: a\n    address: h\n    power: {method: POST}\n", "c.yaml:2: target \"a\": power: url is missing"},
+		{"targets:\n  - name: a\n    address: h\n    power: {url: \"https://pdu/x\", verb: POST}\n", "c.yaml:4: unknown key \"verb\""},
 		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"auth: {trusted_proxies: [10.0.0.1, 'fe80::1%eth0']}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "fe80::1%eth0" is link-local`},
 		{"auth: {trusted_proxies: ['fe80::/64']}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "fe80::/64" is link-local`},
@@ -560,4 +563,30 @@ adhoc:
 		{"targets:\n  - name: a\n    address: h\n    protocol: raw\n    serial: true\n", `c.yaml:2: target "a": serial: RFC 2217 is a telnet option, and protocol raw speaks no telnet`},
 		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    protocol: raw\n    serial: true\n", `c.yaml:4: adhoc[0]: serial: RFC 2217 is a telnet option`},
 	}.check(t)
+}
+
+func TestParseConfigReadsPower(t *testing.T) {
+	cfg, err := ParseConfig("telgate.yaml", []byte(`
+targets:
+  - name: board
+    address: h
+    power:
+      url: https://pdu.lab.test/outlets/7/cycle
+      method: PUT
+      headers: {Authorization: "Bearer t"}
+      body: '{"action":"cycle"}'
+      allow_groups: [labadmin]
+  - {name: plain, address: h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &PowerHook{URL: "https://pdu.lab.test/outlets/7/cycle", Method: "PUT",
+		Headers: map[string]string{"Authorization": "Bearer t"}, Body: `{"action":"cycle"}`, AllowGroups: []string{"labadmin"}}
+	if got := cfg.Targets[0].Power; !reflect.DeepEqual(got, want) {
+		t.Errorf("power %+v, want %+v", got, want)
+	}
+	if cfg.Targets[1].Power != nil {
+		t.Errorf("a target without power has %+v", cfg.Targets[1].Power)
+	}
 }

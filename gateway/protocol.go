@@ -126,7 +126,7 @@ func ParseControl(data []byte) (Control, error) {
 			return Control{}, err
 		}
 		return Control{Type: "resize", Cols: cols, Rows: rows}, nil
-	case "ping", "share", "unshare", "take-back":
+	case "ping", "share", "unshare", "take-back", "power":
 		return Control{Type: raw.Type}, nil
 	case "hand-over":
 		var id int
@@ -234,6 +234,7 @@ type connectedMsg struct {
 	Banner      string `json:"banner,omitempty"`       // see Target.Banner
 	Color       string `json:"color,omitempty"`
 	WatchOnly   bool   `json:"watch_only,omitempty"` // see Target.WatchOnly
+	Power       bool   `json:"power,omitempty"`      // the user may power-cycle the device (see Target.Power)
 }
 
 type warningMsg struct {

@@ -153,6 +153,7 @@ type session struct {
 
 	pongs     atomic.Int32 // pings waiting for the pong being written (see pong)
 	finishing atomic.Bool  // finish has begun: no warning is written after it
+	powering  atomic.Bool  // a power request is out (see power)
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -278,7 +279,7 @@ func (s *session) run() {
 		stopTimers := s.startTimers()
 		connected := connectedMsg{Type: "connected", Target: s.req.Target.Name, Description: s.req.Target.Description,
 			Raw: s.req.Target.Raw, Banner: s.req.Target.Banner, Color: s.req.Target.Color,
-			WatchOnly: s.req.Target.WatchOnly}
+			WatchOnly: s.req.Target.WatchOnly, Power: s.mayPower()}
 		if s.req.Target.Size.Cols > 0 {
 			connected.Cols, connected.Rows = s.req.Cols, s.req.Rows
 		}
@@ -630,6 +631,8 @@ func (s *session) control(c Control, err error) {
 		s.takeBack()
 	case "serial":
 		s.setSerial(c.Serial)
+	case "power":
+		s.power()
 	case "transfer":
 		s.inputMu.Lock()
 		if c.On && !s.transfer && s.pace != nil {

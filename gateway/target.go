@@ -86,6 +86,9 @@ type Target struct {
 	// settings it holds are made, and the page shows the port's settings
 	// and modem lines and may change them. Nil offers nothing.
 	Serial *SerialSettings
+	// Power, when set, lets the target's users (those it allows) power-
+	// cycle the device behind it through an HTTP API (see PowerHook).
+	Power *PowerHook
 
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.

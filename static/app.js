@@ -25,6 +25,8 @@
 //                                     {"type":"share"}, {"type":"unshare"}
 //                                     {"type":"hand-over","viewer":N}, {"type":"take-back"}
 //                                     {"type":"transfer","on":B}
+//                                     {"type":"power"} (answered with
+//                                     {"type":"power","state":"asked"|"done"|"failed",...})
 //
 // The recordings (?view=recordings, ?play=NAME) are player.js's.
 //
@@ -53,7 +55,7 @@
 // #transfer-panel[data-state], #transfer-text, #transfer-progress, #transfer-cancel,
 // #transfer-protocol, #transfer-choose,
 // #keybar button[data-key], #keybar button[data-mod], #key-break,
-// button[data-command], #target-picker a.target, #adhoc-form,
+// button[data-command], #power, #target-picker a.target, #adhoc-form,
 // #adhoc-host and window.telgate = { term, socket, state, target, renderer }.
 (function () {
   "use strict";
@@ -154,6 +156,7 @@
     findClose: document.getElementById("find-close"),
     optionMeta: document.getElementById("option-meta"),
     serial: document.getElementById("serial"),
+    power: document.getElementById("power"),
     serialPanel: document.getElementById("serial-panel"),
     serialText: document.getElementById("serial-text"),
     serialBaud: document.getElementById("serial-baud"),
@@ -254,6 +257,7 @@
   var fixedSize = false; // the target's size, not the window's: no fitting
   var idleWarned = false; // the notice says the session closes unless something is typed
   var renderer = ""; // what draws the terminal: "webgl" or "dom"
+  var mayPower = false; // the user may power-cycle the session's device
 
   window.telgate = Object.freeze({
     get term() { return term; },
@@ -293,6 +297,35 @@
       el.sharePanel.hidden = true;
     }
     showSerial();
+    el.power.hidden = !mayPower || (next !== "connected" && next !== "resuming");
+  }
+
+  // Power asks first: the device restarts at once, and whatever runs on
+  // it stops. The button stays disabled while the power controller is
+  // asked; the answer shows as a notice.
+  el.power.addEventListener("click", function () {
+    if (!window.confirm("Power-cycle the device behind " + target + "?\n\n" +
+        "It restarts at once: whatever runs on it stops, and unsaved work on it is lost.")) {
+      return;
+    }
+    el.power.disabled = true;
+    sendControl({ type: "power" });
+    showNotice("asking the power controller to power-cycle " + target + "\u2026");
+  });
+
+  function powerAnswered(msg) {
+    switch (msg.state) {
+      case "asked":
+        el.power.disabled = true;
+        break;
+      case "done":
+        el.power.disabled = false;
+        showNotice("power cycle done (" + printable(String(msg.status || "")) + "): the device restarts");
+        break;
+      default:
+        el.power.disabled = false;
+        showNotice("power cycle failed: " + printable(String(msg.error || "no answer")), 0, true);
+    }
   }
 
   function hideNotice() {
@@ -1204,6 +1237,8 @@
         markTarget(msg);
         endWarning(); // of a session before this one
         watchOnly = msg.watch_only === true;
+        mayPower = msg.power === true;
+        el.power.disabled = false;
         el.shareLetType.hidden = watchOnly;
         // A host that speaks plain TCP takes no telnet commands.
         el.toolbar.hidden = el.keyBreak.hidden = msg.raw === true;
@@ -1294,6 +1329,11 @@
           showViewers(Array.isArray(msg.viewers) ? msg.viewers : []);
         }
         break;
+      case "power":
+        if (watchToken === null) {
+          powerAnswered(msg);
+        }
+        break;
       case "serial":
         if (watchToken === null && state !== "closed") {
           serialReported(msg);
@@ -1308,6 +1348,7 @@
         var message = printable(msg.message || "") || "unknown error";
         console.error("telgate: gateway error: " + message);
         showNotice(message);
+        el.power.disabled = false; // a power request refused, say
         break;
       default:
         console.debug("telgate: ignoring control message", msg);

@@ -1,0 +1,187 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// pduRequest is what a scripted power controller was asked.
+type pduRequest struct {
+	method, path, auth, body string
+}
+
+// pdu is a scripted power controller: answer writes each request's
+// answer, and the requests are kept.
+func pdu(t *testing.T, answer func(w http.ResponseWriter)) (*httptest.Server, func() []pduRequest) {
+	var mu sync.Mutex
+	var got []pduRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, pduRequest{r.Method, r.URL.Path, r.Header.Get("Authorization"), string(body)})
+		mu.Unlock()
+		answer(w)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []pduRequest {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]pduRequest(nil), got...)
+	}
+}
+
+func powerTarget(addr, url string) Target {
+	return Target{Name: "board", Address: addr, Power: &PowerHook{
+		URL:         url + "/outlets/7/cycle",
+		Headers:     map[string]string{"Authorization": "Bearer pdu-token"},
+		Body:        `{"action":"cycle"}`,
+		AllowGroups: []string{"labadmin"},
+	}}
+}
+
+func TestPowerCycleAsksThePowerController(t *testing.T) {
+	srv, asked := pdu(t, func(w http.ResponseWriter) { w.WriteHeader(http.StatusAccepted) })
+	host := echoHost(t)
+	tg := newTestGateway(t, Options{Targets: []Target{powerTarget(host.Addr(), srv.URL)}})
+
+	b := tg.open("target=board&user=alice&group=labadmin")
+	if m := b.ExpectStatus("connected"); m["power"] != true {
+		t.Fatalf("connected %v: want power true for a user the hook allows", m)
+	}
+	b.Control(`{"type":"power"}`)
+	if m := b.ExpectStatus("power"); m["state"] != "asked" {
+		t.Errorf("first answer %v, want asked", m)
+	}
+	if m := b.ExpectStatus("power"); m["state"] != "done" || m["status"] != "202 Accepted" {
+		t.Errorf("answer %v, want done with 202 Accepted", m)
+	}
+	want := pduRequest{"POST", "/outlets/7/cycle", "Bearer pdu-token", `{"action":"cycle"}`}
+	if got := asked(); len(got) != 1 || got[0] != want {
+		t.Errorf("the power controller was asked %+v, want once %+v", got, want)
+	}
+	if e := tg.log.entries("power cycle done"); len(e) != 1 || e[0]["user"] != "alice" || e[0]["status"] != "202 Accepted" {
+		t.Errorf("log %v", e)
+	}
+	if strings.Contains(tg.log.String(), "pdu-token") {
+		t.Error("the token is in the log")
+	}
+}
+
+func TestPowerCycleFailuresAndRefusals(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	answer := http.StatusInternalServerError
+	var mu sync.Mutex
+	srv, asked := pdu(t, func(w http.ResponseWriter) {
+		mu.Lock()
+		code := answer
+		mu.Unlock()
+		if code == 0 {
+			<-release
+			return
+		}
+		if code == http.StatusFound {
+			w.Header().Set("Location", "http://elsewhere.test/")
+		}
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, "outlet\x1b[31m locked\n\nby maintenance")
+	})
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	host := echoHost(t)
+	target := powerTarget(host.Addr(), srv.URL)
+	plain := Target{Name: "plain", Address: host.Addr()}
+	tg := newTestGateway(t, Options{Targets: []Target{target, plain}})
+
+	b := tg.open("target=board&user=alice&group=labadmin")
+	b.ExpectStatus("connected")
+	// An error answer: the page is told, with the start of the body.
+	b.Control(`{"type":"power"}`)
+	b.ExpectStatus("power")
+	m := b.ExpectStatus("power")
+	if m["state"] != "failed" || !strings.Contains(m["error"].(string), "answered 500 Internal Server Error: outlet[31m locked by maintenance") {
+		t.Errorf("answer %v", m)
+	}
+	// A redirect is not followed.
+	mu.Lock()
+	answer = http.StatusFound
+	mu.Unlock()
+	b.Control(`{"type":"power"}`)
+	b.ExpectStatus("power")
+	if m := b.ExpectStatus("power"); m["state"] != "failed" || !strings.Contains(m["error"].(string), "302 Found") {
+		t.Errorf("a redirect: %v", m)
+	}
+	// One at a time.
+	mu.Lock()
+	answer = 0
+	mu.Unlock()
+	b.Control(`{"type":"power"}`)
+	b.ExpectStatus("power")
+	b.Control(`{"type":"power"}`)
+	if m := b.ExpectStatus("error"); !strings.Contains(m["message"].(string), "already being asked") {
+		t.Errorf("a second request while one is out: %v", m)
+	}
+	once.Do(func() { close(release) })
+	if m := b.ExpectStatus("power"); m["state"] != "done" {
+		t.Errorf("the released request: %v", m)
+	}
+	if n := len(asked()); n != 3 {
+		t.Errorf("the power controller was asked %d times, want 3", n)
+	}
+
+	// A controller that cannot be reached: the page is not told its
+	// address, the log is.
+	srv.Close()
+	b.Control(`{"type":"power"}`)
+	b.ExpectStatus("power")
+	if m := b.ExpectStatus("power"); m["state"] != "failed" || m["error"] != "the power controller could not be reached (the gateway's log says why)" {
+		t.Errorf("an unreachable controller: %v", m)
+	}
+	if e := tg.log.entries("power cycle failed"); len(e) == 0 || !strings.Contains(fmt.Sprint(e[len(e)-1]["error"]), "connect") {
+		t.Errorf("the log does not say why: %v", e)
+	}
+
+	// A user the hook does not allow, and a target without one.
+	for _, q := range []string{"target=board&user=bob&group=ops", "target=plain&user=alice&group=labadmin"} {
+		c := tg.open(q)
+		if m := c.ExpectStatus("connected"); m["power"] != nil {
+			t.Errorf("%s: connected %v, want no power", q, m)
+		}
+		c.Control(`{"type":"power"}`)
+		if m := c.ExpectStatus("error"); !strings.Contains(m["message"].(string), "power") {
+			t.Errorf("%s: %v", q, m)
+		}
+	}
+	if n := len(asked()); n != 3 {
+		t.Errorf("refused requests reached the power controller (%d)", n)
+	}
+	if strings.Contains(tg.log.String(), srv.URL) {
+		t.Error("the controller's URL is in the log")
+	}
+}
+
+func TestPowerHookCheck(t *testing.T) {
+	for _, tc := range []struct {
+		hook PowerHook
+		want string
+	}{
+		{PowerHook{URL: "https://pdu.test/x"}, ""},
+		{PowerHook{URL: "http://pdu.test/x", Method: "PUT", Headers: map[string]string{"X-Token": "a b"}}, ""},
+		{PowerHook{}, "url is missing"},
+		{PowerHook{URL: "ftp://pdu.test/"}, "want http://HOST"},
+		{PowerHook{URL: "https:///x"}, "want http://HOST"},
+		{PowerHook{URL: "https://pdu.test/", Method: "PO ST"}, "not an HTTP method"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X Token": "a"}}, "header name"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X-Token": "a\r\nEvil: 1"}}, "line break"},
+		{PowerHook{URL: "https://pdu.test/", Body: strings.Repeat("x", maxPowerBody+1)}, "body is over"},
+	} {
+		err := tc.hook.check()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+.60v: %v, want %q", tc.hook, err, tc.want)
+		}
+	}
+}
