@@ -761,6 +761,7 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"g.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: nowhere.pem}\n" + target,
 		"h.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: users.yaml}\n" + target,
 		"i.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: broken.pem}\n" + target,
+		"j.yaml":         target + "    power: {url: \"http://pdu.test/x\", allow_groups: [labadmin]}\n",
 		"cert.pem":       certPEM,
 		"key.pem":        keyPEM,
 		"broken.pem":     "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
@@ -775,6 +776,7 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"g.yaml": "auth: client_ca: open " + filepath.Join(dir, "nowhere.pem"),
 		"h.yaml": "users.yaml: no PEM certificate in it",
 		"i.yaml": "broken.pem: certificate 1: x509: malformed certificate",
+		"j.yaml": "target \"lab\": power has allow_users or allow_groups, but no authentication is configured",
 	} {
 		code, stderr := runAccessExit(t, "-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0")
 		if code != 2 || !strings.Contains(stderr, want) {

@@ -1165,9 +1165,6 @@ async function idle(page, base) {
   return { warning: first };
 }
 
-// marked: the picker marks a target that has a color; its page shows
-// the target's banner above the terminal and its color on the top bar,
-// and another target's page shows neither.
 // power: a target with a power hook shows Power; a click asks first
 // (declined: nothing is sent), then, accepted, the page says what the
 // power controller answered. The Go test checks the controller was
@@ -1194,6 +1191,9 @@ async function power(page, base) {
   return {};
 }
 
+// marked: the picker marks a target that has a color; its page shows
+// the target's banner above the terminal and its color on the top bar,
+// and another target's page shows neither.
 async function marked(page, base) {
   await page.goto(base, { timeout: STEP_MS });
   await page.waitForSelector("#target-list a.target", { timeout: STEP_MS });

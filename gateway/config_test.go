@@ -106,7 +106,7 @@ func TestParseConfigRefusesWithFileLineAndReason(t *testing.T) {
 		{"auth: {proxy_header: X-User, trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},
 		{"auth: {proxy_groups_header: X-Groups, trusted_proxies: [10.0.0.1]}\ntargets: [{name: a, address: h}]\n", "c.yaml:1: auth: proxy_groups_header needs proxy_header"},
 		{"auth:\n  client_crl: revoked.pem\ntargets: [{name: a, address: h}]\n", "c.yaml:2: auth: client_crl needs client_ca"},
-		{"targets:\n  - name: a\n    address: h\n    power: {url: \"ftp://pdu/x\"}\n", "c.yaml:2: target \"a\": power: url \"ftp://pdu/x\": want http://HOST/... or https://HOST/..."},
+		{"targets:\n  - name: a\n    address: h\n    power: {url: \"ftp://pdu/x\"}\n", "c.yaml:2: target \"a\": power: url: want http://HOST/... or https://HOST/..."},
 		{"targets:\n  - name: a\n    address: h\n    power: {method: POST}\n", "c.yaml:2: target \"a\": power: url is missing"},
 		{"targets:\n  - name: a\n    address: h\n    power: {url: \"https://pdu/x\", verb: POST}\n", "c.yaml:4: unknown key \"verb\""},
 		{"auth: {trusted_proxies: [10.0.0.0/33]}\ntargets: [{name: a, address: h}]\n", `c.yaml:1: auth: trusted_proxies: "10.0.0.0/33"`},

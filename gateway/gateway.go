@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,11 @@ type Gateway struct {
 
 	adm     *admission
 	metrics *metrics
-	frames  frameBuffers
+	// powerClient sends power requests, bounded by powerTimeout (tests
+	// shorten it).
+	powerClient  *http.Client
+	powerTimeout time.Duration
+	frames       frameBuffers
 
 	// Buffers shared by the sessions, each held only while in use.
 	msgBufs     sync.Pool // messages from browsers (newMsgBuf)
@@ -160,6 +165,7 @@ func New(opts Options) (*Gateway, error) {
 		writing:  map[string]RecordingInfo{},
 	}
 	g.cat.Store(cat)
+	g.powerClient, g.powerTimeout = newPowerClient(), powerTimeout
 	g.msgBufs.New = newMsgBuf
 	g.recBufs.New = newRecBuf
 	if cat.recorded {

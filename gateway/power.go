@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
 )
 
 // PowerHook lets a target's users power-cycle the device behind it (a
@@ -34,37 +37,55 @@ type PowerHook struct {
 	AllowGroups []string `yaml:"allow_groups"`
 }
 
-// powerTimeout bounds a power request, its answer included.
+// powerTimeout bounds a power request, its answer included (see
+// Gateway.powerTimeout).
 const powerTimeout = 15 * time.Second
-
-// errNoPowerAnswer is a power controller's silence past powerTimeout.
-var errNoPowerAnswer = fmt.Errorf("the power controller did not answer within %v", powerTimeout)
 
 // maxPowerBody bounds a hook's body in the configuration.
 const maxPowerBody = 64 << 10
 
-// check refuses a hook that could not be sent as written.
+// errNoPowerAnswer is a power controller's silence past the timeout, or
+// a request cut short by the gateway's shutdown: it may have arrived.
+var errNoPowerAnswer = errors.New("the power controller did not answer: the device may or may not have been power-cycled")
+
+// newPowerClient returns the client power requests are sent with: no
+// proxy (one named in the environment would be handed the request's
+// token), no redirects (they would carry the headers elsewhere).
+func newPowerClient() *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	return &http.Client{Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// check refuses a hook that could not be sent as written. Its messages
+// never quote the URL, whose path or query may hold a token.
 func (p *PowerHook) check() error {
 	u, err := url.Parse(p.URL)
 	switch {
 	case p.URL == "":
 		return errors.New("power: url is missing")
-	case err != nil:
-		return fmt.Errorf("power: url: %v", err)
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return fmt.Errorf("power: url %q: want http://HOST/... or https://HOST/...", p.URL)
+	case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return errors.New("power: url: want http://HOST/... or https://HOST/...")
 	case p.Method != "" && !isToken(p.Method):
 		return fmt.Errorf("power: method %q is not an HTTP method", p.Method)
 	case len(p.Body) > maxPowerBody:
 		return fmt.Errorf("power: body is over %d bytes", maxPowerBody)
 	}
+	seen := map[string]bool{}
 	for k, v := range p.Headers {
-		if !isToken(k) {
-			return fmt.Errorf("power: header name %q: want letters, digits and -", k)
+		name := http.CanonicalHeaderKey(k)
+		switch {
+		case !isToken(k):
+			return fmt.Errorf("power: header name %q is not an HTTP token", k)
+		case seen[name]:
+			return fmt.Errorf("power: header %s is given twice", name)
+		case name == "Host" || name == "Content-Length" || name == "Transfer-Encoding" || name == "Connection":
+			return fmt.Errorf("power: header %s is the gateway's to set", name)
+		case !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) >= 0:
+			return fmt.Errorf("power: header %s: the value holds a control character or is not UTF-8", name)
 		}
-		if strings.ContainsAny(v, "\r\n\x00") || !utf8.ValidString(v) {
-			return fmt.Errorf("power: header %s: the value holds a line break or a NUL", k)
-		}
+		seen[name] = true
 	}
 	return nil
 }
@@ -91,8 +112,9 @@ func (p *PowerHook) allows(user string, groups []string) bool {
 	return Target{AllowUsers: p.AllowUsers, AllowGroups: p.AllowGroups}.Allows(user, groups)
 }
 
-// powerMsg answers the page's {"type":"power"}: sent, then the API's
-// answer.
+// powerMsg answers the page's {"type":"power"}: asked, then the API's
+// answer. The page is told the status alone: an answer's body, which may
+// name internal hosts or echo a credential, goes to the log.
 type powerMsg struct {
 	Type   string `json:"type"`
 	State  string `json:"state"`            // "asked", "done" or "failed"
@@ -100,22 +122,34 @@ type powerMsg struct {
 	Error  string `json:"error,omitempty"`
 }
 
+// powerHook is the session's target's hook as configured now: a reload
+// that takes it away, or a user off its allow lists, applies to sessions
+// already open.
+func (s *session) powerHook() *PowerHook {
+	if t, ok := s.g.cat.Load().targets[s.req.Target.Name]; ok {
+		return t.Power
+	}
+	return nil
+}
+
 // mayPower reports whether the session's user may power-cycle its
 // target's device.
 func (s *session) mayPower() bool {
-	p := s.req.Target.Power
+	p := s.powerHook()
 	return p != nil && p.allows(s.req.User, s.req.Groups)
 }
 
 // power carries out the page's power request: one at a time, on a
 // goroutine of its own, so that the page's other messages (a Break, its
-// pings) go on meanwhile.
+// pings) go on meanwhile. Only the session's page asks: a viewer handed
+// the keyboard types, it does not power-cycle.
 func (s *session) power() {
+	hook := s.powerHook()
 	switch {
-	case s.req.Target.Power == nil:
+	case hook == nil:
 		_, _ = s.send(errorMsg{Type: "error", Message: "this target has no power control"})
 		return
-	case !s.mayPower():
+	case !hook.allows(s.req.User, s.req.Groups):
 		_, _ = s.send(errorMsg{Type: "error", Message: "you may not power-cycle this target's device"})
 		return
 	case !s.powering.CompareAndSwap(false, true):
@@ -124,56 +158,77 @@ func (s *session) power() {
 	}
 	s.log().Info().Msg("power cycle asked")
 	s.rec.marker("power cycle asked by " + s.req.User)
-	_, _ = s.send(powerMsg{Type: "power", State: "asked"})
+	s.sendPowerState(powerMsg{Type: "power", State: "asked"})
 	go func() {
-		defer s.powering.Store(false)
-		status, err := s.g.sendPower(s.req.Target.Power)
+		status, err := s.g.sendPower(hook)
 		msg := powerMsg{Type: "power", State: "done", Status: status}
-		if err != nil {
-			// The page is not told the controller's address (which
-			// users are not shown) nor the network's words: the log is.
-			msg.State, msg.Error = "failed", err.Error()
-			if status == "" {
-				msg.Error = "the power controller could not be reached (the gateway's log says why)"
-				if errors.Is(err, errNoPowerAnswer) {
-					msg.Error = err.Error()
-				}
-			}
-			s.log().Warn().Str("status", status).Err(err).Msg("power cycle failed")
-			s.rec.marker("power cycle failed: " + err.Error())
-		} else {
+		switch {
+		case err == nil:
 			s.log().Info().Str("status", status).Msg("power cycle done")
 			s.rec.marker("power cycle done: " + status)
+		default:
+			s.log().Warn().Str("status", status).Err(err).Msg("power cycle failed")
+			s.rec.marker("power cycle failed: " + err.Error())
+			msg.State = "failed"
+			switch {
+			case status != "":
+				msg.Error = "the power controller answered " + status + " (the gateway's log has its answer)"
+			case errors.Is(err, errNoPowerAnswer):
+				msg.Error = errNoPowerAnswer.Error()
+			default:
+				// Not its address, which users are not shown, nor
+				// the network's words: the log has them.
+				msg.Error = "the power controller could not be reached (the gateway's log says why)"
+			}
 		}
-		_, _ = s.send(msg)
+		s.powering.Store(false) // before the page hears, so that it may ask again
+		s.sendPowerState(msg)
 	}()
 }
 
-// sendPower sends hook's request. A status other than 2xx is an error,
-// with the start of the answer's body; a redirect is not followed (it
-// would take the request, headers and all, elsewhere).
+// sendPowerState sends a power message, kept for a page that resumes
+// (resendPower), never after the session's closed message.
+func (s *session) sendPowerState(msg powerMsg) {
+	s.powerLast.Store(&msg)
+	data, _ := json.Marshal(msg)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if !s.finishing.Load() {
+		_, _ = s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
+	}
+}
+
+// resendPower sends a page that resumed the last power message, which it
+// may have missed: the answer to its request, or that one is still out.
+func (s *session) resendPower() {
+	if last := s.powerLast.Load(); last != nil {
+		go s.sendPowerState(*last)
+	}
+}
+
+// sendPower sends hook's request. A status other than 2xx is an error
+// with the start of the answer's body (for the log).
 func (g *Gateway) sendPower(hook *PowerHook) (status string, err error) {
-	ctx, cancel := context.WithTimeout(g.ctx, powerTimeout)
+	ctx, cancel := context.WithTimeout(g.ctx, g.powerTimeout)
 	defer cancel()
-	method := hook.Method
+	method := strings.ToUpper(hook.Method)
 	if method == "" {
 		method = http.MethodPost
 	}
 	req, err := http.NewRequestWithContext(ctx, method, hook.URL, strings.NewReader(hook.Body))
 	if err != nil {
-		return "", err
+		return "", errors.New("the power request could not be made")
 	}
 	for k, v := range hook.Headers {
 		req.Header.Set(k, v)
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := g.powerClient.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL, which may hold a token
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
+		if ctx.Err() != nil {
 			return "", errNoPowerAnswer
 		}
 		return "", fmt.Errorf("the power controller: %w", err)

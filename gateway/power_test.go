@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // pduRequest is what a scripted power controller was asked.
@@ -103,8 +104,12 @@ func TestPowerCycleFailuresAndRefusals(t *testing.T) {
 	b.Control(`{"type":"power"}`)
 	b.ExpectStatus("power")
 	m := b.ExpectStatus("power")
-	if m["state"] != "failed" || !strings.Contains(m["error"].(string), "answered 500 Internal Server Error: outlet[31m locked by maintenance") {
+	if m["state"] != "failed" || m["error"] != "the power controller answered 500 Internal Server Error (the gateway's log has its answer)" {
 		t.Errorf("answer %v", m)
+	}
+	if e := tg.log.entries("power cycle failed"); len(e) != 1 ||
+		!strings.Contains(fmt.Sprint(e[0]["error"]), "answered 500 Internal Server Error: outlet[31m locked by maintenance") {
+		t.Errorf("the log does not have the answer's start, without its escape: %v", e)
 	}
 	// A redirect is not followed.
 	mu.Lock()
@@ -141,7 +146,9 @@ func TestPowerCycleFailuresAndRefusals(t *testing.T) {
 	if m := b.ExpectStatus("power"); m["state"] != "failed" || m["error"] != "the power controller could not be reached (the gateway's log says why)" {
 		t.Errorf("an unreachable controller: %v", m)
 	}
-	if e := tg.log.entries("power cycle failed"); len(e) == 0 || !strings.Contains(fmt.Sprint(e[len(e)-1]["error"]), "connect") {
+	// Why (a refused connection, or the end of a connection kept from
+	// before) is the log's.
+	if e := tg.log.entries("power cycle failed"); len(e) == 0 || !strings.HasPrefix(fmt.Sprint(e[len(e)-1]["error"]), "the power controller: ") {
 		t.Errorf("the log does not say why: %v", e)
 	}
 
@@ -159,7 +166,7 @@ func TestPowerCycleFailuresAndRefusals(t *testing.T) {
 	if n := len(asked()); n != 3 {
 		t.Errorf("refused requests reached the power controller (%d)", n)
 	}
-	if strings.Contains(tg.log.String(), srv.URL) {
+	if strings.Contains(tg.log.String(), "/outlets/7") {
 		t.Error("the controller's URL is in the log")
 	}
 }
@@ -175,13 +182,92 @@ func TestPowerHookCheck(t *testing.T) {
 		{PowerHook{URL: "ftp://pdu.test/"}, "want http://HOST"},
 		{PowerHook{URL: "https:///x"}, "want http://HOST"},
 		{PowerHook{URL: "https://pdu.test/", Method: "PO ST"}, "not an HTTP method"},
-		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X Token": "a"}}, "header name"},
-		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X-Token": "a\r\nEvil: 1"}}, "line break"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X Token": "a"}}, "not an HTTP token"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X-Token": "a\r\nEvil: 1"}}, "control character"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X-Token": "a\x01"}}, "control character"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"host": "elsewhere"}}, "Host is the gateway's"},
+		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X-Token": "a", "x-token": "b"}}, "given twice"},
+		{PowerHook{URL: "https://pdu.test/?token=SECRET x"}, ""},
+		{PowerHook{URL: "ftp://pdu.test/?token=SECRET"}, "want http://HOST"},
 		{PowerHook{URL: "https://pdu.test/", Body: strings.Repeat("x", maxPowerBody+1)}, "body is over"},
 	} {
 		err := tc.hook.check()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%+.60v: %v, want %q", tc.hook, err, tc.want)
 		}
+	}
+}
+
+// The answer to a power request reaches a page that resumed after it
+// came; a request the controller leaves unanswered is reported as
+// possibly done; a reload that takes the hook away applies to the open
+// session.
+func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	hang := make(chan bool, 4)
+	srv, _ := pdu(t, func(w http.ResponseWriter) {
+		if <-hang {
+			<-release
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	host := echoHost(t)
+	target := powerTarget(host.Addr(), srv.URL)
+	tg := newTestGateway(t, Options{Targets: []Target{target}})
+	tg.gw.powerTimeout = time.Second // before any session reads it
+
+	b, token := openResumable(t, tg, "target=board&user=alice&group=labadmin")
+	b.WaitOutput([]byte("$ "))
+	hang <- true
+	b.Control(`{"type":"power"}`)
+	b.ExpectStatus("power")
+	_ = b.Conn.NetConn().Close() // dropped while the controller thinks
+	once.Do(func() { close(release) })
+	// The answer comes while no connection is there to take it.
+	waitFor(t, "the answer", func() bool {
+		tg.gw.mu.Lock()
+		defer tg.gw.mu.Unlock()
+		for s := range tg.gw.sessions {
+			if last := s.powerLast.Load(); last != nil && last.State == "done" {
+				return true
+			}
+		}
+		return false
+	})
+	r := tg.open(fmt.Sprintf("resume=%s&received=%d&user=alice&group=labadmin", token, len("$ ")))
+	r.ExpectStatus("resumed")
+	for {
+		m := r.Status()
+		if m["type"] != "power" {
+			continue
+		}
+		if m["state"] == "done" {
+			break
+		}
+		if m["state"] != "asked" {
+			t.Fatalf("after the resume: %v", m)
+		}
+	}
+
+	// A controller that does not answer in time.
+	release = make(chan struct{})
+	once = sync.Once{}
+	hang <- true
+	r.Control(`{"type":"power"}`)
+	r.ExpectStatus("power")
+	if m := r.ExpectStatus("power"); m["state"] != "failed" || !strings.Contains(m["error"].(string), "may or may not have been power-cycled") {
+		t.Errorf("no answer in time: %v", m)
+	}
+	once.Do(func() { close(release) })
+
+	// The hook taken away by a reload.
+	if err := tg.gw.Reconfigure([]Target{{Name: "board", Address: host.Addr()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Control(`{"type":"power"}`)
+	if m := r.ExpectStatus("error"); !strings.Contains(m["message"].(string), "no power control") {
+		t.Errorf("after the reload: %v", m)
 	}
 }

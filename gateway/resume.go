@@ -275,6 +275,7 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	}
 	s.g.metrics.resumed.Inc()
 	s.resendSerial() // the page may have missed a change
+	s.resendPower()  // or the answer to a power request
 	if s.sharing.Load() != nil {
 		s.viewersChanged() // the browser may have missed a change
 	}

@@ -60,6 +60,10 @@
 (function () {
   "use strict";
 
+  // A power request's notices stay while its answer may take (the
+  // gateway waits 15 s) and to be read.
+  var POWER_NOTICE_MS = 20000;
+
   var STATE_LABELS = {
     connecting: "Connecting\u2026",
     connected: "Connected",
@@ -310,7 +314,7 @@
     }
     el.power.disabled = true;
     sendControl({ type: "power" });
-    showNotice("asking the power controller to power-cycle " + target + "\u2026");
+    showNotice("asking the power controller to power-cycle " + target + "\u2026", POWER_NOTICE_MS);
   });
 
   function powerAnswered(msg) {
@@ -320,11 +324,11 @@
         break;
       case "done":
         el.power.disabled = false;
-        showNotice("power cycle done (" + printable(String(msg.status || "")) + "): the device restarts");
+        showNotice("power cycle done (" + printable(String(msg.status || "")) + "): the device restarts", POWER_NOTICE_MS);
         break;
       default:
         el.power.disabled = false;
-        showNotice("power cycle failed: " + printable(String(msg.error || "no answer")), 0, true);
+        showNotice("power cycle failed: " + printable(String(msg.error || "no answer")), POWER_NOTICE_MS, true);
     }
   }
 
