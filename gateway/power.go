@@ -186,15 +186,21 @@ func (s *session) power() {
 	}()
 }
 
-// sendPowerState sends a power message, kept for a page that resumes
-// (resendPower), never after the session's closed message.
+// sendPowerState sends a power message, never after the session's
+// closed message. An answer the page did not get is kept for it to
+// resume to (resendPower); one it got is not sent again, and "asked" is
+// kept until the answer replaces it.
 func (s *session) sendPowerState(msg powerMsg) {
-	s.powerLast.Store(&msg)
+	kept := &msg
+	s.powerLast.Store(kept)
 	data, _ := json.Marshal(msg)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if !s.finishing.Load() {
-		_, _ = s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
+	if s.finishing.Load() {
+		return
+	}
+	if _, err := s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false); err == nil && msg.State != "asked" {
+		s.powerLast.CompareAndSwap(kept, nil)
 	}
 }
 

@@ -262,6 +262,15 @@ func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
 	}
 	once.Do(func() { close(release) })
 
+	// An answer the page got is not sent again on the next resume.
+	_ = r.Conn.NetConn().Close()
+	r = tg.open(fmt.Sprintf("resume=%s&received=%d&user=alice&group=labadmin", token, len(r.Output)+len("$ ")))
+	r.ExpectStatus("resumed")
+	r.Control(`{"type":"ping"}`)
+	if m := r.Status(); m["type"] != "pong" {
+		t.Errorf("after a second resume: %v, want only the pong", m)
+	}
+
 	// The hook taken away by a reload.
 	if err := tg.gw.Reconfigure([]Target{{Name: "board", Address: host.Addr()}}, nil); err != nil {
 		t.Fatal(err)
