@@ -122,21 +122,23 @@ type powerMsg struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// powerHook is the session's target's hook as configured now: a reload
-// that takes it away, or a user off its allow lists, applies to sessions
-// already open.
-func (s *session) powerHook() *PowerHook {
-	if t, ok := s.g.cat.Load().targets[s.req.Target.Name]; ok {
-		return t.Power
+// powerHook is the session's target's hook as configured now, and
+// whether the session's user may use it: a reload that takes the hook
+// away, or takes the user off its allow lists or the target's, applies
+// to sessions already open.
+func (s *session) powerHook() (hook *PowerHook, allowed bool) {
+	t, ok := s.g.cat.Load().targets[s.req.Target.Name]
+	if !ok || t.Power == nil {
+		return nil, false
 	}
-	return nil
+	return t.Power, t.Allows(s.req.User, s.req.Groups) && t.Power.allows(s.req.User, s.req.Groups)
 }
 
 // mayPower reports whether the session's user may power-cycle its
 // target's device.
 func (s *session) mayPower() bool {
-	p := s.powerHook()
-	return p != nil && p.allows(s.req.User, s.req.Groups)
+	_, allowed := s.powerHook()
+	return allowed
 }
 
 // power carries out the page's power request: one at a time, on a
@@ -144,12 +146,12 @@ func (s *session) mayPower() bool {
 // pings) go on meanwhile. Only the session's page asks: a viewer handed
 // the keyboard types, it does not power-cycle.
 func (s *session) power() {
-	hook := s.powerHook()
+	hook, allowed := s.powerHook()
 	switch {
 	case hook == nil:
 		_, _ = s.send(errorMsg{Type: "error", Message: "this target has no power control"})
 		return
-	case !hook.allows(s.req.User, s.req.Groups):
+	case !allowed:
 		_, _ = s.send(errorMsg{Type: "error", Message: "you may not power-cycle this target's device"})
 		return
 	case !s.powering.CompareAndSwap(false, true):
@@ -186,29 +188,37 @@ func (s *session) power() {
 	}()
 }
 
+// sentPower is the last power message and when it was sent.
+type sentPower struct {
+	msg powerMsg
+	at  time.Time
+}
+
 // sendPowerState sends a power message, never after the session's
-// closed message. An answer the page did not get is kept for it to
-// resume to (resendPower); one it got is not sent again, and "asked" is
-// kept until the answer replaces it.
+// closed message, and keeps it for a page that resumes (resendPower).
 func (s *session) sendPowerState(msg powerMsg) {
-	kept := &msg
-	s.powerLast.Store(kept)
+	s.powerLast.Store(&sentPower{msg: msg, at: time.Now()})
 	data, _ := json.Marshal(msg)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.finishing.Load() {
-		return
-	}
-	if _, err := s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false); err == nil && msg.State != "asked" {
-		s.powerLast.CompareAndSwap(kept, nil)
+	if !s.finishing.Load() {
+		_, _ = s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
 	}
 }
 
-// resendPower sends a page that resumed the last power message, which it
-// may have missed: the answer to its request, or that one is still out.
+// resendPower sends a page that resumed the last power message if it may
+// have missed it: a request still out, or an answer sent within the time
+// a dead connection can go unnoticed (a write into one succeeds, so
+// having written it proves nothing). An answer older than that is not
+// announced again.
 func (s *session) resendPower() {
-	if last := s.powerLast.Load(); last != nil {
-		go s.sendPowerState(*last)
+	last := s.powerLast.Load()
+	if last == nil {
+		return
+	}
+	unnoticed := 2*s.g.limits.PingInterval + s.g.opts.WriteTimeout
+	if last.msg.State == "asked" || time.Since(last.at) < unnoticed {
+		go s.sendPowerState(last.msg)
 	}
 }
 

@@ -230,7 +230,7 @@ func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
 		tg.gw.mu.Lock()
 		defer tg.gw.mu.Unlock()
 		for s := range tg.gw.sessions {
-			if last := s.powerLast.Load(); last != nil && last.State == "done" {
+			if last := s.powerLast.Load(); last != nil && last.msg.State == "done" {
 				return true
 			}
 		}
@@ -262,13 +262,32 @@ func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
 	}
 	once.Do(func() { close(release) })
 
-	// An answer the page got is not sent again on the next resume.
+	// An answer older than a dead connection can go unnoticed is not
+	// sent again on the next resume.
+	tg.gw.mu.Lock()
+	for s := range tg.gw.sessions {
+		last := *s.powerLast.Load()
+		last.at = last.at.Add(-time.Hour)
+		s.powerLast.Store(&last)
+	}
+	tg.gw.mu.Unlock()
 	_ = r.Conn.NetConn().Close()
 	r = tg.open(fmt.Sprintf("resume=%s&received=%d&user=alice&group=labadmin", token, len(r.Output)+len("$ ")))
 	r.ExpectStatus("resumed")
 	r.Control(`{"type":"ping"}`)
 	if m := r.Status(); m["type"] != "pong" {
 		t.Errorf("after a second resume: %v, want only the pong", m)
+	}
+
+	// A reload that leaves alice off the target's own allow list.
+	barred := powerTarget(host.Addr(), srv.URL)
+	barred.AllowUsers = []string{"bob"}
+	if err := tg.gw.Reconfigure([]Target{barred}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Control(`{"type":"power"}`)
+	if m := r.ExpectStatus("error"); !strings.Contains(m["message"].(string), "you may not") {
+		t.Errorf("after the reload barring alice: %v", m)
 	}
 
 	// The hook taken away by a reload.

@@ -151,10 +151,10 @@ type session struct {
 	nextSize    [2]int
 	sentSize    [2]int // the last size given to the negotiator
 
-	pongs     atomic.Int32             // pings waiting for the pong being written (see pong)
-	finishing atomic.Bool              // finish has begun: no warning is written after it
-	powering  atomic.Bool              // a power request is out (see power)
-	powerLast atomic.Pointer[powerMsg] // the last power message, for a resume
+	pongs     atomic.Int32              // pings waiting for the pong being written (see pong)
+	finishing atomic.Bool               // finish has begun: no warning is written after it
+	powering  atomic.Bool               // a power request is out (see power)
+	powerLast atomic.Pointer[sentPower] // the last power message, for a resume
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
