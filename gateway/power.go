@@ -159,7 +159,11 @@ func (s *session) power() {
 		return
 	}
 	s.log().Info().Msg("power cycle asked")
-	s.rec.marker("power cycle asked by " + s.req.User)
+	if s.req.User != "" {
+		s.rec.marker("power cycle asked by " + s.req.User)
+	} else {
+		s.rec.marker("power cycle asked")
+	}
 	s.sendPowerState(powerMsg{Type: "power", State: "asked"})
 	go func() {
 		status, err := s.g.sendPower(hook)

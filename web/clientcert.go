@@ -76,7 +76,7 @@ func LoadClientCAs(path string) (*ClientCerts, error) {
 		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
 	}
 	for _, ca := range c.authorities {
-		if c.issuerOf(ca) != nil {
+		if c.issued(ca) {
 			c.intermediates = append(c.intermediates, ca)
 		} else {
 			c.roots.AddCert(ca)
@@ -85,14 +85,14 @@ func LoadClientCAs(path string) (*ClientCerts, error) {
 	return c, nil
 }
 
-// issuerOf returns another of the authorities that signed ca, or nil.
-func (c *ClientCerts) issuerOf(ca *x509.Certificate) *x509.Certificate {
+// issued reports whether another of the authorities signed ca.
+func (c *ClientCerts) issued(ca *x509.Certificate) bool {
 	for _, other := range c.authorities {
 		if other != ca && bytes.Equal(other.RawSubject, ca.RawIssuer) && ca.CheckSignatureFrom(other) == nil {
-			return other
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 // Pool returns every authority, for tls.Config.ClientCAs: the handshake
