@@ -131,7 +131,7 @@ func (b *e2eBuffer) String() string {
 // or, of flavor "raw", one shell on a pty per connection over plain TCP,
 // as a console server's raw port serves a serial console.
 type telnetHost struct {
-	Flavor string // "inetutils", "busybox" or "raw"
+	Flavor string // "inetutils", "login", "busybox" or "raw"
 	Addr   string // 127.0.0.1:port
 	Dir    string // the shells' working directory
 	cmd    *exec.Cmd
@@ -157,6 +157,14 @@ func startTelnetHost(t testing.TB, flavor string) *telnetHost {
 		// inetutils keeps only TERM of its environment; socat's EXEC
 		// does not honour quotes, so the prompt is set in a script.
 		server = telnetd + " -h -E " + shell + ",nofork"
+	case "login":
+		// inetutils telnetd running /bin/login, as a host serves its
+		// users: it asks for a user name and a password.
+		const telnetd = "/usr/sbin/telnetd"
+		if _, err := os.Stat(telnetd); err != nil {
+			missingTool(t, telnetd, "the Debian package inetutils-telnetd")
+		}
+		server = telnetd + " -h,nofork"
 	case "busybox":
 		bb := requireCommand(t, "busybox", "the Debian package busybox-static")
 		if err := exec.Command(bb, "telnetd", "--help").Run(); err != nil {

@@ -10,6 +10,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -561,4 +564,121 @@ func TestTelgateServesPage(t *testing.T) {
 			t.Errorf("GET %s: body does not contain %q", tc.path, tc.contains)
 		}
 	}
+}
+
+// loginUser is the account TestInetutilsAutomaticLogin logs in with.
+const loginUser = "telgate-e2e"
+
+// addLoginUser adds loginUser, with a fresh password it returns, for the
+// test's duration. Adding a user takes root.
+func addLoginUser(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if e2eInCI() {
+			t.Fatal("CI=true: this test adds a user and must run as root")
+		}
+		t.Skip("adding a user to log in with takes root")
+	}
+	useradd := requireCommand(t, "useradd", "the Debian package passwd")
+	chpasswd := requireCommand(t, "chpasswd", "the Debian package passwd")
+	userdel := requireCommand(t, "userdel", "the Debian package passwd")
+	// Left over from a run that was killed: taken as it is.
+	if out, err := exec.Command(useradd, "-M", "-N", "-d", "/", "-s", "/bin/sh", loginUser).CombinedOutput(); err != nil &&
+		!strings.Contains(string(out), "already exists") {
+		t.Fatalf("useradd: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(userdel, loginUser).CombinedOutput(); err != nil {
+			t.Errorf("userdel: %v: %s", err, out)
+		}
+	})
+	password := fmt.Sprintf("pw-%016x", rand.Uint64())
+	cmd := exec.Command(chpasswd)
+	cmd.Stdin = strings.NewReader(loginUser + ":" + password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chpasswd: %v: %s", err, out)
+	}
+	return password
+}
+
+// A target with a login is logged in to the real login program behind
+// inetutils telnetd: its user gets a shell as the target's account and
+// never sees the password. A wrong password ends in "Login incorrect":
+// the page is told, nothing more is sent, and the user logs in by hand.
+func TestInetutilsAutomaticLogin(t *testing.T) {
+	password := addLoginUser(t)
+	host := startTelnetHost(t, "login")
+	dir := t.TempDir()
+	passFile := filepath.Join(dir, "e2e.pass")
+	if err := os.WriteFile(passFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "telgate.yaml")
+	yaml := fmt.Sprintf(`targets:
+  - name: auto
+    address: %q
+    login: {user: %s, password_file: e2e.pass, success: '\$ $'}
+  - name: wrong
+    address: %q
+    login: {user: %s, password: not-the-password}
+`, host.Addr, loginUser, host.Addr, loginUser)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTelgate(t, 2, "-config", cfg)
+
+	t.Run("logged in", func(t *testing.T) {
+		t.Parallel()
+		c := dialTerm(t, tg, sessionQuery("auto", 80, 24, "xterm-256color"))
+		c.expectString("login: "+loginUser, defaultTimeout)
+		c.expectString("Password: ", defaultTimeout)
+		c.expectString("$ ", defaultTimeout)
+		setPrompt(c)
+		if got := strings.TrimSpace(c.run("id -un", defaultTimeout)); got != loginUser {
+			t.Errorf("id -un: %q, want %q", got, loginUser)
+		}
+		c.mu.Lock()
+		seen := string(c.cooked)
+		c.mu.Unlock()
+		if strings.Contains(seen, password) {
+			t.Error("the page was sent the password")
+		}
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		t.Parallel()
+		c := dialTerm(t, tg, sessionQuery("wrong", 80, 24, "xterm-256color"))
+		var failed map[string]any
+		// login waits a few seconds before it says "Login incorrect".
+		c.waitUntil(20*time.Second, func() bool {
+			for _, m := range c.status {
+				if m["type"] == "login" {
+					failed = m
+					return true
+				}
+			}
+			return false
+		})
+		if failed["state"] != "failed" || failed["message"] != "automatic login failed: the host refused the login" {
+			t.Fatalf("login status %v, want failed: the host refused the login", failed)
+		}
+		c.expectString("Login incorrect", defaultTimeout)
+		c.expectString("login: ", defaultTimeout)
+		// Nothing was sent at the second prompt: the user types there.
+		c.line(loginUser)
+		c.expectString("Password: ", defaultTimeout)
+		c.line(password)
+		c.expectString("$ ", 20*time.Second)
+		setPrompt(c)
+		if got := strings.TrimSpace(c.run("id -un", defaultTimeout)); got != loginUser {
+			t.Errorf("id -un: %q, want %q", got, loginUser)
+		}
+	})
+}
+
+// setPrompt sets the shell's prompt to hostPrompt, for run; the line
+// typed does not hold the prompt, so its echo is not taken for it.
+func setPrompt(c *wsTerm) {
+	c.t.Helper()
+	c.line(`PS1='t''g$ '`)
+	c.expectString(hostPrompt, defaultTimeout)
 }

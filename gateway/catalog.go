@@ -34,6 +34,11 @@ func newCatalog(targets []Target, adhoc []AdhocRule, rec RecordingConfig) (*cata
 				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
 			}
 		}
+		if t.Login != nil {
+			if _, err := t.Login.compile(); err != nil {
+				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
+			}
+		}
 		c.targets[t.Name] = t
 		c.order = append(c.order, t)
 		c.recorded = c.recorded || t.Record

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -285,7 +286,18 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(path, data)
+	cfg, err := ParseConfig(path, data)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range cfg.Targets {
+		if l := t.Login; l != nil && l.PasswordFile != "" {
+			if err := l.readPassword(filepath.Dir(path)); err != nil {
+				return nil, &ConfigError{File: path, Msg: fmt.Sprintf("target %q: %v", t.Name, err)}
+			}
+		}
+	}
+	return cfg, nil
 }
 
 type rawConfig struct {
@@ -312,6 +324,7 @@ type rawTarget struct {
 	WatchOnly   bool          `yaml:"watch_only"`
 	Serial      SerialConfig  `yaml:"serial"`
 	Power       *PowerHook    `yaml:"power"`
+	Login       *Login        `yaml:"login"`
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -430,6 +443,15 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				return nil, fail(line, "target %q: %v", rt.Name, err)
 			}
 			t.Power = rt.Power
+		}
+		if rt.Login != nil {
+			if rt.Login.Password != "" && rt.Login.PasswordFile != "" {
+				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: login: give password or password_file, not both", rt.Name)
+			}
+			if _, err := rt.Login.compile(); err != nil {
+				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: %v", rt.Name, err)
+			}
+			t.Login = rt.Login
 		}
 		t.Name, t.Address, t.Description, t.Term = rt.Name, addr, rt.Description, rt.Term
 		t.AllowUsers, t.AllowGroups, t.Record = rt.AllowUsers, rt.AllowGroups, rt.Record

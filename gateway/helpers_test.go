@@ -235,16 +235,22 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func echoHost(t testing.TB) *telnettest.Server {
 	return telnettest.NewServer(t, func(c *telnettest.Conn) {
 		c.SendString("$ ")
-		for {
-			ev, err := c.ReadEvent()
-			if err != nil {
-				return
-			}
-			if ev.IsData() {
-				c.Send(ev.Data)
-			}
-		}
+		echoData(c)
 	})
+}
+
+// echoData sends back each piece of data c is sent until the client
+// closes.
+func echoData(c *telnettest.Conn) {
+	for {
+		ev, err := c.ReadEvent()
+		if err != nil {
+			return
+		}
+		if ev.IsData() {
+			c.Send(ev.Data)
+		}
+	}
 }
 
 // checkServing proves the gateway still serves: a session to an echo host

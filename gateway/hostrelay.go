@@ -178,6 +178,9 @@ func (s *session) relayHost() {
 			out = s.hostText.decode((*text)[frameHeadroom:frameHeadroom], out, err != nil)
 		}
 		if len(out) > 0 {
+			if s.login != nil && !s.login.over.Load() {
+				s.login.observe(out)
+			}
 			s.touch()
 			s.rec.output(out)
 			a, werr := s.writeFrame(websocket.BinaryMessage, out, s.g.opts.WriteTimeout)

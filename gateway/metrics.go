@@ -26,6 +26,7 @@ import (
 //	telgate_browser_connections_lost_total         counter; browser connections lost by resumable sessions, which then waited for a resume
 //	telgate_sessions_resumed_total                 counter; resumes of sessions by their browsers
 //	telgate_viewers_active                         gauge; viewers watching shared sessions
+//	telgate_logins_total{result}                   counter; automatic logins (see Login), "done" or "failed"
 //
 // plus the Go runtime's and the process's own (go_*, process_*).
 type metrics struct {
@@ -42,6 +43,7 @@ type metrics struct {
 	detached    prometheus.Counter
 	resumed     prometheus.Counter
 	viewers     prometheus.Gauge
+	logins      *prometheus.CounterVec
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -93,6 +95,10 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "telgate_sessions_resumed_total",
 		Help: "Sessions resumed by their browsers on a new connection.",
 	})
+	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "telgate_logins_total",
+		Help: "Automatic logins to hosts, by result: done, or failed (refused, asked again, or no prompt or confirmation in time).",
+	}, []string{"result"})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "telgate_sessions_active",
 		Help: "Sessions running.",
@@ -125,8 +131,11 @@ func newMetrics(g *Gateway) *metrics {
 	for _, l := range []string{"started", "failed", "truncated"} {
 		m.recordings.WithLabelValues(l)
 	}
+	for _, l := range []string{"done", "failed"} {
+		m.logins.WithLabelValues(l)
+	}
 	m.reg.MustRegister(m.closed, bytes, m.dialErrors, m.dialSeconds, m.options,
-		m.refusals, m.adhocReqs, m.recordings, m.detached, m.resumed, m.viewers, active,
+		m.refusals, m.adhocReqs, m.recordings, m.detached, m.resumed, m.viewers, m.logins, active,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/gorilla/websocket"
 )
 
 // PowerHook lets a target's users power-cycle the device behind it (a
@@ -203,11 +201,7 @@ type sentPower struct {
 func (s *session) sendPowerState(msg powerMsg) {
 	s.powerLast.Store(&sentPower{msg: msg, at: time.Now()})
 	data, _ := json.Marshal(msg)
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if !s.finishing.Load() {
-		_, _ = s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
-	}
+	s.sendStatus(data)
 }
 
 // resendPower sends a page that resumed the last power message if it may

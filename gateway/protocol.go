@@ -33,6 +33,8 @@ import (
 //	{"type":"shared","watch":TOKEN}, {"type":"viewers","users":[U,...],"viewers":[...]}   (see sharing, handOver)
 //	{"type":"serial","on":B,...}   (the host's serial port: see serialMsg)
 //	{"type":"warning","reason":R,"in":S}   (the session ends for R in S seconds: see Limits)
+//	{"type":"power","state":"asked|done|failed",...}   (see powerMsg)
+//	{"type":"login","state":"failed","message":M}   (the automatic login failed: see Login)
 //	{"type":"closed","reason":R}
 //	{"type":"error","message":M}
 //	{"type":"pong"}

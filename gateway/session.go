@@ -112,6 +112,9 @@ type session struct {
 	tn  *telnet.Telnet
 	neg *telnet.Negotiator
 	rec *recorder // nil when the session is not recorded
+	// login is the target's automatic login (nil without one), which
+	// watches the host's output until it ends.
+	login *autoLogin
 	// serial is the host's serial port, for a target with Serial (nil
 	// otherwise).
 	serial *serialPort
@@ -275,6 +278,7 @@ func (s *session) run() {
 				log.Info().Str("recording", s.rec.file).Msg("recording session")
 			}
 		}
+		s.startLogin()
 		stopOnCancel := context.AfterFunc(s.ctx, func() { s.stop(ReasonShutdown) })
 		s.startReading(s.att.Load())
 		stopTimers := s.startTimers()
@@ -307,6 +311,7 @@ func (s *session) run() {
 		s.rec.marker("session ended: " + s.reason.get())
 		s.readers.Wait()
 		s.pacing.Wait()
+		s.login.stop()
 		s.g.closeRecording(s.rec)
 		if t := s.cutoff.Load(); t != nil {
 			t.Stop()
@@ -819,6 +824,18 @@ func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*
 }
 
 // writeHeld is write, with wmu held.
+// sendStatus writes a status message, data, never after the session's
+// closed message: for news from a goroutine of the session's own (a
+// power request's answer, a login's failure), which may come as the
+// session ends.
+func (s *session) sendStatus(data []byte) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if !s.finishing.Load() {
+		_, _ = s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
+	}
+}
+
 func (s *session) writeHeld(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	if typ == websocket.BinaryMessage {
 		s.output(data)

@@ -89,6 +89,9 @@ type Target struct {
 	// Power, when set, lets the target's users (those it allows) power-
 	// cycle the device behind it through an HTTP API (see PowerHook).
 	Power *PowerHook
+	// Login, when set, logs the target's sessions in to the host with
+	// an account of the target's (see Login).
+	Login *Login
 
 	// byName is set on a host opened by name (AdhocTarget), whose
 	// AllowUsers and AllowGroups are its rule's.

@@ -63,6 +63,8 @@
   // A power request's notices stay while its answer may take (the
   // gateway waits 15 s) and to be read.
   var POWER_NOTICE_MS = 20000;
+  // A failed automatic login stays in view while its user logs in by hand.
+  var LOGIN_NOTICE_MS = 30000;
 
   var STATE_LABELS = {
     connecting: "Connecting\u2026",
@@ -1336,6 +1338,13 @@
       case "power":
         if (watchToken === null) {
           powerAnswered(msg);
+        }
+        break;
+      case "login":
+        // The target's automatic login failed: the terminal shows the
+        // host's prompt, where the user can log in by hand.
+        if (watchToken === null && msg.state === "failed") {
+          showNotice(printable(String(msg.message || "automatic login failed")) + ": log in by hand", LOGIN_NOTICE_MS, true);
         }
         break;
       case "serial":

@@ -1,0 +1,323 @@
+package gateway
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"telgate/telnet"
+	"telgate/telnet/telnettest"
+)
+
+const loginPassword = "n0t-for-browsers"
+
+// loginHost is a host that asks for a user name and a password, as Unix
+// login does (the password not echoed), then hands the connection to
+// after. got receives what it was sent at each prompt.
+func loginHost(t *testing.T, got chan<- string, after func(c *telnettest.Conn)) *telnettest.Server {
+	return telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("Debian GNU/Linux 12\r\n\r\nlab login: ")
+		got <- readLine(c, true)
+		c.SendString("Password: ")
+		got <- readLine(c, false)
+		after(c)
+	})
+}
+
+// readLine reads data up to a CR (CR NUL comes cooked as CR) and returns
+// it without the CR, or the LF of a CR LF before it, echoing it if echo.
+func readLine(c *telnettest.Conn, echo bool) string {
+	var line []byte
+	for {
+		ev, err := c.ReadEvent()
+		if err != nil {
+			return string(line) + "<EOF>"
+		}
+		if !ev.IsData() {
+			continue
+		}
+		if echo {
+			c.Send(ev.Data)
+		}
+		line = append(line, ev.Data...)
+		if i := strings.IndexByte(string(line), '\r'); i >= 0 {
+			return strings.TrimPrefix(string(line[:i]), "\n")
+		}
+	}
+}
+
+// shellAfterLogin greets, then echoes what it is sent.
+func shellAfterLogin(c *telnettest.Conn) {
+	c.SendString("\r\nLast login: Thu Nov 26 09:00:00 2026\r\n$ ")
+	echoData(c)
+}
+
+func loginTarget(addr string, l Login) Target {
+	return Target{Name: "lab", Address: addr, Login: &l, Record: true}
+}
+
+// expectLine waits for the host to be sent line at its next prompt.
+func expectLine(t *testing.T, got <-chan string, want string) {
+	t.Helper()
+	select {
+	case line := <-got:
+		if line != want {
+			t.Fatalf("the host was sent %q, want %q", line, want)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("the host was sent nothing; want %q", want)
+	}
+}
+
+// The gateway answers the host's prompts with the target's account: the
+// page shows the prompts and what follows, never the password, and the
+// recording marks the steps without the password, even with its input
+// recorded.
+func TestLoginAnswersTheHostsPrompts(t *testing.T) {
+	got := make(chan string, 2)
+	host := loginHost(t, got, shellAfterLogin)
+	dir := t.TempDir()
+	tg := newTestGateway(t, Options{
+		Targets:   []Target{loginTarget(host.Addr(), Login{User: "labuser", Password: loginPassword})},
+		Recording: RecordingConfig{Dir: dir, Input: true},
+	})
+	b := tg.open("target=lab&user=alice")
+	b.ExpectStatus("connected")
+	expectLine(t, got, "labuser")
+	expectLine(t, got, loginPassword)
+	b.WaitOutput([]byte("Last login"))
+	b.WaitOutput([]byte("$ "))
+	b.Input("id\r")
+	b.WaitOutput([]byte("id\r"))
+	for _, out := range []string{"lab login: labuser", "Password: \r\nLast login"} {
+		if !strings.Contains(string(b.Output), out) {
+			t.Errorf("page output %q lacks %q", b.Output, out)
+		}
+	}
+	_ = b.Conn.Close()
+	tg.waitIdle()
+
+	if strings.Contains(string(b.Output), loginPassword) {
+		t.Error("the page was sent the password")
+	}
+	if strings.Contains(tg.log.String(), loginPassword) {
+		t.Error("the password is in the log")
+	}
+	if e := tg.log.entries("automatic login done"); len(e) != 1 || e[0]["confirmed"] != false {
+		t.Errorf("log %v: want one unconfirmed login done", e)
+	}
+	data, err := os.ReadFile(onlyFile(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), loginPassword) {
+		t.Error("the recording holds the password")
+	}
+	_, events := readCast(t, onlyFile(t, dir))
+	marks := joined(events, "m")
+	for _, want := range []string{"automatic login: user name sent: labuser", "automatic login: password sent", "automatic login done"} {
+		if !strings.Contains(marks, want) {
+			t.Errorf("recording markers %q lack %q", marks, want)
+		}
+	}
+	if in := joined(events, "i"); in != "id\r" {
+		t.Errorf("recorded input %q, want only the user's", in)
+	}
+	checkMetrics(t, scrape(t, tg.gw), map[string]float64{`telgate_logins_total{result="done"}`: 1, `telgate_logins_total{result="failed"}`: 0})
+}
+
+// A refusal, or a prompt that comes again, ends the login as failed: the
+// page is told why, the log warns, and nothing is sent a second time, so
+// the user types at the prompt themselves.
+func TestLoginFailures(t *testing.T) {
+	cases := []struct {
+		name  string
+		login Login
+		after string // what the host sends after the password
+		why   string
+	}{
+		{"refused", Login{User: "labuser", Password: "wrong"}, "\r\nLogin incorrect\r\nlab login: ", "the host refused the login"},
+		{"asked again", Login{User: "labuser", Password: "wrong"}, "\r\nTry again.\r\nPassword: ", "the host asked for the password again"},
+		{"own failure pattern", Login{User: "labuser", Password: "wrong", Failure: `(?i)go away`}, "\r\nGo away!\r\n", "the host refused the login"},
+		{"not confirmed", Login{User: "labuser", Password: "wrong", Success: `\$ $`, Timeout: 300 * time.Millisecond}, "\r\nwelcome\r\n", "the host did not confirm the login within 300ms"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := make(chan string, 2)
+			host := loginHost(t, got, func(conn *telnettest.Conn) {
+				conn.SendString(c.after)
+				// What comes next is what the page's user types: no
+				// second answer comes before it.
+				got <- readLine(conn, true)
+			})
+			tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Login: &c.login}}})
+			b := tg.open("target=lab&user=alice")
+			b.ExpectStatus("connected")
+			expectLine(t, got, "labuser")
+			expectLine(t, got, "wrong")
+			m := b.ExpectStatus("login")
+			if m["state"] != "failed" || m["message"] != "automatic login failed: "+c.why {
+				t.Errorf("login message %v, want failed: %s", m, c.why)
+			}
+			b.Input("by hand\r")
+			expectLine(t, got, "by hand")
+			if e := tg.log.entries("automatic login failed"); len(e) != 1 || e[0]["why"] != c.why || e[0]["user_sent"] != "labuser" {
+				t.Errorf("log %v", e)
+			}
+			checkMetrics(t, scrape(t, tg.gw), map[string]float64{`telgate_logins_total{result="failed"}`: 1})
+		})
+	}
+}
+
+// A host that never prompts: the login ends at its timeout, and the page
+// says so.
+func TestLoginTimesOutWithoutAPrompt(t *testing.T) {
+	got := make(chan string, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("Press RETURN to get started.\r\n")
+		got <- readLine(c, true)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
+		Login: &Login{User: "labuser", Password: loginPassword, Timeout: 200 * time.Millisecond}}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	if m := b.ExpectStatus("login"); m["message"] != "automatic login failed: the host did not ask for a user name or password within 200ms" {
+		t.Errorf("login message %v", m)
+	}
+	b.Input("\r")
+	expectLine(t, got, "")
+}
+
+// A console that asks for a password alone gets it; the success pattern
+// confirms the login. Enter goes as the target sends it (CR LF here), in
+// its character set.
+func TestLoginPasswordOnlyConfirmed(t *testing.T) {
+	got := make(chan string, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("\r\nUser Access Verification\r\n\r\nPassword: ")
+		c.ExpectData("p\xe4ss\r\n") // ä in Latin-1
+		c.SendString("\r\nswitch>")
+		got <- readLine(c, true)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Enter: telnet.CRLF,
+		Charset: mustCharset(t, "iso-8859-1"), Login: &Login{Password: "päss", Success: `switch>$`}}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	b.WaitOutput([]byte("switch>"))
+	b.Input("en\r")
+	expectLine(t, got, "en")
+	if e := tg.log.entries("automatic login done"); len(e) != 1 || e[0]["confirmed"] != true {
+		t.Errorf("log %v: want one confirmed login", e)
+	}
+}
+
+// Once the password went, the session's user typing ends the login:
+// a prompt the host sends them afterwards (passwd's) is theirs to answer.
+func TestLoginStepsAsideWhenTheUserTypes(t *testing.T) {
+	got := make(chan string, 3)
+	host := loginHost(t, got, func(c *telnettest.Conn) {
+		c.SendString("\r\n$ ")
+		got <- readLine(c, true)
+		c.SendString("Changing password for labuser.\r\nCurrent password: ")
+		got <- readLine(c, false)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
+		Login: &Login{User: "labuser", Password: loginPassword}}}})
+	b := tg.open("target=lab")
+	b.ExpectStatus("connected")
+	expectLine(t, got, "labuser")
+	expectLine(t, got, loginPassword)
+	b.WaitOutput([]byte("$ "))
+	b.Input("passwd\r")
+	expectLine(t, got, "passwd")
+	b.WaitOutput([]byte("Current password: "))
+	b.Input("typed\r")
+	expectLine(t, got, "typed")
+	if e := tg.log.entries("automatic login done"); len(e) != 1 {
+		t.Errorf("log %v: want the login done", e)
+	}
+	if e := tg.log.entries("automatic login failed"); len(e) != 0 {
+		t.Errorf("log %v: want no failure", e)
+	}
+}
+
+func TestParseConfigReadsLogin(t *testing.T) {
+	cfg, err := ParseConfig("c.yaml", []byte(`targets:
+  - name: sw
+    address: sw.lab.test
+    login:
+      user: admin
+      password: "s3cret"
+      success: 'sw1#$'
+      timeout: 10s
+  - name: open
+    address: h
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Login{User: "admin", Password: "s3cret", Success: "sw1#$", Timeout: 10 * time.Second}
+	if l := cfg.Targets[0].Login; l == nil || *l != want {
+		t.Errorf("login %#v, want %#v", l, want)
+	}
+	if cfg.Targets[1].Login != nil {
+		t.Errorf("a target without login has one")
+	}
+	if s := fmt.Sprintf("%v %+v %#v", *cfg.Targets[0].Login, *cfg.Targets[0].Login, *cfg.Targets[0].Login); strings.Contains(s, "s3cret") {
+		t.Errorf("printing a login shows its password: %s", s)
+	}
+}
+
+func TestParseConfigRefusesBadLogins(t *testing.T) {
+	const head = "targets:\n  - name: a\n    address: h\n    login:\n"
+	refusals{
+		{head + "      user: u\n      password: p\n      password_file: f\n", `c.yaml:4: target "a": login: give password or password_file, not both`},
+		{head + "      timeout: 5s\n", `c.yaml:4: target "a": login: give a user, a password or password_file`},
+		{head + "      user: u\n      user_prompt: '(login'\n", `c.yaml:4: target "a": login: user_prompt: error parsing regexp`},
+		{head + "      user: u\n      success: '[a-'\n", `c.yaml:4: target "a": login: success: error parsing regexp`},
+		{head + "      password: \"a\\nb\"\n", `c.yaml:4: target "a": login: password holds a control character`},
+		{head + "      user: u\n      timeout: -1s\n", `c.yaml:4: target "a": login: timeout: want a positive duration`},
+		{head + "      user: u\n      pasword: p\n", `c.yaml:6: unknown key "pasword"`},
+		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    login: {user: u}\n", `c.yaml:3: unknown key "login"`},
+	}.check(t)
+}
+
+// password_file is read by LoadConfig, relative to the configuration's
+// directory: its first line, without the line ending.
+func TestLoadConfigReadsPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sw.pass"), []byte("from-file\r\nsecond line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "empty.pass"), []byte("\nx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(file string) (*Config, error) {
+		path := filepath.Join(dir, "telgate.yaml")
+		yaml := "targets:\n  - name: sw\n    address: h\n    login: {user: admin, password_file: " + file + "}\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return LoadConfig(path)
+	}
+	cfg, err := load("sw.pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Targets[0].Login.Password; got != "from-file" {
+		t.Errorf("password %q, want from-file", got)
+	}
+	// The gateway takes the targets as loaded, the password read.
+	if _, err := newCatalog(cfg.Targets, nil, RecordingConfig{}); err != nil {
+		t.Errorf("the gateway refuses the loaded targets: %v", err)
+	}
+	if _, err := load("missing.pass"); err == nil || !strings.Contains(err.Error(), `target "sw": login: password_file: open `) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := load("empty.pass"); err == nil || !strings.Contains(err.Error(), "the first line is empty") {
+		t.Errorf("empty first line: %v", err)
+	}
+}
