@@ -290,11 +290,18 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The files a target names, read with the configuration so that a
+	// reload reads them again.
 	for _, t := range cfg.Targets {
+		var err error
 		if l := t.Login; l != nil && l.PasswordFile != "" {
-			if err := l.readPassword(filepath.Dir(path)); err != nil {
-				return nil, &ConfigError{File: path, Msg: fmt.Sprintf("target %q: %v", t.Name, err)}
-			}
+			err = l.readPassword(filepath.Dir(path))
+		}
+		if p := t.Power; err == nil && p != nil && p.CA != "" {
+			err = p.readCA(filepath.Dir(path))
+		}
+		if err != nil {
+			return nil, &ConfigError{File: path, Msg: fmt.Sprintf("target %q: %v", t.Name, err)}
 		}
 	}
 	return cfg, nil

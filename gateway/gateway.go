@@ -76,7 +76,11 @@ type Gateway struct {
 	// shorten it).
 	powerClient  *http.Client
 	powerTimeout time.Duration
-	frames       frameBuffers
+	// powerBusy holds the names of the targets whose power request is
+	// out: one at a time for a device, whichever session asks.
+	powerMu   sync.Mutex
+	powerBusy map[string]bool
+	frames    frameBuffers
 
 	// Buffers shared by the sessions, each held only while in use.
 	msgBufs     sync.Pool // messages from browsers (newMsgBuf)
@@ -165,7 +169,8 @@ func New(opts Options) (*Gateway, error) {
 		writing:  map[string]RecordingInfo{},
 	}
 	g.cat.Store(cat)
-	g.powerClient, g.powerTimeout = newPowerClient(), powerTimeout
+	g.powerClient, g.powerTimeout = newPowerClient(nil), powerTimeout
+	g.powerBusy = map[string]bool{}
 	g.msgBufs.New = newMsgBuf
 	g.recBufs.New = newRecBuf
 	if cat.recorded {

@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -33,6 +37,13 @@ type PowerHook struct {
 	// both empty means whoever may open the target.
 	AllowUsers  []string `yaml:"allow_users"`
 	AllowGroups []string `yaml:"allow_groups"`
+	// CA names a PEM file of the certificates an https controller's
+	// must verify against in place of the system's authorities: a
+	// private authority's, or the controller's own self-signed one (as
+	// most PDUs ship). LoadConfig reads it into RootCAs, a relative
+	// name from the configuration file's directory.
+	CA      string         `yaml:"ca"`
+	RootCAs *x509.CertPool `yaml:"-"`
 }
 
 // powerTimeout bounds a power request, its answer included (see
@@ -48,10 +59,14 @@ var errNoPowerAnswer = errors.New("the power controller did not answer: the devi
 
 // newPowerClient returns the client power requests are sent with: no
 // proxy (one named in the environment would be handed the request's
-// token), no redirects (they would carry the headers elsewhere).
-func newPowerClient() *http.Client {
+// token), no redirects (they would carry the headers elsewhere), and
+// roots (nil: the system's) to verify an https controller against.
+func newPowerClient(roots *x509.CertPool) *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil
+	if roots != nil {
+		transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	return &http.Client{Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
@@ -69,6 +84,8 @@ func (p *PowerHook) check() error {
 		return fmt.Errorf("power: method %q is not an HTTP method", p.Method)
 	case len(p.Body) > maxPowerBody:
 		return fmt.Errorf("power: body is over %d bytes", maxPowerBody)
+	case (p.CA != "" || p.RootCAs != nil) && u.Scheme != "https":
+		return errors.New("power: ca is for an https url")
 	}
 	seen := map[string]bool{}
 	for k, v := range p.Headers {
@@ -152,8 +169,8 @@ func (s *session) power() {
 	case !allowed:
 		_, _ = s.send(errorMsg{Type: "error", Message: "you may not power-cycle this target's device"})
 		return
-	case !s.powering.CompareAndSwap(false, true):
-		_, _ = s.send(errorMsg{Type: "error", Message: "a power cycle is already being asked for"})
+	case !s.g.claimPower(s.req.Target.Name):
+		_, _ = s.send(errorMsg{Type: "error", Message: "a power cycle of this device is already being asked for"})
 		return
 	}
 	s.log().Info().Msg("power cycle asked")
@@ -185,9 +202,28 @@ func (s *session) power() {
 				msg.Error = "the power controller could not be reached (the gateway's log says why)"
 			}
 		}
-		s.powering.Store(false) // before the page hears, so that it may ask again
+		s.g.releasePower(s.req.Target.Name) // before the page hears, so that it may ask again
 		s.sendPowerState(msg)
 	}()
+}
+
+// claimPower claims the device of the target named name for a power
+// request, reporting false when one is out already.
+func (g *Gateway) claimPower(name string) bool {
+	g.powerMu.Lock()
+	defer g.powerMu.Unlock()
+	if g.powerBusy[name] {
+		return false
+	}
+	g.powerBusy[name] = true
+	return true
+}
+
+// releasePower ends claimPower's claim.
+func (g *Gateway) releasePower(name string) {
+	g.powerMu.Lock()
+	defer g.powerMu.Unlock()
+	delete(g.powerBusy, name)
 }
 
 // sentPower is the last power message and when it was sent.
@@ -236,7 +272,12 @@ func (g *Gateway) sendPower(hook *PowerHook) (status string, err error) {
 	for k, v := range hook.Headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := g.powerClient.Do(req)
+	client := g.powerClient
+	if hook.RootCAs != nil {
+		client = newPowerClient(hook.RootCAs)
+		defer client.CloseIdleConnections()
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -268,4 +309,22 @@ func printableText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// readCA reads p.CA, a relative name from dir, into p.RootCAs.
+func (p *PowerHook) readCA(dir string) error {
+	name := p.CA
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(dir, name)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("power: ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("power: ca %s: no PEM certificate in it", name)
+	}
+	p.RootCAs = pool
+	return nil
 }

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -130,6 +133,13 @@ func TestPowerCycleFailuresAndRefusals(t *testing.T) {
 	if m := b.ExpectStatus("error"); !strings.Contains(m["message"].(string), "already being asked") {
 		t.Errorf("a second request while one is out: %v", m)
 	}
+	// From another session on the same device too.
+	other := tg.open("target=board&user=carol&group=labadmin")
+	other.ExpectStatus("connected")
+	other.Control(`{"type":"power"}`)
+	if m := other.ExpectStatus("error"); m["message"] != "a power cycle of this device is already being asked for" {
+		t.Errorf("another session's request while one is out: %v", m)
+	}
 	once.Do(func() { close(release) })
 	if m := b.ExpectStatus("power"); m["state"] != "done" {
 		t.Errorf("the released request: %v", m)
@@ -180,6 +190,8 @@ func TestPowerHookCheck(t *testing.T) {
 		{PowerHook{URL: "http://pdu.test/x", Method: "PUT", Headers: map[string]string{"X-Token": "a b"}}, ""},
 		{PowerHook{}, "url is missing"},
 		{PowerHook{URL: "ftp://pdu.test/"}, "want http://HOST"},
+		{PowerHook{URL: "http://pdu.test/", CA: "pdu.pem"}, "ca is for an https url"},
+		{PowerHook{URL: "https://pdu.test/", CA: "pdu.pem"}, ""},
 		{PowerHook{URL: "https:///x"}, "want http://HOST"},
 		{PowerHook{URL: "https://pdu.test/", Method: "PO ST"}, "not an HTTP method"},
 		{PowerHook{URL: "https://pdu.test/", Headers: map[string]string{"X Token": "a"}}, "not an HTTP token"},
@@ -297,5 +309,55 @@ func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
 	r.Control(`{"type":"power"}`)
 	if m := r.ExpectStatus("error"); !strings.Contains(m["message"].(string), "no power control") {
 		t.Errorf("after the reload: %v", m)
+	}
+}
+
+// A controller with a certificate of its own (as most PDUs ship) is
+// reached with ca naming it, and only then.
+func TestPowerCycleWithTheControllersOwnCertificate(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	pemData := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "pdu.pem"), pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "junk.pem"), []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := echoHost(t)
+	load := func(ca string) (*Config, error) {
+		path := filepath.Join(dir, "telgate.yaml")
+		yaml := fmt.Sprintf("targets:\n  - name: pinned\n    address: %q\n    power: {url: %q, ca: %s}\n"+
+			"  - name: system\n    address: %q\n    power: {url: %q}\n", host.Addr(), srv.URL+"/cycle", ca, host.Addr(), srv.URL+"/cycle")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return LoadConfig(path)
+	}
+	if _, err := load("missing.pem"); err == nil || !strings.Contains(err.Error(), `target "pinned": power: ca: open `) {
+		t.Errorf("a missing ca file: %v", err)
+	}
+	if _, err := load("junk.pem"); err == nil || !strings.Contains(err.Error(), "no PEM certificate in it") {
+		t.Errorf("a ca file without a certificate: %v", err)
+	}
+	cfg, err := load("pdu.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := newTestGateway(t, Options{Targets: cfg.Targets})
+	for _, c := range []struct{ target, state string }{{"pinned", "done"}, {"system", "failed"}} {
+		b := tg.open("target=" + c.target)
+		b.ExpectStatus("connected")
+		b.Control(`{"type":"power"}`)
+		b.ExpectStatus("power")
+		if m := b.ExpectStatus("power"); m["state"] != c.state {
+			t.Errorf("%s: %v, want %s", c.target, m, c.state)
+		}
+	}
+	if e := tg.log.entries("power cycle failed"); len(e) != 1 || !strings.Contains(fmt.Sprint(e[0]["error"]), "certificate") {
+		t.Errorf("the log does not say the certificate was not trusted: %v", e)
 	}
 }

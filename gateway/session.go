@@ -156,7 +156,6 @@ type session struct {
 
 	pongs     atomic.Int32              // pings waiting for the pong being written (see pong)
 	finishing atomic.Bool               // finish has begun: no warning is written after it
-	powering  atomic.Bool               // a power request is out (see power)
 	powerLast atomic.Pointer[sentPower] // the last power message, for a resume
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
