@@ -307,6 +307,17 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
+// readNamedFile reads a file a configuration in dir names: name, when
+// absolute, or dir joined with it; it returns the file's path too.
+func readNamedFile(dir, name string) (path string, data []byte, err error) {
+	path = name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	data, err = os.ReadFile(path)
+	return path, data, err
+}
+
 type rawConfig struct {
 	Config  `yaml:",inline"`
 	Targets []rawTarget `yaml:"targets"`

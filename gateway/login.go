@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -153,11 +151,7 @@ func checkSecret(s string) error {
 // l.Password: its first line, without the line ending. The error names
 // the file, not what it holds.
 func (l *Login) readPassword(dir string) error {
-	name := l.PasswordFile
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(dir, name)
-	}
-	data, err := os.ReadFile(name)
+	name, data, err := readNamedFile(dir, l.PasswordFile)
 	if err != nil {
 		return fmt.Errorf("login: password_file: %w", err)
 	}

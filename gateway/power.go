@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -313,11 +311,7 @@ func printableText(s string) string {
 
 // readCA reads p.CA, a relative name from dir, into p.RootCAs.
 func (p *PowerHook) readCA(dir string) error {
-	name := p.CA
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(dir, name)
-	}
-	data, err := os.ReadFile(name)
+	name, data, err := readNamedFile(dir, p.CA)
 	if err != nil {
 		return fmt.Errorf("power: ca: %w", err)
 	}
