@@ -591,6 +591,22 @@ func TestBrowserPower(t *testing.T) {
 	}
 }
 
+// A target's automatic login refused by inetutils-telnetd's real login
+// (a wrong password): the page says so, and its user logs in by hand
+// (see the login scenario).
+func TestBrowserLoginFailed(t *testing.T) {
+	node := browserTools(t)
+	password := addLoginUser(t)
+	host := startTelnetHost(t, "login")
+	cfg := configFile(t, fmt.Sprintf("targets:\n  - name: console\n    address: %q\n    login: {user: %s, password: not-the-password}\n",
+		host.Addr, loginUser))
+	tg := startTelgate(t, 1, "-config", cfg)
+	runBrowser(t, node, "login", tg.URL, "TELGATE_LOGIN_USER="+loginUser, "TELGATE_LOGIN_PASSWORD="+password)
+	if !strings.Contains(tg.logs.String(), `"message":"automatic login failed"`) {
+		t.Errorf("no log line of the failed login:\n%s", tg.logs.String())
+	}
+}
+
 // A session shared from one page is watched from another, read-only,
 // until sharing stops (see the share scenario).
 func TestBrowserShare(t *testing.T) {

@@ -1191,6 +1191,32 @@ async function power(page, base) {
   return {};
 }
 
+// login: a target whose automatic login the host's real login program
+// refuses (a wrong password): the page says so and why, the terminal
+// shows the host's prompt again, and the user logs in there by hand
+// (TELGATE_LOGIN_USER, TELGATE_LOGIN_PASSWORD).
+async function login(page, base) {
+  const user = env("TELGATE_LOGIN_USER");
+  await page.goto(`${base}?target=console`, { timeout: STEP_MS });
+  await waitState(page, "connected");
+  // login waits a few seconds before it says "Login incorrect".
+  await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("log in by hand"),
+    null, { timeout: 2 * STEP_MS });
+  const notice = await page.textContent("#notice");
+  check(notice === "log in by hand: automatic login failed: the host refused the login",
+    `the page says the automatic login failed, and why (${notice})`);
+  check(await page.isVisible("#notice"), "the notice is in view");
+  await waitText(page, `Login incorrect\\s*\\n.*login: $`, "the host asks again, and nothing more was sent");
+  await screenshot(page, "login-failed.png");
+  await typeLine(page, user);
+  await waitText(page, "Password: $", "the password prompt, for the user");
+  await typeLine(page, env("TELGATE_LOGIN_PASSWORD"));
+  await waitText(page, "\\$ $", "logged in by hand");
+  await typeLine(page, "id -un");
+  await waitText(page, `^${escapeRegExp(user)}$`, "a shell as the target's account");
+  return {};
+}
+
 // marked: the picker marks a target that has a color; its page shows
 // the target's banner above the terminal and its color on the top bar,
 // and another target's page shows neither.
@@ -1334,7 +1360,7 @@ async function serial(page, base) {
   return { shown, button: await button() };
 }
 
-runScenario({ power, serial, demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
+runScenario({ login, power, serial, demo, telnetd, refused, adhoc, keepalive, prefixed, resume, mac, share, keys, clipboard, idle, marked, paste, xmodem }, {
   boundMs: 120000,
   contextOptions: (name) => ({
     keys: { isMobile: true, hasTouch: true, viewport: { width: 412, height: 780 } },

@@ -1342,9 +1342,10 @@
         break;
       case "login":
         // The target's automatic login failed: the terminal shows the
-        // host's prompt, where the user can log in by hand.
+        // host's prompt, where the user can log in by hand. What to do
+        // comes first, as a narrow top bar cuts the notice's end.
         if (watchToken === null && msg.state === "failed") {
-          showNotice(printable(String(msg.message || "automatic login failed")) + ": log in by hand", LOGIN_NOTICE_MS, true);
+          showNotice("log in by hand: " + printable(String(msg.message || "automatic login failed")), LOGIN_NOTICE_MS, true);
         }
         break;
       case "serial":
