@@ -778,10 +778,56 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"i.yaml": "broken.pem: certificate 1: x509: malformed certificate",
 		"j.yaml": "target \"lab\": power has allow_users or allow_groups, but no authentication is configured",
 	} {
-		code, stderr := runAccessExit(t, "-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0")
+		for _, check := range []bool{false, true} {
+			args := []string{"-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0"}
+			if check {
+				args = append(args, "-check-config")
+			}
+			code, stderr := runAccessExit(t, args...)
+			if code != 2 || !strings.Contains(stderr, want) {
+				t.Errorf("%q: exit %d, %q; want 2 and %q", args, code, stderr, want)
+			}
+		}
+	}
+}
+
+// -check-config checks a configuration as a start would, without
+// listening: a good one is reported on stdout (its address may be in
+// use), one that would not start is refused with the start's reason.
+func TestRunCheckConfig(t *testing.T) {
+	host := accessHost(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	target := fmt.Sprintf("targets:\n  - name: lab\n    address: %s\n", host.Addr())
+	dir := accessFiles(t, map[string]string{
+		"good.yaml":     fmt.Sprintf("listen: %s\n", busy.Addr()) + target + "adhoc:\n  - hosts: [192.0.2.0/24]\n",
+		"recorded.yaml": target + "    record: true\n",
+		"open.yaml":     "listen: 0.0.0.0:8080\n" + target,
+		"login.yaml":    target + "    login: {user: ops, password_file: nowhere.pass}\n",
+	})
+	var stdout, stderr bytes.Buffer
+	good := filepath.Join(dir, "good.yaml")
+	if code := runContext(context.Background(), []string{"-check-config", "-config", good}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("a good configuration: exit %d: %s", code, stderr.String())
+	}
+	if want := fmt.Sprintf("telgate: %s: ok: 1 target(s), 1 ad-hoc rule(s), on %s\n", good, busy.Addr()); stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	for file, want := range map[string]string{
+		"recorded.yaml": "recording: a target has record: true but recording has no dir",
+		"open.yaml":     "refusing to serve 0.0.0.0:8080 without authentication",
+		"login.yaml":    `target "lab": login: password_file: open ` + filepath.Join(dir, "nowhere.pass"),
+	} {
+		code, stderr := runAccessExit(t, "-check-config", "-config", filepath.Join(dir, file))
 		if code != 2 || !strings.Contains(stderr, want) {
 			t.Errorf("%s: exit %d, %q; want 2 and %q", file, code, stderr, want)
 		}
+	}
+	if code, stderr := runAccessExit(t, "-check-config"); code != 2 || !strings.Contains(stderr, "-check-config checks a -config file") {
+		t.Errorf("without -config: exit %d, %q", code, stderr)
 	}
 }
 

@@ -10,6 +10,9 @@
 //	telgate -config telgate.yaml     serve the configured targets
 //	telgate -hash-password           read a password on standard input and
 //	                                 print its bcrypt hash for a users file
+//	telgate -check-config -config telgate.yaml
+//	                                 check a configuration as a start would,
+//	                                 serve nothing
 //
 // Flags:
 //
@@ -26,6 +29,7 @@
 //	                      without authentication, instead of on -listen
 //	-insecure-no-auth     allow serving a non-loopback address without
 //	                      authentication
+//	-check-config         with -config: check it as a start would, exit
 //	-log-level level      debug, info, warn or error (default info)
 //	-log-format fmt       auto, console or json (default auto: console on a
 //	                      terminal, JSON otherwise)
@@ -109,6 +113,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	basePath := fs.String("base-path", "", "serve the page under this URL `path` (/console/) for a reverse proxy that keeps its prefix; wins over the config's http.base_path")
 	insecure := fs.Bool("insecure-no-auth", false, "allow serving a non-loopback address without authentication")
 	hashPassword := fs.Bool("hash-password", false, "read a password on standard input, print its bcrypt hash for a users file and exit")
+	checkConfig := fs.Bool("check-config", false, "check the -config file and what it names as a start would, print what it serves and exit, serving nothing")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -163,8 +168,14 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if s.basePath, err = gateway.ParseBasePath(s.basePath); err != nil {
 		return fail("-base-path: %v", err)
 	}
+	if *checkConfig && *configPath == "" {
+		return fail("-check-config checks a -config file: give one")
+	}
 	if err := s.loadSecurity(); err != nil {
 		return fail("%v", err)
+	}
+	if *checkConfig {
+		return s.check(*configPath, log, stdout, stderr)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -202,11 +213,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		s.targets = []gateway.Target{{Name: "demo", Address: host.Addr(), Description: "Built-in demo host"}}
 		log.Info().Str("address", host.Addr()).Msg("demo host started")
 	}
-	gopts := gateway.Options{Targets: s.targets, Log: log}
-	if s.cfg != nil {
-		gopts.Limits, gopts.Adhoc, gopts.Recording = s.cfg.Limits, s.cfg.Adhoc, s.cfg.Recording
-		gopts.Recording.Dir = s.resolve(gopts.Recording.Dir)
-	}
+	gopts := s.gatewayOptions(log)
 	gw, err := gateway.New(gopts)
 	if err != nil {
 		return fail("%v", err)
@@ -289,6 +296,45 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	servers.Wait()
 	log.Info().Msg("stopped")
 	return code
+}
+
+// gatewayOptions are the gateway's options as the settings give them.
+func (s *settings) gatewayOptions(log zerolog.Logger) gateway.Options {
+	gopts := gateway.Options{Targets: s.targets, Log: log}
+	if s.cfg != nil {
+		gopts.Limits, gopts.Adhoc, gopts.Recording = s.cfg.Limits, s.cfg.Adhoc, s.cfg.Recording
+		gopts.Recording.Dir = s.resolve(gopts.Recording.Dir)
+	}
+	return gopts
+}
+
+// check is -check-config: the checks of a start past loadSecurity's,
+// without listening (the address is resolved, not bound) or serving. It
+// returns the exit status: 0 and a line on stdout when the configuration
+// would start, 2 and why on stderr when not.
+func (s *settings) check(path string, log zerolog.Logger, stdout, stderr io.Writer) int {
+	var addr net.Addr
+	if p, ok := strings.CutPrefix(s.addr, unixScheme); ok {
+		addr = &net.UnixAddr{Name: p, Net: "unix"}
+	} else {
+		a, err := net.ResolveTCPAddr("tcp", s.addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "telgate: listen %s: %v\n", s.addr, err)
+			return 2
+		}
+		addr = a
+	}
+	if code := s.checkExposure(addr, log, stderr); code != 0 {
+		return code
+	}
+	gw, err := gateway.New(s.gatewayOptions(log))
+	if err != nil {
+		fmt.Fprintf(stderr, "telgate: %v\n", err)
+		return 2
+	}
+	_ = gw.Shutdown(context.Background())
+	fmt.Fprintf(stdout, "telgate: %s: ok: %d target(s), %d ad-hoc rule(s), on %s\n", path, len(s.cfg.Targets), len(s.cfg.Adhoc), s.addr)
+	return 0
 }
 
 // newServer returns an HTTP/1.1 server for h. WebSockets need HTTP/1.1:
