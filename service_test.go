@@ -22,7 +22,8 @@ import (
 // The service unit in deploy/ is one systemd takes, sandboxes telgate
 // well by systemd's own measure, and is one telgate runs in: every
 // system call the binary makes while it serves (sessions, sharing and the
-// keyboard handed over, recordings, the HTTP routes, a reload, a stop) is
+// keyboard handed over, recordings, the HTTP routes, a reload, a stop)
+// and while it checks the configuration (the unit's ExecReload) is
 // one the unit's system call filter allows, and every socket it opens is
 // of a family the unit allows. (No systemd runs here as the init
 // process, so the unit itself is checked by systemd-analyze, and the
@@ -211,18 +212,26 @@ func traceServing(t *testing.T, strace, bin, trace string) (calls, families []st
 	}
 	waitFor(t, "the reload", func() bool { return strings.Count(p.logs.String(), "configuration reloaded") > reloads })
 	p.stop(t)
-
-	data, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
+	// The unit's ExecReload checks the file first, in the same sandbox.
+	checkTrace := trace + ".check"
+	if out, err := exec.Command(strace, "-f", "-qq", "-o", checkTrace, "--", bin, "-check-config", "-config", config).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), ": ok: 2 target(s)") {
+		t.Errorf("telgate -check-config under strace: %v\n%s", err, out)
 	}
+
 	call := regexp.MustCompile(`(?m)^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)\(`)
 	socket := regexp.MustCompile(`(?m)^\d+\s+socket(?:pair)?\(([^,]*)`)
-	for _, m := range call.FindAllSubmatch(data, -1) {
-		calls = append(calls, string(m[1]))
-	}
-	for _, m := range socket.FindAllSubmatch(data, -1) {
-		families = append(families, string(m[1]))
+	for _, file := range []string{trace, checkTrace} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllSubmatch(data, -1) {
+			calls = append(calls, string(m[1]))
+		}
+		for _, m := range socket.FindAllSubmatch(data, -1) {
+			families = append(families, string(m[1]))
+		}
 	}
 	slices.Sort(calls)
 	slices.Sort(families)
