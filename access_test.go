@@ -762,6 +762,7 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"h.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: users.yaml}\n" + target,
 		"i.yaml":         "tls: {cert: cert.pem, key: key.pem}\nauth: {client_ca: broken.pem}\n" + target,
 		"j.yaml":         target + "    power: {url: \"http://pdu.test/x\", allow_groups: [labadmin]}\n",
+		"k.yaml":         target + "    login: {user: \"{user}\"}\n",
 		"cert.pem":       certPEM,
 		"key.pem":        keyPEM,
 		"broken.pem":     "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
@@ -777,6 +778,7 @@ func TestRunRefusesBadSecuritySettings(t *testing.T) {
 		"h.yaml": "users.yaml: no PEM certificate in it",
 		"i.yaml": "broken.pem: certificate 1: x509: malformed certificate",
 		"j.yaml": "target \"lab\": power has allow_users or allow_groups, but no authentication is configured",
+		"k.yaml": "target \"lab\": login's user names {user}, but no authentication is configured",
 	} {
 		for _, check := range []bool{false, true} {
 			args := []string{"-config", filepath.Join(dir, file), "-listen", "127.0.0.1:0"}

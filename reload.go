@@ -195,6 +195,10 @@ func checkAllowLists(cfg *gateway.Config, authOn bool) error {
 			return fmt.Errorf("target %q has allow_users or allow_groups, but no authentication is configured "+
 				"(auth: users_file, proxy_header or client_ca): nobody could open it", t.Name)
 		}
+		if l := t.Login; l != nil && l.UsesSessionUser() {
+			return fmt.Errorf("target %q: login's user names {user}, but no authentication is configured "+
+				"(auth: users_file, proxy_header or client_ca): no session would have a user", t.Name)
+		}
 		if p := t.Power; p != nil && len(p.AllowUsers)+len(p.AllowGroups) > 0 {
 			return fmt.Errorf("target %q: power has allow_users or allow_groups, but no authentication is configured "+
 				"(auth: users_file, proxy_header or client_ca): nobody could power-cycle it", t.Name)

@@ -35,7 +35,7 @@ func newCatalog(targets []Target, adhoc []AdhocRule, rec RecordingConfig) (*cata
 			}
 		}
 		if t.Login != nil {
-			if _, err := t.Login.compile(); err != nil {
+			if _, err := t.Login.compile(""); err != nil {
 				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
 			}
 		}

@@ -466,7 +466,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			if rt.Login.Password != "" && rt.Login.PasswordFile != "" {
 				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: login: give password or password_file, not both", rt.Name)
 			}
-			if _, err := rt.Login.compile(); err != nil {
+			if _, err := rt.Login.compile(""); err != nil {
 				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: %v", rt.Name, err)
 			}
 			t.Login = rt.Login

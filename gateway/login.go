@@ -27,7 +27,11 @@ import (
 // the recording but the user name.
 type Login struct {
 	// User answers the user name prompt; empty for a device that asks
-	// for a password alone (a console's line password).
+	// for a password alone (a console's line password). "{user}" in it
+	// stands for the session's user, as authenticated ("{user}" alone:
+	// a host whose accounts are the gateway's users). Without a
+	// password the login ends at the password prompt, which the
+	// session's user answers.
 	User string `yaml:"user"`
 	// Password answers the password prompt. PasswordFile, in its stead
 	// in a configuration file, names a file whose first line is the
@@ -82,6 +86,13 @@ const maxLoginTail = 1024
 // prompt.
 const maxLoginSecret = 256
 
+// sessionUser is what Login.User holds for the session's user.
+const sessionUser = "{user}"
+
+// UsesSessionUser reports whether l logs in as the session's user, which
+// takes authentication.
+func (l *Login) UsesSessionUser() bool { return strings.Contains(l.User, sessionUser) }
+
 // loginRules are a Login's patterns, compiled.
 type loginRules struct {
 	user, password       []byte
@@ -90,17 +101,17 @@ type loginRules struct {
 	timeout              time.Duration
 }
 
-// compile checks l and compiles its patterns. Its messages never quote
-// the password.
-func (l *Login) compile() (*loginRules, error) {
-	r := &loginRules{user: []byte(l.User), password: []byte(l.Password), timeout: l.Timeout}
+// compile checks l and compiles its patterns, for a session of user
+// (which "{user}" stands for). Its messages never quote the password.
+func (l *Login) compile(user string) (*loginRules, error) {
+	r := &loginRules{user: []byte(strings.ReplaceAll(l.User, sessionUser, user)), password: []byte(l.Password), timeout: l.Timeout}
 	switch {
 	case l.User == "" && l.Password == "" && l.PasswordFile == "":
 		return nil, errors.New("login: give a user, a password or password_file")
 	case l.Timeout < 0:
 		return nil, errors.New("login: timeout: want a positive duration, or leave it out for 30s")
 	}
-	for _, v := range []struct{ key, value string }{{"user", l.User}, {"password", l.Password}} {
+	for _, v := range []struct{ key, value string }{{"user", string(r.user)}, {"password", l.Password}} {
 		if err := checkSecret(v.value); err != nil {
 			return nil, fmt.Errorf("login: %s %w", v.key, err)
 		}
@@ -204,9 +215,13 @@ func (s *session) startLogin() {
 	if l == nil || s.req.Target.byName {
 		return
 	}
-	rules, err := l.compile()
-	if err == nil && l.PasswordFile != "" && l.Password == "" {
+	rules, err := l.compile(s.req.User)
+	switch {
+	case err != nil:
+	case l.PasswordFile != "" && l.Password == "":
 		err = errors.New("login: password_file was not read (LoadConfig reads it)")
+	case l.UsesSessionUser() && s.req.User == "":
+		err = errors.New("login: user names {user}, and the session has no user")
 	}
 	if err != nil {
 		s.log().Error().Err(err).Msg("automatic login not started")
@@ -266,7 +281,8 @@ func (a *autoLogin) answerPrompt() {
 		case a.passwordSent:
 			a.end("failed", "the host asked for the password again", true)
 		case len(r.password) == 0:
-			a.end("failed", "the host asked for a password, and the target's login has none", true)
+			// The session's user types it.
+			a.end("done", "", false)
 		default:
 			a.answer(r.password, "password sent")
 			a.passwordSent = true

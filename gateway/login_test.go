@@ -321,3 +321,35 @@ func TestLoadConfigReadsPasswordFile(t *testing.T) {
 		t.Errorf("empty first line: %v", err)
 	}
 }
+
+// "{user}" logs in as the session's user, whose password the host then
+// asks them for: the login ends there, and they type it. A session
+// without a user has no login.
+func TestLoginAsTheSessionsUser(t *testing.T) {
+	got := make(chan string, 2)
+	host := loginHost(t, got, shellAfterLogin)
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
+		Login: &Login{User: "{user}", Success: `\$ $`}}}})
+	b := tg.open("target=lab&user=alice")
+	b.ExpectStatus("connected")
+	expectLine(t, got, "alice")
+	b.WaitOutput([]byte("Password: "))
+	b.Input("typed-by-alice\r")
+	expectLine(t, got, "typed-by-alice")
+	b.WaitOutput([]byte("$ "))
+	if e := tg.log.entries("automatic login done"); len(e) != 1 {
+		t.Errorf("log %v: want the login done at the password prompt", e)
+	}
+	if e := tg.log.entries("automatic login failed"); len(e) != 0 {
+		t.Errorf("log %v: want no failure", e)
+	}
+
+	anonymous := tg.open("target=lab")
+	anonymous.ExpectStatus("connected")
+	anonymous.WaitOutput([]byte("lab login: "))
+	anonymous.Input("by-hand\r")
+	expectLine(t, got, "by-hand")
+	if e := tg.log.entries("automatic login not started"); len(e) != 1 || e[0]["error"] != "login: user names {user}, and the session has no user" {
+		t.Errorf("log %v", e)
+	}
+}
