@@ -596,7 +596,7 @@ func TestBrowserPower(t *testing.T) {
 // (see the login scenario).
 func TestBrowserLoginFailed(t *testing.T) {
 	node := browserTools(t)
-	password := addLoginUser(t)
+	loginUser, password := addLoginUser(t)
 	host := startTelnetHost(t, "login")
 	cfg := configFile(t, fmt.Sprintf("targets:\n  - name: console\n    address: %q\n    login: {user: %s, password: not-the-password}\n",
 		host.Addr, loginUser))

@@ -566,12 +566,10 @@ func TestTelgateServesPage(t *testing.T) {
 	}
 }
 
-// loginUser is the account TestInetutilsAutomaticLogin logs in with.
-const loginUser = "telgate-e2e"
-
-// addLoginUser adds loginUser, with a fresh password it returns, for the
-// test's duration. Adding a user takes root.
-func addLoginUser(t *testing.T) string {
+// addLoginUser adds a user of a fresh name, with a fresh password, for
+// the test's duration, and returns both. An account of that name already
+// there is not taken over. Adding a user takes root.
+func addLoginUser(t *testing.T) (user, password string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if e2eInCI() {
@@ -582,23 +580,22 @@ func addLoginUser(t *testing.T) string {
 	useradd := requireCommand(t, "useradd", "the Debian package passwd")
 	chpasswd := requireCommand(t, "chpasswd", "the Debian package passwd")
 	userdel := requireCommand(t, "userdel", "the Debian package passwd")
-	// Left over from a run that was killed: taken as it is.
-	if out, err := exec.Command(useradd, "-M", "-N", "-d", "/", "-s", "/bin/sh", loginUser).CombinedOutput(); err != nil &&
-		!strings.Contains(string(out), "already exists") {
-		t.Fatalf("useradd: %v: %s", err, out)
+	user = fmt.Sprintf("tge2e-%08x", rand.Uint32())
+	if out, err := exec.Command(useradd, "-M", "-N", "-d", "/", "-s", "/bin/sh", user).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v: %s", user, err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command(userdel, loginUser).CombinedOutput(); err != nil {
-			t.Errorf("userdel: %v: %s", err, out)
+		if out, err := exec.Command(userdel, user).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v: %s", user, err, out)
 		}
 	})
-	password := fmt.Sprintf("pw-%016x", rand.Uint64())
+	password = fmt.Sprintf("pw-%016x", rand.Uint64())
 	cmd := exec.Command(chpasswd)
-	cmd.Stdin = strings.NewReader(loginUser + ":" + password + "\n")
+	cmd.Stdin = strings.NewReader(user + ":" + password + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chpasswd: %v: %s", err, out)
 	}
-	return password
+	return user, password
 }
 
 // A target with a login is logged in to the real login program behind
@@ -606,7 +603,7 @@ func addLoginUser(t *testing.T) string {
 // never sees the password. A wrong password ends in "Login incorrect":
 // the page is told, nothing more is sent, and the user logs in by hand.
 func TestInetutilsAutomaticLogin(t *testing.T) {
-	password := addLoginUser(t)
+	loginUser, password := addLoginUser(t)
 	host := startTelnetHost(t, "login")
 	dir := t.TempDir()
 	passFile := filepath.Join(dir, "e2e.pass")

@@ -34,8 +34,12 @@ func newCatalog(targets []Target, adhoc []AdhocRule, rec RecordingConfig) (*cata
 				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
 			}
 		}
-		if t.Login != nil {
-			if _, err := t.Login.compile(""); err != nil {
+		if l := t.Login; l != nil {
+			_, err := l.compile("")
+			if err == nil && l.PasswordFile != "" && l.Password == "" {
+				err = errPasswordFileUnread
+			}
+			if err != nil {
 				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
 			}
 		}

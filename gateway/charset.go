@@ -97,8 +97,10 @@ func (h *hostText) decode(dst, src []byte, final bool) []byte {
 }
 
 // browserText converts what a browser sends (UTF-8) to a host's
-// character set, one message at a time. The goroutine that reads the
-// browser is its only user.
+// character set, one message at a time, under the session's inputMu: the
+// goroutines that read the browser, and the login's answers (which come
+// only while the browser has typed nothing but Enter, which ends no
+// character).
 type browserText struct {
 	t       transform.Transformer
 	pending []byte // the start of a character the last message ended in

@@ -232,6 +232,7 @@ func (s *session) viewerInput(v *viewer, data []byte) {
 		return // a file being sent from the page takes no keys
 	}
 	s.touch()
+	s.login.typed(data) // before the keys reach the host (see browserMessage)
 	s.input(data, v.text, s.rec != nil && s.g.opts.Recording.Input, v)
 }
 

@@ -178,11 +178,11 @@ func (s *session) relayHost() {
 			out = s.hostText.decode((*text)[frameHeadroom:frameHeadroom], out, err != nil)
 		}
 		if len(out) > 0 {
+			s.touch()
+			s.rec.output(out)
 			if s.login != nil && !s.login.over.Load() {
 				s.login.observe(out)
 			}
-			s.touch()
-			s.rec.output(out)
 			a, werr := s.writeFrame(websocket.BinaryMessage, out, s.g.opts.WriteTimeout)
 			s.putFrames(buf, got, text, textClass)
 			if werr == nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,7 +39,7 @@ type Login struct {
 	// password; LoadConfig reads it into Password (a relative name from
 	// the configuration file's directory) at start and at every reload,
 	// so that a password changed there takes effect on SIGHUP.
-	Password     string `yaml:"password"`
+	Password     string `yaml:"password" json:"-"`
 	PasswordFile string `yaml:"password_file"`
 	// UserPrompt and PasswordPrompt are regular expressions (Go's, RE2)
 	// that the host's output since the last answer is matched against;
@@ -72,8 +73,8 @@ func (l Login) GoString() string { return l.String() }
 // login, of Cisco, Juniper, HPE and most console servers, and their
 // refusals.
 const (
-	DefaultUserPrompt     = `(?i)(login|user ?name|user)\s*:\s*$`
-	DefaultPasswordPrompt = `(?i)pass(word|code|phrase)?\s*:\s*$`
+	DefaultUserPrompt     = `(?i)(^|\W)(login|user ?name|user)\s*:\s*$`
+	DefaultPasswordPrompt = `(?i)(^|\W)pass(word|code|phrase)?\s*:\s*$`
 	DefaultLoginFailure   = `(?i)(login incorrect|incorrect password|authentication fail|access denied|bad password|login invalid)`
 	DefaultLoginTimeout   = 30 * time.Second
 )
@@ -187,24 +188,33 @@ type loginMsg struct {
 }
 
 // An autoLogin is a session's login while it runs. observe runs on the
-// relay's goroutine; the timeout on a timer's; the answers are written to
-// the host each on a goroutine of its own, in order, so that the relay
-// never waits for the host to take input (a host that does not read
-// while it writes would hold both).
+// relay's goroutine, typed on the goroutines that read the page and a
+// viewer handed the keyboard, the timeout on a timer's; the answers are
+// written to the host each on a goroutine of its own, in order, so that
+// the relay never waits for the host to take input (a host that does not
+// read while it writes would hold both).
+//
+// The login answers prompts only while the session's user has not typed
+// since its last answer (a bare Enter before the first is let through,
+// to wake a console): a prompt that comes after their keys is theirs (an
+// ssh to another host, a sudo), and the target's password must not go
+// there.
 type autoLogin struct {
 	s     *session
 	rules *loginRules
 	timer *time.Timer
 
 	// over is set, under mu, when the login ends: the relay looks at
-	// it for every frame, without the lock.
-	over atomic.Bool
+	// it for every frame, without the lock. halted is set when the
+	// session ends: an answer not yet written is dropped.
+	over   atomic.Bool
+	halted atomic.Bool
 
 	mu           sync.Mutex
 	tail         []byte // the host's output since the last answer, its end
+	sinceAnswer  int    // bytes of output since the last answer
 	userSent     bool
 	passwordSent bool
-	typed        int64         // the browser's input when the password went (see observe)
 	lastWrite    chan struct{} // closed when the last answer is written
 	writes       sync.WaitGroup
 }
@@ -219,7 +229,7 @@ func (s *session) startLogin() {
 	switch {
 	case err != nil:
 	case l.PasswordFile != "" && l.Password == "":
-		err = errors.New("login: password_file was not read (LoadConfig reads it)")
+		err = errPasswordFileUnread
 	case l.UsesSessionUser() && s.req.User == "":
 		err = errors.New("login: user names {user}, and the session has no user")
 	}
@@ -236,6 +246,10 @@ func (s *session) startLogin() {
 	s.login = a
 }
 
+// errPasswordFileUnread is a Login whose PasswordFile was not read into
+// Password: one from ParseConfig rather than LoadConfig.
+var errPasswordFileUnread = errors.New("login: password_file was not read (LoadConfig reads it)")
+
 // observe matches the host's output, out, against the login's patterns
 // and answers a prompt.
 func (a *autoLogin) observe(out []byte) {
@@ -245,18 +259,16 @@ func (a *autoLogin) observe(out []byte) {
 		return
 	}
 	r := a.rules
-	if a.passwordSent && a.s.inputReceived.Load() > a.typed {
-		// The session's user typed after the password went: what the
-		// host says now answers them (a passwd run, say), not us.
-		a.end("done", "", false)
-		return
-	}
+	a.sinceAnswer += len(out)
 	a.tail = append(a.tail, out...)
 	if len(a.tail) > maxLoginTail {
 		a.tail = append(a.tail[:0], a.tail[len(a.tail)-maxLoginTail:]...)
 	}
 	switch {
-	case (a.userSent || a.passwordSent) && r.failure.Match(a.tail):
+	// A refusal comes right after the answer it refuses: later text
+	// (a banner that warns "authentication failures are logged") is not
+	// one.
+	case (a.userSent || a.passwordSent) && a.sinceAnswer <= maxLoginTail && r.failure.Match(a.tail):
 		a.end("failed", "the host refused the login", true)
 	case a.allSent() && r.success != nil && r.success.Match(a.tail):
 		a.end("done", "", true)
@@ -286,7 +298,6 @@ func (a *autoLogin) answerPrompt() {
 		default:
 			a.answer(r.password, "password sent")
 			a.passwordSent = true
-			a.typed = a.s.inputReceived.Load()
 		}
 	case r.userPrompt.Match(a.tail):
 		switch {
@@ -306,6 +317,7 @@ func (a *autoLogin) answerPrompt() {
 // and notes step in the recording. Called with mu held.
 func (a *autoLogin) answer(line []byte, step string) {
 	a.tail = a.tail[:0]
+	a.sinceAnswer = 0
 	a.s.rec.marker("automatic login: " + step)
 	prev, done := a.lastWrite, make(chan struct{})
 	a.lastWrite = done
@@ -318,18 +330,74 @@ func (a *autoLogin) answer(line []byte, step string) {
 		input := append(append(make([]byte, 0, len(line)+1), line...), '\r')
 		s.inputMu.Lock()
 		defer s.inputMu.Unlock()
-		if s.transfer || s.ctx.Err() != nil {
-			return // a file being sent takes the input; a session ending none
+		// A file transfer ends the login before it starts (see
+		// stepAside), under inputMu.
+		if a.halted.Load() || s.ctx.Err() != nil {
+			return
 		}
 		s.input(input, s.browserText, false, nil)
 	}()
 }
 
-// expire ends the login at its timeout.
+// typed tells the login that the session's user typed data (from the
+// page, or as the viewer handed the keyboard): past a bare Enter before
+// the first answer, the login ends, done if every answer went, else
+// stepping aside.
+func (a *autoLogin) typed(data []byte) {
+	if a == nil || a.over.Load() {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.over.Load() {
+		return
+	}
+	switch {
+	case !a.userSent && !a.passwordSent && len(bytes.Trim(data, "\r\n\x00")) == 0:
+	case a.allSent():
+		// At the host's shell, or whatever the login led to.
+		a.end("done", "", false)
+	default:
+		a.stepAside("the user typed")
+	}
+}
+
+// stepAside ends the login for the session's user, who took over (typed,
+// or started a file transfer): neither done nor failed. Called with mu
+// held.
+func (a *autoLogin) stepAside(why string) {
+	a.over.Store(true)
+	a.tail = nil
+	a.timer.Stop()
+	a.s.g.metrics.logins.WithLabelValues("stepped_aside").Inc()
+	a.s.log().Info().Str("why", why).Bool("user_sent", a.userSent).Bool("password_sent", a.passwordSent).Msg("automatic login stepped aside")
+	a.s.rec.marker("automatic login stepped aside: " + why)
+}
+
+// transferStarted ends the login as a file transfer starts. Called with
+// the session's inputMu held.
+func (a *autoLogin) transferStarted() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.over.Load() {
+		a.stepAside("a file transfer started")
+	}
+}
+
+// expire ends the login at its timeout. While a resumable session's
+// browser is away the relay does not read the host, so no prompt can be
+// seen: the timeout waits for the browser.
 func (a *autoLogin) expire() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.over.Load() {
+		return
+	}
+	if a.s.res != nil && a.s.att.Load() == nil && a.s.ctx.Err() == nil {
+		a.timer.Reset(time.Second)
 		return
 	}
 	switch {
@@ -337,6 +405,8 @@ func (a *autoLogin) expire() {
 		a.end("failed", fmt.Sprintf("the host did not confirm the login within %v", a.rules.timeout), true)
 	case a.allSent():
 		a.end("done", "", false)
+	case a.userSent:
+		a.end("failed", fmt.Sprintf("the host did not ask for the password within %v", a.rules.timeout), true)
 	default:
 		a.end("failed", fmt.Sprintf("the host did not ask for a user name or password within %v", a.rules.timeout), true)
 	}
@@ -355,21 +425,22 @@ func (a *autoLogin) end(result, why string, confirmed bool) {
 		s.log().Warn().Str("user_sent", string(a.rules.user)).Str("why", why).Msg("automatic login failed")
 		s.rec.marker("automatic login failed: " + why)
 		data, _ := json.Marshal(loginMsg{Type: "login", State: "failed", Message: "automatic login failed: " + why})
-		go s.sendStatus(data)
+		go s.sendKept(&s.loginLast, data, false)
 		return
 	}
 	s.log().Info().Bool("confirmed", confirmed).Msg("automatic login done")
 	s.rec.marker("automatic login done")
 }
 
-// stop ends the login with its session and waits for its answers to be
-// written or dropped.
+// stop ends the login as its session ends, before the session's last
+// words, and waits for its answers to be written or dropped.
 func (a *autoLogin) stop() {
 	if a == nil {
 		return
 	}
 	a.mu.Lock()
 	a.over.Store(true)
+	a.halted.Store(true)
 	a.timer.Stop()
 	a.mu.Unlock()
 	a.writes.Wait()

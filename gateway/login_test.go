@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,8 +56,39 @@ func shellAfterLogin(c *telnettest.Conn) {
 	echoData(c)
 }
 
+// openLoginTarget serves one target, lab, on host with login l, and
+// opens a session on it with query.
+func openLoginTarget(t *testing.T, host *telnettest.Server, l Login, query string) (*testGateway, *browser) {
+	t.Helper()
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(), Login: &l}}})
+	b := tg.open(query)
+	b.ExpectStatus("connected")
+	return tg, b
+}
+
 func loginTarget(addr string, l Login) Target {
 	return Target{Name: "lab", Address: addr, Login: &l, Record: true}
+}
+
+// typeAt waits for b to be shown prompt, types line and Enter there, and
+// waits for the host to get line.
+func typeAt(t *testing.T, b *browser, got <-chan string, prompt, line string) {
+	t.Helper()
+	b.WaitOutput([]byte(prompt))
+	b.Input(line + "\r")
+	expectLine(t, got, line)
+}
+
+// expectLoginDone checks that the log has the login done once, and not
+// failed.
+func expectLoginDone(t *testing.T, tg *testGateway) {
+	t.Helper()
+	if e := tg.log.entries("automatic login done"); len(e) != 1 {
+		t.Errorf("log %v: want the login done", e)
+	}
+	if e := tg.log.entries("automatic login failed"); len(e) != 0 {
+		t.Errorf("log %v: want no failure", e)
+	}
 }
 
 // expectLine waits for the host to be sent line at its next prompt.
@@ -180,10 +212,7 @@ func TestLoginTimesOutWithoutAPrompt(t *testing.T) {
 		c.SendString("Press RETURN to get started.\r\n")
 		got <- readLine(c, true)
 	})
-	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
-		Login: &Login{User: "labuser", Password: loginPassword, Timeout: 200 * time.Millisecond}}}})
-	b := tg.open("target=lab")
-	b.ExpectStatus("connected")
+	_, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword, Timeout: 200 * time.Millisecond}, "target=lab")
 	if m := b.ExpectStatus("login"); m["message"] != "automatic login failed: the host did not ask for a user name or password within 200ms" {
 		t.Errorf("login message %v", m)
 	}
@@ -206,9 +235,7 @@ func TestLoginPasswordOnlyConfirmed(t *testing.T) {
 		Charset: mustCharset(t, "iso-8859-1"), Login: &Login{Password: "päss", Success: `switch>$`}}}})
 	b := tg.open("target=lab")
 	b.ExpectStatus("connected")
-	b.WaitOutput([]byte("switch>"))
-	b.Input("en\r")
-	expectLine(t, got, "en")
+	typeAt(t, b, got, "switch>", "en")
 	if e := tg.log.entries("automatic login done"); len(e) != 1 || e[0]["confirmed"] != true {
 		t.Errorf("log %v: want one confirmed login", e)
 	}
@@ -224,24 +251,12 @@ func TestLoginStepsAsideWhenTheUserTypes(t *testing.T) {
 		c.SendString("Changing password for labuser.\r\nCurrent password: ")
 		got <- readLine(c, false)
 	})
-	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
-		Login: &Login{User: "labuser", Password: loginPassword}}}})
-	b := tg.open("target=lab")
-	b.ExpectStatus("connected")
+	tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword}, "target=lab")
 	expectLine(t, got, "labuser")
 	expectLine(t, got, loginPassword)
-	b.WaitOutput([]byte("$ "))
-	b.Input("passwd\r")
-	expectLine(t, got, "passwd")
-	b.WaitOutput([]byte("Current password: "))
-	b.Input("typed\r")
-	expectLine(t, got, "typed")
-	if e := tg.log.entries("automatic login done"); len(e) != 1 {
-		t.Errorf("log %v: want the login done", e)
-	}
-	if e := tg.log.entries("automatic login failed"); len(e) != 0 {
-		t.Errorf("log %v: want no failure", e)
-	}
+	typeAt(t, b, got, "$ ", "passwd")
+	typeAt(t, b, got, "Current password: ", "typed")
+	expectLoginDone(t, tg)
 }
 
 func TestParseConfigReadsLogin(t *testing.T) {
@@ -328,28 +343,238 @@ func TestLoadConfigReadsPasswordFile(t *testing.T) {
 func TestLoginAsTheSessionsUser(t *testing.T) {
 	got := make(chan string, 2)
 	host := loginHost(t, got, shellAfterLogin)
-	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
-		Login: &Login{User: "{user}", Success: `\$ $`}}}})
-	b := tg.open("target=lab&user=alice")
-	b.ExpectStatus("connected")
+	tg, b := openLoginTarget(t, host, Login{User: "{user}", Success: `\$ $`}, "target=lab&user=alice")
 	expectLine(t, got, "alice")
-	b.WaitOutput([]byte("Password: "))
-	b.Input("typed-by-alice\r")
-	expectLine(t, got, "typed-by-alice")
+	typeAt(t, b, got, "Password: ", "typed-by-alice")
 	b.WaitOutput([]byte("$ "))
-	if e := tg.log.entries("automatic login done"); len(e) != 1 {
-		t.Errorf("log %v: want the login done at the password prompt", e)
-	}
-	if e := tg.log.entries("automatic login failed"); len(e) != 0 {
-		t.Errorf("log %v: want no failure", e)
-	}
+	expectLoginDone(t, tg)
 
 	anonymous := tg.open("target=lab")
 	anonymous.ExpectStatus("connected")
-	anonymous.WaitOutput([]byte("lab login: "))
-	anonymous.Input("by-hand\r")
-	expectLine(t, got, "by-hand")
+	typeAt(t, anonymous, got, "lab login: ", "by-hand")
+	typeAt(t, anonymous, got, "Password: ", "pw")
+	anonymous.WaitOutput([]byte("$ "))
 	if e := tg.log.entries("automatic login not started"); len(e) != 1 || e[0]["error"] != "login: user names {user}, and the session has no user" {
 		t.Errorf("log %v", e)
+	}
+}
+
+// The default prompts match the prompts of login programs and devices,
+// and not text that merely ends in "user:" or "pass:".
+func TestLoginDefaultPrompts(t *testing.T) {
+	rules, err := (&Login{User: "u", Password: "p"}).compile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"Debian GNU/Linux 12\r\n\r\nlab login: ", "user"},
+		{"\r\nUser Access Verification\r\n\r\nUsername: ", "user"},
+		{"User Name:", "user"},
+		{"user:", "user"},
+		{"Password: ", "password"},
+		{"admin@10.0.0.2's password: ", "password"},
+		{"Enter passcode :", "password"},
+		{"[sudo] password for labuser: ", ""},
+		{"bypass: ", ""},
+		{"labuser:", ""},
+		{"Last login: Thu Nov 26 09:00:00 2026", ""},
+		{"login: incorrect\r\n$ ", ""},
+	} {
+		got := ""
+		switch {
+		case rules.pwPrompt.MatchString(c.text):
+			got = "password"
+		case rules.userPrompt.MatchString(c.text):
+			got = "user"
+		}
+		if got != c.want {
+			t.Errorf("%q: taken for a %q prompt, want %q", c.text, got, c.want)
+		}
+	}
+}
+
+// A prompt that follows the user's keys is theirs: on a console already
+// logged in, an ssh to another host asks for a password, and the
+// target's must not go there. A bare Enter before the first prompt (to
+// wake a console) is let through.
+func TestLoginLeavesPromptsAfterTheUsersKeysToThem(t *testing.T) {
+	t.Run("already logged in", func(t *testing.T) {
+		got := make(chan string, 2)
+		host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+			c.SendString("\r\nswitch# ")
+			got <- readLine(c, true)
+			c.SendString("\r\nadmin@10.0.0.2's password: ")
+			got <- readLine(c, false)
+		})
+		tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword}, "target=lab")
+		typeAt(t, b, got, "switch# ", "ssh admin@10.0.0.2")
+		typeAt(t, b, got, "password: ", "typed")
+		if e := tg.log.entries("automatic login stepped aside"); len(e) != 1 || e[0]["why"] != "the user typed" {
+			t.Errorf("log %v: want the login stepped aside", e)
+		}
+		checkMetrics(t, scrape(t, tg.gw), map[string]float64{`telgate_logins_total{result="stepped_aside"}`: 1})
+	})
+	t.Run("Enter wakes the console", func(t *testing.T) {
+		got := make(chan string, 3)
+		host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+			c.SendString("Press RETURN to get started.\r\n")
+			got <- readLine(c, false)
+			c.SendString("\r\nUsername: ")
+			got <- readLine(c, true)
+			c.SendString("Password: ")
+			got <- readLine(c, false)
+			shellAfterLogin(c)
+		})
+		tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword, Success: `\$ $`}, "target=lab")
+		typeAt(t, b, got, "get started", "")
+		expectLine(t, got, "labuser")
+		expectLine(t, got, loginPassword)
+		b.WaitOutput([]byte("$ "))
+		if e := tg.log.entries("automatic login done"); len(e) != 1 || e[0]["confirmed"] != true {
+			t.Errorf("log %v: want the login confirmed", e)
+		}
+	})
+	t.Run("a user name alone, then enable", func(t *testing.T) {
+		got := make(chan string, 2)
+		host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+			c.SendString("Username: ")
+			got <- readLine(c, true)
+			c.SendString("\r\nswitch>")
+			got <- readLine(c, true)
+			c.SendString("\r\nPassword: ")
+			got <- readLine(c, false)
+		})
+		tg, b := openLoginTarget(t, host, Login{User: "labuser"}, "target=lab")
+		expectLine(t, got, "labuser")
+		typeAt(t, b, got, "switch>", "enable")
+		typeAt(t, b, got, "Password: ", "enable-secret")
+		expectLoginDone(t, tg)
+	})
+}
+
+// A viewer handed the keyboard typing counts as the session's user
+// typing: the sudo password prompt it brings is not taken for the
+// host asking again.
+func TestLoginCountsAViewersKeys(t *testing.T) {
+	got := make(chan string, 4)
+	host := loginHost(t, got, func(c *telnettest.Conn) {
+		c.SendString("\r\n$ ")
+		got <- readLine(c, true)
+		c.SendString("Password: ")
+		got <- readLine(c, false)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
+		Login: &Login{User: "labuser", Password: loginPassword}}}})
+	owner, _ := openResumable(t, tg, "target=lab&user=alice")
+	expectLine(t, got, "labuser")
+	expectLine(t, got, loginPassword)
+	owner.WaitOutput([]byte("$ "))
+	token := share(t, owner)
+	bob, _ := watch(t, tg, token, "bob")
+	expectViewerList(t, owner, "1 bob")
+	owner.Control(`{"type":"hand-over","viewer":1}`)
+	expectTyping(t, bob, true)
+	bob.Input("sudo -i\r")
+	expectLine(t, got, "sudo -i")
+	typeAt(t, bob, got, "Password: ", "bobs")
+	expectLoginDone(t, tg)
+}
+
+// While a resumable session's browser is away the relay does not read
+// the host, so its prompt waits: the login's timeout waits too, and the
+// prompt is answered once the browser is back.
+func TestLoginWaitsForABrowserAway(t *testing.T) {
+	prompt := make(chan struct{})
+	got := make(chan string, 2)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("Welcome\r\n")
+		<-prompt
+		c.SendString("login: ")
+		got <- readLine(c, true)
+		c.SendString("Password: ")
+		got <- readLine(c, false)
+		shellAfterLogin(c)
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
+		Login: &Login{User: "labuser", Password: loginPassword, Timeout: 100 * time.Millisecond}}}})
+	b, token := openResumable(t, tg, "target=lab")
+	b.WaitOutput([]byte("Welcome\r\n"))
+	dropConnection(t, tg, b)
+	close(prompt)
+	// Past the timeout, away: a login that expired now would fail.
+	time.Sleep(300 * time.Millisecond)
+	r, _ := resume(t, tg, token, len("Welcome\r\n"))
+	expectLine(t, got, "labuser")
+	expectLine(t, got, loginPassword)
+	r.WaitOutput([]byte("$ "))
+	if e := tg.log.entries("automatic login failed"); len(e) != 0 {
+		t.Errorf("log %v: want no failure", e)
+	}
+}
+
+// The failure is told again to a page that resumes soon after: a write
+// into a connection that has just died succeeds, so the page may have
+// missed it.
+func TestLoginFailureToldAgainAfterAResume(t *testing.T) {
+	got := make(chan string, 2)
+	host := loginHost(t, got, func(c *telnettest.Conn) {
+		c.SendString("\r\nLogin incorrect\r\nlab login: ")
+		_, _ = io.Copy(io.Discard, c.NetConn())
+	})
+	tg := newTestGateway(t, Options{Targets: []Target{{Name: "lab", Address: host.Addr(),
+		Login: &Login{User: "labuser", Password: "wrong"}}}})
+	b, token := openResumable(t, tg, "target=lab")
+	expectLine(t, got, "labuser")
+	expectLine(t, got, "wrong")
+	want := "automatic login failed: the host refused the login"
+	if m := b.ExpectStatus("login"); m["message"] != want {
+		t.Fatalf("login message %v", m)
+	}
+	out := b.WaitOutput([]byte("lab login: "))
+	dropConnection(t, tg, b)
+	r, _ := resume(t, tg, token, len(out))
+	if m := r.ExpectStatus("login"); m["message"] != want {
+		t.Errorf("after the resume: %v", m)
+	}
+}
+
+// A file transfer started before a prompt ends the login: the prompt is
+// the user's, and the file's bytes are not interleaved with answers.
+func TestLoginStepsAsideForAFileTransfer(t *testing.T) {
+	got := make(chan string, 2)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("Welcome\r\n")
+		c.ExpectData("x")
+		c.SendString("login: ")
+		c.ExpectData("y")
+		got <- "y"
+	})
+	tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword}, "target=lab")
+	b.WaitOutput([]byte("Welcome\r\n"))
+	b.Control(`{"type":"transfer","on":true}`)
+	b.Input("x")
+	b.WaitOutput([]byte("login: "))
+	b.Input("y")
+	expectLine(t, got, "y")
+	if e := tg.log.entries("automatic login stepped aside"); len(e) != 1 || e[0]["why"] != "a file transfer started" {
+		t.Errorf("log %v", e)
+	}
+}
+
+// A refusal comes right after the answer: a banner further on that
+// speaks of authentication failures is not one.
+func TestLoginFailurePatternOnlyRightAfterAnAnswer(t *testing.T) {
+	got := make(chan string, 2)
+	banner := strings.Repeat("This system is for authorised use only.\r\n", 40)
+	host := loginHost(t, got, func(c *telnettest.Conn) {
+		c.SendString("\r\n" + banner + "Authentication failures are logged.\r\n")
+		shellAfterLogin(c)
+	})
+	tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword, Success: `\$ $`}, "target=lab")
+	expectLine(t, got, "labuser")
+	expectLine(t, got, loginPassword)
+	b.WaitOutput([]byte("$ "))
+	if e := tg.log.entries("automatic login done"); len(e) != 1 || e[0]["confirmed"] != true {
+		t.Errorf("log %v: want the login confirmed", e)
 	}
 }

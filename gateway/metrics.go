@@ -26,7 +26,7 @@ import (
 //	telgate_browser_connections_lost_total         counter; browser connections lost by resumable sessions, which then waited for a resume
 //	telgate_sessions_resumed_total                 counter; resumes of sessions by their browsers
 //	telgate_viewers_active                         gauge; viewers watching shared sessions
-//	telgate_logins_total{result}                   counter; automatic logins (see Login), "done" or "failed"
+//	telgate_logins_total{result}                   counter; automatic logins (see Login), "done", "failed" or "stepped_aside"
 //
 // plus the Go runtime's and the process's own (go_*, process_*).
 type metrics struct {
@@ -97,7 +97,7 @@ func newMetrics(g *Gateway) *metrics {
 	})
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "telgate_logins_total",
-		Help: "Automatic logins to hosts, by result: done, or failed (refused, asked again, or no prompt or confirmation in time).",
+		Help: "Automatic logins to hosts, by result: done, failed (refused, asked again, or no prompt or confirmation in time), or stepped_aside (the user typed first).",
 	}, []string{"result"})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "telgate_sessions_active",
@@ -131,7 +131,7 @@ func newMetrics(g *Gateway) *metrics {
 	for _, l := range []string{"started", "failed", "truncated"} {
 		m.recordings.WithLabelValues(l)
 	}
-	for _, l := range []string{"done", "failed"} {
+	for _, l := range []string{"done", "failed", "stepped_aside"} {
 		m.logins.WithLabelValues(l)
 	}
 	m.reg.MustRegister(m.closed, bytes, m.dialErrors, m.dialSeconds, m.options,

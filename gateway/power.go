@@ -224,34 +224,11 @@ func (g *Gateway) releasePower(name string) {
 	delete(g.powerBusy, name)
 }
 
-// sentPower is the last power message and when it was sent.
-type sentPower struct {
-	msg powerMsg
-	at  time.Time
-}
-
-// sendPowerState sends a power message, never after the session's
-// closed message, and keeps it for a page that resumes (resendPower).
+// sendPowerState sends a power message and keeps it for a page that
+// resumes: "asked" is sent again whatever its age.
 func (s *session) sendPowerState(msg powerMsg) {
-	s.powerLast.Store(&sentPower{msg: msg, at: time.Now()})
 	data, _ := json.Marshal(msg)
-	s.sendStatus(data)
-}
-
-// resendPower sends a page that resumed the last power message if it may
-// have missed it: a request still out, or an answer sent within the time
-// a dead connection can go unnoticed (a write into one succeeds, so
-// having written it proves nothing). An answer older than that is not
-// announced again.
-func (s *session) resendPower() {
-	last := s.powerLast.Load()
-	if last == nil {
-		return
-	}
-	unnoticed := 2*s.g.limits.PingInterval + s.g.opts.WriteTimeout
-	if last.msg.State == "asked" || time.Since(last.at) < unnoticed {
-		go s.sendPowerState(last.msg)
-	}
+	s.sendKept(&s.powerLast, data, msg.State == "asked")
 }
 
 // sendPower sends hook's request. A status other than 2xx is an error

@@ -242,7 +242,7 @@ func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
 		tg.gw.mu.Lock()
 		defer tg.gw.mu.Unlock()
 		for s := range tg.gw.sessions {
-			if last := s.powerLast.Load(); last != nil && last.msg.State == "done" {
+			if last := s.powerLast.Load(); last != nil && strings.Contains(string(last.data), `"state":"done"`) {
 				return true
 			}
 		}

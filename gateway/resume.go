@@ -274,8 +274,9 @@ func (s *session) resume(ws *websocket.Conn, received int64, remote string) erro
 	default:
 	}
 	s.g.metrics.resumed.Inc()
-	s.resendSerial() // the page may have missed a change
-	s.resendPower()  // or the answer to a power request
+	s.resendSerial()           // the page may have missed a change
+	s.resendKept(&s.powerLast) // or the answer to a power request
+	s.resendKept(&s.loginLast) // or the login's failure
 	if s.sharing.Load() != nil {
 		s.viewersChanged() // the browser may have missed a change
 	}

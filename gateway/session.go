@@ -154,9 +154,10 @@ type session struct {
 	nextSize    [2]int
 	sentSize    [2]int // the last size given to the negotiator
 
-	pongs     atomic.Int32              // pings waiting for the pong being written (see pong)
-	finishing atomic.Bool               // finish has begun: no warning is written after it
-	powerLast atomic.Pointer[sentPower] // the last power message, for a resume
+	pongs     atomic.Int32               // pings waiting for the pong being written (see pong)
+	finishing atomic.Bool                // finish has begun: no warning is written after it
+	powerLast atomic.Pointer[keptStatus] // the last power message, for a resume
+	loginLast atomic.Pointer[keptStatus] // the login's failure, for a resume
 	// cutoff closes the browser's connection if the session has not
 	// ended closeGrace after its first stop plus the grace of finish's
 	// two writes: a bound that no write deadline set later can undo, and
@@ -293,6 +294,7 @@ func (s *session) run() {
 		if a, err := s.send(connected); err == nil || s.awaitBrowser(a, err) {
 			s.relayHost()
 		}
+		s.login.stop() // nothing of it after the session's end
 		stopTimers()
 		stopOnCancel()
 		if s.ctx.Err() != nil {
@@ -310,7 +312,6 @@ func (s *session) run() {
 		s.rec.marker("session ended: " + s.reason.get())
 		s.readers.Wait()
 		s.pacing.Wait()
-		s.login.stop()
 		s.g.closeRecording(s.rec)
 		if t := s.cutoff.Load(); t != nil {
 			t.Stop()
@@ -531,6 +532,9 @@ func (s *session) browserMessage(typ int, data []byte, c Control, cerr error, re
 	s.touch()
 	switch typ {
 	case websocket.BinaryMessage:
+		// Before the keys reach the host: a prompt they bring is not
+		// the login's to answer.
+		s.login.typed(data)
 		s.inputMu.Lock()
 		s.input(data, s.browserText, recordInput, nil)
 		s.inputMu.Unlock()
@@ -647,6 +651,7 @@ func (s *session) control(c Control, err error) {
 		switch {
 		case c.On && !s.transfer:
 			s.transferred = 0
+			s.login.transferStarted()
 			s.rec.marker("file transfer started")
 		case !c.On && s.transfer:
 			s.rec.marker("file transfer ended: " + strconv.FormatInt(s.transferred, 10) + " bytes sent")
@@ -822,12 +827,23 @@ func (s *session) write(typ int, data []byte, d time.Duration, activity bool) (*
 	return s.writeHeld(typ, data, d, activity)
 }
 
-// writeHeld is write, with wmu held.
-// sendStatus writes a status message, data, never after the session's
-// closed message: for news from a goroutine of the session's own (a
-// power request's answer, a login's failure), which may come as the
-// session ends.
-func (s *session) sendStatus(data []byte) {
+// A keptStatus is a status message kept for a page that resumes, which
+// may have missed it (see resendKept).
+type keptStatus struct {
+	data []byte
+	at   time.Time
+	// pending says it tells of something still under way (a power
+	// request out): sent again whatever its age.
+	pending bool
+}
+
+// sendKept sends a status message, data, never after the session's
+// closed message, and keeps it in k for a page that resumes: for news
+// from a goroutine of the session's own (a power request's answer, a
+// login's failure), which may come as the session ends or while the
+// browser is away.
+func (s *session) sendKept(k *atomic.Pointer[keptStatus], data []byte, pending bool) {
+	k.Store(&keptStatus{data: data, at: time.Now(), pending: pending})
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if !s.finishing.Load() {
@@ -835,6 +851,22 @@ func (s *session) sendStatus(data []byte) {
 	}
 }
 
+// resendKept sends a page that resumed the message kept in k if it may
+// have missed it: one still pending, or one sent within the time a dead
+// connection can go unnoticed (a write into one succeeds, so having
+// written it proves nothing). An older one is not announced again.
+func (s *session) resendKept(k *atomic.Pointer[keptStatus]) {
+	last := k.Load()
+	if last == nil {
+		return
+	}
+	unnoticed := 2*s.g.limits.PingInterval + s.g.opts.WriteTimeout
+	if last.pending || time.Since(last.at) < unnoticed {
+		go s.sendKept(k, last.data, last.pending)
+	}
+}
+
+// writeHeld is write, with wmu held.
 func (s *session) writeHeld(typ int, data []byte, d time.Duration, activity bool) (*attachment, error) {
 	if typ == websocket.BinaryMessage {
 		s.output(data)
