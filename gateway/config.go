@@ -368,6 +368,11 @@ func YAMLError(name string, err error) error {
 		if d := unitlessDuration.FindStringSubmatch(text); d != nil {
 			text = fmt.Sprintf("duration %s needs a unit, as in %ss or %sm", d[1], d[1], d[1])
 		}
+		// A value written where settings go (login: hunter2) is not
+		// quoted back: it may be a secret, now in a log.
+		if scalarForMapping.MatchString(text) {
+			text = "a single value where settings (key: value lines) go"
+		}
 		return &ConfigError{File: name, Line: line, Msg: text}
 	}
 	return &ConfigError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
@@ -376,6 +381,7 @@ func YAMLError(name string, err error) error {
 var (
 	unknownField     = regexp.MustCompile(`^field (\S+) not found in type`)
 	unitlessDuration = regexp.MustCompile("^cannot unmarshal !!(?:int|float) `([-+0-9.eE]+)` into time.Duration")
+	scalarForMapping = regexp.MustCompile("^cannot unmarshal !!\\w+ `.*` into (?:gateway\\.|map\\[|struct)")
 )
 
 // LaterYAMLDocument reads the rest of dec's stream after its first
