@@ -39,6 +39,9 @@ func newCatalog(targets []Target, adhoc []AdhocRule, rec RecordingConfig) (*cata
 			if err == nil && l.PasswordFile != "" && l.Password == "" {
 				err = errPasswordFileUnread
 			}
+			if err == nil {
+				err = l.checkCharset(t.Charset)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
 			}

@@ -110,6 +110,13 @@ func (c *Charset) browserText() *browserText {
 	return &browserText{t: c.enc.NewEncoder()}
 }
 
+// encodes reports whether every character of s is in the set, so that
+// typed for the host it arrives as it is, not with a '?'.
+func (c *Charset) encodes(s string) bool {
+	_, err := c.enc.NewEncoder().String(s)
+	return err == nil
+}
+
 // encode appends src, after what the last message left, in the host's
 // character set to dst. A character the set lacks, and a byte that is
 // not UTF-8, become '?'; a character the message ends in the middle of

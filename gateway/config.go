@@ -295,7 +295,9 @@ func LoadConfig(path string) (*Config, error) {
 	for _, t := range cfg.Targets {
 		var err error
 		if l := t.Login; l != nil && l.PasswordFile != "" {
-			err = l.readPassword(filepath.Dir(path))
+			if err = l.readPassword(filepath.Dir(path)); err == nil {
+				err = l.checkCharset(t.Charset)
+			}
 		}
 		if p := t.Power; err == nil && p != nil && p.CA != "" {
 			err = p.readCA(filepath.Dir(path))
@@ -473,6 +475,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: login: give password or password_file, not both", rt.Name)
 			}
 			if _, err := rt.Login.compile(""); err != nil {
+				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: %v", rt.Name, err)
+			}
+			if err := rt.Login.checkCharset(t.Charset); err != nil {
 				return nil, fail(lineAt(&doc, "targets", i, "login"), "target %q: %v", rt.Name, err)
 			}
 			t.Login = rt.Login

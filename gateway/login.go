@@ -159,6 +159,21 @@ func checkSecret(s string) error {
 	return nil
 }
 
+// checkCharset refuses a user name or password that cs, the target's
+// character set (nil: UTF-8), cannot carry: it would reach the host with
+// a '?' in its place. Its messages never quote the password.
+func (l *Login) checkCharset(cs *Charset) error {
+	if cs == nil {
+		return nil
+	}
+	for _, v := range []struct{ key, value string }{{"user", strings.ReplaceAll(l.User, sessionUser, "")}, {"password", l.Password}} {
+		if !cs.encodes(v.value) {
+			return fmt.Errorf("login: %s holds a character the target's charset (%s) lacks", v.key, cs)
+		}
+	}
+	return nil
+}
+
 // readPassword reads l.PasswordFile, a relative name from dir, into
 // l.Password: its first line, without the line ending. The error names
 // the file, not what it holds.

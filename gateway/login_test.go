@@ -297,6 +297,8 @@ func TestParseConfigRefusesBadLogins(t *testing.T) {
 		{head + "      user: u\n      timeout: -1s\n", `c.yaml:4: target "a": login: timeout: want a positive duration`},
 		{head + "      user: u\n      pasword: p\n", `c.yaml:6: unknown key "pasword"`},
 		{"adhoc:\n  - hosts: [10.0.0.0/8]\n    login: {user: u}\n", `c.yaml:3: unknown key "login"`},
+		{"targets:\n  - name: a\n    address: h\n    charset: iso-8859-1\n    login: {user: u, password: \"p\u20ac\"}\n",
+			`c.yaml:5: target "a": login: password holds a character the target's charset (iso-8859-1) lacks`},
 		// A password written in the login's place is not quoted back.
 		{"targets:\n  - name: a\n    address: h\n    login: hunter2\n", "c.yaml:4: a single value where settings (key: value lines) go"},
 		{"targets:\n  - name: a\n    address: h\n    power: {url: \"https://pdu/\", headers: t0ken}\n", "c.yaml:4: a single value where settings (key: value lines) go"},
