@@ -39,6 +39,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,6 +58,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
 	"golang.org/x/term"
 
 	"telgate/demo"
@@ -89,6 +92,7 @@ type settings struct {
 	auth         web.Auth
 	trusted      []netip.Prefix
 	tls          *tls.Config
+	acme         *autocert.Manager // when an ACME authority issues the certificate
 	insecure     bool
 	metricsAddr  string
 	certFlag     string
@@ -267,6 +271,10 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fmt.Fprintf(stdout, "telgate: serving %d target(s) at %s\n", len(s.targets), url)
 	log.Info().Str("url", url).Int("targets", len(s.targets)).
 		Bool("auth", s.auth.Enabled()).Bool("tls", s.tls != nil).Msg("listening")
+	if s.acme != nil {
+		// Now that the authority can reach the listener.
+		go s.fetchCertificates(ctx, log)
+	}
 
 	code := 0
 	select {
@@ -400,6 +408,11 @@ func (s *settings) loadSecurity() error {
 			certFile, keyFile = s.resolve(s.cfg.TLS.Cert), s.resolve(s.cfg.TLS.Key)
 		}
 		if err := checkAllowLists(s.cfg, a.Enabled()); err != nil {
+			return err
+		}
+	}
+	if a := s.acmeConfig(); a != nil && certFile == "" {
+		if err := s.loadACME(a); err != nil {
 			return err
 		}
 	}
@@ -572,4 +585,75 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// acmeConfig is the configuration's tls.acme, or nil.
+func (s *settings) acmeConfig() *gateway.ACMEConfig {
+	if s.cfg == nil {
+		return nil
+	}
+	return s.cfg.TLS.ACME
+}
+
+// loadACME sets up the certificates an ACME authority issues: made when
+// first asked for (fetchCertificates asks at start), kept in the cache
+// directory, renewed a month before they expire. The handshake answers
+// the authority's TLS-ALPN-01 challenge too.
+func (s *settings) loadACME(a *gateway.ACMEConfig) error {
+	client := &acme.Client{DirectoryURL: a.Directory, UserAgent: "telgate"}
+	if client.DirectoryURL == "" {
+		client.DirectoryURL = gateway.LetsEncrypt
+	}
+	if a.CA != "" {
+		data, err := os.ReadFile(s.resolve(a.CA))
+		if err != nil {
+			return fmt.Errorf("tls: acme: ca: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(data) {
+			return fmt.Errorf("tls: acme: ca %s: no PEM certificate in it", s.resolve(a.CA))
+		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		client.HTTPClient = &http.Client{Transport: transport}
+	}
+	cache := s.resolve(a.Cache)
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return fmt.Errorf("tls: acme: cache: %w", err)
+	}
+	s.acme = &autocert.Manager{
+		Prompt:     autocert.AcceptTOS,
+		Cache:      autocert.DirCache(cache),
+		HostPolicy: autocert.HostWhitelist(a.Domains...),
+		Client:     client,
+		Email:      a.Email,
+	}
+	s.tls = &tls.Config{
+		GetCertificate: s.acme.GetCertificate,
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{"http/1.1", acme.ALPNProto},
+	}
+	return nil
+}
+
+// fetchCertificates has the ACME authority issue (or the cache give) the
+// certificate of each name at start, rather than at a browser's first
+// visit, and logs the outcome: an authority that refuses shows at once.
+func (s *settings) fetchCertificates(ctx context.Context, log zerolog.Logger) {
+	for _, name := range s.cfg.TLS.ACME.Domains {
+		cert, err := s.acme.GetCertificate(&tls.ClientHelloInfo{ServerName: name,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			log.Error().Err(err).Str("domain", name).Msg("tls: acme: no certificate; browsers asking for this name are refused until the authority issues one")
+			continue
+		}
+		ev := log.Info().Str("domain", name)
+		if cert.Leaf != nil {
+			ev = ev.Time("expires", cert.Leaf.NotAfter).Str("issuer", cert.Leaf.Issuer.CommonName)
+		}
+		ev.Msg("tls: acme: certificate ready")
+	}
 }

@@ -68,6 +68,36 @@ type Config struct {
 type TLSConfig struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	// ACME, in Cert and Key's stead, has an ACME certificate authority
+	// (RFC 8555: Let's Encrypt, or a private one) issue and renew the
+	// certificate.
+	ACME *ACMEConfig `yaml:"acme"`
+}
+
+// ACMEConfig says where telgate gets its certificate from an ACME
+// certificate authority. The authority checks that telgate answers for
+// each name with the TLS-ALPN-01 challenge (RFC 8737), on port 443 of
+// the names' address: telgate must be reachable there, not behind a
+// proxy that terminates TLS. Writing it accepts the authority's terms
+// of service.
+type ACMEConfig struct {
+	// Domains are the names certificates are issued for; only they are
+	// served.
+	Domains []string `yaml:"domains"`
+	// Email is given to the authority, which writes to it about expiry
+	// and problems; optional.
+	Email string `yaml:"email"`
+	// Directory is the authority's directory URL; Let's Encrypt's when
+	// empty.
+	Directory string `yaml:"directory"`
+	// Cache is the directory the account key and the certificates are
+	// kept in (relative to the configuration file's), so that a restart
+	// does not ask again.
+	Cache string `yaml:"cache"`
+	// CA names a PEM file of the certificates the authority's own HTTPS
+	// must verify against, in place of the system's: for a private
+	// authority.
+	CA string `yaml:"ca"`
 }
 
 // AuthConfig says how users are authenticated. With no users file, proxy
@@ -613,6 +643,11 @@ func resolve(n *yaml.Node) *yaml.Node {
 func (c *Config) check() error {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return at("tls")("tls: cert and key go together")
+	}
+	if a := c.TLS.ACME; a != nil {
+		if err := a.check(c.TLS.Cert != ""); err != nil {
+			return err
+		}
 	}
 	if c.Auth.ClientCA == "" && c.Auth.ClientCRL != "" {
 		return at("auth", "client_crl")("auth: client_crl needs client_ca")

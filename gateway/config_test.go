@@ -590,3 +590,24 @@ targets:
 		t.Errorf("a target without power has %+v", cfg.Targets[1].Power)
 	}
 }
+
+func TestParseConfigACME(t *testing.T) {
+	const target = "targets:\n  - {name: a, address: h}\n"
+	cfg, err := ParseConfig("c.yaml", []byte("tls:\n  acme:\n    domains: [console.example.com]\n    email: ops@example.com\n    cache: acme\n"+target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ACMEConfig{Domains: []string{"console.example.com"}, Email: "ops@example.com", Cache: "acme"}
+	if a := cfg.TLS.ACME; a == nil || !reflect.DeepEqual(*a, want) {
+		t.Errorf("acme %+v, want %+v", a, want)
+	}
+	refusals{
+		{"tls:\n  cert: c.pem\n  key: k.pem\n  acme: {domains: [a.example.com], cache: acme}\n" + target, "c.yaml:4: tls: acme or cert and key, not both"},
+		{"tls:\n  acme: {cache: acme}\n" + target, "c.yaml:2: tls: acme: domains: list the names"},
+		{"tls:\n  acme:\n    domains: [a.example.com, \"*.example.com\"]\n    cache: acme\n" + target, `c.yaml:3: tls: acme: domains: "*.example.com" is not a DNS name`},
+		{"tls:\n  acme: {domains: [10.0.0.1], cache: acme}\n" + target, `c.yaml:2: tls: acme: domains: "10.0.0.1" is not a DNS name`},
+		{"tls:\n  acme: {domains: [a.example.com]}\n" + target, "c.yaml:2: tls: acme: cache: name a directory"},
+		{"tls:\n  acme:\n    domains: [a.example.com]\n    cache: acme\n    directory: http://ca.example.com/dir\n" + target, "c.yaml:5: tls: acme: directory: want an https URL"},
+		{"tls:\n  acme:\n    domains: [a.example.com]\n    cache: acme\n    email: ops\n" + target, `c.yaml:5: tls: acme: email "ops" is not an address`},
+	}.check(t)
+}
