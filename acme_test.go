@@ -99,6 +99,15 @@ func TestACMECertificate(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "telgate") {
 			t.Errorf("%s: %s %q", when, resp.Status, page)
 		}
+		// A probe by IP address names no server: it gets the first name's.
+		if conn, err := tls.Dial("tcp", local(tgPort), &tls.Config{RootCAs: issuers, InsecureSkipVerify: true}); err != nil {
+			t.Errorf("%s: a client without SNI: %v", when, err)
+		} else {
+			if names := conn.ConnectionState().PeerCertificates[0].DNSNames; len(names) != 1 || names[0] != acmeName {
+				t.Errorf("%s: a client without SNI got a certificate for %v", when, names)
+			}
+			conn.Close()
+		}
 		leaf := resp.TLS.PeerCertificates[0]
 		if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != acmeName || !strings.Contains(leaf.Issuer.CommonName, "Pebble") {
 			t.Errorf("%s: certificate for %v from %q, want %s from Pebble", when, leaf.DNSNames, leaf.Issuer.CommonName, acmeName)

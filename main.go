@@ -93,6 +93,7 @@ type settings struct {
 	trusted      []netip.Prefix
 	tls          *tls.Config
 	acme         *autocert.Manager // when an ACME authority issues the certificate
+	checkOnly    bool              // -check-config: nothing is made on disk
 	insecure     bool
 	metricsAddr  string
 	certFlag     string
@@ -175,6 +176,7 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if *checkConfig && *configPath == "" {
 		return fail("-check-config checks a -config file: give one")
 	}
+	s.checkOnly = *checkConfig
 	if err := s.loadSecurity(); err != nil {
 		return fail("%v", err)
 	}
@@ -618,8 +620,12 @@ func (s *settings) loadACME(a *gateway.ACMEConfig) error {
 		client.HTTPClient = &http.Client{Transport: transport}
 	}
 	cache := s.resolve(a.Cache)
-	if err := os.MkdirAll(cache, 0o700); err != nil {
-		return fmt.Errorf("tls: acme: cache: %w", err)
+	// Not by -check-config, which may run as another user (root, a CI
+	// job) and would leave the directory theirs.
+	if !s.checkOnly {
+		if err := os.MkdirAll(cache, 0o700); err != nil {
+			return fmt.Errorf("tls: acme: cache: %w", err)
+		}
 	}
 	s.acme = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
@@ -628,10 +634,20 @@ func (s *settings) loadACME(a *gateway.ACMEConfig) error {
 		Client:     client,
 		Email:      a.Email,
 	}
+	manager := s.acme
 	s.tls = &tls.Config{
-		GetCertificate: s.acme.GetCertificate,
-		MinVersion:     tls.VersionTLS12,
-		NextProtos:     []string{"http/1.1", acme.ALPNProto},
+		// A client that names no server (a probe by IP address) gets
+		// the first name's certificate, as it would a configured one.
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if hello.ServerName == "" {
+				named := *hello
+				named.ServerName = a.Domains[0]
+				hello = &named
+			}
+			return manager.GetCertificate(hello)
+		},
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1", acme.ALPNProto},
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ func (a *ACMEConfig) check(withCert bool) error {
 	if a.Cache == "" {
 		return at("tls", "acme")("tls: acme: cache: name a directory to keep the account key and certificates in")
 	}
+	if a.CA != "" && a.Directory == "" {
+		return at("tls", "acme", "ca")("tls: acme: ca is for a private authority: give its directory")
+	}
 	if a.Directory != "" {
 		if u, err := url.Parse(a.Directory); err != nil || u.Scheme != "https" || u.Host == "" {
 			return at("tls", "acme", "directory")("tls: acme: directory: want an https URL")

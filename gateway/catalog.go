@@ -30,7 +30,11 @@ func newCatalog(targets []Target, adhoc []AdhocRule, rec RecordingConfig) (*cata
 			return nil, fmt.Errorf("gateway: duplicate target %q", t.Name)
 		}
 		if t.Power != nil {
-			if err := t.Power.check(); err != nil {
+			err := t.Power.check()
+			if err == nil && t.Power.CA != "" && t.Power.RootCAs == nil {
+				err = errors.New("power: ca was not read (LoadConfig reads it)")
+			}
+			if err != nil {
 				return nil, fmt.Errorf("gateway: target %q: %w", t.Name, err)
 			}
 		}

@@ -377,7 +377,7 @@ type rawTarget struct {
 	Login       *Login        `yaml:"login"`
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLine = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 
 // YAMLError turns an error of the YAML decoder into a ConfigError for
 // the file name, with the line where the decoder gave one. The users file
@@ -413,7 +413,7 @@ func YAMLError(name string, err error) error {
 var (
 	unknownField     = regexp.MustCompile(`^field (\S+) not found in type`)
 	unitlessDuration = regexp.MustCompile("^cannot unmarshal !!(?:int|float) `([-+0-9.eE]+)` into time.Duration")
-	scalarForMapping = regexp.MustCompile("^cannot unmarshal !!\\w+ `.*` into (?:gateway\\.|map\\[|struct)")
+	scalarForMapping = regexp.MustCompile("(?s)^cannot unmarshal \\S+ `.*` into (?:gateway\\.|map\\[|struct)")
 )
 
 // LaterYAMLDocument reads the rest of dec's stream after its first
@@ -735,6 +735,12 @@ func (c *Config) check() error {
 // every user) and an explicit 0 in limits where the default would take
 // its place though 0 says something else.
 func (c *Config) checkWritten(doc *yaml.Node) error {
+	// Every key under it commented out, acme reads as null: the
+	// certificate would silently not be asked for, and nothing served
+	// over TLS.
+	if c.TLS.ACME == nil && written(doc, "tls", "acme") {
+		return at("tls", "acme")("tls: acme: domains: list the names to get a certificate for")
+	}
 	for i, t := range c.Targets {
 		if err := checkAllowLists(doc, []any{"targets", i}, fmt.Sprintf("target %q", t.Name), "the target", t.AllowUsers, t.AllowGroups); err != nil {
 			return err

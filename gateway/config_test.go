@@ -609,5 +609,7 @@ func TestParseConfigACME(t *testing.T) {
 		{"tls:\n  acme: {domains: [a.example.com]}\n" + target, "c.yaml:2: tls: acme: cache: name a directory"},
 		{"tls:\n  acme:\n    domains: [a.example.com]\n    cache: acme\n    directory: http://ca.example.com/dir\n" + target, "c.yaml:5: tls: acme: directory: want an https URL"},
 		{"tls:\n  acme:\n    domains: [a.example.com]\n    cache: acme\n    email: ops\n" + target, `c.yaml:5: tls: acme: email "ops" is not an address`},
+		{"tls:\n  acme:\n    # domains: [a.example.com]\n" + target, "c.yaml:2: tls: acme: domains: list the names"},
+		{"tls:\n  acme: {domains: [a.example.com], cache: acme, ca: roots.pem}\n" + target, "c.yaml:2: tls: acme: ca is for a private authority"},
 	}.check(t)
 }

@@ -75,7 +75,7 @@ func (l Login) GoString() string { return l.String() }
 const (
 	DefaultUserPrompt     = `(?i)(^|\W)(login|user ?name|user)\s*:\s*$`
 	DefaultPasswordPrompt = `(?i)(^|\W)pass(word|code|phrase)?\s*:\s*$`
-	DefaultLoginFailure   = `(?i)(login incorrect|incorrect password|authentication fail|access denied|bad password|login invalid)`
+	DefaultLoginFailure   = `(?im)^\W*(login incorrect|login invalid|incorrect password|authentication failed|access denied|bad passwords?)\W*$`
 	DefaultLoginTimeout   = 30 * time.Second
 )
 
@@ -283,10 +283,10 @@ func (a *autoLogin) observe(out []byte) {
 	// A refusal comes right after the answer it refuses: later text
 	// (a banner that warns "authentication failures are logged") is not
 	// one.
+	case (a.userSent || a.passwordSent) && r.success != nil && r.success.Match(a.tail):
+		a.end("done", "", true)
 	case (a.userSent || a.passwordSent) && a.sinceAnswer <= maxLoginTail && r.failure.Match(a.tail):
 		a.end("failed", "the host refused the login", true)
-	case a.allSent() && r.success != nil && r.success.Match(a.tail):
-		a.end("done", "", true)
 	default:
 		a.answerPrompt()
 	}
@@ -397,6 +397,8 @@ func (a *autoLogin) transferStarted() {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// An answer waiting for inputMu is dropped, not sent into the file.
+	a.halted.Store(true)
 	if !a.over.Load() {
 		a.stepAside("a file transfer started")
 	}
@@ -437,7 +439,11 @@ func (a *autoLogin) end(result, why string, confirmed bool) {
 	s := a.s
 	s.g.metrics.logins.WithLabelValues(result).Inc()
 	if result == "failed" {
-		s.log().Warn().Str("user_sent", string(a.rules.user)).Str("why", why).Msg("automatic login failed")
+		ev := s.log().Warn()
+		if a.userSent {
+			ev = ev.Str("user_sent", string(a.rules.user))
+		}
+		ev.Str("why", why).Msg("automatic login failed")
 		s.rec.marker("automatic login failed: " + why)
 		data, _ := json.Marshal(loginMsg{Type: "login", State: "failed", Message: "automatic login failed: " + why})
 		go s.sendKept(&s.loginLast, data, false)

@@ -301,6 +301,8 @@ func TestParseConfigRefusesBadLogins(t *testing.T) {
 			`c.yaml:5: target "a": login: password holds a character the target's charset (iso-8859-1) lacks`},
 		// A password written in the login's place is not quoted back.
 		{"targets:\n  - name: a\n    address: h\n    login: hunter2\n", "c.yaml:4: a single value where settings (key: value lines) go"},
+		{"targets:\n  - name: a\n    address: h\n    login: |\n      hunter2\n", "c.yaml:4: a single value where settings (key: value lines) go"},
+		{"targets:\n  - name: a\n    address: h\n    login: !vault hunter2\n", "c.yaml:4: a single value where settings (key: value lines) go"},
 		{"targets:\n  - name: a\n    address: h\n    power: {url: \"https://pdu/\", headers: t0ken}\n", "c.yaml:4: a single value where settings (key: value lines) go"},
 	}.check(t)
 }
@@ -566,20 +568,62 @@ func TestLoginStepsAsideForAFileTransfer(t *testing.T) {
 	}
 }
 
-// A refusal comes right after the answer: a banner further on that
-// speaks of authentication failures is not one.
+// A refusal is a line of its own right after the answer: a banner that
+// speaks of authentication failures is not one, whether it comes at once
+// or after a KiB.
 func TestLoginFailurePatternOnlyRightAfterAnAnswer(t *testing.T) {
-	got := make(chan string, 2)
-	banner := strings.Repeat("This system is for authorised use only.\r\n", 40)
-	host := loginHost(t, got, func(c *telnettest.Conn) {
-		c.SendString("\r\n" + banner + "Authentication failures are logged.\r\n")
-		shellAfterLogin(c)
+	for _, banner := range []string{"", strings.Repeat("This system is for authorised use only.\r\n", 40)} {
+		t.Run(fmt.Sprintf("after %d bytes", len(banner)), func(t *testing.T) {
+			got := make(chan string, 3)
+			host := loginHost(t, got, func(c *telnettest.Conn) {
+				c.SendString("\r\n" + banner + "Authentication failures are logged.\r\n$ ")
+				got <- readLine(c, true)
+			})
+			tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword}, "target=lab")
+			expectLine(t, got, "labuser")
+			expectLine(t, got, loginPassword)
+			typeAt(t, b, got, "$ ", "id")
+			expectLoginDone(t, tg)
+		})
+	}
+}
+
+// An answer decided while input waits (here: held) and a file transfer
+// that starts before it is written: the answer is dropped, not sent into
+// the file.
+func TestLoginAnswerNotSentIntoAFileTransfer(t *testing.T) {
+	prompt := make(chan struct{})
+	got := make(chan string, 1)
+	host := telnettest.NewServer(t, func(c *telnettest.Conn) {
+		c.SendString("Welcome\r\n")
+		<-prompt
+		c.SendString("login: ")
+		ev, err := c.ReadEvent()
+		for err == nil && !ev.IsData() {
+			ev, err = c.ReadEvent()
+		}
+		got <- string(ev.Data)
 	})
-	tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword, Success: `\$ $`}, "target=lab")
-	expectLine(t, got, "labuser")
-	expectLine(t, got, loginPassword)
-	b.WaitOutput([]byte("$ "))
-	if e := tg.log.entries("automatic login done"); len(e) != 1 || e[0]["confirmed"] != true {
-		t.Errorf("log %v: want the login confirmed", e)
+	tg, b := openLoginTarget(t, host, Login{User: "labuser", Password: loginPassword}, "target=lab")
+	b.WaitOutput([]byte("Welcome\r\n"))
+	var s *session
+	tg.gw.mu.Lock()
+	for s = range tg.gw.sessions {
+	}
+	tg.gw.mu.Unlock()
+	s.inputMu.Lock()
+	close(prompt)
+	waitFor(t, "the user name to be decided", func() bool {
+		s.login.mu.Lock()
+		defer s.login.mu.Unlock()
+		return s.login.userSent
+	})
+	// What control does for {"type":"transfer","on":true}.
+	s.login.transferStarted()
+	s.transfer = true
+	s.inputMu.Unlock()
+	b.Input("x")
+	if line := <-got; line != "x" {
+		t.Errorf("the host got %q first, want the file's x", line)
 	}
 }

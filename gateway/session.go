@@ -833,8 +833,10 @@ type keptStatus struct {
 	data []byte
 	at   time.Time
 	// pending says it tells of something still under way (a power
-	// request out): sent again whatever its age.
+	// request out): sent again whatever its age; unsent, that no
+	// connection took it.
 	pending bool
+	unsent  atomic.Bool
 }
 
 // sendKept sends a status message, data, never after the session's
@@ -843,11 +845,14 @@ type keptStatus struct {
 // login's failure), which may come as the session ends or while the
 // browser is away.
 func (s *session) sendKept(k *atomic.Pointer[keptStatus], data []byte, pending bool) {
-	k.Store(&keptStatus{data: data, at: time.Now(), pending: pending})
+	kept := &keptStatus{data: data, at: time.Now(), pending: pending}
+	k.Store(kept)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if !s.finishing.Load() {
-		_, _ = s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false)
+		if _, err := s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false); err != nil {
+			kept.unsent.Store(true) // the browser away, say: sent again on a resume
+		}
 	}
 }
 
@@ -861,8 +866,19 @@ func (s *session) resendKept(k *atomic.Pointer[keptStatus]) {
 		return
 	}
 	unnoticed := 2*s.g.limits.PingInterval + s.g.opts.WriteTimeout
-	if last.pending || time.Since(last.at) < unnoticed {
-		go s.sendKept(k, last.data, last.pending)
+	if last.pending || last.unsent.Load() || time.Since(last.at) < unnoticed {
+		// Not stored again: an answer stored meanwhile ("done" after
+		// "asked") is not to be overwritten, and the age stays the
+		// message's own.
+		go func() {
+			s.wmu.Lock()
+			defer s.wmu.Unlock()
+			if k.Load() == last && !s.finishing.Load() {
+				if _, err := s.writeHeld(websocket.TextMessage, last.data, s.g.opts.WriteTimeout, false); err == nil {
+					last.unsent.Store(false)
+				}
+			}
+		}()
 	}
 }
 

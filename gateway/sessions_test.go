@@ -28,11 +28,11 @@ func TestSessionListAndEnd(t *testing.T) {
 	v, _ := watch(t, tg, token, "carol")
 	expectViewers(t, bob, "carol")
 
-	// The output is counted once its write returns, which may be after
-	// the browser has it.
-	waitFor(t, "alice's output to be counted", func() bool {
+	// Input and output are counted once their writes return, which may
+	// be after the host, or the browser, has them.
+	waitFor(t, "alice's bytes to be counted", func() bool {
 		s := tg.gw.Sessions("alice", false)
-		return len(s) == 1 && s[0].BytesOut == int64(len("$ hello"))
+		return len(s) == 1 && s[0].BytesIn == 5 && s[0].BytesOut == int64(len("$ hello"))
 	})
 	own := tg.gw.Sessions("alice", false)
 	if len(own) != 1 || own[0].User != "alice" || own[0].Target != "lab" || own[0].Address == "" ||
