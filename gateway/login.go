@@ -221,7 +221,8 @@ type autoLogin struct {
 
 	// over is set, under mu, when the login ends: the relay looks at
 	// it for every frame, without the lock. halted is set when the
-	// session ends: an answer not yet written is dropped.
+	// session ends or a file transfer starts: an answer not yet written
+	// is dropped.
 	over   atomic.Bool
 	halted atomic.Bool
 
@@ -280,11 +281,10 @@ func (a *autoLogin) observe(out []byte) {
 		a.tail = append(a.tail[:0], a.tail[len(a.tail)-maxLoginTail:]...)
 	}
 	switch {
-	// A refusal comes right after the answer it refuses: later text
-	// (a banner that warns "authentication failures are logged") is not
-	// one.
 	case (a.userSent || a.passwordSent) && r.success != nil && r.success.Match(a.tail):
 		a.end("done", "", true)
+	// A refusal comes right after the answer it refuses: later text is
+	// not one.
 	case (a.userSent || a.passwordSent) && a.sinceAnswer <= maxLoginTail && r.failure.Match(a.tail):
 		a.end("failed", "the host refused the login", true)
 	default:
@@ -345,8 +345,8 @@ func (a *autoLogin) answer(line []byte, step string) {
 		input := append(append(make([]byte, 0, len(line)+1), line...), '\r')
 		s.inputMu.Lock()
 		defer s.inputMu.Unlock()
-		// A file transfer ends the login before it starts (see
-		// stepAside), under inputMu.
+		// A file transfer sets halted before it starts, under inputMu
+		// (see transferStarted).
 		if a.halted.Load() || s.ctx.Err() != nil {
 			return
 		}

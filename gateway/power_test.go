@@ -278,9 +278,8 @@ func TestPowerAcrossResumeTimeoutAndReload(t *testing.T) {
 	// sent again on the next resume.
 	tg.gw.mu.Lock()
 	for s := range tg.gw.sessions {
-		last := *s.powerLast.Load()
-		last.at = last.at.Add(-time.Hour)
-		s.powerLast.Store(&last)
+		last := s.powerLast.Load()
+		s.powerLast.Store(&keptStatus{data: last.data, at: last.at.Add(-time.Hour), pending: last.pending})
 	}
 	tg.gw.mu.Unlock()
 	_ = r.Conn.NetConn().Close()

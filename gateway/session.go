@@ -847,12 +847,18 @@ type keptStatus struct {
 func (s *session) sendKept(k *atomic.Pointer[keptStatus], data []byte, pending bool) {
 	kept := &keptStatus{data: data, at: time.Now(), pending: pending}
 	k.Store(kept)
+	s.writeKept(k, kept)
+}
+
+// writeKept writes kept, unless a newer message took its place in k (a
+// power answer after "asked") or the session's closed message went,
+// and notes whether a connection took it.
+func (s *session) writeKept(k *atomic.Pointer[keptStatus], kept *keptStatus) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if !s.finishing.Load() {
-		if _, err := s.writeHeld(websocket.TextMessage, data, s.g.opts.WriteTimeout, false); err != nil {
-			kept.unsent.Store(true) // the browser away, say: sent again on a resume
-		}
+	if k.Load() == kept && !s.finishing.Load() {
+		_, err := s.writeHeld(websocket.TextMessage, kept.data, s.g.opts.WriteTimeout, false)
+		kept.unsent.Store(err != nil) // the browser away, say: sent again on a resume
 	}
 }
 
@@ -867,18 +873,8 @@ func (s *session) resendKept(k *atomic.Pointer[keptStatus]) {
 	}
 	unnoticed := 2*s.g.limits.PingInterval + s.g.opts.WriteTimeout
 	if last.pending || last.unsent.Load() || time.Since(last.at) < unnoticed {
-		// Not stored again: an answer stored meanwhile ("done" after
-		// "asked") is not to be overwritten, and the age stays the
-		// message's own.
-		go func() {
-			s.wmu.Lock()
-			defer s.wmu.Unlock()
-			if k.Load() == last && !s.finishing.Load() {
-				if _, err := s.writeHeld(websocket.TextMessage, last.data, s.g.opts.WriteTimeout, false); err == nil {
-					last.unsent.Store(false)
-				}
-			}
-		}()
+		// Not stored again: the age stays the message's own.
+		go s.writeKept(k, last)
 	}
 }
 
